@@ -1,0 +1,40 @@
+# peerjail: `make build`, `make test` (what CI runs), `make bench`, `make fuzz`.
+GO      ?= go
+BIN     := bin/peerjail
+PKGS    := ./...
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build test lint unit race bench fuzz clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/peerjail
+
+# test: formatting, vet, staticcheck, then the unit tests (the race detector
+# on the packages that run goroutines).
+test: lint unit race
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+race:
+	$(GO) test -count=1 -race ./internal/pipeline/ ./internal/timestamp/ ./internal/replay/
+
+# bench: replay throughput and memory on 1M-line corpora, correctness against
+# the generator's ground truth, and fail2ban-regex side by side when installed.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/filter/ ./internal/jail/ ./internal/timestamp/ ./internal/addr/
+	scripts/bench.sh
+
+# fuzz: every fuzz target for FUZZTIME each (long runs are for humans, not CI).
+FUZZTIME ?= 60s
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

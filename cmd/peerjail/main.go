@@ -1,0 +1,43 @@
+// Command peerjail bans misbehaving peers found in logs, with nftables.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/peerjail/peerjail/internal/config"
+	"github.com/peerjail/peerjail/internal/replay"
+)
+
+func main() { os.Exit(run()) }
+
+// Exit codes, a contract (DESIGN.md).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newRootCmd().ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(os.Stderr, "peerjail: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, config.ErrInvalid) || errors.Is(err, replay.ErrUnknownJail) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// usageError marks errors in how the command was called.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }

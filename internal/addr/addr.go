@@ -1,0 +1,146 @@
+// Package addr parses the forms in which logs write a peer's address.
+package addr
+
+import (
+	"bytes"
+	"net/netip"
+)
+
+// Parse returns the address in b, which is one of
+//
+//	203.0.113.7            2001:db8::1
+//	203.0.113.7:4001       [2001:db8::1]:4001
+//	::ffff:203.0.113.7     (returned as 203.0.113.7)
+//	/ip4/203.0.113.7/tcp/4001/...   /ip6/2001:db8::1/udp/4001/quic-v1/...
+//
+// An IPv6 zone is dropped. Anything else, including host names and /dns
+// multiaddrs, is not an address.
+func Parse(b []byte) (netip.Addr, bool) {
+	if len(b) == 0 || len(b) > 512 {
+		return netip.Addr{}, false
+	}
+	var a netip.Addr
+	var ok bool
+	switch b[0] {
+	case '/':
+		a, ok = parseMultiaddr(b)
+	case '[':
+		a, ok = parseBracketed(b)
+	default:
+		a, ok = parsePlain(b)
+	}
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// ParseString is Parse for a string.
+func ParseString(s string) (netip.Addr, bool) { return Parse([]byte(s)) }
+
+// parseMultiaddr reads /ip4/A/... or /ip6/A/...; the transport suffix, if any,
+// is not interpreted: go-libp2p writes many (tcp, udp/quic-v1, webtransport,
+// certhash), and only the address matters here.
+func parseMultiaddr(b []byte) (netip.Addr, bool) {
+	if len(b) < 6 || b[0] != '/' || b[1] != 'i' || b[2] != 'p' || b[4] != '/' {
+		return netip.Addr{}, false
+	}
+	v := b[3]
+	if v != '4' && v != '6' {
+		return netip.Addr{}, false
+	}
+	rest := b[5:]
+	if i := bytes.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	if v == '4' {
+		return parseIPv4(rest)
+	}
+	a, err := netip.ParseAddr(string(rest))
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// parseBracketed reads [v6] or [v6]:port.
+func parseBracketed(b []byte) (netip.Addr, bool) {
+	end := bytes.IndexByte(b, ']')
+	if end < 0 {
+		return netip.Addr{}, false
+	}
+	if tail := b[end+1:]; len(tail) > 0 && (tail[0] != ':' || !isPort(tail[1:])) {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(string(b[1:end]))
+	if err != nil || !a.Is6() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// parsePlain reads v4, v4:port or v6. A v6 address with a port but no
+// brackets is ambiguous and read as a plain v6 address, as the port cannot be
+// told from the last group.
+func parsePlain(b []byte) (netip.Addr, bool) {
+	colons := bytes.Count(b, []byte{':'})
+	switch {
+	case colons == 0:
+		return parseIPv4(b)
+	case colons == 1:
+		i := bytes.IndexByte(b, ':')
+		if !isPort(b[i+1:]) {
+			return netip.Addr{}, false
+		}
+		return parseIPv4(b[:i])
+	}
+	a, err := netip.ParseAddr(string(b))
+	if err != nil || !a.Is6() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// parseIPv4 is a dotted quad without leading zeros (as netip requires), done
+// by hand because it runs for most hits and must not allocate.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var out [4]byte
+	field, digits, val := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || field > 3 {
+				return netip.Addr{}, false
+			}
+			out[field] = byte(val)
+			field, digits, val = field+1, 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || digits == 3 || (digits == 1 && val == 0) {
+			return netip.Addr{}, false
+		}
+		val = val*10 + int(c-'0')
+		digits++
+		if val > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if field != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(out), true
+}
+
+func isPort(b []byte) bool {
+	if len(b) == 0 || len(b) > 5 {
+		return false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n <= 65535
+}

@@ -1,0 +1,235 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/jail"
+)
+
+// updating reports whether -update was given. The flag is defined once for
+// the package, in stock_test.go.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// golden compares got with the file at path, or rewrites it under -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if updating() {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestLoadGoodSummaries(t *testing.T) {
+	files, _ := filepath.Glob("testdata/good/*.yaml")
+	files = append(files, "../../configs/peerjail.yaml")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			c, err := Load(f, LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+			golden(t, filepath.Join("testdata/good", name+".summary"), strings.Join(c.Summary(), "\n")+"\n")
+		})
+	}
+}
+
+func TestBuiltinDefaults(t *testing.T) {
+	c, err := Load("testdata/good/minimal.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Jails) != 1 {
+		t.Fatalf("got %d jails, want 1", len(c.Jails))
+	}
+	j := c.Jails[0]
+	want := jail.Config{
+		Name:       "ssh",
+		FindTime:   10 * time.Minute,
+		MaxRetry:   5,
+		BanTime:    time.Hour,
+		IgnoreIP:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		IPv6Prefix: 64,
+		MaxHosts:   1_000_000,
+	}
+	if !reflect.DeepEqual(j.Policy, want) {
+		t.Errorf("policy = %+v\nwant     %+v", j.Policy, want)
+	}
+	if !j.IgnoreSelf || j.Protocol != "all" || j.Action != "nftables" || j.Ports != nil || j.DatePattern != "" {
+		t.Errorf("ignoreself %v protocol %q action %q ports %v datepattern %q: want true, all, nftables, none, none",
+			j.IgnoreSelf, j.Protocol, j.Action, j.Ports, j.DatePattern)
+	}
+	if j.FilterName != "sshd" || j.Filter.Regex == nil || len(j.Filter.Regex.Fail) == 0 {
+		t.Errorf("filter %q %+v: want the stock sshd filter", j.FilterName, j.Filter)
+	}
+	if !reflect.DeepEqual(j.Files, []string{"/var/log/auth.log"}) || j.Journal != nil {
+		t.Errorf("files %q journal %q", j.Files, j.Journal)
+	}
+}
+
+func TestLayering(t *testing.T) {
+	c, err := Load("testdata/good/layered.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Jails) != 2 || c.Jails[0].Name != "a" || c.Jails[1].Name != "b" {
+		t.Fatalf("jails %v: want a and b in file order, off left out", c.Summary())
+	}
+	a, b := c.Jails[0], c.Jails[1]
+	// a takes everything from defaults.
+	if a.Policy.FindTime != 90*time.Minute || a.Policy.MaxRetry != 3 || a.Policy.BanTime != 60*time.Hour ||
+		a.Policy.Increment != (jail.Increment{Factor: 1.5, MaxTime: 7 * 24 * time.Hour}) ||
+		!reflect.DeepEqual(a.Policy.IgnoreIP, []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}) ||
+		!reflect.DeepEqual(a.Ports, []PortRange{{22, 22}}) || a.Protocol != "tcp" || a.Action != "dry-run" {
+		t.Errorf("jail a did not inherit the defaults: %+v", a)
+	}
+	// b overrides them, and its lists replace the defaults' lists.
+	if b.Policy.FindTime != 30*time.Second || b.Policy.MaxRetry != 3 || b.Policy.BanTime != 7*24*time.Hour ||
+		b.Policy.Increment.Factor != 1 || b.Policy.IPv6Prefix != 56 || b.Policy.MaxHosts != 1000 ||
+		!reflect.DeepEqual(b.Policy.IgnoreIP, []netip.Prefix{netip.MustParsePrefix("::1/128")}) ||
+		!reflect.DeepEqual(b.Ports, []PortRange{{22, 22}, {2222, 2230}}) || b.Protocol != "all" ||
+		b.Action != "nftables" || b.DatePattern != "iso8601" ||
+		!reflect.DeepEqual(b.Journal, []string{"_SYSTEMD_UNIT=ssh.service"}) {
+		t.Errorf("jail b did not override the defaults: %+v", b)
+	}
+}
+
+func TestOwnFilters(t *testing.T) {
+	c, err := Load("testdata/good/own-filters.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sortedKeys(c.Filters); !reflect.DeepEqual(got, []string{"my-json", "my-regex", "sshd"}) {
+		t.Errorf("filters %v", got)
+	}
+	want := filter.JSONSpec{
+		Prefix: `^\S+ \S+\[\d+\]: `,
+		Match: []filter.Condition{
+			{Path: "suspicious", Op: filter.OpEqual, Values: []any{true}},
+			{Path: "level", Op: filter.OpOneOf, Values: []any{"warn", "error"}},
+			{Path: "message", Op: filter.OpRegex, Regex: "^potential"},
+			{Path: "remote_address", Op: filter.OpExists, Exists: true},
+			{Path: "journal._SYSTEMD_UNIT", Op: filter.OpEqual, Values: []any{"flow.service"}},
+			{Path: "code", Op: filter.OpEqual, Values: []any{42.0}},
+			{Path: "gone", Op: filter.OpExists, Exists: false},
+			{Path: "reason", Op: filter.OpEqual, Values: []any{nil}},
+		},
+		Host: "remote_address",
+		Time: "ts",
+	}
+	if got := c.Filters["my-json"]; got.Name != "my-json" || got.Regex != nil || !reflect.DeepEqual(*got.JSON, want) {
+		t.Errorf("my-json = %+v\nwant %+v", got.JSON, want)
+	}
+	re := c.Filters["my-regex"]
+	if re.Description != "failed logins of my service" ||
+		!reflect.DeepEqual(re.Regex, &filter.RegexSpec{
+			Fail:   []string{"Failed login from <HOST>", "Bad token from peer <ID>"},
+			Ignore: []string{"trusted"},
+		}) {
+		t.Errorf("my-regex = %+v", re)
+	}
+	// A defined filter named like a stock one replaces it.
+	ssh := c.Jails[2]
+	if ssh.FilterName != "sshd" || !reflect.DeepEqual(ssh.Filter.Regex.Fail, []string{"Invalid user .* from <HOST>"}) {
+		t.Errorf("jail ssh uses %+v, want the config's own sshd", ssh.Filter.Regex)
+	}
+	// Aliases resolve; relative globs start at the config's directory.
+	for _, j := range c.Jails[:2] {
+		if j.Policy.MaxRetry != 2 || !reflect.DeepEqual(j.Files, []string{"testdata/good/logs/*.log"}) {
+			t.Errorf("jail %s: maxretry %d files %q", j.Name, j.Policy.MaxRetry, j.Files)
+		}
+	}
+}
+
+func TestSourcesOptional(t *testing.T) {
+	data := []byte("jails:\n  a:\n    filter: sshd\n")
+	if _, err := Parse("p.yaml", data, LoadOptions{}); err == nil {
+		t.Error("a jail without source passed when sources are required")
+	}
+	c, err := Parse("p.yaml", data, LoadOptions{SourcesOptional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := c.Jails[0]; j.Files != nil || j.Journal != nil {
+		t.Errorf("files %q journal %q, want none", j.Files, j.Journal)
+	}
+	// A source that is present is still checked.
+	_, err = Parse("p.yaml", []byte("jails:\n  a:\n    filter: sshd\n    source: {}\n"), LoadOptions{SourcesOptional: true})
+	if err == nil {
+		t.Error("an empty source passed")
+	}
+}
+
+func TestDisabledJailIsStillChecked(t *testing.T) {
+	_, err := Parse("p.yaml", []byte("jails:\n  a:\n    enabled: false\n    filter: sshd\n    maxretry: 0\n"), LoadOptions{SourcesOptional: true})
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:5:15: jail \"a\": maxretry: 0 is out of range") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestLoadMissingFileIsNotInvalid(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), LoadOptions{})
+	if err == nil || errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v: want a not-exist error that is not ErrInvalid (exit 1, not 2)", err)
+	}
+}
+
+func TestDurationsInConfig(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want time.Duration
+	}{
+		{"30s", 30 * time.Second},
+		{"10m", 10 * time.Minute},
+		{"1h30m", 90 * time.Minute},
+		{"1d", 24 * time.Hour},
+		{"1w", 7 * 24 * time.Hour},
+		{"2d12h", 60 * time.Hour},
+		{"1.5h", 90 * time.Minute},
+		{"500ms", 500 * time.Millisecond},
+	} {
+		data := "jails:\n  a:\n    filter: sshd\n    findtime: " + tc.text + "\n    bantime: " + tc.text + "\n"
+		c, err := Parse("p.yaml", []byte(data), LoadOptions{SourcesOptional: true})
+		if err != nil {
+			t.Errorf("%s: %v", tc.text, err)
+			continue
+		}
+		if p := c.Jails[0].Policy; p.FindTime != tc.want || p.BanTime != tc.want {
+			t.Errorf("%s: findtime %v bantime %v, want %v", tc.text, p.FindTime, p.BanTime, tc.want)
+		}
+	}
+}
+
+func BenchmarkLoadExample(b *testing.B) {
+	data, err := os.ReadFile("../../configs/peerjail.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("peerjail.yaml", data, LoadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

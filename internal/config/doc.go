@@ -1,0 +1,54 @@
+// Package config loads peerjail's YAML configuration, applies defaults,
+// validates it strictly and points every problem at its line and column.
+//
+// The schema (configs/peerjail.yaml is an annotated example):
+//
+//	defaults:                 # every jail key except filter and source
+//	  findtime: 10m
+//	  maxretry: 5
+//	  bantime: 1h
+//	filters:                  # operator-defined filters; a jail names one of these or a stock filter
+//	  my-regex:               # name: letters, digits, _ . -; replaces a stock filter of the same name
+//	    description: one line
+//	    regex:
+//	      fail: ['Failed login from <HOST>']      # one string or a list; each has one <HOST> or <ID>
+//	      ignore: ['from <HOST> port 22 trusted']  # optional
+//	  my-json:
+//	    json:
+//	      prefix: '^\S+ \S+\[\d+\]: '  # optional regex stripped before the JSON
+//	      match:                         # field path -> condition, all must hold
+//	        suspicious: true             # scalar: equals (true also matches "true")
+//	        level: [warn, error]         # list: one of
+//	        message: {regex: '^potential'}
+//	        remote_address: {exists: true}
+//	        journal._SYSTEMD_UNIT: flow.service
+//	      host: remote_address           # or id: peer_id
+//	      time: time                     # optional
+//	jails:
+//	  libp2p:                 # name: ^[a-z][a-z0-9_-]{0,23}$ (it becomes nftables set names)
+//	    enabled: true         # default true; disabled jails are checked but not run
+//	    filter: libp2p-peer-status
+//	    source:               # exactly one of files and journal
+//	      files: [/var/log/ipfs/*.log]  # globs, relative ones from the config's directory
+//	      # journal: {match: [_SYSTEMD_UNIT=ipfs.service, SYSLOG_IDENTIFIER=ipfs]}  # FIELD=value, ORed
+//	    findtime: 3m          # default 10m
+//	    maxretry: 90          # default 5; 1..1000000
+//	    bantime: 1h           # default 1h
+//	    bantime_increment: {factor: 2, maxtime: 1w}  # default none; factor 1..1000 (default 2), maxtime default 1w
+//	    ignoreip: [127.0.0.1/8, '::1', 10.0.0.0/8]  # default [127.0.0.0/8, ::1]; replaces, not adds; quote '::1' in [ ]
+//	    ignoreself: true      # default true: never ban this host's own addresses
+//	    ipv6_prefix: 64       # default 64; 1..128: IPv6 hosts are counted and banned by this prefix
+//	    maxhosts: 1000000     # default 1000000: hosts tracked at once
+//	    ports: [4001, "30000-30100"]  # default empty = all ports
+//	    protocol: tcp         # tcp | udp | all (default all)
+//	    action: nftables      # nftables (default) | dry-run
+//	    datepattern: iso8601  # optional: how to find the time in a line
+//
+// Durations are Go durations plus days and weeks: 30s, 10m, 1h30m, 1d, 1w,
+// 2d12h; all must be positive. A jail's key overrides the same key under
+// defaults, which overrides the built-in default; lists are replaced whole.
+//
+// Problems read `FILE:LINE:COL: jail "x": key: what is wrong (e.g. a right
+// value)`. All of them are reported at once, one per line, and every one
+// matches ErrInvalid.
+package config

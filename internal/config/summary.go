@@ -1,0 +1,64 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Summary describes each enabled jail in one line, for `peerjail check`:
+//
+//	libp2p: filter libp2p-peer-status, files /var/log/ipfs/*.log, maxretry 90 in 3m, ban 1h (×2 up to 1w), ipv6 /64, ports 4001 tcp, action nftables
+func (c *Config) Summary() []string {
+	lines := make([]string, len(c.Jails))
+	for i := range c.Jails {
+		lines[i] = c.Jails[i].summary()
+	}
+	return lines
+}
+
+func (j *Jail) summary() string {
+	p := &j.Policy
+	parts := []string{
+		"filter " + j.FilterName,
+		j.sourceSummary(),
+		fmt.Sprintf("maxretry %d in %s", p.MaxRetry, formatDuration(p.FindTime)),
+		"ban " + formatDuration(p.BanTime),
+	}
+	if p.Increment.Factor > 1 {
+		parts[3] += fmt.Sprintf(" (×%s up to %s)", strconv.FormatFloat(p.Increment.Factor, 'g', -1, 64), formatDuration(p.Increment.MaxTime))
+	}
+	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix), j.portSummary(), "action "+j.Action)
+	if j.DatePattern != "" {
+		parts = append(parts, "dates "+j.DatePattern)
+	}
+	return j.Name + ": " + strings.Join(parts, ", ")
+}
+
+func (j *Jail) sourceSummary() string {
+	switch {
+	case len(j.Files) > 0:
+		return "files " + strings.Join(j.Files, " ")
+	case len(j.Journal) > 0:
+		return "journal " + strings.Join(j.Journal, " or ")
+	}
+	return "no source"
+}
+
+func (j *Jail) portSummary() string {
+	if len(j.Ports) == 0 {
+		if j.Protocol == "all" {
+			return "all ports"
+		}
+		return "all " + j.Protocol + " ports"
+	}
+	ports := make([]string, len(j.Ports))
+	for i, r := range j.Ports {
+		ports[i] = r.String()
+	}
+	proto := j.Protocol
+	if proto == "all" {
+		proto = "tcp+udp"
+	}
+	return "ports " + strings.Join(ports, ",") + " " + proto
+}

@@ -1,0 +1,104 @@
+// Package filter turns log lines into hits: which rule matched and which host it blames.
+package filter
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/logline"
+)
+
+// Outcome says what a filter made of a line.
+type Outcome uint8
+
+const (
+	// Miss: no failure pattern matched.
+	Miss Outcome = iota
+	// Match: a failure pattern matched and named a host; the Hit is valid.
+	Match
+	// Ignored: a failure pattern matched but an ignore pattern also did.
+	Ignored
+	// NoHost: a failure pattern matched but named no usable host (the field is
+	// missing, or its text is not an address).
+	NoHost
+	// Unparsed: the line could not be read as the filter expects (broken JSON).
+	Unparsed
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Miss:
+		return "miss"
+	case Match:
+		return "match"
+	case Ignored:
+		return "ignored"
+	case NoHost:
+		return "nohost"
+	case Unparsed:
+		return "unparsed"
+	}
+	return "unknown"
+}
+
+// Host is whom a hit blames: an address, or for <ID> patterns an identity.
+// Exactly one of Addr and ID is set.
+type Host struct {
+	Addr netip.Addr
+	ID   string
+}
+
+// IsValid reports whether h names anyone.
+func (h Host) IsValid() bool { return h.Addr.IsValid() || h.ID != "" }
+
+func (h Host) String() string {
+	if h.Addr.IsValid() {
+		return h.Addr.String()
+	}
+	return h.ID
+}
+
+// Hit is one failure attributed to a host.
+type Hit struct {
+	Host Host
+	// Rule is the index of the pattern (regex) or 0 (json) that matched.
+	Rule int
+	// Time is the time the filter found in the record itself (a JSON time field);
+	// zero when the caller must take it from the line's text or the Line.
+	Time time.Time
+	// Weight is how many failures this hit counts as (at least 1).
+	Weight int
+}
+
+// Filter decides whether a line is a failure and whom it blames. Implementations
+// are safe for concurrent use: the pipeline matches lines on several goroutines.
+type Filter interface {
+	Match(l *logline.Line) (Hit, Outcome)
+}
+
+// PatternError reports which part of a Spec failed to compile, so the config
+// package can point at the YAML node that holds it.
+type PatternError struct {
+	// Field is "fail", "ignore", "prefix" or "match".
+	Field string
+	// Index is the position in Fail, Ignore or Match (0 for prefix).
+	Index int
+	Err   error
+}
+
+func (e *PatternError) Error() string { return fmt.Sprintf("%s[%d]: %v", e.Field, e.Index, e.Err) }
+func (e *PatternError) Unwrap() error { return e.Err }
+
+// New compiles a Spec into a Filter.
+func New(s Spec) (Filter, error) {
+	switch {
+	case s.Regex != nil && s.JSON != nil:
+		return nil, fmt.Errorf("filter %q: has both regex and json; give one", s.Name)
+	case s.Regex != nil:
+		return NewRegex(s.Name, s.Regex)
+	case s.JSON != nil:
+		return NewJSON(s.Name, s.JSON)
+	}
+	return nil, fmt.Errorf("filter %q: needs regex or json", s.Name)
+}

@@ -1,0 +1,143 @@
+package filter
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/peerjail/peerjail/internal/logline"
+)
+
+func matchOne(t *testing.T, f Filter, line string) (Hit, Outcome) {
+	t.Helper()
+	return f.Match(&logline.Line{Text: []byte(line)})
+}
+
+func TestRegexHostForms(t *testing.T) {
+	f, err := NewRegex("t", &RegexSpec{Fail: []string{`^fail from <HOST>(?: |$)`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ line, want string }{
+		{"fail from 203.0.113.7", "203.0.113.7"},
+		{"fail from 203.0.113.7:4001 x", "203.0.113.7"},
+		{"fail from 2001:db8::1", "2001:db8::1"},
+		{"fail from [2001:db8::1]:4001", "2001:db8::1"},
+		{"fail from ::ffff:203.0.113.8", "203.0.113.8"},
+		{"fail from /ip4/203.0.113.9/udp/4001/quic-v1", "203.0.113.9"},
+		{"fail from /ip6/2001:db8::2/tcp/4001/ws x", "2001:db8::2"},
+		{"fail from /ip4/203.0.113.10/udp/1/quic-v1/webtransport/certhash/uEiA/certhash/uEiB", "203.0.113.10"},
+		{"fail from 999.1.1.1", "nohost"},
+		{"fail from cafe", "nohost"},
+		{"fail from /dns4/example.com/tcp/1", "miss"},
+		{"fail from example.com", "miss"},
+		{"other", "miss"},
+	}
+	for _, tt := range tests {
+		hit, out := matchOne(t, f, tt.line)
+		got := out.String()
+		if out == Match {
+			got = hit.Host.String()
+			if hit.Weight != 1 {
+				t.Errorf("%q: weight %d", tt.line, hit.Weight)
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%q: got %s, want %s", tt.line, got, tt.want)
+		}
+	}
+}
+
+func TestRegexIDAndRules(t *testing.T) {
+	// A pattern names one host: with both placeholders it is refused.
+	if _, err := NewRegex("t", &RegexSpec{Fail: []string{`<ID> <HOST>`}}); !errors.Is(err, ErrNoPlaceholder) {
+		t.Errorf("two placeholders: err = %v, want ErrNoPlaceholder", err)
+	}
+	f, err := NewRegex("t", &RegexSpec{
+		Fail:   []string{`bad peer \S+ from <HOST>`, `^peer <ID> sent junk`},
+		Ignore: []string{`from 192\.0\.2\.`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, out := matchOne(t, f, "peer 12D3KooWabc sent junk")
+	if out != Match || hit.Host.ID != "12D3KooWabc" || hit.Rule != 1 || hit.Host.Addr.IsValid() {
+		t.Errorf("id: got %+v %v", hit, out)
+	}
+	if _, out := matchOne(t, f, "bad peer x from 192.0.2.4"); out != Ignored {
+		t.Errorf("ignore: got %v", out)
+	}
+	hit, out = matchOne(t, f, "bad peer x from 198.51.100.4")
+	if out != Match || hit.Host.String() != "198.51.100.4" || hit.Rule != 0 {
+		t.Errorf("host: got %+v %v", hit, out)
+	}
+	long := "peer " + strings.Repeat("x", maxIDLen+1) + " sent junk"
+	if _, out := matchOne(t, f, long); out != NoHost {
+		t.Errorf("over-long id: got %v, want nohost", out)
+	}
+}
+
+func TestRegexCompileErrors(t *testing.T) {
+	tests := []struct {
+		spec  RegexSpec
+		field string
+		index int
+		msg   string
+	}{
+		{RegexSpec{}, "fail", 0, "no patterns"},
+		{RegexSpec{Fail: []string{"no host here"}}, "fail", 0, "exactly one <HOST>"},
+		{RegexSpec{Fail: []string{"<HOST>", "a(<HOST>"}}, "fail", 1, "missing closing )"},
+		{RegexSpec{Fail: []string{"<HOST> <HOST>"}}, "fail", 0, "duplicate capture group name"},
+		{RegexSpec{Fail: []string{"<HOST>"}, Ignore: []string{"ok", "[z-a]"}}, "ignore", 1, "invalid character class range"},
+		{RegexSpec{Fail: []string{`(?P<host>\S+) x`}}, "", 0, ""},
+	}
+	for _, tt := range tests {
+		_, err := NewRegex("t", &tt.spec)
+		if tt.field == "" {
+			if err != nil {
+				t.Errorf("%v: unexpected error %v", tt.spec, err)
+			}
+			continue
+		}
+		var pe *PatternError
+		if !errors.As(err, &pe) || pe.Field != tt.field || pe.Index != tt.index || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%v: got %v, want %s[%d] containing %q", tt.spec, err, tt.field, tt.index, tt.msg)
+		}
+	}
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{`CANONICAL_PEER_STATUS: peer=\S+ addr=`, "CANONICAL_PEER_STATUS: peer="},
+		{`^\d+ (?:a|b) Failed password for .* from`, " Failed password for "},
+		{`(?i)failed`, ""},
+		{`a|b`, ""},
+		{`(?:xyzzy)+ q`, "xyzzy"},
+		{`(?:xyzzy)? q`, " q"},
+		{`x{2,}abc`, "xabc"},
+	}
+	for _, tt := range tests {
+		if got := string(requiredLiteral(tt.expr)); got != tt.want {
+			t.Errorf("requiredLiteral(%q) = %q, want %q", tt.expr, got, tt.want)
+		}
+	}
+}
+
+// The pre-check must never change a result: with and without it, the same.
+func TestLiteralPrecheckIsExact(t *testing.T) {
+	lines := []string{"Failed password for root from 1.2.3.4", "failed password for root from 1.2.3.4", "x Failed passwor", ""}
+	f, err := NewRegex("t", &RegexSpec{Fail: []string{`Failed password for .* from <HOST>`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		_, got := matchOne(t, f, l)
+		want := Miss
+		if f.fail[0].re.MatchString(l) {
+			want = Match
+		}
+		if got != want {
+			t.Errorf("%q: %v, regexp alone says %v", l, got, want)
+		}
+	}
+}

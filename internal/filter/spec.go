@@ -1,0 +1,102 @@
+package filter
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Spec describes a filter as configured: either Regex or JSON is set.
+// The config package builds Specs from YAML (and the embedded stock filters);
+// New compiles them.
+type Spec struct {
+	// Name is the filter's name, for messages ("libp2p-peer-status").
+	Name string
+	// Description is one line for `peerjail filters`.
+	Description string
+	Regex       *RegexSpec
+	JSON        *JSONSpec
+}
+
+// RegexSpec is a fail2ban-style filter.
+type RegexSpec struct {
+	// Fail are patterns with exactly one <HOST> or <ID> placeholder (or a named
+	// group (?P<host>...) / (?P<id>...)). The first that matches wins.
+	Fail []string
+	// Ignore are patterns that, when they match, make a failing line ignored.
+	Ignore []string
+}
+
+// JSONSpec is a filter on the fields of a JSON object.
+type JSONSpec struct {
+	// Prefix is an optional regex matched at the start of the line; what it
+	// matches is stripped before the JSON is read ("ipfs[123]: ").
+	Prefix string
+	// Match holds conditions that must all hold.
+	Match []Condition
+	// Host is the path of the field that holds the address ("remote_address").
+	Host string
+	// ID is the path of the field that holds an identity, used when Host is
+	// empty ("peer_id").
+	ID string
+	// Time is the path of the field that holds the record's time; empty means
+	// "time", "ts" or "timestamp", whichever is present.
+	Time string
+}
+
+// Condition is one test on the field at Path ("a.b" descends into objects).
+// Exactly one of the value kinds is used, per Op.
+type Condition struct {
+	Path string
+	Op   Op
+	// Values for OpEqual (one value) and OpOneOf (several). A value is a string,
+	// float64, bool or nil (JSON null). The bool true also matches the string
+	// "true" (and false matches "false"), because loggers write both.
+	Values []any
+	// Regex for OpRegex, matched against a string value or the text of a number.
+	Regex string
+	// Exists for OpExists: whether the field must be present (true) or absent.
+	Exists bool
+}
+
+// Op is the kind of a Condition.
+type Op uint8
+
+const (
+	OpEqual Op = iota
+	OpOneOf
+	OpRegex
+	OpExists
+)
+
+// String renders the condition as the config file would write it.
+func (c Condition) String() string {
+	switch c.Op {
+	case OpEqual:
+		return fmt.Sprintf("%s == %s", c.Path, formatValue(c.Values[0]))
+	case OpOneOf:
+		vs := make([]string, len(c.Values))
+		for i, v := range c.Values {
+			vs[i] = formatValue(v)
+		}
+		return fmt.Sprintf("%s in [%s]", c.Path, strings.Join(vs, ", "))
+	case OpRegex:
+		return fmt.Sprintf("%s =~ /%s/", c.Path, c.Regex)
+	case OpExists:
+		if c.Exists {
+			return c.Path + " exists"
+		}
+		return c.Path + " absent"
+	}
+	return c.Path + " ?"
+}
+
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,118 @@
+package jail
+
+import (
+	"testing"
+	"time"
+)
+
+func TestEviction(t *testing.T) {
+	cfg := basic()
+	cfg.MaxHosts = 2
+	j := mustNew(t, cfg)
+	const s = time.Second
+	j.Add(hit("192.0.2.1", 1), ts(0), nil)
+	j.Add(hit("192.0.2.2", 1), ts(1*s), nil)
+	j.Add(hit("192.0.2.1", 1), ts(2*s), nil) // .2 is now the least recently seen
+	j.Add(hit("192.0.2.3", 1), ts(3*s), nil)
+	st := j.Stats(ts(3 * s))
+	if st.Tracked != 2 || st.Evicted != 1 {
+		t.Fatalf("Stats = %+v, want 2 tracked, 1 evicted", st)
+	}
+	got := map[string]int{}
+	for _, o := range j.Failing(ts(3*s), 0) {
+		got[o.Key.String()] = o.Hits
+	}
+	if len(got) != 2 || got["192.0.2.1"] != 2 || got["192.0.2.3"] != 1 {
+		t.Errorf("tracked after eviction: %v, want .1 (2 hits) and .3 (1 hit)", got)
+	}
+	// .2 starts over, and in doing so evicts .1.
+	j.Add(hit("192.0.2.2", 1), ts(4*s), nil)
+	if _, v := j.Add(hit("192.0.2.2", 1), ts(5*s), nil); v != Counted {
+		t.Errorf(".2 after eviction: %v, want its window restarted", v)
+	}
+}
+
+func TestEvictionKeepsHistory(t *testing.T) {
+	cfg := basic()
+	cfg.MaxRetry = 2
+	cfg.MaxHosts = 2
+	cfg.Increment = Increment{Factor: 2}
+	j := mustNew(t, cfg)
+	const s = time.Second
+	j.Add(hit("peer-x", 1), ts(0), nil)
+	if _, v := j.Add(hit("peer-x", 1), ts(1*s), nil); v != Banned {
+		t.Fatal("peer-x not banned")
+	}
+	j.Expire(ts(2 * time.Hour))
+	j.Add(hit("peer-x", 1), ts(2*time.Hour), nil)
+	j.Add(hit("peer-y", 1), ts(2*time.Hour+s), nil)
+	j.Add(hit("peer-z", 1), ts(2*time.Hour+2*s), nil) // evicts peer-x's window
+	if st := j.Stats(ts(2 * time.Hour)); st.Evicted != 1 {
+		t.Fatalf("Evicted = %d, want 1", st.Evicted)
+	}
+	if _, v := j.Add(hit("peer-x", 1), ts(2*time.Hour+3*s), nil); v != Counted {
+		t.Fatalf("peer-x kept its window through eviction: %v", v)
+	}
+	d, v := j.Add(hit("peer-x", 1), ts(2*time.Hour+4*s), nil)
+	if v != Banned || d.Offences != 2 || d.Duration != 2*time.Hour {
+		t.Errorf("second ban: %v %+v, want offence 2 of 2h", v, d)
+	}
+}
+
+func TestHistoryCap(t *testing.T) {
+	cfg := basic()
+	cfg.MaxHosts = 2
+	j := mustNew(t, cfg)
+	for _, id := range []string{"a", "b", "c"} {
+		j.Ban(Key{ID: id}, t0, time.Minute)
+	}
+	j.UnbanAll(t0)
+	if d := j.Ban(Key{ID: "a"}, t0, time.Minute); d.Offences != 1 {
+		t.Errorf("oldest history kept beyond MaxHosts: offence %d", d.Offences)
+	}
+	if d := j.Ban(Key{ID: "c"}, t0, time.Minute); d.Offences != 2 {
+		t.Errorf("recent history lost: offence %d", d.Offences)
+	}
+}
+
+func TestIPv6Grouping(t *testing.T) {
+	tests := []struct {
+		bits     int
+		verdicts [2]Verdict
+		key      string
+	}{
+		{64, [2]Verdict{Counted, Banned}, "2001:db8:1:2::/64"},
+		{128, [2]Verdict{Counted, Counted}, ""},
+		{0, [2]Verdict{Counted, Banned}, "2001:db8:1:2::/64"}, // default
+	}
+	for _, tt := range tests {
+		cfg := basic() // three hits ban
+		cfg.IPv6Prefix = tt.bits
+		j := mustNew(t, cfg)
+		j.Add(hit("2001:db8:1:2::1", 1), ts(0), nil)
+		_, v1 := j.Add(hit("2001:db8:1:2::2", 1), ts(time.Second), nil)
+		d, v2 := j.Add(hit("2001:db8:1:2:ffff::3", 1), ts(2*time.Second), nil)
+		if v1 != tt.verdicts[0] || v2 != tt.verdicts[1] {
+			t.Errorf("/%d: verdicts %v %v, want %v", tt.bits, v1, v2, tt.verdicts)
+		}
+		if v2 == Banned && d.Key.String() != tt.key {
+			t.Errorf("/%d: banned %q, want %q", tt.bits, d.Key, tt.key)
+		}
+		if tt.bits == 128 {
+			if n := j.Stats(ts(2 * time.Second)).Tracked; n != 3 {
+				t.Errorf("/128: %d hosts tracked, want 3", n)
+			}
+		}
+	}
+}
+
+func TestIPv4Mapped(t *testing.T) {
+	cfg := basic()
+	cfg.MaxRetry = 2
+	j := mustNew(t, cfg)
+	j.Add(hit("::ffff:203.0.113.7", 1), ts(0), nil)
+	d, v := j.Add(hit("203.0.113.7", 1), ts(time.Second), nil)
+	if v != Banned || d.Key.String() != "203.0.113.7" || !d.Key.Prefix.Addr().Is4() {
+		t.Errorf("mapped and plain IPv4: %v %+v, want one /32 key banned", v, d)
+	}
+}

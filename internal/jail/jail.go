@@ -1,0 +1,119 @@
+// Package jail counts failures per host and decides bans.
+//
+// It is pure logic: no I/O, no goroutines, no clock reads; every method takes
+// the time. A Jail is used from one goroutine (the pipeline counts hits in
+// order), so it does no locking.
+package jail
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Action is what a Decision asks the enforcer to do.
+type Action uint8
+
+// The zero Action is deliberately invalid, so a zero Decision asks for nothing.
+// The names carry the Action prefix because Ban is taken by the ban record.
+const (
+	ActionBan Action = iota + 1
+	ActionUnban
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionBan:
+		return "ban"
+	case ActionUnban:
+		return "unban"
+	}
+	return "unknown"
+}
+
+// Verdict says what Add made of a hit.
+type Verdict uint8
+
+const (
+	// Counted: the hit went into the host's window without banning it.
+	Counted Verdict = iota
+	// Banned: the hit completed the window; the Decision is valid.
+	Banned
+	// AlreadyBanned: the host is banned, the hit is not counted.
+	AlreadyBanned
+	// IgnoredHost: the address is inside an ignoreip prefix.
+	IgnoredHost
+	// InvalidHost: the hit names no one (a filter bug); counting it under a
+	// zero key would ban nothing useful and lump unrelated hits together.
+	InvalidHost
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Counted:
+		return "counted"
+	case Banned:
+		return "banned"
+	case AlreadyBanned:
+		return "already-banned"
+	case IgnoredHost:
+		return "ignored-host"
+	case InvalidHost:
+		return "invalid-host"
+	}
+	return "unknown"
+}
+
+// Decision is a ban or unban for the enforcer, the store and the reports.
+type Decision struct {
+	Action Action
+	Jail   string
+	Key    Key
+	// At is, for a ban, the decisive hit's time (or the manual ban's time); for
+	// an unban, the ban's end (or the manual unban's time).
+	At       time.Time
+	Until    time.Time     // ban only
+	Duration time.Duration // ban only: Until - At
+	Hits     int           // ban: weighted hits in the window at the ban
+	Offences int           // ban: times this key has been banned, this one included
+	Evidence []string      // ban: last matched lines, oldest first
+}
+
+// Jail counts hits per host key in a sliding window and bans hosts that reach
+// MaxRetry hits within FindTime.
+type Jail struct {
+	cfg      Config
+	ignore   ignoreSet
+	keep     int         // evidence lines kept per host
+	hosts    lru[window] // pending windows
+	offences lru[int]    // bans so far per key, kept apart from windows
+	bans     banSet
+
+	totalHits, totalBanned, evicted, ignored int64
+}
+
+// New returns an empty jail for cfg, with defaults applied to zero IPv6Prefix
+// and MaxHosts. Errors wrap ErrConfig.
+func New(cfg Config) (*Jail, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	return &Jail{
+		cfg:      cfg,
+		ignore:   newIgnoreSet(cfg.IgnoreIP),
+		keep:     min(maxEvidence, cfg.MaxRetry),
+		hosts:    newLRU[window](cfg.MaxHosts),
+		offences: newLRU[int](cfg.MaxHosts),
+		bans:     newBanSet(),
+	}, nil
+}
+
+// Name is the jail's name as Decisions carry it.
+func (j *Jail) Name() string { return j.cfg.Name }
+
+// Config returns the policy in force, defaults applied.
+func (j *Jail) Config() Config {
+	c := j.cfg
+	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
+	return c
+}

@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"sync"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/logline"
+	"github.com/peerjail/peerjail/internal/timestamp"
+)
+
+// BatchSize is how many lines travel together between the stages: large
+// enough that channel operations vanish in the per-line cost, small enough
+// that a live line is not held back (live sources send partial batches).
+const BatchSize = 512
+
+// Batch is a run of lines from one source. Feeders fill it with Add and send
+// it to Engine.Run, which recycles it.
+type Batch struct {
+	Lines []logline.Line
+	// bad marks lines that could not be read at all (oversized).
+	bad []bool
+	buf []byte
+	// offsets[i] is where line i's text starts in buf.
+	offsets []int
+	src     *Source
+	res     []result // len(Lines) × jails
+	done    chan struct{}
+}
+
+type result struct {
+	hit     filter.Hit
+	outcome filter.Outcome
+	at      time.Time
+	dated   bool
+}
+
+// Source is a registered line source: it owns the timestamp detectors its
+// lines are read with, one per jail, since each jail may set a datepattern.
+type Source struct {
+	Name string
+	dets []*timestamp.Detector
+}
+
+var batchPool = sync.Pool{New: func() any { return &Batch{} }}
+
+// NewBatch returns an empty batch for lines of src.
+func NewBatch(src *Source) *Batch {
+	b := batchPool.Get().(*Batch)
+	b.src = src
+	return b
+}
+
+// Add appends a line, copying its text: sources reuse their buffers.
+func (b *Batch) Add(l logline.Line) {
+	start := len(b.buf)
+	b.buf = append(b.buf, l.Text...)
+	// Text is re-pointed into buf after the batch is complete (see seal),
+	// since appending may move buf.
+	l.Text = nil
+	b.Lines = append(b.Lines, l)
+	b.bad = append(b.bad, false)
+	b.offsets = append(b.offsets, start)
+}
+
+// AddBad records a line that could not be read (for example one longer than
+// source.MaxLine), so that it is counted as unparsed.
+func (b *Batch) AddBad(l logline.Line) {
+	l.Text = nil
+	b.Lines = append(b.Lines, l)
+	b.bad = append(b.bad, true)
+	b.offsets = append(b.offsets, len(b.buf))
+}
+
+// Len returns the number of lines in the batch.
+func (b *Batch) Len() int { return len(b.Lines) }
+
+// Full reports whether the batch should be sent.
+func (b *Batch) Full() bool { return len(b.Lines) >= BatchSize || len(b.buf) >= 4<<20 }
+
+// seal points each line's Text into the final buffer.
+func (b *Batch) seal() {
+	for i := range b.Lines {
+		end := len(b.buf)
+		if i+1 < len(b.offsets) {
+			end = b.offsets[i+1]
+		}
+		b.Lines[i].Text = b.buf[b.offsets[i]:end:end]
+	}
+}
+
+func (b *Batch) release() {
+	if cap(b.buf) > 16<<20 {
+		b.buf = nil // do not keep the memory of one giant line around
+	}
+	b.Lines, b.bad, b.buf, b.res, b.offsets = b.Lines[:0], b.bad[:0], b.buf[:0], b.res[:0], b.offsets[:0]
+	b.src, b.done = nil, nil
+	batchPool.Put(b)
+}

@@ -1,0 +1,186 @@
+// Package pipeline runs log lines through filters and jails: it matches lines
+// on several goroutines and counts the hits in their original order.
+package pipeline
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/logline"
+	"github.com/peerjail/peerjail/internal/timestamp"
+)
+
+// Jail is one jail as the pipeline runs it: a filter in front of the counting.
+type Jail struct {
+	Filter filter.Filter
+	Jail   *jail.Jail
+	// DatePattern is the jail's datepattern ("" = detect).
+	DatePattern string
+	// Counts are updated by Run's counting goroutine; read them after Run
+	// returns, or from OnDecision/Observe callbacks.
+	Counts Counts
+	// Hosts holds hits per host when Options.TrackHosts is set.
+	Hosts map[jail.Key]int
+}
+
+// Counts are what happened to the lines a jail saw.
+type Counts struct {
+	Lines    int64 // every line, readable or not
+	Matched  int64 // hits counted against a host (including already banned ones)
+	Ignored  int64 // matched an ignore pattern, or the host is in ignoreip
+	NoHost   int64 // matched, but named no usable host
+	Unparsed int64 // could not be read (broken JSON, oversized line)
+	Undated  int64 // matched, but no time could be found
+	Stale    int64 // live only: older than findtime when read
+	Banned   int64 // hits from hosts that were banned at the time
+	Bans     int64
+}
+
+// Options tune an Engine.
+type Options struct {
+	// Workers is how many goroutines match lines; 0 means GOMAXPROCS.
+	Workers int
+	// OnDecision receives every ban and unban, in order, on the counting
+	// goroutine.
+	OnDecision func(jail.Decision)
+	// Now is the wall clock for live sources; nil means replay, where time is
+	// the log's own.
+	Now func() time.Time
+	// TrackHosts keeps per-host hit counts in Jail.Hosts (for reports).
+	TrackHosts bool
+}
+
+// Engine is the Source → Filter → Jail path shared by replay and the daemon.
+type Engine struct {
+	jails []*Jail
+	opts  Options
+	// logTime is the latest hit time seen; in replay it is the clock.
+	logTime time.Time
+	next    time.Time // earliest ban expiry over all jails; zero if none
+}
+
+// New returns an engine over jails.
+func New(jails []*Jail, o Options) *Engine {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	for _, j := range jails {
+		if o.TrackHosts && j.Hosts == nil {
+			j.Hosts = make(map[jail.Key]int)
+		}
+	}
+	return &Engine{jails: jails, opts: o}
+}
+
+// NewSource registers a line source. ref is the reference time for
+// timestamps without a year (replay: the file's modification time); nil
+// means the wall clock.
+func (e *Engine) NewSource(name string, ref func() time.Time) (*Source, error) {
+	s := &Source{Name: name}
+	for _, j := range e.jails {
+		d, err := timestamp.NewDetector(timestamp.Options{Pattern: j.DatePattern, Reference: ref})
+		if err != nil {
+			return nil, err
+		}
+		s.dets = append(s.dets, d)
+	}
+	return s, nil
+}
+
+// Run consumes batches until in is closed or ctx is done. Matching runs on
+// Options.Workers goroutines; counting, expiry and decisions happen on the
+// caller's goroutine in the batches' order.
+func (e *Engine) Run(ctx context.Context, in <-chan *Batch) error {
+	if e.opts.Workers == 1 {
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case b, ok := <-in:
+				if !ok {
+					return nil
+				}
+				e.match(b)
+				e.count(b)
+			}
+		}
+	}
+	work := make(chan *Batch, e.opts.Workers*2)
+	order := make(chan *Batch, e.opts.Workers*4)
+	var wg sync.WaitGroup
+	for range e.opts.Workers {
+		wg.Go(func() {
+			for b := range work {
+				e.match(b)
+				close(b.done)
+			}
+		})
+	}
+	go func() {
+		defer close(order)
+		defer close(work)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case b, ok := <-in:
+				if !ok {
+					return
+				}
+				b.done = make(chan struct{})
+				order <- b
+				work <- b
+			}
+		}
+	}()
+	for b := range order {
+		<-b.done
+		e.count(b)
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// match runs every jail's filter over the batch and dates the hits.
+func (e *Engine) match(b *Batch) {
+	b.seal()
+	nj := len(e.jails)
+	if cap(b.res) < len(b.Lines)*nj {
+		b.res = make([]result, len(b.Lines)*nj)
+	}
+	b.res = b.res[:len(b.Lines)*nj]
+	for i := range b.Lines {
+		l := &b.Lines[i]
+		for j, jl := range e.jails {
+			r := &b.res[i*nj+j]
+			if b.bad[i] {
+				*r = result{outcome: filter.Unparsed}
+				continue
+			}
+			hit, out := jl.Filter.Match(l)
+			*r = result{hit: hit, outcome: out}
+			if out == filter.Match {
+				r.at, r.dated = lineTime(l, hit, b.src.dets[j])
+			}
+		}
+	}
+}
+
+// lineTime picks a hit's time: the record's own (journald, a JSON field),
+// else the text's timestamp, else the time a live source read it.
+func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (time.Time, bool) {
+	switch {
+	case l.TimeIsExact:
+		return l.Time, true
+	case !h.Time.IsZero():
+		return h.Time, true
+	}
+	if t, ok := d.Find(l.Text); ok {
+		return t, true
+	}
+	return l.Time, !l.Time.IsZero()
+}

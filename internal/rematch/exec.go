@@ -1,0 +1,110 @@
+package rematch
+
+import "regexp/syntax"
+
+// try runs the program from position pos, leftmost-first: the first path
+// that reaches opMatch wins, exactly as in regexp's backtracker.
+func (m *Matcher) try(s *state, b []byte, pos int) []int {
+	for i := range s.caps {
+		s.caps[i] = -1
+	}
+	// Slots 0 and 1, the whole match, are not in the program: regexp sets
+	// them itself, at the start and at opMatch.
+	s.caps[0] = pos
+	stride := len(b) + 1
+	s.stack = append(s.stack[:0], frame{kind: frBranch, pc: m.start, pos: pos})
+	for len(s.stack) > 0 {
+		f := s.stack[len(s.stack)-1]
+		s.stack = s.stack[:len(s.stack)-1]
+		pc, p := f.pc, f.pos
+		switch f.kind {
+		case frRestore:
+			s.caps[f.pc] = f.pos
+			continue
+		case frRun:
+			// Give back one byte of a greedy run and go on after it.
+			in := &m.prog[f.pc]
+			end := f.cur - 1
+			if end > f.pos+in.min {
+				s.stack = append(s.stack, frame{kind: frRun, pc: f.pc, pos: f.pos, cur: end})
+			}
+			pc, p = in.out, end
+		}
+		if m.run(s, b, pc, p, stride) {
+			out := make([]int, len(s.caps))
+			copy(out, s.caps)
+			return out
+		}
+	}
+	return nil
+}
+
+// run follows one path until it matches (true) or fails (false), pushing
+// the alternatives it passes for try to come back to.
+func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
+	for {
+		in := &m.prog[pc]
+		if in.memo >= 0 {
+			bit := in.memo*stride + p
+			w, mask := bit/64, uint64(1)<<(bit%64)
+			if s.visited[w]&mask != 0 {
+				return false
+			}
+			s.visited[w] |= mask
+		}
+		switch in.op {
+		case opByte:
+			if p >= len(b) || !in.table[b[p]] {
+				return false
+			}
+			p++
+			pc = in.out
+		case opRun:
+			n := 0
+			for p+n < len(b) && in.table[b[p+n]] {
+				n++
+			}
+			if n < in.min {
+				return false
+			}
+			if n > in.min {
+				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: p + n})
+			}
+			p += n
+			pc = in.out
+		case opAlt:
+			s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
+			pc = in.out
+		case opSave:
+			if in.arg < len(s.caps) {
+				s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: s.caps[in.arg]})
+				s.caps[in.arg] = p
+			}
+			pc = in.out
+		case opEmpty:
+			if in.empty&^emptyAt(b, p) != 0 {
+				return false
+			}
+			pc = in.out
+		case opNop:
+			pc = in.out
+		case opMatch:
+			s.caps[1] = p
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// emptyAt returns the zero-width conditions that hold at position p.
+func emptyAt(b []byte, p int) syntax.EmptyOp {
+	r1, r2 := rune(-1), rune(-1)
+	if p > 0 {
+		r1 = rune(b[p-1])
+	}
+	if p < len(b) {
+		r2 = rune(b[p])
+	}
+	return syntax.EmptyOpContext(r1, r2)
+}

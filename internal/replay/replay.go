@@ -1,0 +1,123 @@
+// Package replay runs old logs through the jails by the logs' own time and
+// reports the bans and unbans that would have happened, touching no firewall.
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/config"
+	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/pipeline"
+)
+
+// Options says what to replay and how to report it.
+type Options struct {
+	Config *config.Config
+	// Jail limits the replay to one jail ("" = all).
+	Jail string
+	// Logs are paths; "-" is standard input; gzip is read transparently.
+	Logs []string
+	JSON bool
+	Out  io.Writer
+	// Progress receives a progress bar; nil for none.
+	Progress io.Writer
+	// Warn receives warnings (a file that could not be read to its end).
+	Warn io.Writer
+	// Workers is the number of matching goroutines (0 = GOMAXPROCS).
+	Workers int
+}
+
+// ErrUnknownJail is returned when Options.Jail names no jail of the config.
+var ErrUnknownJail = errors.New("no such jail")
+
+// Run replays the logs and writes the report.
+func Run(ctx context.Context, o Options) error {
+	jails, err := buildJails(o.Config, o.Jail)
+	if err != nil {
+		return err
+	}
+	if o.Warn == nil {
+		o.Warn = io.Discard
+	}
+	rep := newReporter(o.Out, o.JSON, jails)
+	eng := pipeline.New(pipelineJails(jails), pipeline.Options{
+		Workers:    o.Workers,
+		OnDecision: rep.decision,
+		TrackHosts: true,
+	})
+	files, err := orderFiles(o.Logs)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	in := make(chan *pipeline.Batch, 8)
+	feedErr := make(chan error, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { feedErr <- feed(fctx, eng, files, in, o.Progress, o.Warn) }()
+	runErr := eng.Run(ctx, in)
+	cancel()
+	if err := <-feedErr; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	eng.Expire(eng.LogTime())
+	return rep.finish(eng.LogTime(), time.Since(start))
+}
+
+// runJail is a configured jail with what the report needs besides counts.
+type runJail struct {
+	cfg config.Jail
+	pj  *pipeline.Jail
+}
+
+func buildJails(c *config.Config, only string) ([]*runJail, error) {
+	var out []*runJail
+	for _, jc := range c.Jails {
+		if only != "" && jc.Name != only {
+			continue
+		}
+		f, err := filter.New(jc.Filter)
+		if err != nil {
+			return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
+		}
+		j, err := jail.New(jc.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
+		}
+		out = append(out, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern}})
+	}
+	if len(out) == 0 {
+		if only != "" {
+			return nil, fmt.Errorf("%w %q in %s", ErrUnknownJail, only, c.Path)
+		}
+		return nil, fmt.Errorf("%s: no enabled jails", c.Path)
+	}
+	return out, nil
+}
+
+func pipelineJails(js []*runJail) []*pipeline.Jail {
+	out := make([]*pipeline.Jail, len(js))
+	for i, j := range js {
+		out[i] = j.pj
+	}
+	return out
+}
+
+// isTerminal reports whether w is a terminal, for the progress bar.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

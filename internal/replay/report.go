@@ -1,0 +1,170 @@
+package replay
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/jail"
+)
+
+// reporter writes decisions as they happen and the per-jail summary at the end.
+type reporter struct {
+	w     *bufio.Writer
+	json  bool
+	jails []*runJail
+	enc   *json.Encoder
+	// bans counts bans per jail and key, for the top offenders table.
+	bans map[string]map[jail.Key]int
+}
+
+func newReporter(w io.Writer, asJSON bool, jails []*runJail) *reporter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	r := &reporter{w: bw, json: asJSON, jails: jails, enc: json.NewEncoder(bw), bans: make(map[string]map[jail.Key]int)}
+	r.enc.SetEscapeHTML(false)
+	return r
+}
+
+// The JSON Lines contract of DESIGN.md; field order is part of it.
+type banEvent struct {
+	Event string `json:"event"`
+	Jail  string `json:"jail"`
+	Host  string `json:"host"`
+	At    string `json:"at"`
+	Until string `json:"until"`
+	Hits  int    `json:"hits"`
+}
+
+type unbanEvent struct {
+	Event string `json:"event"`
+	Jail  string `json:"jail"`
+	Host  string `json:"host"`
+	At    string `json:"at"`
+}
+
+type summaryEvent struct {
+	Event   string `json:"event"`
+	Jail    string `json:"jail"`
+	Lines   int64  `json:"lines"`
+	Matched int64  `json:"matched"`
+	Ignored int64  `json:"ignored"`
+	Hosts   int    `json:"hosts"`
+	Bans    int64  `json:"bans"`
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func (r *reporter) decision(d jail.Decision) {
+	if d.Action == jail.ActionBan {
+		m := r.bans[d.Jail]
+		if m == nil {
+			m = make(map[jail.Key]int)
+			r.bans[d.Jail] = m
+		}
+		m[d.Key]++
+	}
+	if r.json {
+		if d.Action == jail.ActionBan {
+			r.enc.Encode(banEvent{"ban", d.Jail, d.Key.String(), stamp(d.At), stamp(d.Until), d.Hits})
+		} else {
+			r.enc.Encode(unbanEvent{"unban", d.Jail, d.Key.String(), stamp(d.At)})
+		}
+		return
+	}
+	if d.Action == jail.ActionBan {
+		fmt.Fprintf(r.w, "%s  ban    %-16s %-28s for %s (%d hits, offence %d)\n",
+			stamp(d.At), d.Jail, d.Key, formatDuration(d.Duration), d.Hits, d.Offences)
+		return
+	}
+	fmt.Fprintf(r.w, "%s  unban  %-16s %s\n", stamp(d.At), d.Jail, d.Key)
+}
+
+func (r *reporter) finish(end time.Time, took time.Duration) error {
+	for _, j := range r.jails {
+		c := j.pj.Counts
+		if r.json {
+			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.pj.Hosts), c.Bans})
+			continue
+		}
+		r.table(j, end)
+	}
+	if !r.json && len(r.jails) > 0 {
+		n := r.jails[0].pj.Counts.Lines
+		fmt.Fprintf(r.w, "\n%d lines in %s (%.0f lines/s)\n", n, took.Round(time.Millisecond), float64(n)/max(took.Seconds(), 1e-9))
+	}
+	return r.w.Flush()
+}
+
+func (r *reporter) table(j *runJail, end time.Time) {
+	c, p := j.pj.Counts, j.cfg.Policy
+	fmt.Fprintf(r.w, "\njail %s: filter %s, maxretry %d in %s, bantime %s\n",
+		j.cfg.Name, j.cfg.FilterName, p.MaxRetry, formatDuration(p.FindTime), formatDuration(p.BanTime))
+	rows := []struct {
+		k string
+		v int64
+	}{
+		{"lines", c.Lines}, {"matched", c.Matched}, {"ignored", c.Ignored}, {"no host", c.NoHost},
+		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"hosts", int64(len(j.pj.Hosts))},
+		{"bans", c.Bans}, {"still banned", int64(len(j.pj.Jail.Bans()))},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(r.w, "  %-13s %10d\n", row.k, row.v)
+	}
+	top := topOffenders(j.pj.Hosts, 10)
+	if len(top) == 0 {
+		return
+	}
+	fmt.Fprintf(r.w, "  top offenders (hits, bans):\n")
+	for _, o := range top {
+		fmt.Fprintf(r.w, "    %-40s %8d %4d\n", o.key, o.hits, r.bans[j.cfg.Name][o.key])
+	}
+	_ = end
+}
+
+type offender struct {
+	key  jail.Key
+	hits int
+}
+
+func topOffenders(hosts map[jail.Key]int, n int) []offender {
+	all := make([]offender, 0, len(hosts))
+	for k, h := range hosts {
+		all = append(all, offender{k, h})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].hits != all[j].hits {
+			return all[i].hits > all[j].hits
+		}
+		return all[i].key.String() < all[j].key.String()
+	})
+	return all[:min(n, len(all))]
+}
+
+// formatDuration prints 1h30m rather than 1h30m0s, and days as 1d.
+func formatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if days := d / (24 * time.Hour); days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+		d -= days * 24 * time.Hour
+	}
+	for _, u := range []struct {
+		unit time.Duration
+		sym  string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.sym)
+			d -= n * u.unit
+		}
+	}
+	if b.Len() == 0 {
+		return d.String()
+	}
+	return b.String()
+}

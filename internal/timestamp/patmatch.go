@@ -1,0 +1,303 @@
+package timestamp
+
+import "bytes"
+
+// op is one element of a strftime pattern.
+type op uint8
+
+const (
+	opLiteral   op = iota
+	opSpace        // one or more blanks, up to maxSpace
+	opYear         // %Y
+	opYear2        // %y
+	opMonth        // %m
+	opMonthName    // %b %B: abbreviated or full, any case
+	opDay          // %d %e: 1 or 2 digits, or a space and a digit
+	opHour         // %H
+	opMinute       // %M
+	opSecond       // %S
+	opFraction     // %f: 1 to 9 digits, more are skipped
+	opZone         // %z: Z, +hh:mm, +hhmm or +hh
+	opWeekday      // %a %A: checked, then ignored
+	opYearDay      // %j
+)
+
+var directives = map[byte]op{
+	'Y': opYear, 'y': opYear2, 'm': opMonth, 'b': opMonthName, 'B': opMonthName,
+	'd': opDay, 'e': opDay, 'H': opHour, 'M': opMinute, 'S': opSecond,
+	'f': opFraction, 'z': opZone, 'a': opWeekday, 'A': opWeekday, 'j': opYearDay,
+}
+
+// maxSpace bounds a blank run so that the search knows how far before a
+// literal a match can start.
+const maxSpace = 8
+
+// width gives the least and most bytes an op matches.
+func width(o op) (int, int) {
+	switch o {
+	case opYear:
+		return 4, 4
+	case opYear2, opMinute, opSecond:
+		return 2, 2
+	case opMonth, opDay, opHour:
+		return 1, 2
+	case opMonthName, opWeekday:
+		return 3, 9
+	case opYearDay:
+		return 3, 3
+	case opSpace:
+		return 1, maxSpace
+	case opFraction:
+		return 1, 9
+	case opZone:
+		return 1, 6
+	}
+	return 0, 0
+}
+
+type item struct {
+	op  op
+	lit []byte // for opLiteral
+}
+
+// pattern is a compiled strftime datepattern.
+type pattern struct {
+	items    []item
+	anchored bool
+	// anchor is the index of the first literal, searched for with
+	// bytes.Index; a match starts minOff to maxOff bytes before it.
+	anchor         int
+	minOff, maxOff int
+}
+
+func (p *pattern) addLiteral(c byte) {
+	if n := len(p.items); n > 0 && p.items[n-1].op == opLiteral {
+		p.items[n-1].lit = append(p.items[n-1].lit, c)
+		return
+	}
+	p.items = append(p.items, item{op: opLiteral, lit: []byte{c}})
+}
+
+func (p *pattern) findAnchor() {
+	p.anchor = -1
+	for i, it := range p.items {
+		if it.op == opLiteral {
+			p.anchor = i
+			return
+		}
+		lo, hi := width(it.op)
+		p.minOff += lo
+		p.maxOff += hi
+	}
+}
+
+// find puts in s the first match that starts in the first ScanLimit bytes.
+func (p *pattern) find(line []byte, s *stamp) bool {
+	if p.anchored {
+		return p.matchAt(line, 0, s)
+	}
+	limit := min(len(line), ScanLimit)
+	if p.anchor < 0 {
+		for i := 0; i < limit; i++ {
+			if p.matchAt(line, i, s) {
+				return true
+			}
+		}
+		return false
+	}
+	lit := p.items[p.anchor].lit
+	end := min(len(line), limit+p.maxOff+len(lit))
+	tried := 0 // starts below this were tried for an earlier anchor
+	for i := p.minOff; i < end; {
+		j := bytes.Index(line[i:end], lit)
+		if j < 0 {
+			break
+		}
+		a := i + j
+		i = a + 1
+		for start := max(tried, a-p.maxOff); start <= a-p.minOff && start < limit; start++ {
+			if p.matchAt(line, start, s) {
+				return true
+			}
+		}
+		tried = max(tried, a-p.minOff+1)
+	}
+	return false
+}
+
+// matchAt matches the whole pattern at b[i:].
+func (p *pattern) matchAt(b []byte, i int, s *stamp) bool {
+	*s = stamp{kind: kindPattern, pos: i, yearless: true}
+	yday := 0
+	for k := range p.items {
+		if i = step(b, i, &p.items[k], s, &yday); i < 0 {
+			return false
+		}
+	}
+	if yday > 0 && !fromYearDay(s, yday) {
+		return false
+	}
+	s.end = i
+	return s.validClock()
+}
+
+// step matches one item at b[i:] and returns where it ends, or -1.
+func step(b []byte, i int, it *item, s *stamp, yday *int) int {
+	if i >= len(b) {
+		return -1
+	}
+	var v int
+	switch it.op {
+	case opLiteral:
+		if !bytes.HasPrefix(b[i:], it.lit) {
+			return -1
+		}
+		return i + len(it.lit)
+	case opSpace:
+		e := i
+		for e < len(b) && e-i < maxSpace && (b[e] == ' ' || b[e] == '\t') {
+			e++
+		}
+		if e == i {
+			return -1
+		}
+		return e
+	case opYear:
+		v, i = fixed(b, i, 4)
+		s.year, s.yearless = v, false
+	case opYear2:
+		v, i = fixed(b, i, 2)
+		s.year, s.yearless = 2000+v, false
+		if v >= 69 { // POSIX: 69-99 are 1969-1999
+			s.year -= 100
+		}
+	case opMonth:
+		s.mon, i = upTo(b, i, 2)
+	case opMonthName:
+		s.mon, i = monthName(b, i)
+	case opDay:
+		if b[i] == ' ' {
+			s.day, i = fixed(b, i+1, 1)
+		} else {
+			s.day, i = upTo(b, i, 2)
+		}
+	case opHour:
+		s.hour, i = upTo(b, i, 2)
+	case opMinute:
+		s.min, i = fixed(b, i, 2)
+	case opSecond:
+		s.sec, i = fixed(b, i, 2)
+	case opFraction:
+		if !isDigit(b[i]) {
+			return -1
+		}
+		i = fraction(b, i, s)
+	case opZone:
+		i = zoneItem(b, i, s)
+	case opWeekday:
+		i = weekday(b, i)
+	case opYearDay:
+		*yday, i = fixed(b, i, 3)
+	}
+	return i
+}
+
+// fixed reads exactly n digits at b[i:]; the index is -1 when absent.
+func fixed(b []byte, i, n int) (int, int) {
+	if i+n > len(b) {
+		return 0, -1
+	}
+	v := 0
+	for _, c := range b[i : i+n] {
+		if !isDigit(c) {
+			return 0, -1
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, i + n
+}
+
+// upTo reads 1 to n digits at b[i:]; the index is -1 when absent.
+func upTo(b []byte, i, n int) (int, int) {
+	v, e := 0, i
+	for e < len(b) && e-i < n && isDigit(b[e]) {
+		v = v*10 + int(b[e]-'0')
+		e++
+	}
+	if e == i {
+		return 0, -1
+	}
+	return v, e
+}
+
+func zoneItem(b []byte, i int, s *stamp) int {
+	switch b[i] {
+	case 'Z', 'z':
+		s.zoned = true
+		return i + 1
+	case '+', '-':
+		return offset(b, i, s, true)
+	}
+	return -1
+}
+
+var monthRest = [13]string{"", "uary", "ruary", "ch", "il", "", "e", "y", "ust", "tember", "ober", "ember", "ember"}
+
+// monthName reads an abbreviated or full month name in any case.
+func monthName(b []byte, i int) (int, int) {
+	m := month(b, i, true)
+	if m == 0 {
+		return 0, -1
+	}
+	i += 3
+	if r := monthRest[m]; r != "" && hasPrefixFold(b[i:], r) {
+		i += len(r)
+	}
+	return m, i
+}
+
+var weekdays = [7][2]string{
+	{"mon", "day"}, {"tue", "sday"}, {"wed", "nesday"}, {"thu", "rsday"},
+	{"fri", "day"}, {"sat", "urday"}, {"sun", "day"},
+}
+
+// weekday skips an abbreviated or full weekday name in any case.
+func weekday(b []byte, i int) int {
+	for _, w := range weekdays {
+		if hasPrefixFold(b[i:], w[0]) {
+			i += 3
+			if hasPrefixFold(b[i:], w[1]) {
+				i += len(w[1])
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// hasPrefixFold reports whether b starts with the lower-case ASCII word w, in
+// any case.
+func hasPrefixFold(b []byte, w string) bool {
+	if len(b) < len(w) {
+		return false
+	}
+	for k := 0; k < len(w); k++ {
+		if b[k]|0x20 != w[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// fromYearDay sets month and day from a day of the year.
+func fromYearDay(s *stamp, yday int) bool {
+	for m := 1; m <= 12; m++ {
+		n := daysIn(m, s.year)
+		if yday <= n {
+			s.mon, s.day = m, yday
+			return true
+		}
+		yday -= n
+	}
+	return false
+}
