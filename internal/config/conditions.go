@@ -146,4 +146,3 @@ func (s scope) jsonValue(n *yaml.Node, key string) (any, bool) {
 	}
 	return n.Value, true
 }
-

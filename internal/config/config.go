@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -32,7 +33,8 @@ type Jail struct {
 	// IgnoreSelf asks the daemon to add the host's own addresses to
 	// Policy.IgnoreIP.
 	IgnoreSelf bool
-	// Files are absolute globs; Journal are "FIELD=value" matches, ORed.
+	// Files are globs, relative ones joined to the config file's directory
+	// (absolute after Load); Journal are "FIELD=value" matches, ORed.
 	// Both are empty only when LoadOptions.SourcesOptional allowed it.
 	Files   []string
 	Journal []string
@@ -62,12 +64,20 @@ func Load(path string, o LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data, o)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, dir, data, o)
 }
 
 // Parse validates a config held in memory; name is the file name used in
 // messages, and relative file globs are taken relative to its directory.
 func Parse(name string, data []byte, o LoadOptions) (*Config, error) {
+	return parse(name, filepath.Dir(name), data, o)
+}
+
+func parse(name, dir string, data []byte, o LoadOptions) (*Config, error) {
 	root, err := decode(name, data)
 	if err != nil {
 		return nil, err
@@ -79,7 +89,7 @@ func Parse(name string, data []byte, o LoadOptions) (*Config, error) {
 	p := &parser{
 		errs:    &errlist{file: name},
 		opts:    o,
-		dir:     filepath.Dir(name),
+		dir:     dir,
 		stock:   stock,
 		defined: map[string]bool{},
 		cfg:     &Config{Path: name, Filters: map[string]filter.Spec{}},
@@ -134,13 +144,24 @@ func (p *parser) document(root *yaml.Node) {
 	if seen == nil {
 		return // not a mapping
 	}
+	// An empty section (every entry commented out) is no mistake.
+	if filters != nil && isNull(resolve(filters)) {
+		filters = nil
+	}
+	if defaults != nil && isNull(resolve(defaults)) {
+		defaults = nil
+	}
 	if filters != nil {
 		p.filters(filters)
 	}
 	base := builtinSettings()
 	if defaults != nil {
 		d := scope{p.errs, "defaults"}
-		d.mapping(defaults, "", "{findtime: 10m, maxretry: 5, bantime: 1h}", d.settingHandlers(&base))
+		perJail := func(k string, v *yaml.Node) {
+			d.fail(v, k, "set %s in each jail, not under defaults", k)
+		}
+		d.mapping(defaults, "", "{findtime: 10m, maxretry: 5, bantime: 1h}", d.settingHandlers(&base),
+			handler{"filter", perJail}, handler{"source", perJail})
 	}
 	if jails == nil {
 		if ok { // else "jails" is most likely the misspelt key

@@ -154,11 +154,37 @@ func TestOwnFilters(t *testing.T) {
 	if ssh.FilterName != "sshd" || !reflect.DeepEqual(ssh.Filter.Regex.Fail, []string{"Invalid user .* from <HOST>"}) {
 		t.Errorf("jail ssh uses %+v, want the config's own sshd", ssh.Filter.Regex)
 	}
-	// Aliases resolve; relative globs start at the config's directory.
+	// Aliases resolve.
 	for _, j := range c.Jails[:2] {
-		if j.Policy.MaxRetry != 2 || !reflect.DeepEqual(j.Files, []string{"testdata/good/logs/*.log"}) {
+		if j.Policy.MaxRetry != 2 || !reflect.DeepEqual(j.Files, []string{"/var/log/my/*.log"}) {
 			t.Errorf("jail %s: maxretry %d files %q", j.Name, j.Policy.MaxRetry, j.Files)
 		}
+	}
+}
+
+func TestRelativeGlobs(t *testing.T) {
+	data := []byte("jails:\n  a:\n    filter: sshd\n    source: {files: [logs/*.log, ../x.log, /abs/./y.log]}\n")
+	c, err := Parse("etc/p.yaml", data, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"etc/logs/*.log", "x.log", "/abs/y.log"}; !reflect.DeepEqual(c.Jails[0].Files, want) {
+		t.Errorf("Parse: files %q, want %q", c.Jails[0].Files, want)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	c, err = Load("p.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Jails[0].Files[0]; got != filepath.Join(dir, "logs/*.log") {
+		t.Errorf("Load: files[0] = %q, want it under %s", got, dir)
+	}
+	if c.Path != "p.yaml" {
+		t.Errorf("Path = %q, want the path as given", c.Path)
 	}
 }
 

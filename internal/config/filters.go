@@ -156,4 +156,3 @@ func ParseFilterFile(path string) (filter.Spec, error) {
 	}
 	return parseFilterBody(path, root)
 }
-

@@ -168,4 +168,3 @@ func printable(r rune) bool {
 	}
 	return r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
 }
-

@@ -201,6 +201,10 @@ func (s scope) glob(n *yaml.Node, key, dir string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	if strings.TrimSpace(n.Value) == "" {
+		s.fail(n, key, "%s", wantGlob.notA(n.Value))
+		return "", false
+	}
 	if _, err := filepath.Match(n.Value, ""); err != nil {
 		s.fail(n, key, "%q is not a valid glob: %v (e.g. %s)", n.Value, err, wantGlob.eg)
 		return "", false

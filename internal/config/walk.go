@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,19 +74,21 @@ type handler struct {
 // the known ones and the likely intended one. It returns the keys it saw;
 // ok is false when n is not a mapping or has an unknown key, and then the
 // caller skips its "missing key" checks, as the unknown key is most likely
-// the missing one misspelt.
-func (s scope) mapping(n *yaml.Node, path string, eg string, hs []handler) (map[string]*yaml.Node, bool) {
+// the missing one misspelt. Handlers in misplaced catch keys that belong
+// elsewhere, to say so; they are not listed among the known keys.
+func (s scope) mapping(n *yaml.Node, path string, eg string, hs []handler, misplaced ...handler) (map[string]*yaml.Node, bool) {
 	known := make([]string, len(hs))
 	for i, h := range hs {
 		known[i] = h.key
 	}
+	hs = append(hs[:len(hs):len(hs)], misplaced...)
 	ps, ok := s.pairs(n, path, want{"a mapping", eg})
 	if !ok {
 		return nil, false
 	}
 	seen := make(map[string]*yaml.Node, len(ps))
 	for _, p := range ps {
-		i := indexOf(known, p.k.Value)
+		i := slices.IndexFunc(hs, func(h handler) bool { return h.key == p.k.Value })
 		if i < 0 {
 			hint := ""
 			if !s.errs.full() { // no one reads the hints past the cut

@@ -303,6 +303,8 @@ func TestNeedle(t *testing.T) {
 		{`picious"`, false},
 		{`suspicious"`, false},
 		{``, false},
+		{strings.Repeat("p", 1000) + `"suspicious"`, true},
+		{strings.Repeat("p", 1000) + `"suspicious`, false},
 	} {
 		if got := n.in([]byte(tc.text)); got != tc.want {
 			t.Errorf("in(%q) = %v, want %v", tc.text, got, tc.want)

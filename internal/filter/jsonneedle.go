@@ -37,9 +37,12 @@ func rarity(c byte) int {
 	return 30
 }
 
-// in reports whether the needle occurs in b.
+// in reports whether the needle occurs in b. When the rare byte turns out to
+// be common in b, it hands over to bytes.Index, whose cost does not depend
+// on the text (a hostile line full of that byte stays cheap).
 func (n *needle) in(b []byte) bool {
 	c := n.text[n.rare]
+	fails := 0
 	for i := n.rare; i < len(b); i++ {
 		j := bytes.IndexByte(b[i:], c)
 		if j < 0 {
@@ -52,6 +55,9 @@ func (n *needle) in(b []byte) bool {
 		}
 		if bytes.Equal(b[start:start+len(n.text)], n.text) {
 			return true
+		}
+		if fails++; fails > 4+i/16 {
+			return bytes.Contains(b[start+1:], n.text)
 		}
 	}
 	return false

@@ -90,7 +90,8 @@ func (j *Jail) KeyFor(h filter.Host) (Key, bool) {
 // address, grouped like a hit's (IPv6 by ipv6Prefix, 0 meaning 64), a prefix in
 // CIDR form kept at its own length, or else an identity. Text that looks like an
 // address but does not parse (1.2.3, 2001:db8:::1) is an error rather than
-// silently becoming an identity nobody will ever match.
+// silently becoming an identity nobody will ever match. For any key k it
+// returns, ParseKey(k.String(), 128) returns k again.
 func ParseKey(s string, ipv6Prefix int) (Key, error) {
 	if ipv6Prefix == 0 {
 		ipv6Prefix = DefaultIPv6Prefix

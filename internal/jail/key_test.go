@@ -108,3 +108,27 @@ func TestKeyString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseKey checks that any text either fails with ErrBadKey or yields a
+// valid key that reads back from its own String: the store and the CLI rely on
+// that round trip.
+func FuzzParseKey(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "2001:db8::1", "2001:db8::/48", "::ffff:1.2.3.4/120", "fe80::1%eth0", "peer-1", "1.2.3", ""} {
+		f.Add(s, 64)
+	}
+	f.Fuzz(func(t *testing.T, s string, bits int) {
+		k, err := ParseKey(s, bits)
+		if err != nil {
+			if !errors.Is(err, ErrBadKey) {
+				t.Fatalf("ParseKey(%q, %d): %v, not ErrBadKey", s, bits, err)
+			}
+			return
+		}
+		if !k.IsValid() || (k.ID != "") == k.Prefix.IsValid() || k != canonical(k) {
+			t.Fatalf("ParseKey(%q, %d) = %#v", s, bits, k)
+		}
+		if back, err := ParseKey(k.String(), 128); err != nil || back != k {
+			t.Fatalf("ParseKey(%q) = %#v, but its String %q reads back as %#v, %v", s, k, k.String(), back, err)
+		}
+	})
+}

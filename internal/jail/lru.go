@@ -1,13 +1,20 @@
 package jail
 
+import "net/netip"
+
 // lru is a map of keys with a recency order and a size cap: an intrusive doubly
 // linked list makes touch, insert and eviction O(1) without allocating list
 // nodes apart from the entries themselves.
+//
+// Addresses and identities live in separate maps: a map key holding a string
+// makes every insert and delete about twice as slow, and a flood of spoofed
+// addresses is all inserts and deletes.
 type lru[V any] struct {
-	m    map[Key]*entry[V]
-	head *entry[V] // most recently touched
-	tail *entry[V] // least recently touched, evicted first
-	max  int
+	addrs map[netip.Prefix]*entry[V]
+	ids   map[string]*entry[V]
+	head  *entry[V] // most recently touched
+	tail  *entry[V] // least recently touched, evicted first
+	max   int
 }
 
 type entry[V any] struct {
@@ -17,12 +24,17 @@ type entry[V any] struct {
 }
 
 func newLRU[V any](max int) lru[V] {
-	return lru[V]{m: make(map[Key]*entry[V]), max: max}
+	return lru[V]{addrs: make(map[netip.Prefix]*entry[V]), ids: make(map[string]*entry[V]), max: max}
 }
 
-func (l *lru[V]) len() int { return len(l.m) }
+func (l *lru[V]) len() int { return len(l.addrs) + len(l.ids) }
 
-func (l *lru[V]) get(k Key) *entry[V] { return l.m[k] }
+func (l *lru[V]) get(k Key) *entry[V] {
+	if k.ID != "" {
+		return l.ids[k.ID]
+	}
+	return l.addrs[k.Prefix]
+}
 
 // touch makes e the most recent entry.
 func (l *lru[V]) touch(e *entry[V]) {
@@ -38,7 +50,7 @@ func (l *lru[V]) touch(e *entry[V]) {
 // intact, so the caller can reuse the value's buffers: a flood of one-hit hosts
 // then allocates almost nothing.
 func (l *lru[V]) insert(k Key) (e *entry[V], evicted bool) {
-	if l.max > 0 && len(l.m) >= l.max && l.tail != nil {
+	if l.max > 0 && l.len() >= l.max && l.tail != nil {
 		e = l.tail
 		l.remove(e)
 		evicted = true
@@ -46,13 +58,21 @@ func (l *lru[V]) insert(k Key) (e *entry[V], evicted bool) {
 		e = new(entry[V])
 	}
 	e.key = k
-	l.m[k] = e
+	if k.ID != "" {
+		l.ids[k.ID] = e
+	} else {
+		l.addrs[k.Prefix] = e
+	}
 	l.pushFront(e)
 	return e, evicted
 }
 
 func (l *lru[V]) remove(e *entry[V]) {
-	delete(l.m, e.key)
+	if e.key.ID != "" {
+		delete(l.ids, e.key.ID)
+	} else {
+		delete(l.addrs, e.key.Prefix)
+	}
 	l.unlink(e)
 }
 

@@ -70,7 +70,7 @@ func Run(ctx context.Context, o Options) error {
 		return runErr
 	}
 	eng.Expire(eng.LogTime())
-	return rep.finish(eng.LogTime(), time.Since(start))
+	return rep.finish(time.Since(start))
 }
 
 // runJail is a configured jail with what the report needs besides counts.

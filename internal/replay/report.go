@@ -56,7 +56,9 @@ type summaryEvent struct {
 	Bans    int64  `json:"bans"`
 }
 
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// stamp is RFC 3339 in UTC with milliseconds: fixed width, so the text
+// timeline lines up, and precise enough for go-libp2p's millisecond stamps.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
 func (r *reporter) decision(d jail.Decision) {
 	if d.Action == jail.ActionBan {
@@ -83,14 +85,14 @@ func (r *reporter) decision(d jail.Decision) {
 	fmt.Fprintf(r.w, "%s  unban  %-16s %s\n", stamp(d.At), d.Jail, d.Key)
 }
 
-func (r *reporter) finish(end time.Time, took time.Duration) error {
+func (r *reporter) finish(took time.Duration) error {
 	for _, j := range r.jails {
 		c := j.pj.Counts
 		if r.json {
 			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.pj.Hosts), c.Bans})
 			continue
 		}
-		r.table(j, end)
+		r.table(j)
 	}
 	if !r.json && len(r.jails) > 0 {
 		n := r.jails[0].pj.Counts.Lines
@@ -99,7 +101,7 @@ func (r *reporter) finish(end time.Time, took time.Duration) error {
 	return r.w.Flush()
 }
 
-func (r *reporter) table(j *runJail, end time.Time) {
+func (r *reporter) table(j *runJail) {
 	c, p := j.pj.Counts, j.cfg.Policy
 	fmt.Fprintf(r.w, "\njail %s: filter %s, maxretry %d in %s, bantime %s\n",
 		j.cfg.Name, j.cfg.FilterName, p.MaxRetry, formatDuration(p.FindTime), formatDuration(p.BanTime))
@@ -122,7 +124,6 @@ func (r *reporter) table(j *runJail, end time.Time) {
 	for _, o := range top {
 		fmt.Fprintf(r.w, "    %-40s %8d %4d\n", o.key, o.hits, r.bans[j.cfg.Name][o.key])
 	}
-	_ = end
 }
 
 type offender struct {

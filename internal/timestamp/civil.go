@@ -44,18 +44,20 @@ func build(s *stamp, year int, loc *time.Location) (time.Time, bool) {
 
 // daysFromCivil counts days from 1970-01-01 to y-m-d in the proleptic
 // Gregorian calendar (Howard Hinnant's algorithm): cheaper than time.Date.
+// Years are shifted by one 400-year era so that unsigned division applies.
 func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
+	yy := uint32(y + 400)
+	mp := uint32(m) + 9 // months from March
+	if m > 2 {
+		mp = uint32(m) - 3
+	} else {
+		yy--
 	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	doy := (153*((m+9)%12)+2)/5 + d - 1
+	era := yy / 400
+	yoe := yy - era*400
+	doy := (153*mp+2)/5 + uint32(d) - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
+	return int64(era)*146097 + int64(doe) - 719468 - 146097
 }
 
 var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
@@ -106,11 +108,16 @@ func num4(b []byte, i int) (int, bool) {
 // ends. Digits past nanoseconds are skipped.
 func fraction(b []byte, i int, s *stamp) int {
 	n, v := 0, 0
-	for ; i < len(b) && isDigit(b[i]); i++ {
-		if n < 9 {
-			v = v*10 + int(b[i]-'0')
-			n++
-		}
+	// Two digits a step halve the chain of dependent multiplications.
+	for ; n+2 <= 9 && i+2 <= len(b) && isDigit(b[i]) && isDigit(b[i+1]); i, n = i+2, n+2 {
+		v = v*100 + int(b[i]-'0')*10 + int(b[i+1]-'0')
+	}
+	if n < 9 && i < len(b) && isDigit(b[i]) {
+		v = v*10 + int(b[i]-'0')
+		i, n = i+1, n+1
+	}
+	for i < len(b) && isDigit(b[i]) {
+		i++
 	}
 	s.res = int8(n)
 	s.nsec = v * pow10[9-n]

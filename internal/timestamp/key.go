@@ -104,6 +104,9 @@ func endsToken(c byte) bool {
 
 // startsKey reports whether b starts with a logfmt time key.
 func startsKey(b []byte) bool {
+	if len(b) == 0 || b[0] != 't' {
+		return false
+	}
 	for _, key := range keyText[kindTextTime-firstKey:] {
 		if bytes.HasPrefix(b, key) {
 			return true

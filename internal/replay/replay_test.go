@@ -1,0 +1,184 @@
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func loadConfig(t *testing.T, path string) *config.Config {
+	t.Helper()
+	c, err := config.Load(path, config.LoadOptions{SourcesOptional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func runReplay(t *testing.T, o Options) string {
+	t.Helper()
+	var out bytes.Buffer
+	o.Out = &out
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test ./internal/replay -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// TestReplaySSHD pins the JSON Lines contract on a small log: an attacker
+// banned, unbanned by log time and banned again for twice as long; a victim
+// named only in user names never banned; ignoreip (127.0.0.1) ignored.
+func TestReplaySSHD(t *testing.T) {
+	c := loadConfig(t, "testdata/sshd.yaml")
+	// syslog stamps have no year: it comes from the file's modification
+	// time, so pin that to keep the golden file true in any year.
+	log := filepath.Join(t.TempDir(), "auth.log")
+	data, err := os.ReadFile("testdata/sshd.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Date(2024, 7, 28, 0, 0, 0, 0, time.UTC)
+	if err := os.WriteFile(log, data, 0o600); err != nil || os.Chtimes(log, mtime, mtime) != nil {
+		t.Fatal("cannot prepare the log")
+	}
+	got := runReplay(t, Options{Config: c, Logs: []string{log}, JSON: true, Workers: 1})
+	golden(t, "sshd.jsonl", got)
+	if strings.Contains(got, "203.0.113.66") {
+		t.Error("the victim named in user names was banned")
+	}
+	checkContract(t, got)
+}
+
+// checkContract checks the JSON Lines stream: known events, time order,
+// a summary per jail and nothing after the summaries.
+func checkContract(t *testing.T, out string) {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(out))
+	last, summaries := "", 0
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("not JSON: %q", sc.Text())
+		}
+		switch ev["event"] {
+		case "ban", "unban":
+			if summaries > 0 {
+				t.Fatalf("event after a summary: %s", sc.Text())
+			}
+			at := ev["at"].(string)
+			if at < last {
+				t.Errorf("out of time order: %s after %s", at, last)
+			}
+			last = at
+		case "summary":
+			summaries++
+			for _, k := range []string{"jail", "lines", "matched", "ignored", "hosts", "bans"} {
+				if _, ok := ev[k]; !ok {
+					t.Errorf("summary without %q: %s", k, sc.Text())
+				}
+			}
+		default:
+			t.Errorf("unknown event: %s", sc.Text())
+		}
+	}
+	if summaries == 0 {
+		t.Error("no summary")
+	}
+}
+
+// Matching on several goroutines must not change a single byte of output.
+func TestReplayParallelSameAsSerial(t *testing.T) {
+	c := loadConfig(t, "../../examples/replay.yaml")
+	logs := []string{"../../examples/ipfs.log.gz"}
+	one := runReplay(t, Options{Config: c, Logs: logs, JSON: true, Workers: 1})
+	four := runReplay(t, Options{Config: loadConfig(t, "../../examples/replay.yaml"), Logs: logs, JSON: true, Workers: 4})
+	if one != four {
+		t.Fatal("output with 4 workers differs from 1 worker")
+	}
+	checkContract(t, one)
+	if !strings.Contains(one, `"event":"unban"`) || !strings.Contains(one, `"jail":"libp2p-churn"`) {
+		t.Errorf("sample replay lacks expected events:\n%.500s", one)
+	}
+}
+
+// Bad lines are counted and the replay goes on: a 3 MiB line, invalid
+// UTF-8, NUL bytes, broken JSON.
+func TestReplayBadInput(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "bad.log")
+	var b bytes.Buffer
+	b.WriteString(`{"suspicious":true,"remote_address":"198.51.100.9:3569","time":"2024-07-27T00:00:00Z"}` + "\n")
+	b.WriteString(`{"suspicious":true,"remote_address":` + "\n")
+	b.WriteString("\xff\xfe\x00\x00 garbage\n")
+	b.WriteString(`{"x":"` + strings.Repeat("a", 3<<20) + `"}` + "\n")
+	b.WriteString(`{"suspicious":true,"remote_address":"198.51.100.9:3569","time":"2024-07-27T00:00:01Z"}`)
+	if err := os.WriteFile(log, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("jails:\n  flow:\n    filter: flow-suspicious\n    maxretry: 2\n    action: dry-run\n"), 0o600)
+	got := runReplay(t, Options{Config: loadConfig(t, cfg), Logs: []string{log}, JSON: true})
+	want := `{"event":"ban","jail":"flow","host":"198.51.100.9","at":"2024-07-27T00:00:01.000Z","until":"2024-07-27T01:00:01.000Z","hits":2}
+{"event":"summary","jail":"flow","lines":5,"matched":2,"ignored":0,"hosts":1,"bans":1}
+`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	text := runReplay(t, Options{Config: loadConfig(t, cfg), Logs: []string{log}})
+	// The broken object and the 3 MiB one are unparsed; the binary line has
+	// none of the filter's keys, so it is a plain miss.
+	if !strings.Contains(text, "unparsed               2") {
+		t.Errorf("text report does not count 2 unparsed lines:\n%s", text)
+	}
+}
+
+// Rotated logs given newest first are replayed oldest first.
+func TestReplayOrdersFilesByTime(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "auth.log.1")
+	cur := filepath.Join(dir, "auth.log")
+	os.WriteFile(old, []byte("Jul 27 00:00:01 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
+	os.WriteFile(cur, []byte("Jul 27 00:00:02 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
+	files, err := orderFiles([]string{cur, old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[0].path != old || files[1].path != cur {
+		t.Errorf("order: %s, %s", files[0].path, files[1].path)
+	}
+}
+
+// Syslog stamps are local time; the golden files are written in UTC.
+func TestMain(m *testing.M) {
+	time.Local = time.UTC
+	os.Exit(m.Run())
+}
