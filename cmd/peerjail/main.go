@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,7 +14,7 @@ import (
 	"github.com/peerjail/peerjail/internal/replay"
 )
 
-func main() { os.Exit(run()) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // Exit codes, a contract (DESIGN.md).
 const (
@@ -22,14 +23,18 @@ const (
 	exitUsage   = 2
 )
 
-func run() int {
+func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := newRootCmd().ExecuteContext(ctx)
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(os.Stderr, "peerjail: %v\n", err)
+	fmt.Fprintf(stderr, "peerjail: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) || errors.Is(err, config.ErrInvalid) || errors.Is(err, replay.ErrUnknownJail) {
 		return exitUsage

@@ -18,8 +18,8 @@ import (
 type Options struct {
 	Spec filter.Spec
 	Log  string // path, or "-"
-	JSON     bool
-	Out      io.Writer
+	JSON bool
+	Out  io.Writer
 	// Samples is how many missed lines to show (default 10).
 	Samples int
 }
