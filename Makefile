@@ -4,7 +4,7 @@ BIN     := bin/peerjail
 PKGS    := ./...
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test lint unit race bench fuzz clean
+.PHONY: build test lint unit race bench fuzz clean sample
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/peerjail
@@ -38,3 +38,7 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# sample: the README's main job: replay the shipped go-libp2p sample.
+sample: build
+	$(BIN) replay -c examples/replay.yaml examples/ipfs.log.gz

@@ -62,7 +62,7 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 	for i, src := range s.Ignore {
 		re, err := regexp.Compile(expand(src))
 		if err != nil {
-			return nil, &PatternError{Field: "ignore", Index: i, Err: cleanRegexpError(err)}
+			return nil, &PatternError{Field: "ignore", Index: i, Err: cleanRegexpError(err, src)}
 		}
 		f.ignore = append(f.ignore, pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String())})
 	}
@@ -87,7 +87,7 @@ func expand(src string) string {
 func compileFail(src string) (pattern, error) {
 	re, err := regexp.Compile(expand(src))
 	if err != nil {
-		return pattern{}, cleanRegexpError(err)
+		return pattern{}, cleanRegexpError(err, src)
 	}
 	host, id := re.SubexpIndex("host"), re.SubexpIndex("id")
 	names := 0
@@ -106,12 +106,19 @@ func compileFail(src string) (pattern, error) {
 	return p, nil
 }
 
-// cleanRegexpError drops the "regexp: Compile(`…`): " wrapper, which would
-// repeat the whole expanded pattern in the message.
-func cleanRegexpError(err error) error {
+// cleanRegexpError names the problem and the pattern as the operator wrote
+// it, not regexp's message, which repeats the expanded pattern with
+// <HOST> spelled out.
+func cleanRegexpError(err error, src string) error {
 	var se *syntax.Error
 	if errors.As(err, &se) {
-		return fmt.Errorf("%s: %q", se.Code, se.Expr)
+		if se.Expr == src {
+			return fmt.Errorf("%s: %q", se.Code, src)
+		}
+		if strings.Contains(src, se.Expr) {
+			return fmt.Errorf("%s: %q in %q", se.Code, se.Expr, src)
+		}
+		return fmt.Errorf("%s in %q", se.Code, src)
 	}
 	return err
 }

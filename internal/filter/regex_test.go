@@ -87,7 +87,8 @@ func TestRegexCompileErrors(t *testing.T) {
 		{RegexSpec{}, "fail", 0, "no patterns"},
 		{RegexSpec{Fail: []string{"no host here"}}, "fail", 0, "exactly one <HOST>"},
 		{RegexSpec{Fail: []string{"<HOST>", "a(<HOST>"}}, "fail", 1, "missing closing )"},
-		{RegexSpec{Fail: []string{"<HOST> <HOST>"}}, "fail", 0, "duplicate capture group name"},
+		{RegexSpec{Fail: []string{"<HOST> <HOST>"}}, "fail", 0, "exactly one <HOST>"},
+		{RegexSpec{Fail: []string{"Failed ( from <HOST>"}}, "fail", 0, `missing closing ) in "Failed ( from <HOST>"`},
 		{RegexSpec{Fail: []string{"<HOST>"}, Ignore: []string{"ok", "[z-a]"}}, "ignore", 1, "invalid character class range"},
 		{RegexSpec{Fail: []string{`(?P<host>\S+) x`}}, "", 0, ""},
 	}
@@ -114,7 +115,7 @@ func TestRequiredLiteral(t *testing.T) {
 		{`a|b`, ""},
 		{`(?:xyzzy)+ q`, "xyzzy"},
 		{`(?:xyzzy)? q`, " q"},
-		{`x{2,}abc`, "xabc"},
+		{`x{2,}abc`, "abc"},
 	}
 	for _, tt := range tests {
 		if got := string(requiredLiteral(tt.expr)); got != tt.want {

@@ -38,31 +38,35 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 	}
 	j.totalHits += int64(weight)
 	e := j.track(k)
-	w := &e.val
-	t := toNanos(at)
+	if line != nil {
+		e.val.addLine(line, j.keep)
+	}
+	hits := j.count(&e.val, toNanos(at), weight)
+	if hits < j.cfg.MaxRetry {
+		return Decision{}, Counted
+	}
+	d := j.ban(k, at, 0, &e.val, hits)
+	j.hosts.remove(e)
+	return d, Banned
+}
+
+// count slides w to a hit at t and returns how many hits the window holds with
+// it. The hit is stored only when it does not ban: a ban drops the window.
+func (j *Jail) count(w *window, t int64, weight int) int {
 	ref := t
 	if len(w.times) > 0 {
 		ref = max(ref, w.newest())
 	}
 	lo := subSat(ref, j.cfg.FindTime)
 	w.drop(lo)
-	inWindow := t > lo
-	hits := len(w.times)
-	if inWindow {
-		hits += weight
+	if t <= lo {
+		return len(w.times) // too late for the window
 	}
-	if line != nil {
-		w.addLine(line, j.keep)
-	}
-	if hits >= j.cfg.MaxRetry {
-		d := j.ban(k, at, 0, w, hits)
-		j.hosts.remove(e)
-		return d, Banned
-	}
-	if inWindow {
+	hits := len(w.times) + weight
+	if hits < j.cfg.MaxRetry {
 		w.insert(t, weight, j.cfg.MaxRetry-1)
 	}
-	return Decision{}, Counted
+	return hits
 }
 
 // track returns k's window, most recently seen now, evicting the least

@@ -116,3 +116,40 @@ func TestIPv4Mapped(t *testing.T) {
 		t.Errorf("mapped and plain IPv4: %v %+v, want one /32 key banned", v, d)
 	}
 }
+
+// A spoofed flood creates millions of one-hit hosts: their memory must follow
+// their hits, not MaxRetry.
+func TestWindowMemoryFollowsHits(t *testing.T) {
+	cfg := basic()
+	cfg.MaxRetry = 1000
+	cfg.FindTime = time.Hour
+	j := mustNew(t, cfg)
+	j.Add(hit("192.0.2.1", 1), t0, []byte("one"))
+	w := &j.hosts.get(mustKey(t, "192.0.2.1", 0)).val
+	if cap(w.times) != 1 || cap(w.lines) != 1 {
+		t.Errorf("one hit holds %d times, %d lines of room", cap(w.times), cap(w.lines))
+	}
+	for i := range 998 {
+		j.Add(hit("192.0.2.1", 1), ts(time.Duration(i)*time.Millisecond), []byte("more"))
+	}
+	if len(w.times) != 999 || cap(w.times) > 999 || len(w.lines) != maxEvidence {
+		t.Errorf("999 hits: %d times (room %d), %d lines", len(w.times), cap(w.times), len(w.lines))
+	}
+}
+
+func TestAddDoesNotAllocate(t *testing.T) {
+	cfg := basic()
+	cfg.FindTime = time.Second
+	j := mustNew(t, cfg)
+	h := hit("2001:db8::1", 1)
+	now := t0
+	allocs := testing.AllocsPerRun(1000, func() {
+		now = now.Add(600 * time.Millisecond) // at most two hits in the window: never bans
+		if _, v := j.Add(h, now, benchLine); v != Counted {
+			t.Fatalf("verdict %v", v)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Add on a known host allocates %.1f times", allocs)
+	}
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Batch is a set of changes written in one transaction: either all of it
+// is on disk when Update returns nil, or none of it.
+type Batch struct {
+	PutBans    []Ban    // insert or replace
+	DeleteBans []BanKey // applied before PutBans, so a re-ban in the same burst wins
+	// PutOffenders inserts or replaces history records.
+	PutOffenders []Offender
+	// Positions maps a source name to its new position; "" deletes it.
+	Positions map[string]string
+}
+
+func (b *Batch) empty() bool {
+	return len(b.PutBans) == 0 && len(b.DeleteBans) == 0 && len(b.PutOffenders) == 0 && len(b.Positions) == 0
+}
+
+// Update writes b in one bbolt transaction, so one fsync covers a whole
+// burst of decisions. An invalid record (ErrInvalidRecord) anywhere in b
+// fails the whole batch and changes nothing.
+func (s *Store) Update(b Batch) error {
+	if b.empty() {
+		return nil
+	}
+	if err := s.update(func(tx *bolt.Tx) error { return applyBatch(tx, &b) }); err != nil {
+		return fmt.Errorf("update state: %w", err)
+	}
+	return nil
+}
+
+// applyBatch writes b in the order documented on Batch.
+func applyBatch(tx *bolt.Tx, b *Batch) error {
+	w := arena(make([]byte, 0, 48*(len(b.PutBans)+len(b.DeleteBans)+len(b.PutOffenders))))
+	if err := w.deleteBans(tx.Bucket(bucketBans), b.DeleteBans); err != nil {
+		return err
+	}
+	if err := w.putBans(tx.Bucket(bucketBans), b.PutBans); err != nil {
+		return err
+	}
+	if err := w.putOffenders(tx.Bucket(bucketOffenders), b.PutOffenders); err != nil {
+		return err
+	}
+	return putPositions(tx.Bucket(bucketPositions), b.Positions)
+}
+
+// arena holds the encoded keys and values of one batch. bbolt needs them
+// untouched until commit; appending never overwrites an earlier record, so
+// one buffer serves the whole batch instead of two allocations per record.
+type arena []byte
+
+// add appends what enc encodes and returns that part alone.
+func (a *arena) add(enc func([]byte) ([]byte, error)) ([]byte, error) {
+	start := len(*a)
+	grown, err := enc(*a)
+	if err != nil {
+		return nil, err
+	}
+	*a = grown
+	return grown[start:len(grown):len(grown)], nil
+}
+
+func (a *arena) key(jail, key string) ([]byte, error) {
+	return a.add(func(dst []byte) ([]byte, error) { return encodeRecordKey(dst, jail, key) })
+}
+
+func (a *arena) deleteBans(b *bolt.Bucket, keys []BanKey) error {
+	for _, d := range keys {
+		k, err := a.key(d.Jail, d.Key)
+		if err == nil {
+			err = b.Delete(k)
+		}
+		if err != nil {
+			return fmt.Errorf("delete ban: %w", err)
+		}
+	}
+	return nil
+}
+
+func (a *arena) putBans(b *bolt.Bucket, bans []Ban) error {
+	for _, ban := range bans {
+		k, err := a.key(ban.Jail, ban.Key)
+		if err != nil {
+			return fmt.Errorf("put ban: %w", err)
+		}
+		v, err := a.add(func(dst []byte) ([]byte, error) { return encodeBanValue(dst, ban) })
+		if err == nil {
+			err = b.Put(k, v)
+		}
+		if err != nil {
+			return fmt.Errorf("put ban %s %s: %w", ban.Jail, ban.Key, err)
+		}
+	}
+	return nil
+}
+
+func (a *arena) putOffenders(b *bolt.Bucket, offenders []Offender) error {
+	for _, o := range offenders {
+		k, err := a.key(o.Jail, o.Key)
+		if err != nil {
+			return fmt.Errorf("put offender: %w", err)
+		}
+		v, err := a.add(func(dst []byte) ([]byte, error) { return encodeOffenderValue(dst, o) })
+		if err == nil {
+			err = b.Put(k, v)
+		}
+		if err != nil {
+			return fmt.Errorf("put offender %s %s: %w", o.Jail, o.Key, err)
+		}
+	}
+	return nil
+}
+
+func putPositions(b *bolt.Bucket, positions map[string]string) error {
+	for src, pos := range positions {
+		if src == "" || len(src) > maxSourceKey {
+			return fmt.Errorf("position of source %.64q: %w: name empty or longer than %d bytes", src, ErrInvalidRecord, maxSourceKey)
+		}
+		var err error
+		if pos == "" {
+			err = b.Delete([]byte(src))
+		} else {
+			err = b.Put([]byte(src), []byte(pos))
+		}
+		if err != nil {
+			return fmt.Errorf("position of source %s: %w", src, err)
+		}
+	}
+	return nil
+}
