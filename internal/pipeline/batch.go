@@ -35,11 +35,13 @@ type result struct {
 	dated   bool
 }
 
-// Source is a registered line source: it owns the timestamp detectors its
-// lines are read with, one per jail, since each jail may set a datepattern.
+// Source is a registered line source: the jails that read it, and the
+// timestamp detectors its lines are read with, one per jail, since each jail
+// may set a datepattern.
 type Source struct {
-	Name string
-	dets []*timestamp.Detector
+	Name  string
+	jails []int // indexes into the engine's jails
+	dets  []*timestamp.Detector
 }
 
 var batchPool = sync.Pool{New: func() any { return &Batch{} }}
@@ -97,3 +99,6 @@ func (b *Batch) release() {
 	b.src, b.done = nil, nil
 	batchPool.Put(b)
 }
+
+// Source returns the source the batch's lines came from.
+func (b *Batch) Source() *Source { return b.src }

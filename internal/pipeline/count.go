@@ -9,11 +9,16 @@ import (
 
 // count feeds a matched batch to the jails in line order.
 func (e *Engine) count(b *Batch) {
+	e.mu.Lock()
 	nj := len(e.jails)
 	for i := range b.Lines {
-		for j, jl := range e.jails {
-			e.countOne(jl, &b.res[i*nj+j], b.Lines[i].Text)
+		for _, j := range b.src.jails {
+			e.countOne(e.jails[j], &b.res[i*nj+j], b.Lines[i].Text)
 		}
+	}
+	e.mu.Unlock()
+	if e.opts.AfterBatch != nil {
+		e.opts.AfterBatch(b)
 	}
 	b.release()
 }
@@ -87,7 +92,7 @@ func (e *Engine) emit(d jail.Decision) {
 }
 
 // Expire lifts every ban that ended by now, in time order across jails. Call
-// it on the counting goroutine (between batches) only.
+// it from inside Do (or from a callback of Run).
 func (e *Engine) Expire(now time.Time) {
 	var all []jail.Decision
 	for _, jl := range e.jails {

@@ -4,6 +4,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -52,12 +53,19 @@ type Options struct {
 	Now func() time.Time
 	// TrackHosts keeps per-host hit counts in Jail.Hosts (for reports).
 	TrackHosts bool
+	// AfterBatch is called after a batch was counted (its decisions emitted),
+	// before the batch is recycled: the daemon applies the decisions and
+	// saves the batch's last source position.
+	AfterBatch func(b *Batch)
 }
 
 // Engine is the Source → Filter → Jail path shared by replay and the daemon.
 type Engine struct {
 	jails []*Jail
 	opts  Options
+	// mu serialises counting with Do: the jails are not safe for
+	// concurrent use.
+	mu sync.Mutex
 	// logTime is the latest hit time seen; in replay it is the clock.
 	logTime time.Time
 	next    time.Time // earliest ban expiry over all jails; zero if none
@@ -76,19 +84,37 @@ func New(jails []*Jail, o Options) *Engine {
 	return &Engine{jails: jails, opts: o}
 }
 
-// NewSource registers a line source. ref is the reference time for
+// NewSource registers a line source read by the given jails (indexes into
+// the engine's jails; nil means all). ref is the reference time for
 // timestamps without a year (replay: the file's modification time); nil
 // means the wall clock.
-func (e *Engine) NewSource(name string, ref func() time.Time) (*Source, error) {
-	s := &Source{Name: name}
-	for _, j := range e.jails {
-		d, err := timestamp.NewDetector(timestamp.Options{Pattern: j.DatePattern, Reference: ref})
-		if err != nil {
-			return nil, err
+func (e *Engine) NewSource(name string, ref func() time.Time, jails []int) (*Source, error) {
+	if jails == nil {
+		jails = make([]int, len(e.jails))
+		for i := range jails {
+			jails[i] = i
 		}
-		s.dets = append(s.dets, d)
+	}
+	s := &Source{Name: name, jails: jails, dets: make([]*timestamp.Detector, len(e.jails))}
+	for _, j := range jails {
+		if j < 0 || j >= len(e.jails) {
+			return nil, fmt.Errorf("source %s: no jail %d", name, j)
+		}
+		d, err := timestamp.NewDetector(timestamp.Options{Pattern: e.jails[j].DatePattern, Reference: ref})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", name, err)
+		}
+		s.dets[j] = d
 	}
 	return s, nil
+}
+
+// Do runs f on the counting side, between batches, so that f may use the
+// jails (status, manual bans, expiry) while Run is counting.
+func (e *Engine) Do(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f()
 }
 
 // Run consumes batches until in is closed or ctx is done. Matching runs on
@@ -155,7 +181,8 @@ func (e *Engine) match(b *Batch) {
 	b.res = b.res[:len(b.Lines)*nj]
 	for i := range b.Lines {
 		l := &b.Lines[i]
-		for j, jl := range e.jails {
+		for _, j := range b.src.jails {
+			jl := e.jails[j]
 			r := &b.res[i*nj+j]
 			if b.bad[i] {
 				*r = result{outcome: filter.Unparsed}

@@ -105,7 +105,7 @@ func feedFile(ctx context.Context, eng *pipeline.Engine, f logFile, in chan<- *p
 	}
 	defer rc.Close()
 	ref := f.ref
-	src, err := eng.NewSource(f.path, func() time.Time { return ref })
+	src, err := eng.NewSource(f.path, func() time.Time { return ref }, nil)
 	if err != nil {
 		return err
 	}

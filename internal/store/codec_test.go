@@ -9,7 +9,7 @@ import (
 
 func TestCodecRoundTrip(t *testing.T) {
 	times := []time.Time{
-		{}, t0, t0.Add(time.Nanosecond), time.Unix(0, 0), time.Unix(-1, 999_999_999),
+		{}, t0, t0.Add(time.Nanosecond), time.Unix(0, 0).UTC(), time.Unix(-1, 999_999_999).UTC(),
 		time.Date(1600, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
 	}
 	for _, at := range times {

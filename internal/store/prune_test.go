@@ -28,7 +28,7 @@ func TestPrune(t *testing.T) {
 		dropped       [2]int
 	}{
 		{"retention", retention, bans[2:], offenders[1:], [2]int{2, 1}},
-		{"zero retention keeps history", 0, bans[2:], offenders, [2]int{2, 0}},
+		{"zero retention keeps history", 0, bans[2:], []Offender{offenders[1], offenders[0], offenders[2]}, [2]int{2, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ func TestBansRoundTrip(t *testing.T) {
 	in := []Ban{
 		{Jail: "sshd", Key: "203.0.113.7", At: t0, Until: t0.Add(time.Hour), Offences: 1},
 		{Jail: "libp2p", Key: "2001:db8:1:2::/64", At: t0.In(local), Until: t0.Add(10 * time.Minute).In(local), Offences: 3},
-		{Jail: "libp2p", Key: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp", At: time.Now(), Until: time.Now().Add(90 * time.Second), Offences: 1 << 30},
+		{Jail: "libp2p", Key: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp", At: t0.Add(-time.Hour + 123456789), Until: t0.Add(-time.Hour + 90*time.Second + 1), Offences: 1 << 30},
 		{Jail: "j\x00odd", Key: "key with spaces", Until: t0.Add(5 * time.Minute)}, // zero At
 	}
 	mustUpdate(t, s, Batch{PutBans: in})

@@ -35,7 +35,7 @@ func clockAt(line []byte, c int, want kinds, s *stamp) bool {
 	if _, ok := num2(line, t); !ok {
 		return false
 	}
-	iso := kindISO.in(want) && t >= 11
+	iso := want&setOf(kindISO, kindGoLog) != 0 && t >= 11
 	switch line[t-1] {
 	case 'T', 't':
 		return iso && parseISOAt(line, t-11, s)
@@ -99,6 +99,9 @@ func parseISOAt(b []byte, p int, s *stamp) bool {
 		return false
 	}
 	s.pos, s.end, s.kind = p, e, kindISO
+	if sep == '/' {
+		s.kind = kindGoLog
+	}
 	return true
 }
 

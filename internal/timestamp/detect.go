@@ -68,6 +68,8 @@ func (sp *spec) find(line []byte, k kind, s *stamp) bool {
 		return findAudit(line, sp.limit(line), s) && sp.accepts(s)
 	case k.in(keyKinds):
 		return sp.findKey(line, k, 0, s)
+	case k == kindISO || k == kindGoLog:
+		return sp.findDate(line, k, s)
 	}
 	limit := sp.limit(line)
 	for i := 0; i < limit; {
@@ -79,6 +81,30 @@ func (sp *spec) find(line []byte, k kind, s *stamp) bool {
 			return true
 		}
 		i = next
+	}
+	return false
+}
+
+// findDate searches line for an ISO date-time of kind k by the date's first
+// separator, which is rarer in lines than the time's colons.
+func (sp *spec) findDate(line []byte, k kind, s *stamp) bool {
+	sep := byte('-')
+	if k == kindGoLog {
+		sep = '/'
+	}
+	// The time's first colon, which detection requires to lie before the
+	// limit, comes 9 bytes after the date's first separator.
+	limit := sp.limit(line) - 9
+	for i := 4; i < limit; {
+		j := bytes.IndexByte(line[i:limit], sep)
+		if j < 0 {
+			break
+		}
+		d := i + j
+		i = d + 1
+		if parseISOAt(line, d-4, s) && s.kind == k && sp.accepts(s) {
+			return true
+		}
 	}
 	return false
 }

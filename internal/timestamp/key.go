@@ -25,7 +25,7 @@ func indexKey(line []byte, i, end int, key []byte, rare int) int {
 			return -1
 		}
 		at := i + j
-		if at+len(key) <= end && bytes.Equal(line[at:at+len(key)], key) {
+		if at+len(key) <= end && line[at] == key[0] && bytes.Equal(line[at:at+len(key)], key) {
 			return at
 		}
 		i = at + 1

@@ -7,6 +7,7 @@ type kind uint8
 const (
 	kindNone   kind = iota
 	kindISO         // ISO 8601 / RFC 3339 date and time anywhere in the scanned prefix
+	kindGoLog       // the same with a '/' date, as Go's log package writes: 2024/07/27 00:00:00
 	kindCLF         // common log format: 27/Jul/2024:00:00:00 +0000
 	kindSyslog      // Jul 27 00:00:00
 	kindEpoch       // epoch number at the start of the line
@@ -39,7 +40,7 @@ func setOf(ks ...kind) kinds {
 }
 
 var (
-	clockKinds = setOf(kindISO, kindCLF, kindSyslog)
+	clockKinds = setOf(kindISO, kindGoLog, kindCLF, kindSyslog)
 	keyKinds   = setOf(kindJSONTime, kindJSONTS, kindJSONTimestamp, kindJSONAtTimestamp,
 		kindTextTime, kindTextTS, kindTextTimestamp)
 	allKinds = clockKinds | keyKinds | setOf(kindEpoch, kindAudit)

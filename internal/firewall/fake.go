@@ -1,0 +1,161 @@
+package firewall
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Call is one call a Fake received.
+type Call struct {
+	Method  string   // "Setup", "Apply", "List", "Flush" or "Close"
+	Jails   []Jail   // for Setup
+	Changes []Change // for Apply
+}
+
+// Fake is an in-memory Firewall for tests of its users. It records every
+// call, resolves overlaps like the nftables backend and expires elements by
+// its own clock, which starts at FakeEpoch and moves only with Advance
+// unless SetClock gives it another source (time.Now inside a synctest bubble).
+type Fake struct {
+	mu     sync.Mutex
+	mem    memory
+	manual time.Time
+	clock  func() time.Time
+	calls  []Call
+	fail   map[string]error
+	closed bool
+}
+
+// FakeEpoch is the time a Fake's clock starts at.
+var FakeEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+var _ Firewall = (*Fake)(nil)
+
+// NewFake returns an empty Fake; Setup must be called before Apply, as with
+// the kernel.
+func NewFake() *Fake {
+	f := &Fake{manual: FakeEpoch, fail: map[string]error{}}
+	f.mem.at = FakeEpoch
+	return f
+}
+
+// Advance moves the fake's own clock forward.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.manual = f.manual.Add(d)
+}
+
+// SetClock makes the fake read the time from now instead of its own clock.
+func (f *Fake) SetClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = now
+	f.mem.at = now()
+}
+
+// FailNext makes the next call of method ("Setup", "Apply", "List",
+// "Flush") return err without changing anything.
+func (f *Fake) FailNext(method string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[method] = err
+}
+
+// Calls returns a copy of the calls received so far, failed ones included.
+func (f *Fake) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Call, len(f.calls))
+	for i, c := range f.calls {
+		out[i] = Call{Method: c.Method, Jails: cloneJails(c.Jails), Changes: slices.Clone(c.Changes)}
+	}
+	return out
+}
+
+func (f *Fake) now() time.Time {
+	if f.clock != nil {
+		return f.clock()
+	}
+	return f.manual
+}
+
+// begin records a call and returns the error it must fail with, if any.
+func (f *Fake) begin(ctx context.Context, c Call) error {
+	f.calls = append(f.calls, c)
+	if f.closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err, ok := f.fail[c.Method]; ok {
+		delete(f.fail, c.Method)
+		return err
+	}
+	return nil
+}
+
+// Setup implements Firewall.
+func (f *Fake) Setup(ctx context.Context, jails []Jail) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, Call{Method: "Setup", Jails: cloneJails(jails)}); err != nil {
+		return err
+	}
+	f.mem.advance(f.now())
+	return f.mem.setup(jails)
+}
+
+// Apply implements Firewall.
+func (f *Fake) Apply(ctx context.Context, changes []Change) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, Call{Method: "Apply", Changes: slices.Clone(changes)}); err != nil {
+		return err
+	}
+	return f.mem.apply(changes, f.now(), discard)
+}
+
+// List implements Firewall.
+func (f *Fake) List(ctx context.Context) ([]Element, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, Call{Method: "List"}); err != nil {
+		return nil, err
+	}
+	return f.mem.list(f.now(), discard), nil
+}
+
+// Flush implements Firewall.
+func (f *Fake) Flush(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, Call{Method: "Flush"}); err != nil {
+		return err
+	}
+	f.mem.flush()
+	return nil
+}
+
+// Close implements Firewall; later calls fail with ErrClosed.
+func (f *Fake) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, Call{Method: "Close"})
+	f.closed = true
+	return nil
+}
+
+func cloneJails(jails []Jail) []Jail {
+	out := slices.Clone(jails)
+	for i := range out {
+		out[i].Ports = slices.Clone(out[i].Ports)
+	}
+	return out
+}
+
+var discard = slog.New(slog.DiscardHandler)

@@ -1,0 +1,81 @@
+// Package firewall applies ban decisions to the kernel.
+//
+// The nftables backend owns table inet peerjail and nothing else: one pair of
+// sets per jail (<jail>_v4, <jail>_v6, flags interval,timeout) and one input
+// chain whose rules drop traffic from those sets. Every element carries its
+// ban's timeout, so the kernel lifts a ban on time even while peerjail is
+// down. A dry-run backend only logs, and Fake serves the daemon's tests.
+//
+// A set never holds overlapping prefixes (the kernel rejects them), so Apply
+// resolves overlaps itself, in the order of the changes: adding a prefix
+// inside an element already present is skipped, because the wider ban
+// already drops its traffic (the narrower ban then ends with the wider one);
+// adding a prefix that contains narrower elements replaces them. Removing a
+// prefix removes only that exact element.
+package firewall
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// Table is the nftables table peerjail owns.
+const Table = "peerjail"
+
+// Sentinel errors, checked with errors.Is.
+var (
+	ErrUnsupported   = errors.New("nftables firewall is only supported on linux")
+	ErrInvalidJail   = errors.New("invalid jail")
+	ErrInvalidChange = errors.New("invalid change")
+	ErrUnknownJail   = errors.New("jail is not set up in the firewall")
+	ErrClosed        = errors.New("firewall is closed")
+)
+
+// Jail is what the firewall needs to know about one jail.
+type Jail struct {
+	Name string
+	// Ports limits the ban to these destination ports; empty means all ports.
+	Ports []PortRange
+	// Protocol is "tcp", "udp" or "all" ("" means "all").
+	Protocol string
+}
+
+// PortRange is an inclusive range of ports; a single port has From == To.
+type PortRange struct{ From, To uint16 }
+
+// Change bans (Add) or unbans a prefix in a jail. Single addresses are /32 or
+// /128 prefixes. Timeout must be > 0 when adding; it is rounded up to whole
+// milliseconds, the kernel's unit.
+type Change struct {
+	Jail    string
+	Prefix  netip.Prefix
+	Add     bool
+	Timeout time.Duration
+}
+
+// Element is a ban present in the firewall. Remaining is 0 for an element
+// without timeout (which peerjail itself never adds).
+type Element struct {
+	Jail      string
+	Prefix    netip.Prefix
+	Remaining time.Duration
+}
+
+// Firewall applies bans. Implementations are safe for concurrent use.
+type Firewall interface {
+	// Setup creates or updates the table, the sets of the jails and the rules
+	// that drop their traffic, in one transaction. Elements of jails that
+	// remain are kept; sets of jails no longer configured are removed.
+	Setup(ctx context.Context, jails []Jail) error
+	// Apply adds and removes elements in one transaction, all or nothing.
+	// Adding an element that exists replaces its timeout; removing a missing
+	// one is not an error.
+	Apply(ctx context.Context, changes []Change) error
+	// List returns the elements of all jails with their remaining timeouts.
+	List(ctx context.Context) ([]Element, error)
+	// Flush deletes the whole table; no error if it does not exist.
+	Flush(ctx context.Context) error
+	Close() error
+}

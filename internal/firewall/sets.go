@@ -1,0 +1,98 @@
+package firewall
+
+import (
+	"cmp"
+	"log/slog"
+	"slices"
+	"strings"
+)
+
+const (
+	suffix4 = "_v4"
+	suffix6 = "_v6"
+)
+
+// setName names the set of a jail that holds one address family.
+func setName(jail string, v4 bool) string {
+	if v4 {
+		return jail + suffix4
+	}
+	return jail + suffix6
+}
+
+// jailOf returns the jail a set belongs to and whether it holds IPv4.
+func jailOf(set string) (jail string, v4, ok bool) {
+	if j, ok := strings.CutSuffix(set, suffix4); ok && validName(j) {
+		return j, true, true
+	}
+	if j, ok := strings.CutSuffix(set, suffix6); ok && validName(j) {
+		return j, false, true
+	}
+	return "", false, false
+}
+
+// setPlan is what one set needs: its planner, after the changes.
+type setPlan struct {
+	set string
+	v4  bool
+	*planner
+}
+
+// planApply groups normalized changes by set, in order of first use, and
+// replays each set's changes on its current contents. current returns a set's
+// elements or an error wrapping ErrUnknownJail.
+func planApply(changes []Change, current func(set string) ([]span, error), log *slog.Logger) ([]setPlan, error) {
+	var plans []setPlan
+	index := map[string]int{}
+	for _, c := range changes {
+		v4 := c.Prefix.Addr().Is4()
+		name := setName(c.Jail, v4)
+		i, ok := index[name]
+		if !ok {
+			cur, err := current(name)
+			if err != nil {
+				return nil, err
+			}
+			i = len(plans)
+			index[name] = i
+			plans = append(plans, setPlan{set: name, v4: v4, planner: newPlanner(cur)})
+		}
+		p := plans[i].planner
+		if !c.Add {
+			p.remove(c.Prefix)
+		} else if !p.add(c.Prefix, c.Timeout) {
+			log.Debug("ban already covered by a wider element", "jail", c.Jail, "prefix", c.Prefix)
+		}
+	}
+	return plans, nil
+}
+
+// elementsOf turns a set's spans into Elements; a span that is not a prefix
+// (never added by peerjail) is logged and left out.
+func elementsOf(set string, spans []span, log *slog.Logger) []Element {
+	jail, _, ok := jailOf(set)
+	if !ok {
+		return nil
+	}
+	out := make([]Element, 0, len(spans))
+	for _, s := range spans {
+		p, ok := s.prefix()
+		if !ok {
+			log.Warn("element is not a prefix, left out", "set", set, "first", s.first, "last", s.last)
+			continue
+		}
+		out = append(out, Element{Jail: jail, Prefix: p, Remaining: s.remaining})
+	}
+	return out
+}
+
+// sortElements orders elements by jail, then IPv4 before IPv6, then address.
+func sortElements(els []Element) {
+	slices.SortFunc(els, func(a, b Element) int {
+		return cmp.Or(
+			strings.Compare(a.Jail, b.Jail),
+			a.Prefix.Addr().Compare(b.Prefix.Addr()),
+			cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()),
+		)
+	})
+}
