@@ -20,6 +20,8 @@ type span struct {
 	inKernel bool
 	// fresh: added or re-added by this Apply, so it must be sent.
 	fresh bool
+	// noEnd: the kernel holds no interval-end element for it.
+	noEnd bool
 }
 
 func spanOf(p netip.Prefix) span {

@@ -24,4 +24,7 @@ type Line struct {
 	// Position is where reading resumes after this line: a journal cursor or a
 	// file offset in decimal.
 	Position string
+	// Oversized marks a line longer than the sources keep (source.MaxLine):
+	// Text is empty, and the line counts as unparsed.
+	Oversized bool
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -17,9 +19,10 @@ import (
 //	offenders  recordKey → uvarint offences | time Last
 //	positions  source name (UTF-8 bytes) → position (opaque bytes, stored as given)
 //
-// recordKey = uvarint len(jail) | jail | host key. The length prefix makes
-// the split unambiguous for any jail name, keeps the records of one jail
-// contiguous (so Offenders(jail) is a prefix scan) and costs one byte.
+// recordKey = jail | 0x00 | host key. Jail names hold no NUL (Update
+// refuses them), so the split is unambiguous, the records of one jail are
+// contiguous (Offenders(jail) is a prefix scan), bbolt's byte order is the
+// (jail, key) order, and a dump with the bbolt CLI stays readable.
 //
 // time = varint Unix seconds | uvarint nanoseconds (< 1e9). Unlike UnixNano
 // this covers every time.Time, including the zero time. Times decode in UTC.
@@ -46,32 +49,30 @@ var (
 )
 
 func encodeRecordKey(dst []byte, jail, key string) ([]byte, error) {
-	if jail == "" || key == "" {
-		return nil, fmt.Errorf("jail %q, key %q: %w: jail and key must not be empty", jail, key, ErrInvalidRecord)
+	if jail == "" || key == "" || strings.IndexByte(jail, 0) >= 0 {
+		return nil, fmt.Errorf("jail %q, key %q: %w: jail and key must not be empty, jail must not hold NUL", jail, key, ErrInvalidRecord)
 	}
 	if len(jail)+len(key) > maxRecordKey {
 		return nil, fmt.Errorf("jail %.32q, key %.32q: %w: longer than %d bytes", jail, key, ErrInvalidRecord, maxRecordKey)
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(jail)))
 	dst = append(dst, jail...)
+	dst = append(dst, 0)
 	return append(dst, key...), nil
 }
 
 // jailPrefix is the key prefix shared by every record of jail.
 func jailPrefix(jail string) []byte {
-	p := binary.AppendUvarint(nil, uint64(len(jail)))
-	return append(p, jail...)
+	return append([]byte(jail), 0)
 }
 
 // decodeRecordKey returns the jail and host key as sub-slices of b, so the
 // caller decides what to copy.
 func decodeRecordKey(b []byte) (jail, key []byte, err error) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n == 0 || n >= uint64(len(b)-w) || len(b)-w > maxRecordKey {
+	i := bytes.IndexByte(b, 0)
+	if i <= 0 || i == len(b)-1 || len(b)-1 > maxRecordKey {
 		return nil, nil, fmt.Errorf("key %x: %w", b, errDecode)
 	}
-	b = b[w:]
-	return b[:n], b[n:], nil
+	return b[:i], b[i+1:], nil
 }
 
 func appendTime(dst []byte, t time.Time) []byte {
@@ -155,17 +156,4 @@ func decodeOffenderValue(v []byte, o *Offender) error {
 		return errDecode
 	}
 	return nil
-}
-
-// interner turns jail names into strings once per run of equal names: keys
-// are sorted by jail, so a scan of 100,000 bans allocates one string per jail.
-type interner struct {
-	last string
-}
-
-func (in *interner) get(b []byte) string {
-	if string(b) != in.last {
-		in.last = string(b)
-	}
-	return in.last
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,14 +52,14 @@ func TestDecodeRecordKey(t *testing.T) {
 		jail, key string
 		ok        bool
 	}{
-		{"\x04sshd203.0.113.7", "sshd", "203.0.113.7", true},
-		{"\x01a\x00", "a", "\x00", true},
-		{"\x04sshd", "", "", false}, // empty key
+		{"sshd\x00203.0.113.7", "sshd", "203.0.113.7", true},
+		{"a\x00\x00", "a", "\x00", true}, // a key may hold NUL, a jail may not
+		{"a\x00b\x00c", "a", "b\x00c", true},
+		{"sshd\x00", "", "", false}, // empty key
 		{"\x00key", "", "", false},  // empty jail
-		{"\x05sshd", "", "", false}, // length past the end
+		{"sshd-key", "", "", false}, // no separator
 		{"", "", "", false},
-		{"\x80", "", "", false},                                     // truncated varint
-		{"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", "", "", false}, // huge length
+		{"a\x00" + strings.Repeat("k", maxRecordKey), "", "", false}, // too long
 	}
 	for _, tt := range tests {
 		jail, key, err := decodeRecordKey([]byte(tt.in))

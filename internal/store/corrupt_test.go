@@ -207,9 +207,9 @@ func TestUndecodableRecordsAreSkippedAndCounted(t *testing.T) {
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		bans, offenders := tx.Bucket(bucketBans), tx.Bucket(bucketOffenders)
 		return errors.Join(
-			bans.Put([]byte("\x04sshdX"), []byte{0xff}),               // bad value
-			bans.Put([]byte("\x7fshort"), []byte{1, 2, 0, 2, 0}),      // bad key
-			offenders.Put([]byte("\x04sshdY"), []byte{1, 2, 0, 0xff}), // trailing byte
+			bans.Put([]byte("sshd\x00X"), []byte{0xff}),               // bad value
+			bans.Put([]byte("no-separator"), []byte{1, 2, 0, 2, 0}),   // bad key
+			offenders.Put([]byte("sshd\x00Y"), []byte{1, 2, 0, 0xff}), // trailing byte
 		)
 	})
 

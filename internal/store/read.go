@@ -52,42 +52,85 @@ func (s *Store) report(k skips) {
 }
 
 // Bans returns every stored ban, expired ones included until Prune drops
-// them, sorted by Until (then jail and key).
+// them, sorted by Until, then jail, then key.
 func (s *Store) Bans() ([]Ban, error) {
-	var bans []Ban
-	sk := skips{bucket: bucketBans}
+	var sc banScan
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBans)
-		var jails interner
-		return b.ForEach(func(k, v []byte) error {
-			jail, key, err := decodeRecordKey(k)
-			if err == nil {
-				bans = append(bans, Ban{Jail: jails.get(jail), Key: string(key)})
-				if err = decodeBanValue(v, &bans[len(bans)-1]); err != nil {
-					bans = bans[:len(bans)-1]
-				}
-			}
-			if err != nil {
-				sk.add(k, err)
-			}
-			return nil
-		})
+		sc.grow(b.Stats().KeyN)
+		return b.ForEach(sc.add)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read bans: %w", err)
 	}
-	s.report(sk)
-	slices.SortFunc(bans, func(a, b Ban) int {
-		if c := a.Until.Compare(b.Until); c != 0 {
-			return c
-		}
-		return cmp.Or(cmp.Compare(a.Jail, b.Jail), cmp.Compare(a.Key, b.Key))
+	s.report(sc.skips)
+	return sc.sorted(), nil
+}
+
+// banScan collects bans cheaply enough for start-up with 100,000 of them:
+// all jail and key text goes into one buffer that becomes one string, and
+// the sort moves 16-byte entries instead of whole Bans.
+type banScan struct {
+	bans  []Ban
+	spans []span
+	text  []byte
+	skips skips
+}
+
+// span locates a ban's record key in banScan.text.
+type span struct{ start, sep, end int }
+
+// grow sizes the buffers for n bans: counting pages is far cheaper than
+// regrowing 100,000-entry slices.
+func (sc *banScan) grow(n int) {
+	sc.bans = make([]Ban, 0, n)
+	sc.spans = make([]span, 0, n)
+	sc.text = make([]byte, 0, n*24)
+}
+
+func (sc *banScan) add(k, v []byte) error {
+	jail, _, err := decodeRecordKey(k)
+	var b Ban
+	if err == nil {
+		err = decodeBanValue(v, &b)
+	}
+	if err != nil {
+		sc.skips.bucket = bucketBans
+		sc.skips.add(k, err)
+		return nil
+	}
+	start := len(sc.text)
+	sc.text = append(sc.text, k...)
+	sc.spans = append(sc.spans, span{start, start + len(jail), len(sc.text)})
+	sc.bans = append(sc.bans, b)
+	return nil
+}
+
+func (sc *banScan) sorted() []Ban {
+	text := string(sc.text)
+	type entry struct {
+		sec       int64
+		nsec, idx int32
+	}
+	order := make([]entry, len(sc.bans))
+	for i, sp := range sc.spans {
+		b := &sc.bans[i]
+		b.Jail, b.Key = text[sp.start:sp.sep], text[sp.sep+1:sp.end]
+		order[i] = entry{b.Until.Unix(), int32(b.Until.Nanosecond()), int32(i)}
+	}
+	// Scan order is (jail, key) order, so idx breaks ties the documented way.
+	slices.SortFunc(order, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.nsec, b.nsec), cmp.Compare(a.idx, b.idx))
 	})
-	return bans, nil
+	out := make([]Ban, len(order))
+	for i, e := range order {
+		out[i] = sc.bans[e.idx]
+	}
+	return out
 }
 
 // Offenders returns the history of one jail, or of every jail when jail is
-// empty, sorted by jail and key.
+// empty, sorted by jail and key (bbolt's order).
 func (s *Store) Offenders(jail string) ([]Offender, error) {
 	var out []Offender
 	sk := skips{bucket: bucketOffenders}
@@ -97,11 +140,10 @@ func (s *Store) Offenders(jail string) ([]Offender, error) {
 	}
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOffenders).Cursor()
-		var jails interner
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			j, key, err := decodeRecordKey(k)
 			if err == nil {
-				o := Offender{Jail: jails.get(j), Key: string(key)}
+				o := Offender{Jail: string(j), Key: string(key)}
 				if err = decodeOffenderValue(v, &o); err == nil {
 					out = append(out, o)
 				}
@@ -116,9 +158,6 @@ func (s *Store) Offenders(jail string) ([]Offender, error) {
 		return nil, fmt.Errorf("read offenders: %w", err)
 	}
 	s.report(sk)
-	slices.SortFunc(out, func(a, b Offender) int {
-		return cmp.Or(cmp.Compare(a.Jail, b.Jail), cmp.Compare(a.Key, b.Key))
-	})
 	return out, nil
 }
 

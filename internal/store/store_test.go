@@ -64,7 +64,7 @@ func TestBansRoundTrip(t *testing.T) {
 		{Jail: "sshd", Key: "203.0.113.7", At: t0, Until: t0.Add(time.Hour), Offences: 1},
 		{Jail: "libp2p", Key: "2001:db8:1:2::/64", At: t0.In(local), Until: t0.Add(10 * time.Minute).In(local), Offences: 3},
 		{Jail: "libp2p", Key: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp", At: t0.Add(-time.Hour + 123456789), Until: t0.Add(-time.Hour + 90*time.Second + 1), Offences: 1 << 30},
-		{Jail: "j\x00odd", Key: "key with spaces", Until: t0.Add(5 * time.Minute)}, // zero At
+		{Jail: "j odd", Key: "key with\x00NUL", Until: t0.Add(5 * time.Minute)}, // zero At
 	}
 	mustUpdate(t, s, Batch{PutBans: in})
 	got := mustBans(t, s)
@@ -87,14 +87,14 @@ func TestBansSortTiesByJailAndKey(t *testing.T) {
 	s, _ := openTemp(t)
 	until := t0.Add(time.Hour)
 	mustUpdate(t, s, Batch{PutBans: []Ban{
-		{Jail: "b", Key: "2", Until: until}, {Jail: "a", Key: "9", Until: until},
+		{Jail: "b", Key: "2", Until: until}, {Jail: "ab", Key: "0", Until: until}, {Jail: "a", Key: "9", Until: until},
 		{Jail: "b", Key: "1", Until: until}, {Jail: "a", Key: "1", Until: until.Add(time.Second)},
 	}})
 	var got []string
 	for _, b := range mustBans(t, s) {
 		got = append(got, b.Jail+"/"+b.Key)
 	}
-	want := []string{"a/9", "b/1", "b/2", "a/1"}
+	want := []string{"a/9", "ab/0", "b/1", "b/2", "a/1"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("order %v, want %v", got, want)
 	}

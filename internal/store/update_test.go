@@ -17,6 +17,7 @@ func TestUpdateIsAtomic(t *testing.T) {
 	}{
 		{"empty key after good bans", Batch{PutBans: []Ban{good, {Jail: "sshd", Key: "198.51.100.9", Until: t0}, {Jail: "sshd"}}}},
 		{"empty jail", Batch{PutBans: []Ban{good, {Key: "198.51.100.9"}}}},
+		{"NUL in jail", Batch{PutBans: []Ban{good, {Jail: "ss\x00hd", Key: "198.51.100.9"}}}},
 		{"key too long", Batch{PutBans: []Ban{good, {Jail: "sshd", Key: long}}}},
 		{"negative offences", Batch{PutBans: []Ban{good, {Jail: "sshd", Key: "k", Offences: -1}}}},
 		{"bad offender after bans", Batch{PutBans: []Ban{good}, PutOffenders: []Offender{{Jail: "sshd", Key: "k", Offences: -5}}}},

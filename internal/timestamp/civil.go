@@ -105,7 +105,8 @@ func num4(b []byte, i int) (int, bool) {
 }
 
 // fraction reads a fraction of a second at b[i:] into s and returns where it
-// ends. Digits past nanoseconds are skipped.
+// ends. Up to maxDigits digits past nanoseconds are skipped; a longer run is
+// left for the caller to reject, which bounds the work per candidate.
 func fraction(b []byte, i int, s *stamp) int {
 	n, v := 0, 0
 	// Two digits a step halve the chain of dependent multiplications.
@@ -116,13 +117,15 @@ func fraction(b []byte, i int, s *stamp) int {
 		v = v*10 + int(b[i]-'0')
 		i, n = i+1, n+1
 	}
-	for i < len(b) && isDigit(b[i]) {
+	for end := i + maxDigits; i < end && i < len(b) && isDigit(b[i]); {
 		i++
 	}
 	s.res = int8(n)
 	s.nsec = v * pow10[9-n]
 	return i
 }
+
+const maxDigits = 12
 
 var pow10 = [10]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
 

@@ -19,7 +19,15 @@ var keyRare = [...]int{3, 4, 3, 1, 4, 2, 9}
 // indexKey returns the index of the first key in line[i:end], or -1.
 func indexKey(line []byte, i, end int, key []byte, rare int) int {
 	c := key[rare]
-	for i+rare < end {
+	for fails := 0; i+rare < end; fails++ {
+		if fails == 16 {
+			// The line is dense in c (a hostile one, or not a log):
+			// bytes.Index is linear whatever the text.
+			if j := bytes.Index(line[i:end], key); j >= 0 {
+				return i + j
+			}
+			return -1
+		}
 		j := bytes.IndexByte(line[i+rare:end], c)
 		if j < 0 {
 			return -1

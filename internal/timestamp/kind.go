@@ -21,7 +21,6 @@ const (
 	kindTextTS
 	kindTextTimestamp
 	kindPattern // an operator's strftime pattern; never cached
-	kindCount
 )
 
 const firstKey, lastKey = kindJSONTime, kindTextTimestamp
@@ -49,10 +48,10 @@ var (
 // Epoch numbers by their count of integer digits: seconds, milliseconds,
 // microseconds, nanoseconds.
 const (
-	epochS  = 1 << 0
-	epochMS = 1 << 1
-	epochUS = 1 << 2
-	epochNS = 1 << 3
+	epochS   = 1 << 0
+	epochMS  = 1 << 1
+	epochUS  = 1 << 2
+	epochNS  = 1 << 3
 	epochAll = epochS | epochMS | epochUS | epochNS
 )
 

@@ -56,10 +56,14 @@ func NewDetector(o Options) (*Detector, error) {
 	return d, nil
 }
 
-// Find returns the time written in line. When several timestamps are present
-// (a syslog prefix before the program's own), the finest wins, then a time
-// key's value, then the earliest. Epoch numbers count only at the start of the
-// line or as a time key's value. ok is false when line holds no timestamp.
+// Find returns the time written in line; ok is false when it holds none.
+//
+// Date-times are searched for in the first ScanLimit bytes, JSON time keys in
+// the whole line. Epoch numbers count only at the start of the line, as a
+// time key's value or in auditd's "audit(…)", never in a message. When
+// several timestamps are present (a syslog prefix before the program's own),
+// the finest wins, then a time key's value, then the earliest. Times with a
+// zone and epoch numbers come back in UTC, others in Options.Location.
 func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
 	var s stamp
 	if d.pat != nil {
@@ -81,4 +85,3 @@ func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
 	}
 	return d.local(&s, year)
 }
-

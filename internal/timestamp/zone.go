@@ -31,13 +31,16 @@ func (d *Detector) local(s *stamp, year int) (time.Time, bool) {
 	// A new zone period (a DST change), or a wall time that does not exist
 	// in this one: time.Date decides, and its period is remembered.
 	t := time.Date(year, time.Month(s.mon), s.day, s.hour, s.min, s.sec, s.nsec, d.loc)
-	d.zone.Store(spanOf(t))
+	if z, cur := spanOf(t), d.zone.Load(); cur == nil || *cur != z {
+		fresh := z // allocated only when the period changes
+		d.zone.Store(&fresh)
+	}
 	return t, true
 }
 
-func spanOf(t time.Time) *zoneSpan {
+func spanOf(t time.Time) zoneSpan {
 	_, off := t.Zone()
-	z := &zoneSpan{start: math.MinInt64, end: math.MaxInt64, off: int64(off)}
+	z := zoneSpan{start: math.MinInt64, end: math.MaxInt64, off: int64(off)}
 	start, end := t.ZoneBounds()
 	if !start.IsZero() {
 		z.start = start.Unix()

@@ -49,4 +49,9 @@ func TestLocalZoneChanges(t *testing.T) {
 			t.Errorf("Find(%q) in %v, want Europe/Berlin", line, got.Location())
 		}
 	}
+	line := []byte("2024-07-27 12:00:00 x")
+	d.Find(line)
+	if n := testing.AllocsPerRun(10, func() { d.Find(line) }); n != 0 {
+		t.Errorf("Find of a local time allocates %.0f times", n)
+	}
 }

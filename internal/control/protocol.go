@@ -1,0 +1,128 @@
+// Package control is the command protocol between the daemon and the CLI over a unix socket.
+//
+// One request per connection: a JSON object on one line, at most 64 KiB,
+// answered by one JSON object on one line. Requests:
+//
+//	{"cmd":"status","jail":""}                      "" = every jail
+//	{"cmd":"ban","jail":J,"host":H,"for":"1h"}      "for" omitted: the jail's own ban length
+//	{"cmd":"unban","jail":J,"host":H}
+//	{"cmd":"unban","jail":J,"all":true}
+//	{"cmd":"reload"}
+//
+// Responses are {"ok":false,"error":"..."} or {"ok":true, ...}, where the
+// payload is "jails" ([]JailStatus) for status, "ban" (BanResult) for ban and
+// "lifted" (a count) for unban. Durations are Go duration text ("1h2m3s"),
+// times RFC 3339.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DefaultSocket is where the daemon listens unless configured otherwise.
+const DefaultSocket = "/run/peerjail/peerjail.sock"
+
+// MaxRequest bounds a request line, newline included: a request is a few
+// names, so anything larger is a mistake or an attack.
+const MaxRequest = 64 << 10
+
+// ErrNoDaemon is returned, wrapped with the socket path, when nothing
+// answers on the socket.
+var ErrNoDaemon = errors.New("no peerjail daemon is running")
+
+// ErrAlreadyRunning is returned by Listen when a live daemon holds the socket.
+var ErrAlreadyRunning = errors.New("another peerjail daemon is listening")
+
+// errNotRoot is the refusal a client of another uid reads.
+var errNotRoot = errors.New("permission denied: peerjail's control socket is for root")
+
+// Handler carries out commands; the daemon implements it. Errors reach the
+// CLI as their text, so they should read well on their own.
+type Handler interface {
+	// Status reports one jail, or all jails when jail is "".
+	Status(ctx context.Context, jail string) ([]JailStatus, error)
+	// Ban bans host in jail for d; d == 0 means the jail's computed ban length.
+	Ban(ctx context.Context, jail, host string, d time.Duration) (BanResult, error)
+	// Unban lifts host's ban, or every ban of the jail when all is set, and
+	// returns how many bans it lifted.
+	Unban(ctx context.Context, jail, host string, all bool) (int, error)
+	// Reload re-reads the configuration; an invalid one keeps the running
+	// configuration and is returned as the error, with its file:line:col.
+	Reload(ctx context.Context) error
+}
+
+// RemoteError is an error the daemon answered with. Its text is the
+// daemon's, unchanged, so the CLI can print it as is.
+type RemoteError struct{ Msg string }
+
+func (e *RemoteError) Error() string { return e.Msg }
+
+// Duration is a time.Duration that reads and writes as text ("1h2m3s") in JSON.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes Go duration text, so JSON carries "1h0m0s", not nanoseconds.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads Go duration text.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: want e.g. 90s, 10m, 1h30m", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// request is the wire form of a command.
+type request struct {
+	Cmd  string   `json:"cmd"`
+	Jail string   `json:"jail,omitempty"`
+	Host string   `json:"host,omitempty"`
+	For  Duration `json:"for,omitempty"`
+	All  bool     `json:"all,omitempty"`
+}
+
+// response is the wire form of an answer; at most one payload is set.
+type response struct {
+	OK     bool          `json:"ok"`
+	Error  string        `json:"error,omitempty"`
+	Jails  *[]JailStatus `json:"jails,omitempty"`
+	Ban    *BanResult    `json:"ban,omitempty"`
+	Lifted *int          `json:"lifted,omitempty"`
+}
+
+func failure(err error) response { return response{Error: err.Error()} }
+
+// check rejects requests whose fields do not fit their command, so a typo
+// such as an unban without a host cannot mean something else.
+func (r request) check() error {
+	switch r.Cmd {
+	case "status":
+		if r.Host != "" || r.All || r.For != 0 {
+			return errors.New("status takes only a jail")
+		}
+	case "ban":
+		if r.Jail == "" || r.Host == "" || r.All {
+			return errors.New("ban needs a jail and a host")
+		}
+		if r.For < 0 {
+			return fmt.Errorf("ban for %s: the length must be positive", r.For)
+		}
+	case "unban":
+		if r.Jail == "" || (r.Host == "") == !r.All || r.For != 0 {
+			return errors.New("unban needs a jail and either a host or all")
+		}
+	case "reload":
+		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 {
+			return errors.New("reload takes no arguments")
+		}
+	default:
+		return fmt.Errorf("unknown command %q (want status, ban, unban or reload)", r.Cmd)
+	}
+	return nil
+}

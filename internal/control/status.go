@@ -1,0 +1,144 @@
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// JailStatus is one jail's state for `peerjail status`. Its JSON form is
+// what `peerjail status --json` prints, a contract (DESIGN.md):
+//
+//	{"name":"sshd","filter":"sshd","action":"nftables",
+//	 "sources":["/var/log/auth.log"],
+//	 "failing":3,"total_hits":128,
+//	 "banned":[{"host":"203.0.113.7","until":"2024-07-27T12:00:00Z","remaining":"55m0s"}],
+//	 "total_banned":7,
+//	 "findtime":"10m0s","maxretry":5,"bantime":"1h0m0s"}
+//
+// sources and banned are always arrays, never null. Fields may be added;
+// none will be renamed or removed.
+type JailStatus struct {
+	Name        string   `json:"name"`
+	Filter      string   `json:"filter"`
+	Action      string   `json:"action"`
+	Sources     []string `json:"sources"`
+	Failing     int      `json:"failing"`    // hosts with hits inside findtime now
+	TotalHits   int64    `json:"total_hits"` // since the daemon started
+	Banned      []Banned `json:"banned"`     // current bans
+	TotalBanned int64    `json:"total_banned"`
+	FindTime    Duration `json:"findtime"`
+	MaxRetry    int      `json:"maxretry"`
+	BanTime     Duration `json:"bantime"`
+}
+
+// Banned is one current ban.
+type Banned struct {
+	Host      string    `json:"host"` // address, prefix or identity, as in replay's output
+	Until     time.Time `json:"until"`
+	Remaining Duration  `json:"remaining"` // Until less the daemon's clock when it answered
+}
+
+// BanResult is what a manual ban did.
+type BanResult struct {
+	Jail     string    `json:"jail"`
+	Host     string    `json:"host"` // the banned key: an address may widen to its IPv6 prefix
+	Until    time.Time `json:"until"`
+	Duration Duration  `json:"duration"`
+}
+
+// MarshalJSON keeps the documented shape: empty lists as [], not null.
+func (s JailStatus) MarshalJSON() ([]byte, error) {
+	type plain JailStatus
+	p := plain(s)
+	if p.Sources == nil {
+		p.Sources = []string{}
+	}
+	if p.Banned == nil {
+		p.Banned = []Banned{}
+	}
+	return json.Marshal(p)
+}
+
+// WriteStatus writes the text of `peerjail status`: the facts of
+// fail2ban-client status, per jail. Times left are counted from now, and
+// end times shown in now's location.
+func WriteStatus(w io.Writer, st []JailStatus, now time.Time) {
+	if len(st) == 0 {
+		fmt.Fprintln(w, "no jails")
+		return
+	}
+	names := make([]string, len(st))
+	for i, s := range st {
+		names[i] = s.Name
+	}
+	fmt.Fprintf(w, "%d %s: %s\n", len(st), plural(len(st), "jail", "jails"), strings.Join(names, ", "))
+	for _, s := range st {
+		fmt.Fprintln(w)
+		writeJail(w, s, now)
+	}
+}
+
+func writeJail(w io.Writer, s JailStatus, now time.Time) {
+	fmt.Fprintf(w, "jail %s\n", s.Name)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	sources := "none"
+	if len(s.Sources) > 0 {
+		sources = strings.Join(s.Sources, ", ")
+	}
+	fmt.Fprintf(tw, "  filter:\t%s\n", s.Filter)
+	fmt.Fprintf(tw, "  action:\t%s\n", s.Action)
+	fmt.Fprintf(tw, "  sources:\t%s\n", sources)
+	fmt.Fprintf(tw, "  policy:\tmaxretry %d in %s, bantime %s\n",
+		s.MaxRetry, shortDuration(time.Duration(s.FindTime)), shortDuration(time.Duration(s.BanTime)))
+	fmt.Fprintf(tw, "  currently failing:\t%d %s\n", s.Failing, plural(s.Failing, "host", "hosts"))
+	fmt.Fprintf(tw, "  total hits:\t%d\n", s.TotalHits)
+	fmt.Fprintf(tw, "  currently banned:\t%d\n", len(s.Banned))
+	fmt.Fprintf(tw, "  total banned:\t%d\n", s.TotalBanned)
+	_ = tw.Flush()
+	writeBans(w, s.Banned, now)
+}
+
+func writeBans(w io.Writer, bans []Banned, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, b := range bans {
+		if b.Until.IsZero() {
+			fmt.Fprintf(tw, "    %s\tno end\t\n", b.Host)
+			continue
+		}
+		left := b.Until.Sub(now)
+		fmt.Fprintf(tw, "    %s\t%s left\tuntil %s\n", b.Host, shortDuration(max(left, 0)),
+			b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"))
+	}
+	_ = tw.Flush()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// shortDuration prints 1h30m rather than 1h30m0s, days as 1d, and drops
+// sub-second parts: an operator reads the order of magnitude.
+func shortDuration(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		sym  string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.sym)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
+}

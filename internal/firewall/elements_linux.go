@@ -1,0 +1,167 @@
+//go:build linux
+
+package firewall
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/google/nftables"
+)
+
+// chunk bounds the elements of one netlink message: a message's element list
+// is one attribute, whose length field has 16 bits, and the library does not
+// check it. 512 elements stay under 32 KiB even for IPv6.
+const chunk = 512
+
+// applyOnce reads the sets the changes touch, plans them and sends all
+// deletions, then all additions, as one transaction.
+func (n *nft) applyOnce(c *nftables.Conn, changes []Change) error {
+	sets, err := readSets(c)
+	if err != nil {
+		return err
+	}
+	plans, err := planApply(changes, func(name string) ([]span, error) {
+		s, ok := sets[name]
+		if !ok {
+			return nil, fmt.Errorf("set %s: %w", name, ErrUnknownJail)
+		}
+		_, v4, _ := jailOf(name)
+		return readSpans(c, s, v4)
+	}, n.log)
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		s := newSet(ourTable(), p.set, p.v4)
+		if err := queue(c.SetDeleteElements, s, deleteElements(p.del)); err != nil {
+			return err
+		}
+	}
+	for _, p := range plans {
+		s := newSet(ourTable(), p.set, p.v4)
+		if err := queue(c.SetAddElements, s, addElements(p.adds())); err != nil {
+			return err
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: apply %d changes: %w", len(changes), err)
+	}
+	return nil
+}
+
+// queue adds elements to the batch in messages of at most chunk elements;
+// an interval's start and end stay in the same message.
+func queue(op func(*nftables.Set, []nftables.SetElement) error, s *nftables.Set, els []nftables.SetElement) error {
+	for len(els) > 0 {
+		k := min(chunk, len(els))
+		if k < len(els) && els[k].IntervalEnd {
+			k++
+		}
+		if err := op(s, els[:k]); err != nil {
+			return fmt.Errorf("nftables: set %s: %w", s.Name, err)
+		}
+		els = els[k:]
+	}
+	return nil
+}
+
+// addElements encodes spans as interval elements: the start carries the
+// timeout, the end (last+1, omitted past the highest address) carries none,
+// since the kernel refuses a timeout on it.
+func addElements(spans []span) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, 2*len(spans))
+	for _, s := range spans {
+		out = append(out, nftables.SetElement{Key: s.first.AsSlice(), Timeout: s.timeout})
+		if end := s.last.Next(); end.IsValid() {
+			out = append(out, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
+		}
+	}
+	return out
+}
+
+// deleteElements names existing spans by the keys the kernel holds.
+func deleteElements(spans []span) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, 2*len(spans))
+	for _, s := range spans {
+		out = append(out, nftables.SetElement{Key: s.first.AsSlice()})
+		if end := s.last.Next(); end.IsValid() && !s.noEnd {
+			out = append(out, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
+		}
+	}
+	return out
+}
+
+func readSpans(c *nftables.Conn, s *nftables.Set, v4 bool) ([]span, error) {
+	els, err := c.GetSetElements(s)
+	if err != nil {
+		return nil, fmt.Errorf("nftables: read set %s: %w", s.Name, err)
+	}
+	return spansOf(els, v4), nil
+}
+
+// key is one element as the kernel lists it.
+type key struct {
+	addr             netip.Addr
+	end              bool
+	timeout, expires time.Duration
+}
+
+// spansOf pairs the start and end elements the kernel lists (in no promised
+// order) into spans. An end without a start is what remains of an expired
+// element until the kernel collects it, and is ignored; a start without an
+// end reaches up to the next start, as the kernel's lookup treats it.
+func spansOf(els []nftables.SetElement, v4 bool) []span {
+	keys := make([]key, 0, len(els))
+	for _, e := range els {
+		a, ok := netip.AddrFromSlice(e.Key)
+		if !ok || a.Is4() != v4 {
+			continue
+		}
+		keys = append(keys, key{addr: a, end: e.IntervalEnd, timeout: e.Timeout, expires: e.Expires})
+	}
+	// At one address an end sorts first: it closes the previous span.
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(a.addr.Compare(b.addr), -cmp.Compare(btoi(a.end), btoi(b.end)))
+	})
+	var out []span
+	var open *key
+	closeAt := func(next netip.Addr, noEnd bool) {
+		out = append(out, span{first: open.addr, last: next.Prev(), timeout: open.timeout, remaining: open.expires, noEnd: noEnd})
+		open = nil
+	}
+	for i := range keys {
+		k := &keys[i]
+		switch {
+		case k.end && open != nil:
+			closeAt(k.addr, false)
+		case k.end:
+		default:
+			if open != nil && open.addr != k.addr {
+				closeAt(k.addr, true)
+			}
+			open = k
+		}
+	}
+	if open != nil {
+		out = append(out, span{first: open.addr, last: maxAddr(v4), timeout: open.timeout, remaining: open.expires, noEnd: true})
+	}
+	return out
+}
+
+func maxAddr(v4 bool) netip.Addr {
+	if v4 {
+		return netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	}
+	return netip.AddrFrom16([16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
