@@ -99,19 +99,19 @@ func (c Client) dial(ctx context.Context) (net.Conn, error) {
 	if timeout <= 0 {
 		timeout = DefaultClientTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var d net.Dialer
+	// The caller's ctx is watched by do; the deadline here is Timeout's
+	// alone, so a cancelled ctx is reported as such.
+	deadline := time.Now().Add(timeout)
+	d := net.Dialer{Deadline: deadline}
 	conn, err := d.DialContext(ctx, "unix", path)
 	switch {
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED):
 		return nil, fmt.Errorf("%w (nothing answers on %s)", ErrNoDaemon, path)
 	case errors.Is(err, syscall.EACCES):
-		return nil, fmt.Errorf("connect %s: %w (the control socket is for root)", path, err)
+		return nil, fmt.Errorf("%w (the control socket is for root)", err)
 	case err != nil:
-		return nil, fmt.Errorf("connect %s: %w", path, err)
+		return nil, err
 	}
-	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
 	return conn, nil
 }
@@ -122,17 +122,14 @@ func exchange(rw io.ReadWriter, req request) (response, error) {
 	if err != nil {
 		return response{}, fmt.Errorf("%s: %w", req.Cmd, err)
 	}
-	// A refused client gets its answer and EOF before its write lands,
-	// so a failed write is reported only if no answer follows.
-	_, werr := rw.Write(append(b, '\n'))
+	// A failed write shows as a missing answer: a refused client may
+	// read its refusal although the daemon closed before reading.
+	_, _ = rw.Write(append(b, '\n'))
 	var resp response
 	dec := json.NewDecoder(io.LimitReader(rw, maxResponse))
 	if err := dec.Decode(&resp); err != nil {
-		if werr != nil {
-			err = werr
-		}
 		switch {
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
 			err = errors.New("daemon closed the connection without answering")
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			err = errors.New("daemon did not answer in time")

@@ -280,8 +280,9 @@ func TestListenKeepsOtherFiles(t *testing.T) {
 	}
 }
 
-// TestRefusesOtherUID connects as nobody, which the file mode would stop;
-// the mode is loosened to test the SO_PEERCRED check behind it.
+// TestRefusesOtherUID connects as nobody: the file mode stops it at
+// connect time; with the mode loosened, the SO_PEERCRED check behind it
+// refuses it.
 func TestRefusesOtherUID(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a client as another uid")
@@ -291,29 +292,40 @@ func TestRefusesOtherUID(t *testing.T) {
 	dir := filepath.Dir(path)
 	bin := filepath.Join(dir, "control.test")
 	copyExecutable(t, bin)
-	for _, p := range []string{dir, path} {
-		if err := os.Chmod(p, 0o777); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), childEnv+"="+path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.Output()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Skipf("cannot run a process as uid 65534 here: %v", err)
+	if got := runAsNobody(t, bin, path); !strings.HasSuffix(got, "connect: permission denied (the control socket is for root)") {
+		t.Errorf("uid 65534 with mode 0600 got %q, want connect refused", got)
 	}
-	if err != nil {
-		t.Fatalf("client process: %v: %s", err, exitErr.Stderr)
+	if err := os.Chmod(path, 0o777); err != nil {
+		t.Fatal(err)
 	}
-	if got := string(out); got != errNotRoot.Error() {
-		t.Errorf("uid 65534 got %q, want %q", got, errNotRoot)
+	if got := runAsNobody(t, bin, path); got != errNotRoot.Error() {
+		t.Errorf("uid 65534 with mode 0777 got %q, want %q", got, errNotRoot)
 	}
 	if calls := h.callLog(); len(calls) != 0 {
 		t.Errorf("handler called for uid 65534: %q", calls)
 	}
+}
+
+// runAsNobody runs the test binary's client mode (TestMain) as uid 65534
+// and returns what it printed: "ok" or the error's text.
+func runAsNobody(t *testing.T, bin, path string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Dir = filepath.Dir(bin)
+	cmd.Env = append(os.Environ(), childEnv+"="+path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.Output()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		t.Fatalf("client process: %v: %s", err, exitErr.Stderr)
+	}
+	if err != nil {
+		t.Skipf("cannot run a process as uid 65534 here: %v", err)
+	}
+	return string(out)
 }
 
 // copyExecutable puts the test binary where uid 65534 may run it.

@@ -106,12 +106,14 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, b := range bans {
 		if b.Until.IsZero() {
-			fmt.Fprintf(tw, "    %s\tno end\t\n", b.Host)
+			fmt.Fprintf(tw, "    %s\tno end\n", b.Host)
 			continue
 		}
-		left := b.Until.Sub(now)
-		fmt.Fprintf(tw, "    %s\t%s left\tuntil %s\n", b.Host, shortDuration(max(left, 0)),
-			b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"))
+		left := "expiring"
+		if d := b.Until.Sub(now); d >= time.Second {
+			left = shortDuration(d) + " left"
+		}
+		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"))
 	}
 	_ = tw.Flush()
 }

@@ -23,6 +23,23 @@ func BenchmarkFind(b *testing.B) {
 	}
 }
 
+// BenchmarkFindDefaults is the cached path with the production options:
+// time.Local for zone-less times and time.Now for year inference.
+func BenchmarkFindDefaults(b *testing.B) {
+	lines := readLines(b, "sshd.log")
+	d, err := NewDetector(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.Find(lines[0])
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := d.Find(lines[i%len(lines)]); !ok {
+			b.Fatal("no timestamp")
+		}
+	}
+}
+
 // BenchmarkDetect is full detection, what a line costs when the cached
 // format is absent from it.
 func BenchmarkDetect(b *testing.B) {

@@ -1,0 +1,139 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test ./internal/control -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+var statusNow = time.Date(2024, 7, 27, 11, 5, 0, 0, time.UTC)
+
+func statusSample() []JailStatus {
+	return []JailStatus{
+		{
+			Name: "sshd", Filter: "sshd", Action: "nftables",
+			Sources: []string{"/var/log/auth.log", "journal:sshd.service"},
+			Failing: 3, TotalHits: 128, TotalBanned: 7,
+			FindTime: Duration(10 * time.Minute), MaxRetry: 5, BanTime: Duration(time.Hour),
+			Banned: []Banned{
+				{Host: "203.0.113.7", Until: statusNow.Add(55 * time.Minute), Remaining: Duration(55 * time.Minute)},
+				{Host: "2001:db8:1:2::/64", Until: statusNow.Add(26*time.Hour + 3*time.Second + 400*time.Millisecond)},
+				{Host: "198.51.100.9", Until: statusNow.Add(-time.Second)}, // expiring as we speak
+				{Host: "16Uiu2HAm8DhX76aoUyo5nboCeAzoaLpppmvEaK54XB2gWBYV2gUX"},
+			},
+		},
+		{
+			Name: "libp2p", Filter: "libp2p-misbehaving", Action: "dry-run",
+			Failing: 1, TotalHits: 1, FindTime: Duration(90 * time.Second), MaxRetry: 1,
+			BanTime: Duration(24 * time.Hour),
+		},
+	}
+}
+
+func TestWriteStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		golden string
+		st     []JailStatus
+		loc    *time.Location
+	}{
+		{"two jails", "status.golden", statusSample(), time.UTC},
+		{"one jail local time", "status-one.golden", statusSample()[:1], time.FixedZone("CEST", 2*3600)},
+		{"no jails", "status-none.golden", nil, time.UTC},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			WriteStatus(&buf, tt.st, statusNow.In(tt.loc))
+			golden(t, tt.golden, buf.Bytes())
+		})
+	}
+}
+
+// TestStatusJSON pins the shape of `peerjail status --json`, a contract.
+func TestStatusJSON(t *testing.T) {
+	st := statusSample()
+	st[0].Banned = st[0].Banned[:1]
+	got, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.json", append(got, '\n'))
+	var back []JailStatus
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back[1].Sources == nil || back[1].Banned == nil {
+		t.Errorf("empty lists came back nil: %+v", back[1])
+	}
+	if back[0].Banned[0].Remaining != Duration(55*time.Minute) || back[0].FindTime != Duration(10*time.Minute) {
+		t.Errorf("durations did not survive JSON: %+v", back[0])
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Duration
+		wantErr bool
+	}{
+		{`"1h2m3s"`, Duration(time.Hour + 2*time.Minute + 3*time.Second), false},
+		{`"90s"`, Duration(90 * time.Second), false},
+		{`"0s"`, 0, false},
+		{`"-5m"`, Duration(-5 * time.Minute), false},
+		{`""`, 0, true},
+		{`"1d"`, 0, true},
+		{`3600`, 0, true},
+	}
+	for _, tt := range tests {
+		var d Duration
+		err := json.Unmarshal([]byte(tt.in), &d)
+		if (err != nil) != tt.wantErr || d != tt.want {
+			t.Errorf("%s: got %v, %v; want %v (error %t)", tt.in, d, err, tt.want, tt.wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if b, _ := json.Marshal(d); string(b) != `"`+time.Duration(tt.want).String()+`"` {
+			t.Errorf("%s: marshals as %s", tt.in, b)
+		}
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"}, {-time.Hour, "0s"}, {999 * time.Millisecond, "0s"}, {90 * time.Second, "1m30s"},
+		{time.Hour, "1h"}, {36 * time.Hour, "1d12h"}, {7*24*time.Hour + time.Second, "7d1s"},
+	}
+	for _, tt := range tests {
+		if got := shortDuration(tt.d); got != tt.want {
+			t.Errorf("shortDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
