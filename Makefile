@@ -4,7 +4,7 @@ BIN     := bin/peerjail
 PKGS    := ./...
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test lint unit race bench fuzz clean sample
+.PHONY: build test lint unit race bench fuzz clean sample demo
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/peerjail
@@ -42,3 +42,7 @@ clean:
 # sample: the README's main job: replay the shipped go-libp2p sample.
 sample: build
 	$(BIN) replay -c examples/replay.yaml examples/ipfs.log.gz
+
+# demo: the daemon end to end in two network namespaces it creates (root).
+demo: build
+	scripts/demo.sh
