@@ -1,0 +1,49 @@
+package daemon
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// collector exports the jails' counters, read at scrape time on the counting
+// side (Engine.Do), so counting itself pays nothing for metrics.
+type collector struct{ d *Daemon }
+
+var (
+	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated, stale).", []string{"jail", "outcome"}, nil)
+	descBanned  = prometheus.NewDesc("peerjail_banned", "Hosts banned now, by jail.", []string{"jail"}, nil)
+	descFailing = prometheus.NewDesc("peerjail_failing_hosts", "Hosts with hits inside findtime now, by jail.", []string{"jail"}, nil)
+	descTracked = prometheus.NewDesc("peerjail_tracked_hosts", "Hosts with pending hits in memory, by jail.", []string{"jail"}, nil)
+	descEvicted = prometheus.NewDesc("peerjail_evicted_hosts_total", "Hosts dropped because maxhosts was reached, by jail.", []string{"jail"}, nil)
+)
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLines, descBanned, descFailing, descTracked, descEvicted} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	g := c.d.current()
+	if g == nil {
+		return
+	}
+	now := c.d.o.Now()
+	g.eng.Do(func() {
+		for _, rj := range g.jails {
+			n, cs := rj.cfg.Name, rj.pj.Counts
+			st := rj.pj.Jail.Stats(now)
+			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated - cs.Stale
+			for _, o := range []struct {
+				name string
+				v    int64
+			}{{"miss", miss}, {"matched", cs.Matched}, {"ignored", cs.Ignored}, {"nohost", cs.NoHost},
+				{"unparsed", cs.Unparsed}, {"undated", cs.Undated}, {"stale", cs.Stale}} {
+				ch <- prometheus.MustNewConstMetric(descLines, prometheus.CounterValue, float64(o.v), n, o.name)
+			}
+			ch <- prometheus.MustNewConstMetric(descBanned, prometheus.GaugeValue, float64(st.Banned), n)
+			ch <- prometheus.MustNewConstMetric(descFailing, prometheus.GaugeValue, float64(st.Failing), n)
+			ch <- prometheus.MustNewConstMetric(descTracked, prometheus.GaugeValue, float64(st.Tracked), n)
+			ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(st.Evicted), n)
+		}
+	})
+}

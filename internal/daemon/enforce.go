@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/firewall"
+	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/store"
+)
+
+// enforcer turns decisions into firewall changes and durable state. Decisions
+// queue up while a batch is counted and are flushed after it as ONE firewall
+// transaction and ONE store transaction: a burst of bans costs one netlink
+// round trip and one fsync. The kernel is changed first, so that a crash
+// between the two leaves a ban in the kernel (adopted on restart), never a
+// ban in the store that was not enforced.
+type enforcer struct {
+	mu      sync.Mutex
+	kernel  firewall.Firewall // nil when no jail uses nftables
+	dryRun  firewall.Firewall
+	actions map[string]string // jail → "nftables" | "dry-run"
+	st      *store.Store
+	log     *slog.Logger
+	now     func() time.Time
+	m       *metrics
+
+	pending   []jail.Decision
+	positions map[string]string
+	lastSave  time.Time
+}
+
+// queue records a decision; called with the engine's lock held.
+func (e *enforcer) queue(d jail.Decision) {
+	e.mu.Lock()
+	e.pending = append(e.pending, d)
+	e.mu.Unlock()
+}
+
+// position records where a source has been read up to.
+func (e *enforcer) position(source, pos string) {
+	if pos == "" {
+		return
+	}
+	e.mu.Lock()
+	e.positions[source] = pos
+	e.mu.Unlock()
+}
+
+// flush applies what is pending. Positions alone are saved at most once a
+// second (force saves them now, at shutdown); with decisions they go in the
+// same store transaction, so that a restart resumes after the lines that
+// caused them.
+func (e *enforcer) flush(ctx context.Context, force bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	if len(e.pending) == 0 && (len(e.positions) == 0 || (!force && now.Sub(e.lastSave) < time.Second)) {
+		return nil
+	}
+	var kernel, dry []firewall.Change
+	var batch store.Batch
+	for _, d := range e.pending {
+		c, ok := change(d, now)
+		if e.actions[d.Jail] == "nftables" && e.kernel != nil && ok {
+			kernel = append(kernel, c)
+		} else if ok {
+			dry = append(dry, c)
+		} else {
+			e.log.Info("decision on an identity (not enforceable in the kernel)", "jail", d.Jail, "action", d.Action.String(), "id", d.Key.String())
+		}
+		addToBatch(&batch, d)
+	}
+	var err error
+	if len(kernel) > 0 {
+		start := time.Now()
+		if err = e.kernel.Apply(ctx, kernel); err != nil {
+			e.log.Error("apply bans to nftables", "err", err, "changes", len(kernel))
+		}
+		e.m.applySeconds.Observe(time.Since(start).Seconds())
+	}
+	if len(dry) > 0 {
+		_ = e.dryRun.Apply(ctx, dry)
+	}
+	for _, d := range e.pending {
+		e.logDecision(d)
+		e.m.decision(d)
+	}
+	e.pending = e.pending[:0]
+	if len(e.positions) > 0 {
+		batch.Positions = e.positions
+		e.positions = make(map[string]string)
+	}
+	if serr := e.st.Update(batch); serr != nil {
+		e.log.Error("save state", "err", serr)
+		if err == nil {
+			err = serr
+		}
+	}
+	e.lastSave = now
+	return err
+}
+
+func (e *enforcer) logDecision(d jail.Decision) {
+	if d.Action == jail.ActionBan {
+		e.log.Info("ban", "jail", d.Jail, "host", d.Key.String(), "for", d.Duration.String(), "hits", d.Hits, "offences", d.Offences)
+		return
+	}
+	e.log.Info("unban", "jail", d.Jail, "host", d.Key.String())
+}
+
+// change is the firewall's view of a decision; false for identities, which
+// no packet filter can match.
+func change(d jail.Decision, now time.Time) (firewall.Change, bool) {
+	if !d.Key.Prefix.IsValid() {
+		return firewall.Change{}, false
+	}
+	c := firewall.Change{Jail: d.Jail, Prefix: d.Key.Prefix, Add: d.Action == jail.ActionBan}
+	if c.Add {
+		c.Timeout = d.Until.Sub(now)
+		if c.Timeout < time.Second {
+			c.Timeout = time.Second
+		}
+	}
+	return c, true
+}
+
+func addToBatch(b *store.Batch, d jail.Decision) {
+	key := d.Key.String()
+	if d.Action == jail.ActionBan {
+		b.PutBans = append(b.PutBans, store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences})
+		b.PutOffenders = append(b.PutOffenders, store.Offender{Jail: d.Jail, Key: key, Offences: d.Offences, Last: d.At})
+		return
+	}
+	b.DeleteBans = append(b.DeleteBans, store.BanKey{Jail: d.Jail, Key: key})
+}
+
+func (e *enforcer) setActions(a map[string]string) {
+	e.mu.Lock()
+	e.actions = a
+	e.mu.Unlock()
+}
