@@ -147,7 +147,9 @@ func TestDaemonBansFromFile(t *testing.T) {
 		t.Fatal("READY=1 not sent after start")
 	}
 	td.appendLines(t, failed("198.51.100.7", 2)...)
-	td.appendLines(t, "Jul 27 00:00:00 bastion sshd[1]: Invalid user 203.0.113.66 from 198.51.100.8 port 22")
+	td.appendLines(t, time.Now().Format(time.Stamp)+" bastion sshd[1]: Invalid user 203.0.113.66 from 198.51.100.8 port 22")
+	// A line older than findtime when read does not count.
+	td.appendLines(t, time.Now().Add(-2*time.Hour).Format(time.Stamp)+" bastion sshd[1]: Invalid user x from 198.51.100.11 port 22")
 	td.appendLines(t, failed("198.51.100.7", 1)...)
 	waitFor(t, "the ban in the firewall", func() bool { return inFirewall(td.fw, "ssh", "198.51.100.7/32") })
 	if inFirewall(td.fw, "ssh", "203.0.113.66/32") {
@@ -157,7 +159,7 @@ func TestDaemonBansFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 1 || len(st[0].Banned) != 1 || st[0].Banned[0].Host != "198.51.100.7" || st[0].TotalHits != 4 {
+	if len(st) != 1 || len(st[0].Banned) != 1 || st[0].Banned[0].Host != "198.51.100.7" || st[0].TotalHits != 4 || st[0].Failing != 1 {
 		t.Fatalf("status: %+v", st)
 	}
 	if rem := time.Duration(st[0].Banned[0].Remaining); rem < 59*time.Minute || rem > time.Hour {

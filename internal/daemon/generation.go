@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"reflect"
@@ -70,7 +71,26 @@ func (d *Daemon) startGeneration(ctx context.Context, cfg *config.Config, prev *
 	gctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	d.run(gctx, g, groups)
+	waitReady(groups, 10*time.Second, d.log)
 	return g, nil
+}
+
+// waitReady waits until the sources have positioned themselves, so that a
+// line written once the daemon says it is ready is never skipped as "old".
+func waitReady(groups []*sourceGroup, limit time.Duration, log *slog.Logger) {
+	deadline := time.After(limit)
+	for _, grp := range groups {
+		s, ok := grp.live.(source.Starter)
+		if !ok {
+			continue
+		}
+		select {
+		case <-s.Ready():
+		case <-deadline:
+			log.Warn("source not ready in time; going on", "source", grp.live.Name())
+			return
+		}
+	}
 }
 
 // buildJails makes the jails of g, reusing prev's when their filter and
@@ -319,7 +339,7 @@ func batch(ctx context.Context, src *pipeline.Source, lines <-chan logline.Line,
 }
 
 func add(b *pipeline.Batch, l logline.Line) {
-	if l.Oversized {
+	if source.Oversized(l) {
 		b.AddBad(l)
 		return
 	}

@@ -39,17 +39,23 @@ func (d *dryRun) Setup(ctx context.Context, jails []Jail) error {
 	if err := d.check(ctx); err != nil {
 		return err
 	}
+	d.mem.advance(time.Now())
+	if err := d.mem.setup(jails); err != nil {
+		return err
+	}
 	for _, j := range jails {
 		d.log.Info("would set up jail", "table", "inet "+Table, "jail", j.Name, "protocol", j.Protocol, "ports", j.Ports)
 	}
-	d.mem.advance(time.Now())
-	return d.mem.setup(jails)
+	return nil
 }
 
 func (d *dryRun) Apply(ctx context.Context, changes []Change) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.check(ctx); err != nil {
+		return err
+	}
+	if err := d.mem.apply(changes, time.Now(), d.log); err != nil {
 		return err
 	}
 	for _, c := range changes {
@@ -59,7 +65,7 @@ func (d *dryRun) Apply(ctx context.Context, changes []Change) error {
 			d.log.Info("would unban", "jail", c.Jail, "prefix", c.Prefix)
 		}
 	}
-	return d.mem.apply(changes, time.Now(), d.log)
+	return nil
 }
 
 func (d *dryRun) List(ctx context.Context) ([]Element, error) {

@@ -17,14 +17,22 @@ import (
 // check it. 512 elements stay under 32 KiB even for IPv6.
 const chunk = 512
 
-// applyOnce reads the sets the changes touch, plans them and sends all
-// deletions, then all additions, as one transaction.
+// applyOnce plans the changes on the sets' contents (cached, or read from
+// the kernel) and sends all deletions, then all additions, as one
+// transaction. On success the cache holds the sets' new contents.
 func (n *nft) applyOnce(c *nftables.Conn, changes []Change) error {
-	sets, err := readSets(c)
-	if err != nil {
-		return err
-	}
+	now := n.now()
+	var sets map[string]*nftables.Set // read only when a set is not cached
 	plans, err := planApply(changes, func(name string) ([]span, error) {
+		if spans, ok := n.cache.get(name, now); ok {
+			return spans, nil
+		}
+		if sets == nil {
+			var err error
+			if sets, err = readSets(c); err != nil {
+				return nil, err
+			}
+		}
 		s, ok := sets[name]
 		if !ok {
 			return nil, fmt.Errorf("set %s: %w", name, ErrUnknownJail)
@@ -36,19 +44,20 @@ func (n *nft) applyOnce(c *nftables.Conn, changes []Change) error {
 		return err
 	}
 	for _, p := range plans {
-		s := newSet(ourTable(), p.set, p.v4)
-		if err := queue(c.SetDeleteElements, s, deleteElements(p.del)); err != nil {
+		if err := queue(c.SetDeleteElements, newSet(ourTable(), p.set, p.v4), deleteElements(p.del)); err != nil {
 			return err
 		}
 	}
 	for _, p := range plans {
-		s := newSet(ourTable(), p.set, p.v4)
-		if err := queue(c.SetAddElements, s, addElements(p.adds())); err != nil {
+		if err := queue(c.SetAddElements, newSet(ourTable(), p.set, p.v4), addElements(p.adds())); err != nil {
 			return err
 		}
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables: apply %d changes: %w", len(changes), err)
+	}
+	for _, p := range plans {
+		n.cache.put(p.set, p.spans, now)
 	}
 	return nil
 }

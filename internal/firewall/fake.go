@@ -54,7 +54,7 @@ func (f *Fake) SetClock(now func() time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clock = now
-	f.mem.at = now()
+	f.mem.advance(now())
 }
 
 // FailNext makes the next call of method ("Setup", "Apply", "List",

@@ -9,9 +9,10 @@
 // A set never holds overlapping prefixes (the kernel rejects them), so Apply
 // resolves overlaps itself, in the order of the changes: adding a prefix
 // inside an element already present is skipped, because the wider ban
-// already drops its traffic (the narrower ban then ends with the wider one);
-// adding a prefix that contains narrower elements replaces them. Removing a
-// prefix removes only that exact element.
+// already drops its traffic (the narrower ban then ends with the wider one),
+// unless the wider element has less than a second left; adding a prefix that
+// contains narrower elements replaces them. Removing a prefix removes only
+// that exact element. All backends, the fake included, follow these rules.
 package firewall
 
 import (
@@ -21,8 +22,12 @@ import (
 	"time"
 )
 
-// Table is the nftables table peerjail owns.
-const Table = "peerjail"
+// Table is the nftables table (family inet) peerjail owns, and Chain the
+// base chain its rules live in.
+const (
+	Table = "peerjail"
+	Chain = "input"
+)
 
 // Sentinel errors, checked with errors.Is.
 var (

@@ -3,15 +3,13 @@
 package firewall
 
 import (
-	"context"
 	"encoding/json"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/peerjail/peerjail/internal/netnstest"
 )
@@ -21,7 +19,8 @@ import (
 func kernelFirewall(t *testing.T) (Firewall, *netnstest.NS) {
 	t.Helper()
 	ns := netnstest.New(t)
-	fw, err := NewNFTables(WithNetNS(ns.Open(t)))
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fw, err := NewNFTables(WithNetNS(ns.Open(t)), WithLogger(log))
 	if err != nil {
 		t.Skipf("needs root and nftables: %v", err)
 	}
@@ -100,39 +99,6 @@ func parseNftVal(t *testing.T, raw json.RawMessage) netip.Prefix {
 	}
 	return netip.PrefixFrom(netip.MustParseAddr(p.Prefix.Addr), p.Prefix.Len)
 }
-
-// listed returns List's elements by jail and prefix.
-func listed(t *testing.T, fw Firewall) map[string]time.Duration {
-	t.Helper()
-	els, err := fw.List(context.Background())
-	if err != nil {
-		t.Fatalf("List: %v", err)
-	}
-	got := map[string]time.Duration{}
-	for _, e := range els {
-		got[e.Jail+" "+e.Prefix.String()] = e.Remaining
-	}
-	return got
-}
-
-// keys returns the sorted keys of listed's map, for messages.
-func keys(m map[string]time.Duration) string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return strings.Join(sortedStrings(ks), ", ")
-}
-
-func ban(jail, prefix string, d time.Duration) Change {
-	return Change{Jail: jail, Prefix: netip.MustParsePrefix(prefix), Add: true, Timeout: d}
-}
-
-func unban(jail, prefix string) Change {
-	return Change{Jail: jail, Prefix: netip.MustParsePrefix(prefix)}
-}
-
-func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
 

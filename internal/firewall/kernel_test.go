@@ -3,34 +3,17 @@
 package firewall
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 )
 
-var ctx = context.Background()
-
-func setup(t *testing.T, fw Firewall, jails ...Jail) {
-	t.Helper()
-	if err := fw.Setup(ctx, jails); err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
-}
-
-func apply(t *testing.T, fw Firewall, changes ...Change) {
-	t.Helper()
-	if err := fw.Apply(ctx, changes); err != nil {
-		t.Fatalf("Apply: %v", err)
-	}
-}
-
-// within reports whether a remaining time is what a fresh ban of d shows.
-func within(got, d time.Duration) bool { return got > d-10*time.Second && got <= d }
-
 func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
+	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
 	setup(t, fw, Jail{Name: "sshd", Ports: []PortRange{{22, 22}}, Protocol: "tcp"}, Jail{Name: "p2p", Protocol: "all"})
@@ -82,6 +65,7 @@ func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 }
 
 func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
+	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
 	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4001}}, Protocol: "tcp"}, Jail{Name: "b"})
@@ -121,45 +105,13 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 }
 
 func TestKernelApplySemantics(t *testing.T) {
+	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
-	steps := []struct {
-		name    string
-		changes []Change
-		want    map[string]time.Duration
-	}{
-		{"adjacent addresses", []Change{ban("j", "10.9.0.1/32", time.Minute), ban("j", "10.9.0.2/32", time.Minute), ban("j", "10.9.0.0/32", time.Minute)},
-			map[string]time.Duration{"j 10.9.0.0/32": time.Minute, "j 10.9.0.1/32": time.Minute, "j 10.9.0.2/32": time.Minute}},
-		{"re-adding replaces the timeout", []Change{ban("j", "10.9.0.1/32", time.Hour)},
-			map[string]time.Duration{"j 10.9.0.0/32": time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.2/32": time.Minute}},
-		{"removing a missing element is no error", []Change{unban("j", "10.9.0.0/32"), unban("j", "10.9.9.9/32"), unban("j", "2001:db8::/64")},
-			map[string]time.Duration{"j 10.9.0.1/32": time.Hour, "j 10.9.0.2/32": time.Minute}},
-		{"a covering prefix replaces the addresses inside", []Change{ban("j", "10.9.0.0/30", 2*time.Minute)},
-			map[string]time.Duration{"j 10.9.0.0/30": 2 * time.Minute}},
-		{"an address inside a ban is skipped", []Change{ban("j", "10.9.0.3/32", time.Hour), unban("j", "10.9.0.2/32")},
-			map[string]time.Duration{"j 10.9.0.0/30": 2 * time.Minute}},
-		{"remove and re-add in one call", []Change{unban("j", "10.9.0.0/30"), ban("j", "10.9.0.0/30", 3*time.Minute), ban("j", "10.9.0.4/32", time.Minute)},
-			map[string]time.Duration{"j 10.9.0.0/30": 3 * time.Minute, "j 10.9.0.4/32": time.Minute}},
-		{"the highest addresses", []Change{unban("j", "10.9.0.0/30"), unban("j", "10.9.0.4/32"), ban("j", "255.255.255.255/32", time.Minute), ban("j", "ffff:ffff:ffff:ffff::/64", time.Minute)},
-			map[string]time.Duration{"j 255.255.255.255/32": time.Minute, "j ffff:ffff:ffff:ffff::/64": time.Minute}},
-		{"removing the highest addresses", []Change{unban("j", "255.255.255.255/32"), unban("j", "ffff:ffff:ffff:ffff::/64"), ban("j", "::ffff:10.1.1.1/128", time.Minute)},
-			map[string]time.Duration{"j 10.1.1.1/32": time.Minute}},
-	}
-	for _, s := range steps {
-		apply(t, fw, s.changes...)
-		got := listed(t, fw)
-		if len(got) != len(s.want) {
-			t.Fatalf("%s: List = %s, want %d elements", s.name, keys(got), len(s.want))
-		}
-		for k, d := range s.want {
-			if !within(got[k], d) {
-				t.Fatalf("%s: %s remaining %s, want about %s (List = %v)", s.name, k, got[k], d, got)
-			}
-		}
-	}
+	checkSemantics(t, fw)
 }
 
 func TestKernelApplyIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	fw, _ := kernelFirewall(t)
 	setup(t, fw, Jail{Name: "j"})
 	err := fw.Apply(ctx, []Change{ban("j", "10.0.0.1/32", time.Minute), ban("nojail", "10.0.0.2/32", time.Minute)})
@@ -178,6 +130,7 @@ func TestKernelApplyIsAllOrNothing(t *testing.T) {
 }
 
 func TestKernelSetupReplacesASetOfAnotherType(t *testing.T) {
+	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
 	nftFile(t, ns, "table inet peerjail { set x_v4 { type ipv4_addr; elements = { 10.0.0.1 }; }; }")
@@ -189,6 +142,7 @@ func TestKernelSetupReplacesASetOfAnotherType(t *testing.T) {
 }
 
 func TestKernelLeavesOtherTablesAlone(t *testing.T) {
+	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
 	nftFile(t, ns, `table inet other {
@@ -223,6 +177,7 @@ table ip peerjail { chain c { ip saddr 10.0.0.1 drop; }; }
 }
 
 func TestKernelLargeBurstIsOneApply(t *testing.T) {
+	t.Parallel()
 	fw, _ := kernelFirewall(t)
 	setup(t, fw, Jail{Name: "j"})
 	var changes []Change
@@ -252,5 +207,58 @@ func nftFile(t *testing.T, ns interface {
 	}
 	if _, err := ns.Exec("nft", "-f", path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKernelMatchesTheFake sends the same random bursts, rich in overlaps, to
+// the kernel (planned on the backend's cache) and to the fake: both must end
+// with the same elements.
+func TestKernelMatchesTheFake(t *testing.T) {
+	t.Parallel()
+	fw, _ := kernelFirewall(t)
+	fake := NewFake()
+	r := rand.New(rand.NewPCG(1, 2))
+	setup(t, fw, Jail{Name: "j"})
+	setup(t, fake, Jail{Name: "j"})
+	for range 60 {
+		var changes []Change
+		for range r.IntN(6) + 1 {
+			c := Change{Jail: "j", Add: r.IntN(3) > 0, Timeout: time.Duration(r.IntN(3)+1) * time.Hour}
+			if r.IntN(2) == 0 {
+				c.Prefix = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(64))}), 26+r.IntN(7)).Masked()
+			} else {
+				c.Prefix = netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(r.IntN(64))}), 122+r.IntN(7)).Masked()
+			}
+			changes = append(changes, c)
+		}
+		apply(t, fw, changes...)
+		apply(t, fake, changes...)
+	}
+	got, want := listed(t, fw), listed(t, fake)
+	if keys(got) != keys(want) {
+		t.Fatalf("kernel holds %s\nfake holds   %s", keys(got), keys(want))
+	}
+	for k, d := range want {
+		if got[k] > d || got[k] < d-10*time.Second {
+			t.Errorf("%s: kernel %s, fake %s", k, got[k], d)
+		}
+	}
+}
+
+// TestKernelBanAgainAroundExpiry bans an address again just after its ban
+// expired, when the cache cannot tell whether the kernel still holds it,
+// and well after: both must leave the new ban in place.
+func TestKernelBanAgainAroundExpiry(t *testing.T) {
+	t.Parallel()
+	fw, _ := kernelFirewall(t)
+	setup(t, fw, Jail{Name: "j"})
+	apply(t, fw, ban("j", "10.0.0.1/32", time.Second), ban("j", "10.0.0.2/32", time.Second), ban("j", "10.0.1.0/24", 1500*time.Millisecond))
+	time.Sleep(1200 * time.Millisecond)
+	apply(t, fw, ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.1.1/32", time.Hour)) // within the margin
+	time.Sleep(2100 * time.Millisecond)
+	apply(t, fw, ban("j", "10.0.0.2/32", time.Hour)) // past it
+	got := listed(t, fw)
+	if len(got) != 3 || !within(got["j 10.0.0.1/32"], time.Hour) || !within(got["j 10.0.0.2/32"], time.Hour) || !within(got["j 10.0.1.1/32"], time.Hour) {
+		t.Errorf("List = %v, want the three new one-hour bans", got)
 	}
 }

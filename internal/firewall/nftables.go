@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
@@ -19,29 +20,34 @@ import (
 // IPv6 bans.
 const sendBuffer = 16 << 20
 
-// applyTries bounds the retries of Apply when an element expired between
-// reading the set and deleting it, which fails the whole transaction.
+// applyTries bounds the attempts of Apply when its view of a set was out of
+// date (see stale), which fails the whole transaction.
 const applyTries = 3
 
 type nft struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // serializes calls: the cache and the kernel's sets must agree
 	cfg    config
 	log    *slog.Logger
+	now    func() time.Time
+	cache  cache
 	closed bool
 }
 
-// NewNFTables returns the nftables backend. It checks at once that nftables
-// can be read, so that missing privileges show at start.
+// NewNFTables returns the nftables backend. It asks the kernel for its own
+// table at once, so that missing privileges or nftables support show at start.
 func NewNFTables(opts ...Option) (Firewall, error) {
 	cfg := newConfig(opts)
-	n := &nft{cfg: cfg, log: cfg.log.With("firewall", "nftables")}
+	n := &nft{cfg: cfg, log: cfg.log.With("firewall", "nftables"), now: time.Now}
+	if cfg.now != nil {
+		n.now = cfg.now
+	}
 	c, err := n.open()
 	if err != nil {
 		return nil, err
 	}
 	defer c.CloseLasting()
-	if _, err := c.ListTablesOfFamily(nftables.TableFamilyINet); err != nil {
-		return nil, fmt.Errorf("nftables: list tables: %w", err)
+	if _, err := c.ListTableOfFamily(Table, nftables.TableFamilyINet); err != nil && !errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("nftables: read table inet %s: %w", Table, err)
 	}
 	return n, nil
 }
@@ -122,6 +128,7 @@ func (n *nft) Setup(ctx context.Context, jails []Jail) error {
 			return err
 		}
 		n.setupBatch(c, jails, old)
+		n.cache.clear() // sets may have been replaced or removed
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("nftables: set up table inet %s: %w", Table, err)
 		}
@@ -141,10 +148,14 @@ func (n *nft) Apply(ctx context.Context, changes []Change) error {
 	defer end()
 	for try := 1; ; try++ {
 		err = n.withConn(func(c *nftables.Conn) error { return n.applyOnce(c, norm) })
-		if err == nil || try == applyTries || !errors.Is(err, unix.ENOENT) {
+		if err == nil {
+			return nil
+		}
+		n.cache.clear()
+		if try == applyTries || !stale(err) {
 			return err
 		}
-		n.log.Debug("retrying apply: an element expired meanwhile", "err", err)
+		n.log.Debug("retrying apply on the sets as the kernel lists them", "err", err)
 	}
 }
 
@@ -160,10 +171,12 @@ func (n *nft) List(ctx context.Context) ([]Element, error) {
 			if !ok {
 				continue
 			}
+			now := n.now()
 			spans, err := readSpans(c, s, v4)
 			if err != nil {
 				return err
 			}
+			n.cache.put(name, spans, now)
 			out = append(out, elementsOf(name, spans, n.log)...)
 		}
 		return nil
@@ -178,11 +191,19 @@ func (n *nft) List(ctx context.Context) ([]Element, error) {
 func (n *nft) Flush(ctx context.Context) error {
 	return n.call(ctx, func(c *nftables.Conn) error {
 		c.DelTable(ourTable())
+		n.cache.clear()
 		if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("nftables: delete table inet %s: %w", Table, err)
 		}
 		return nil
 	})
+}
+
+// stale reports whether a transaction failed because the planned view of a
+// set was out of date: an element expired (or was removed by someone else)
+// before the deletion, or one appeared that overlaps an addition.
+func stale(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY)
 }
 
 // Close ends the use of the firewall; the kernel keeps the bans.

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/mdlayher/netlink/nltest"
 )
@@ -12,7 +13,8 @@ type Option func(*config)
 type config struct {
 	netns    int // 0: the caller's own namespace
 	log      *slog.Logger
-	testDial nltest.Func // level-1 tests: netlink answered in process
+	testDial nltest.Func      // level-1 tests: netlink answered in process
+	now      func() time.Time // tests: the clock the cache ages by
 }
 
 // WithNetNS makes the firewall work in the network namespace that fd refers
@@ -31,6 +33,9 @@ func WithLogger(log *slog.Logger) Option {
 
 // withTestDial answers netlink in process instead of the kernel.
 func withTestDial(f nltest.Func) Option { return func(c *config) { c.testDial = f } }
+
+// withClock sets the clock of the nftables backend's cache.
+func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 func newConfig(opts []Option) config {
 	c := config{log: discard}

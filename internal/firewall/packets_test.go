@@ -97,6 +97,7 @@ func (b *testbed) wantBlocked(t *testing.T, what, host, port string) {
 }
 
 func TestPacketsBanUnbanAndExpiry(t *testing.T) {
+	t.Parallel()
 	b := newTestbed(t)
 	b.wantOpen(t, "before any ban", b.node4, "4001")
 	b.wantOpen(t, "before any ban", b.node6, "4001")

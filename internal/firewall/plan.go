@@ -28,6 +28,13 @@ func spanOf(p netip.Prefix) span {
 	return span{first: p.Masked().Addr(), last: lastAddr(p)}
 }
 
+// expiryMargin is how close to its expiry an element is treated as possibly
+// gone: the kernel may drop it before a transaction commits. Such an element
+// never covers a new ban (the ban would end with it), so it is replaced.
+const expiryMargin = time.Second
+
+func (s span) expiring() bool { return s.timeout > 0 && s.remaining < expiryMargin }
+
 func (s span) same(o span) bool { return s.first == o.first && s.last == o.last }
 
 func (s span) contains(o span) bool {
@@ -107,7 +114,7 @@ func (p *planner) add(pre netip.Prefix, timeout time.Duration) bool {
 	s := spanOf(pre)
 	s.timeout, s.remaining, s.fresh = timeout, timeout, true
 	i := p.find(s.first)
-	if i < len(p.spans) && p.spans[i].contains(s) && !p.spans[i].same(s) {
+	if i < len(p.spans) && p.spans[i].contains(s) && !p.spans[i].same(s) && !p.spans[i].expiring() {
 		return false
 	}
 	j := i

@@ -10,9 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Chain is the base chain peerjail's rules live in.
-const Chain = "input"
-
 // chainPriority runs the bans before the usual filter chains (priority 0).
 const chainPriority = -10
 

@@ -35,9 +35,20 @@ func BenchmarkBans100k(b *testing.B) {
 	}
 	defer s.Close()
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if bans := mustBans(b, s); len(bans) != benchBans {
 			b.Fatalf("%d bans", len(bans))
+		}
+	}
+}
+
+// reportCPU adds a cpu-ns/op metric for the loop it brackets.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if n := b.N; n > 0 && start > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(n), "cpu-ns/op")
 		}
 	}
 }
@@ -46,6 +57,7 @@ func BenchmarkBans100k(b *testing.B) {
 func BenchmarkStartup100k(b *testing.B) {
 	path := fillBench(b)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		s, err := Open(path, Options{})
 		if err != nil {
@@ -89,6 +101,7 @@ func benchUpdate(b *testing.B, size int, noSync bool) {
 	}
 	n := 0
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		batch.PutBans = pool[n%benchBans : n%benchBans+size]
 		for i, ban := range batch.PutBans {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // bbolt trusts the page structure of the file it maps: a damaged page makes
@@ -39,7 +40,7 @@ func isOSError(err error) bool {
 func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 	defer s.recoverCorrupt(&err)
 	defer faultsPanic()()
-	return s.db.View(fn)
+	return closedErr(s.db.View(fn))
 }
 
 // update runs fn in a write transaction (one commit, one fsync), guarded
@@ -47,7 +48,14 @@ func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	defer s.recoverCorrupt(&err)
 	defer faultsPanic()()
-	return s.db.Update(fn)
+	return closedErr(s.db.Update(fn))
+}
+
+func closedErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 func (s *Store) recoverCorrupt(err *error) {

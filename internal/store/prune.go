@@ -22,14 +22,14 @@ func (s *Store) Prune(now time.Time, retention time.Duration) (bans, offenders i
 			err := decodeBanValue(v, &b)
 			return !b.Until.After(now), err
 		})
-		if err != nil || retention <= 0 {
+		if err != nil {
 			return err
 		}
 		cutoff := now.Add(-retention)
 		offenders, err = prune(tx, bucketOffenders, &offSkip, func(v []byte) (bool, error) {
 			var o Offender
 			err := decodeOffenderValue(v, &o)
-			return o.Last.Before(cutoff), err
+			return retention > 0 && o.Last.Before(cutoff), err
 		})
 		return err
 	})

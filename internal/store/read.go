@@ -54,7 +54,7 @@ func (s *Store) report(k skips) {
 // Bans returns every stored ban, expired ones included until Prune drops
 // them, sorted by Until, then jail, then key.
 func (s *Store) Bans() ([]Ban, error) {
-	var sc banScan
+	sc := banScan{skips: skips{bucket: bucketBans}}
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBans)
 		sc.grow(b.Stats().KeyN)
@@ -95,7 +95,6 @@ func (sc *banScan) add(k, v []byte) error {
 		err = decodeBanValue(v, &b)
 	}
 	if err != nil {
-		sc.skips.bucket = bucketBans
 		sc.skips.add(k, err)
 		return nil
 	}

@@ -1,10 +1,11 @@
 // Package store keeps what must survive a restart: active bans, offender history and source positions.
 //
 // The state lives in one bbolt file. Every method of Store may be called
-// from several goroutines at once: reads (Bans, Offenders, Position) run in
-// parallel with each other and with one writer; writers (Update, Prune) are
-// serialised by bbolt. Close waits for running calls; calls after Close
-// return an error.
+// from several goroutines at once: reads (Bans, Offenders, Position,
+// Positions) run in parallel with each other and with one writer; writers
+// (Update, Prune) are serialised by bbolt. A writer that must grow the file
+// waits for running reads, so a reader must not wait on a writer. Close
+// waits for running calls; calls after Close return ErrClosed.
 package store
 
 import (
@@ -30,6 +31,8 @@ var (
 	// ErrVersion reports a state file written in a format this build does
 	// not know (a newer peerjail, or not a peerjail file at all).
 	ErrVersion = errors.New("unknown format")
+	// ErrClosed reports a call after Close.
+	ErrClosed = errors.New("state store closed")
 )
 
 var (
@@ -79,7 +82,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, path: path, log: opts.Logger.With("state", path)}
-	if err := s.init(); err != nil {
+	if err := s.prepare(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -122,9 +125,9 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 	}
 }
 
-// init checks the file's size and format version, and creates the buckets
-// of a new file.
-func (s *Store) init() error {
+// prepare checks the file's size and format version, and creates the
+// buckets of a new file.
+func (s *Store) prepare() error {
 	return s.update(func(tx *bolt.Tx) error {
 		if err := s.checkSize(tx); err != nil {
 			return err
@@ -158,10 +161,8 @@ func (s *Store) checkSize(tx *bolt.Tx) error {
 }
 
 func (s *Store) create(tx *bolt.Tx) error {
-	if c := tx.Cursor(); c != nil {
-		if k, _ := c.First(); k != nil {
-			return fmt.Errorf("state file %s: %w: a bbolt file without peerjail's version key", s.path, ErrVersion)
-		}
+	if k, _ := tx.Cursor().First(); k != nil {
+		return fmt.Errorf("state file %s: %w: a bbolt file without peerjail's version key", s.path, ErrVersion)
 	}
 	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions} {
 		if _, err := tx.CreateBucket(name); err != nil {
@@ -184,7 +185,8 @@ func (s *Store) checkVersion(v []byte) error {
 	return nil
 }
 
-// Close releases the file and its lock. It waits for running calls.
+// Close releases the file and its lock. It waits for running calls and is
+// safe to call twice.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close state file %s: %w", s.path, err)
@@ -195,6 +197,7 @@ func (s *Store) Close() error {
 // Path is the state file's path.
 func (s *Store) Path() string { return s.path }
 
-// Skipped is how many records could not be decoded and were skipped since
-// Open. Each read that skips records also logs one warning.
+// Skipped counts, since Open, each time a read met a record it could not
+// decode and skipped: a damaged record counts once per read until Prune
+// removes it. Each call that skips records also logs one warning.
 func (s *Store) Skipped() uint64 { return s.skipped.Load() }

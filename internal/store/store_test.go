@@ -2,10 +2,12 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -168,8 +170,11 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Bans(); err == nil {
-		t.Error("Bans after Close succeeded")
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := s.Bans(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Bans after Close: %v, want ErrClosed", err)
 	}
 	s, err = Open(path, Options{})
 	if err != nil {
@@ -209,5 +214,53 @@ func TestSecondOpenFailsFastWithLockedError(t *testing.T) {
 	}
 	if want := "state file " + path + " is locked by another peerjail"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say %q", err, want)
+	}
+}
+
+func TestSyncIsOnByDefault(t *testing.T) {
+	s, _ := openTemp(t)
+	if s.db.NoSync {
+		t.Error("default Options skip fsync: a crash could lose bans")
+	}
+}
+
+// TestConcurrentUse runs writers and readers together; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	s, _ := openTemp(t)
+	const writers, perWriter = 4, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers*perWriter)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				key := fmt.Sprintf("10.0.%d.%d", w, i)
+				errs <- s.Update(Batch{
+					PutBans:      []Ban{{Jail: "sshd", Key: key, At: t0, Until: t0.Add(time.Hour)}},
+					PutOffenders: []Offender{{Jail: "sshd", Key: key, Offences: 1, Last: t0}},
+					Positions:    map[string]string{fmt.Sprint("/log/", w): fmt.Sprint(i)},
+				})
+			}
+		})
+		wg.Go(func() {
+			for range perWriter {
+				_, err := s.Bans()
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(mustBans(t, s)); n != writers*perWriter {
+		t.Errorf("%d bans, want %d", n, writers*perWriter)
+	}
+	for w := range writers {
+		if pos, _, _ := s.Position(fmt.Sprint("/log/", w)); pos != fmt.Sprint(perWriter-1) {
+			t.Errorf("position of writer %d: %q", w, pos)
+		}
 	}
 }

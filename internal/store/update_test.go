@@ -100,7 +100,7 @@ func TestEmptyUpdateIsNoOp(t *testing.T) {
 	if err := s.Update(Batch{}); err != nil {
 		t.Errorf("empty Update on closed store: %v", err)
 	}
-	if err := s.Update(Batch{PutBans: []Ban{{Jail: "a", Key: "b"}}}); err == nil {
-		t.Error("Update on closed store succeeded")
+	if err := s.Update(Batch{PutBans: []Ban{{Jail: "a", Key: "b"}}}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Update on closed store: %v, want ErrClosed", err)
 	}
 }

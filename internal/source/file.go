@@ -1,0 +1,242 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/logline"
+)
+
+const (
+	readSize = 256 << 10 // bytes asked of the kernel at once
+	fpLen    = 64        // bytes before the read offset that must not change
+)
+
+// skip says what to do with the bytes up to the next newline.
+type skip uint8
+
+const (
+	skipNone      skip = iota
+	skipOversized      // a line longer than MaxLine: drop it, report it once
+	skipResync         // the rest of a line that began before we started: drop it silently
+)
+
+// follower reads one file by name. It delivers complete lines only, notices
+// a truncation (copytruncate) and a rotation by rename, and gives every line
+// the position to resume after it.
+//
+// A truncation is recognised when the fpLen bytes before the read offset
+// are no longer there or have changed: a file truncated and quickly
+// rewritten past the old offset keeps its size but not its content.
+type follower struct {
+	path      string
+	f         *os.File
+	id        fileID
+	prefix    string // id.prefix(), for positions
+	pos       int64  // file offset of the first byte not read yet
+	off       int64  // file offset after the last line delivered
+	buf       []byte // buf[:n] is the start of a line not complete yet
+	n         int
+	skip      skip
+	max       int
+	fp        []byte // up to fpLen bytes just before pos
+	before    []byte // up to fpLen bytes just before off, for positions
+	num       int64
+	now       time.Time
+	pbuf      []byte // positions of one chunk, before they become one string
+	ends      []int
+	gone      time.Time // since when path no longer names f (zero while it does)
+	statFail  bool      // a stat error was logged
+	dropAfter time.Duration
+	reg       *registry
+	log       *slog.Logger
+	wake      chan struct{}
+}
+
+// use makes f, whose identity is id, the file being read, from offset off.
+func (fl *follower) use(f *os.File, id fileID, off int64, sk skip) {
+	fl.f, fl.id, fl.prefix = f, id, id.prefix()
+	fl.pos, fl.off, fl.n, fl.skip = off, off, 0, sk
+	fl.gone = time.Time{}
+	var ok bool
+	if fl.fp, ok = readBefore(f, off, fl.fp[:0]); !ok { // shorter than off: start over
+		fl.pos, fl.off, fl.skip, fl.fp = 0, 0, skipNone, fl.fp[:0]
+	}
+	fl.before = append(fl.before[:0], fl.fp...)
+}
+
+// position is where reading stopped.
+func (fl *follower) position() filePos {
+	return filePos{id: fl.id, off: fl.off, sum: crc32.Checksum(fl.before, castagnoli), hasSum: true}
+}
+
+// resumeAt returns p's offset if p is a position in f, else 0.
+func resumeAt(f *os.File, p filePos) int64 {
+	fi, err := f.Stat()
+	if err != nil || !p.in(f, fi.Size()) {
+		return 0
+	}
+	return p.off
+}
+
+// run follows the file until ctx ends or the file is gone for good.
+func (fl *follower) run(ctx context.Context, out chan<- logline.Line, every time.Duration) {
+	defer func() {
+		fl.reg.release(fl.position())
+		fl.f.Close()
+	}()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if !fl.readAvailable(ctx, out) || !fl.checkPath(ctx, out) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-fl.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// readAvailable delivers the lines appended since the last call. It returns
+// false when ctx ended.
+func (fl *follower) readAvailable(ctx context.Context, out chan<- logline.Line) bool {
+	for {
+		if fl.truncated() {
+			fl.log.Info("file truncated, reading it from its start", "path", fl.path)
+			fl.use(fl.f, fl.id, 0, skipNone)
+		}
+		fl.makeRoom()
+		m, err := fl.f.ReadAt(fl.buf[fl.n:], fl.pos)
+		if m == 0 {
+			if err != nil && !errors.Is(err, io.EOF) {
+				fl.log.Warn("read file", "path", fl.path, "err", err)
+			}
+			return true
+		}
+		fl.now = time.Now()
+		data := fl.buf[:fl.n+m]
+		base := fl.pos - int64(fl.n)
+		fl.fp = keepTail(fl.fp, data[fl.n:])
+		fl.pos += int64(m)
+		used, alive := fl.consume(ctx, out, data, base)
+		if !alive {
+			return false
+		}
+		fl.n = copy(fl.buf, data[used:])
+		if err != nil { // io.EOF: the next read would return nothing
+			return true
+		}
+	}
+}
+
+// truncated reports whether the bytes before the read offset are gone.
+func (fl *follower) truncated() bool {
+	k := len(fl.fp)
+	if k == 0 {
+		return false
+	}
+	var tmp [fpLen]byte
+	m, err := fl.f.ReadAt(tmp[:k], fl.pos-int64(k))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false // a failing read says nothing about the file's size
+	}
+	return m < k || !bytes.Equal(tmp[:k], fl.fp)
+}
+
+// checkPath looks at what the path names now. It returns false when the
+// follower should end: ctx ended, or the file is gone for good.
+func (fl *follower) checkPath(ctx context.Context, out chan<- logline.Line) bool {
+	fi, err := os.Stat(fl.path)
+	switch {
+	case err == nil && idOf(fi) == fl.id:
+		fl.gone, fl.statFail = time.Time{}, false
+		return true
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		if !fl.statFail {
+			fl.log.Warn("stat file, still reading it", "path", fl.path, "err", err)
+			fl.statFail = true
+		}
+		return true
+	}
+	if fl.gone.IsZero() {
+		fl.gone = time.Now()
+	}
+	expired := time.Since(fl.gone) >= fl.dropAfter
+	if err != nil { // deleted, or renamed with nothing in its place yet
+		if !expired {
+			return true
+		}
+		fl.log.Info("file gone, no longer read", "path", fl.path)
+		fl.flush(ctx, out)
+		return false
+	}
+	if fi.Size() == 0 && !expired {
+		// Renamed away, and the writer may still append to it until it
+		// reopens its log: the new file is read once it has data.
+		return true
+	}
+	return fl.rotate(ctx, out)
+}
+
+// rotate moves from the renamed file to the new file at the path, once the
+// old one is read to its end. It returns false when the follower should end.
+func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
+	if !fl.readAvailable(ctx, out) || !fl.flush(ctx, out) {
+		return false
+	}
+	f, id, err := openRegular(fl.path)
+	if err != nil {
+		if !fl.statFail {
+			fl.log.Warn("open rotated file", "path", fl.path, "err", err)
+			fl.statFail = true
+		}
+		return true
+	}
+	left, known, free := fl.reg.claim(id, fl.path)
+	if !free { // read by another follower under another name
+		f.Close()
+		return false
+	}
+	fl.reg.release(fl.position())
+	fl.f.Close()
+	var off int64
+	if known {
+		off = resumeAt(f, left)
+	}
+	fl.log.Info("file rotated, reading the new one", "path", fl.path, "offset", off)
+	fl.use(f, id, off, skipNone)
+	return fl.readAvailable(ctx, out)
+}
+
+// openRegular opens a regular file for reading. It looks before it opens:
+// opening a FIFO would block.
+func openRegular(path string) (*os.File, fileID, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, fileID{}, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fileID{}, ErrNotRegular
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileID{}, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = ErrNotRegular
+	}
+	if err != nil {
+		f.Close()
+		return nil, fileID{}, err
+	}
+	return f, idOf(fi), nil
+}

@@ -1,0 +1,115 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"hash/crc32"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/logline"
+)
+
+// makeRoom grows the buffer for a long line, up to max; a line that fills
+// max bytes without ending is oversized and dropped from then on.
+func (fl *follower) makeRoom() {
+	if fl.buf == nil {
+		fl.buf = make([]byte, min(readSize, fl.max))
+	}
+	if fl.n < len(fl.buf) {
+		if len(fl.buf) > readSize && fl.n <= readSize/2 {
+			fl.buf = append(make([]byte, 0, readSize), fl.buf[:fl.n]...)[:readSize]
+		}
+		return
+	}
+	if len(fl.buf) >= fl.max {
+		fl.skip, fl.n = skipOversized, 0
+		return
+	}
+	fl.buf = append(fl.buf, make([]byte, min(len(fl.buf), fl.max-len(fl.buf)))...)
+}
+
+// consume delivers the complete lines of data, which begins at file offset
+// base, and returns how many bytes it used; false when ctx ended.
+func (fl *follower) consume(ctx context.Context, out chan<- logline.Line, data []byte, base int64) (int, bool) {
+	done := 0
+	if fl.skip != skipNone {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return len(data), true
+		}
+		done = i + 1
+		sk := fl.skip
+		fl.skip = skipNone
+		if sk == skipOversized && !fl.sendOversized(ctx, out, base+int64(done)) {
+			return 0, false
+		}
+		if sk == skipResync {
+			fl.off = base + int64(done)
+			fl.before, _ = readBefore(fl.f, fl.off, fl.before[:0])
+		}
+	}
+	last := bytes.LastIndexByte(data[done:], '\n')
+	if last < 0 {
+		return done, true
+	}
+	end := done + last + 1
+	return end, fl.sendLines(ctx, out, data[done:end], base+int64(done))
+}
+
+// sendOversized reports the line that ended at file offset end.
+func (fl *follower) sendOversized(ctx context.Context, out chan<- logline.Line, end int64) bool {
+	fl.num++
+	fl.log.Warn("line longer than the limit, skipped", "path", fl.path, "line", fl.num, "limit", fl.max)
+	fl.off = end
+	fl.before, _ = readBefore(fl.f, end, fl.before[:0])
+	pos := appendPos(nil, fl.prefix, end, crc32.Checksum(fl.before, castagnoli))
+	return send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: fl.num, Position: string(pos), Oversized: true})
+}
+
+// sendLines delivers chunk, complete lines starting at file offset base. The
+// lines share one copy of chunk and one string of positions, so that a line
+// costs no allocation of its own.
+func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chunk []byte, base int64) bool {
+	own := bytes.Clone(chunk)
+	fl.pbuf, fl.ends = fl.pbuf[:0], fl.ends[:0]
+	for s := 0; s < len(own); {
+		e := s + bytes.IndexByte(own[s:], '\n') + 1
+		fl.pbuf = appendPos(fl.pbuf, fl.prefix, base+int64(e), sumBefore(fl.before, own, e))
+		fl.ends = append(fl.ends, e, len(fl.pbuf))
+		s = e
+	}
+	fl.before = keepTail(fl.before, own)
+	positions := string(fl.pbuf)
+	s, ps := 0, 0
+	for k := 0; k < len(fl.ends); k += 2 {
+		e, pe := fl.ends[k], fl.ends[k+1]
+		fl.num++
+		l := logline.Line{Text: trimEOL(own[s:e:e]), Time: fl.now, Source: fl.path,
+			Number: fl.num, Position: positions[ps:pe]}
+		if !send(ctx, out, l) {
+			return false
+		}
+		fl.off = base + int64(e)
+		s, ps = e, pe
+	}
+	return true
+}
+
+// flush delivers a last line that has no newline, when the file is left
+// for good.
+func (fl *follower) flush(ctx context.Context, out chan<- logline.Line) bool {
+	switch {
+	case fl.skip == skipOversized:
+		fl.skip = skipNone
+		return fl.sendOversized(ctx, out, fl.pos)
+	case fl.skip == skipNone && fl.n > 0:
+		text := bytes.TrimSuffix(bytes.Clone(fl.buf[:fl.n]), []byte{'\r'})
+		fl.before = keepTail(fl.before, fl.buf[:fl.n])
+		fl.n, fl.off = 0, fl.pos
+		fl.num++
+		pos := appendPos(nil, fl.prefix, fl.pos, crc32.Checksum(fl.before, castagnoli))
+		return send(ctx, out, logline.Line{Text: text, Time: time.Now(), Source: fl.path,
+			Number: fl.num, Position: string(pos)})
+	}
+	return true
+}

@@ -1,0 +1,66 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/logline"
+)
+
+// arenaSize is how much line text shares one allocation.
+const arenaSize = 64 << 10
+
+// stdin reads lines from a stream, such as a pipe, until its end.
+type stdin struct{ r io.Reader }
+
+// NewStdin returns a source reading lines from r ("-", pipes). Its lines
+// have no Position: a stream cannot be resumed. Run returns nil at the end
+// of r.
+func NewStdin(r io.Reader) Live { return &stdin{r: r} }
+
+func (s *stdin) Name() string { return "stdin" }
+
+// Run reads in a goroutine of its own, so that it returns when ctx ends
+// even while a read blocks; that goroutine ends with the read.
+func (s *stdin) Run(ctx context.Context, out chan<- logline.Line) error {
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { done <- s.read(ctx, out) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func (s *stdin) read(ctx context.Context, out chan<- logline.Line) error {
+	r := NewReader(s.r)
+	var arena []byte
+	for {
+		text, err := r.Next()
+		l := logline.Line{Source: "-", Number: r.Line(), Time: time.Now()}
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.Is(err, ErrOversized):
+			l.Oversized = true
+		case err != nil:
+			return fmt.Errorf("read standard input: %w", err)
+		default:
+			if arena == nil || len(text) > cap(arena)-len(arena) {
+				arena = make([]byte, 0, max(arenaSize, len(text)))
+			}
+			start := len(arena)
+			arena = append(arena, text...)
+			l.Text = arena[start:len(arena):len(arena)]
+		}
+		if !send(ctx, out, l) {
+			return nil
+		}
+	}
+}
