@@ -23,7 +23,7 @@ unit:
 	$(GO) test -count=1 $(PKGS)
 
 race:
-	$(GO) test -count=1 -race ./internal/pipeline/ ./internal/timestamp/ ./internal/replay/
+	$(GO) test -count=1 -race ./internal/pipeline/ ./internal/timestamp/ ./internal/replay/ ./internal/daemon/ ./internal/control/ ./internal/source/
 
 # bench: replay throughput and memory on 1M-line corpora, correctness against
 # the generator's ground truth, and fail2ban-regex side by side when installed.
