@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/peerjail/peerjail/internal/config"
+	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/replay"
 )
 
@@ -36,7 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "peerjail: %v\n", err)
 	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, config.ErrInvalid) || errors.Is(err, replay.ErrUnknownJail) {
+	if errors.As(err, &ue) || errors.Is(err, config.ErrInvalid) || errors.Is(err, replay.ErrUnknownJail) ||
+		errors.Is(err, control.ErrInvalid) {
 		return exitUsage
 	}
 	return exitFailure

@@ -140,7 +140,7 @@ func exchange(rw io.ReadWriter, req request) (response, error) {
 		if resp.Error == "" {
 			resp.Error = req.Cmd + ": daemon refused without saying why"
 		}
-		return response{}, &RemoteError{Msg: resp.Error}
+		return response{}, &RemoteError{Msg: resp.Error, Invalid: resp.Invalid}
 	}
 	return resp, nil
 }

@@ -54,11 +54,23 @@ type Handler interface {
 	Reload(ctx context.Context) error
 }
 
+// ErrInvalid marks a handler error caused by what the operator gave (a bad
+// configuration on reload, an unknown jail, a malformed host). It crosses
+// the socket as "invalid":true, and the client's *RemoteError matches it
+// with errors.Is, so the CLI can exit with the usage/config code.
+var ErrInvalid = errors.New("invalid request or configuration")
+
 // RemoteError is an error the daemon answered with. Its text is the
 // daemon's, unchanged, so the CLI can print it as is.
-type RemoteError struct{ Msg string }
+type RemoteError struct {
+	Msg     string
+	Invalid bool
+}
 
 func (e *RemoteError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrInvalid) true for invalid-input answers.
+func (e *RemoteError) Is(target error) bool { return e.Invalid && target == ErrInvalid }
 
 // Duration is a time.Duration that reads and writes as text ("1h2m3s") in JSON.
 type Duration time.Duration
@@ -89,14 +101,18 @@ type request struct {
 
 // response is the wire form of an answer; at most one payload is set.
 type response struct {
-	OK     bool          `json:"ok"`
-	Error  string        `json:"error,omitempty"`
-	Jails  *[]JailStatus `json:"jails,omitempty"`
-	Ban    *BanResult    `json:"ban,omitempty"`
-	Lifted *int          `json:"lifted,omitempty"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	// Invalid is set with Error when the handler's error wraps ErrInvalid.
+	Invalid bool          `json:"invalid,omitempty"`
+	Jails   *[]JailStatus `json:"jails,omitempty"`
+	Ban     *BanResult    `json:"ban,omitempty"`
+	Lifted  *int          `json:"lifted,omitempty"`
 }
 
-func failure(err error) response { return response{Error: err.Error()} }
+func failure(err error) response {
+	return response{Error: err.Error(), Invalid: errors.Is(err, ErrInvalid)}
+}
 
 // check rejects requests whose fields do not fit their command, so a typo
 // such as an unban without a host cannot mean something else.

@@ -195,8 +195,8 @@ func TestDaemonManualBanUnbanAndReload(t *testing.T) {
 	good, _ := os.ReadFile(td.cfg)
 	os.WriteFile(td.cfg, []byte(strings.Replace(string(good), "maxretry: 3", "maxretry: three", 1)), 0o600)
 	err = c.Reload(ctx)
-	if err == nil || !strings.Contains(err.Error(), "peerjail.yaml:5:15") {
-		t.Fatalf("reload of a broken config: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "peerjail.yaml:5:15") || !errors.Is(err, control.ErrInvalid) {
+		t.Fatalf("reload of a broken config: %v (want its position, marked invalid for exit code 2)", err)
 	}
 	if _, err := c.Status(ctx, ""); err != nil {
 		t.Fatalf("daemon not serving after a failed reload: %v", err)

@@ -14,6 +14,13 @@ import (
 // ErrNoJail is returned for a command that names no configured jail.
 var ErrNoJail = errors.New("no such jail")
 
+// invalid marks err as the operator's mistake for the control protocol
+// (control.ErrInvalid), keeping its text.
+type invalid struct{ error }
+
+func (e invalid) Unwrap() error        { return e.error }
+func (e invalid) Is(target error) bool { return target == control.ErrInvalid }
+
 // The control socket's commands; they run on the counting side (Engine.Do),
 // so they see and change the jails consistently with the lines.
 
@@ -31,7 +38,7 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 		}
 	})
 	if name != "" && len(out) == 0 {
-		return nil, fmt.Errorf("%w %q", ErrNoJail, name)
+		return nil, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
 	return out, nil
 }
@@ -56,11 +63,11 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration) 
 	g := d.current()
 	rj := g.find(name)
 	if rj == nil {
-		return control.BanResult{}, fmt.Errorf("%w %q", ErrNoJail, name)
+		return control.BanResult{}, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
 	k, err := jail.ParseKey(host, rj.cfg.Policy.IPv6Prefix)
 	if err != nil {
-		return control.BanResult{}, err
+		return control.BanResult{}, invalid{err}
 	}
 	var dec jail.Decision
 	g.eng.Do(func() {
@@ -78,7 +85,7 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 	g := d.current()
 	rj := g.find(name)
 	if rj == nil {
-		return 0, fmt.Errorf("%w %q", ErrNoJail, name)
+		return 0, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
 	var decs []jail.Decision
 	if all {
@@ -86,7 +93,7 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 	} else {
 		k, err := jail.ParseKey(host, rj.cfg.Policy.IPv6Prefix)
 		if err != nil {
-			return 0, err
+			return 0, invalid{err}
 		}
 		g.eng.Do(func() {
 			if dec, ok := rj.pj.Jail.Unban(k, d.o.Now()); ok {
@@ -94,7 +101,7 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 			}
 		})
 		if len(decs) == 0 {
-			return 0, fmt.Errorf("%s is not banned in jail %q", k, name)
+			return 0, invalid{fmt.Errorf("%s is not banned in jail %q", k, name)}
 		}
 	}
 	for _, dec := range decs {
@@ -111,6 +118,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	cfg, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil {
 		d.m.reload(false)
+		if errors.Is(err, config.ErrInvalid) {
+			return invalid{err}
+		}
 		return err
 	}
 	if needsKernel(cfg) && d.kernel == nil {
