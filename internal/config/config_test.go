@@ -163,12 +163,13 @@ func TestOwnFilters(t *testing.T) {
 }
 
 func TestRelativeGlobs(t *testing.T) {
-	data := []byte("jails:\n  a:\n    filter: sshd\n    source: {files: [logs/*.log, ../x.log, /abs/./y.log]}\n")
+	data := []byte("jails:\n  a:\n    filter: sshd\n    source: {files: [logs/*.log, ../x.log, /abs/./y.log, '-']}\n")
 	c, err := Parse("etc/p.yaml", data, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"etc/logs/*.log", "x.log", "/abs/y.log"}; !reflect.DeepEqual(c.Jails[0].Files, want) {
+	// "-" is standard input, not a file next to the config.
+	if want := []string{"etc/logs/*.log", "x.log", "/abs/y.log", "-"}; !reflect.DeepEqual(c.Jails[0].Files, want) {
 		t.Errorf("Parse: files %q, want %q", c.Jails[0].Files, want)
 	}
 	dir := t.TempDir()
@@ -179,6 +180,9 @@ func TestRelativeGlobs(t *testing.T) {
 	c, err = Load("p.yaml", LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := c.Jails[0].Files[3]; got != "-" {
+		t.Errorf("Load: files[3] = %q, want -", got)
 	}
 	if got := c.Jails[0].Files[0]; got != filepath.Join(dir, "logs/*.log") {
 		t.Errorf("Load: files[0] = %q, want it under %s", got, dir)

@@ -209,6 +209,9 @@ func (s scope) glob(n *yaml.Node, key, dir string) (string, bool) {
 		s.fail(n, key, "%q is not a valid glob: %v (e.g. %s)", n.Value, err, wantGlob.eg)
 		return "", false
 	}
+	if n.Value == "-" { // standard input, for pipes
+		return "-", true
+	}
 	if filepath.IsAbs(n.Value) {
 		return filepath.Clean(n.Value), true
 	}

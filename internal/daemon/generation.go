@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -222,7 +224,10 @@ func (d *Daemon) sourceKey(j config.Jail) (string, error) {
 func (d *Daemon) openSource(j config.Jail, key string) (source.Live, error) {
 	saved := d.savedPositions(key)
 	log := d.log.With("source", key)
-	if len(j.Files) == 1 && j.Files[0] == "-" {
+	if slices.Contains(j.Files, "-") {
+		if len(j.Files) > 1 {
+			return nil, errors.New(`files: "-" (standard input) must be the only entry`)
+		}
 		return source.NewStdin(d.o.Stdin), nil
 	}
 	if len(j.Files) > 0 {
