@@ -17,7 +17,6 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/firewall"
-	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/logline"
 	"github.com/peerjail/peerjail/internal/pipeline"
 	"github.com/peerjail/peerjail/internal/source"
@@ -109,16 +108,12 @@ func (d *Daemon) buildJails(g *generation, prev *generation) ([]int, error) {
 			g.jails = append(g.jails, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern, Counts: old.pj.Counts}, sources: old.sources})
 			continue
 		}
-		f, err := filter.New(jc.Filter)
+		pj, err := pipeline.NewJail(jc)
 		if err != nil {
-			return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
-		}
-		j, err := jail.New(jc.Policy)
-		if err != nil {
-			return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
+			return nil, err
 		}
 		fresh = append(fresh, len(g.jails))
-		g.jails = append(g.jails, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern}})
+		g.jails = append(g.jails, &runJail{cfg: jc, pj: pj})
 	}
 	return fresh, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/logline"
@@ -210,4 +211,17 @@ func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (time.Time, 
 		return t, true
 	}
 	return l.Time, !l.Time.IsZero()
+}
+
+// NewJail builds a configured jail: its filter in front of its counting.
+func NewJail(jc config.Jail) (*Jail, error) {
+	f, err := filter.New(jc.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
+	}
+	j, err := jail.New(jc.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
+	}
+	return &Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern}, nil
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
-	"github.com/peerjail/peerjail/internal/filter"
-	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/pipeline"
 )
 
@@ -85,15 +83,11 @@ func buildJails(c *config.Config, only string) ([]*runJail, error) {
 		if only != "" && jc.Name != only {
 			continue
 		}
-		f, err := filter.New(jc.Filter)
+		pj, err := pipeline.NewJail(jc)
 		if err != nil {
-			return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
+			return nil, err
 		}
-		j, err := jail.New(jc.Policy)
-		if err != nil {
-			return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
-		}
-		out = append(out, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern}})
+		out = append(out, &runJail{cfg: jc, pj: pj})
 	}
 	if len(out) == 0 {
 		if only != "" {
