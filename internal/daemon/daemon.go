@@ -165,7 +165,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	ctlCtx, cancel := context.WithCancel(context.Background())
 	ctlDone := make(chan error, 1)
 	go func() { ctlDone <- d.ctl.Serve(ctlCtx) }()
-	stopWatchdog := startWatchdog(d.o.Notify)
+	stopWatchdog := startWatchdog(d.o.Notify, d.healthy)
 	defer stopWatchdog()
 	for {
 		select {

@@ -266,3 +266,19 @@ func TestDaemonBadConfigAtStart(t *testing.T) {
 		t.Error("control socket left behind after a failed start")
 	}
 }
+
+// The watchdog pings only while the counting side answers.
+func TestHealthy(t *testing.T) {
+	td := newTestDaemon(t, t.TempDir(), firewall.NewFake())
+	if !td.d.healthy(time.Second) {
+		t.Fatal("an idle daemon is not healthy")
+	}
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	go td.d.current().eng.Do(func() { close(blocked); <-release })
+	<-blocked
+	if td.d.healthy(50 * time.Millisecond) {
+		t.Error("a daemon whose counting is stuck is healthy")
+	}
+	close(release)
+}

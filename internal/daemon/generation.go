@@ -299,7 +299,14 @@ func (d *Daemon) run(ctx context.Context, g *generation, groups []*sourceGroup) 
 				<-engineDone
 				return
 			case <-t.C:
-				g.eng.Do(func() { g.eng.Expire(d.o.Now()) })
+				g.eng.Do(func() {
+					now := d.o.Now()
+					g.eng.Expire(now)
+					// Windows whose hits all left findtime hold memory for nothing.
+					for _, rj := range g.jails {
+						rj.pj.Jail.Prune(now)
+					}
+				})
 				if err := d.enf.flush(ctx, false); err != nil {
 					d.log.Error("flush", "err", err)
 				}
