@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 	"unicode/utf8"
 )
@@ -33,13 +34,20 @@ func decodeRequest(line []byte) (request, error) {
 }
 
 // dispatch runs a checked request on the handler. A handler's error is
-// sent as its text, unchanged.
-func (s *Server) dispatch(ctx context.Context, req request) response {
+// sent as its text, unchanged. A panic in the handler is answered as an
+// internal error and logged with its stack: one bad command must not take
+// the daemon, and with it the bans' bookkeeping, down.
+func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("control command panicked", "cmd", req.Cmd, "panic", r, "stack", string(debug.Stack()))
+			resp = failure(fmt.Errorf("internal error in %s: %v (see the daemon's log)", req.Cmd, r))
+		}
+	}()
 	log := s.log.With("cmd", req.Cmd)
 	if req.Jail != "" {
 		log = log.With("jail", req.Jail)
 	}
-	var resp response
 	var err error
 	switch req.Cmd {
 	case "status":
