@@ -60,10 +60,14 @@ func (d *Daemon) startGeneration(ctx context.Context, cfg *config.Config, prev *
 	if err := d.restore(ctx, g, fresh); err != nil {
 		return nil, err
 	}
+	// Decisions are applied on a context nobody cancels: ctx may be a
+	// control request's (reload) or the one SIGTERM ends, and a batch
+	// counted while stopping must still reach the kernel.
+	flushCtx := context.WithoutCancel(ctx)
 	g.eng = pipeline.New(pipelineJails(g.jails), pipeline.Options{
 		Now:        d.o.Now,
 		OnDecision: d.enf.queue,
-		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(ctx, b) },
+		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b) },
 	})
 	groups, err := d.sourceGroups(g)
 	if err != nil {
@@ -307,7 +311,7 @@ func (d *Daemon) run(ctx context.Context, g *generation, groups []*sourceGroup) 
 						rj.pj.Jail.Prune(now)
 					}
 				})
-				if err := d.enf.flush(ctx, false); err != nil {
+				if err := d.enf.flush(context.Background(), false); err != nil {
 					d.log.Error("flush", "err", err)
 				}
 			}
