@@ -30,6 +30,7 @@ race:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/filter/ ./internal/jail/ ./internal/timestamp/ ./internal/addr/
 	scripts/bench.sh
+	scripts/daemon-bench.sh
 
 # fuzz: every fuzz target for FUZZTIME each (long runs are for humans, not CI).
 FUZZTIME ?= 60s

@@ -30,12 +30,17 @@ type enforcer struct {
 	pending   []jail.Decision
 	positions map[string]string
 	lastSave  time.Time
+	adopt     *adoption // waiting for its listing, or to be applied
+	listing   sync.WaitGroup
 }
 
 // queue records a decision; called with the engine's lock held.
 func (e *enforcer) queue(d jail.Decision) {
 	e.mu.Lock()
 	e.pending = append(e.pending, d)
+	if e.adopt != nil && d.Key.Prefix.IsValid() {
+		e.adopt.touched[banID{d.Jail, d.Key.Prefix}] = struct{}{}
+	}
 	e.mu.Unlock()
 }
 
@@ -54,6 +59,9 @@ func (e *enforcer) position(source, pos string) {
 // same store transaction, so that a restart resumes after the lines that
 // caused them.
 func (e *enforcer) flush(ctx context.Context, force bool) error {
+	if !force {
+		e.adoptListed()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
@@ -141,4 +149,81 @@ func (e *enforcer) setActions(a map[string]string) {
 	e.mu.Lock()
 	e.actions = a
 	e.mu.Unlock()
+}
+
+// await leaves a to the background: it is applied by the first flush after
+// its listing arrives. An adoption already waiting takes a's jails in.
+func (e *enforcer) await(a *adoption, listed <-chan listing) {
+	e.mu.Lock()
+	if old := e.adopt; old != nil && !old.taken {
+		for name := range a.jails {
+			old.jails[name] = true
+		}
+		for id := range a.known {
+			old.known[id] = struct{}{}
+		}
+		a = old
+	} else {
+		e.adopt = a
+	}
+	a.waiting++
+	e.mu.Unlock()
+	go func() {
+		l := <-listed
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		a.waiting--
+		switch {
+		case l.err == nil && a.listed == nil:
+			a.listed = &l
+		case l.err != nil && a.waiting == 0 && a.listed == nil && e.adopt == a:
+			e.log.Warn("read bans back from nftables; elements the state does not know are not adopted", "err", l.err)
+			e.adopt = nil
+		}
+	}()
+}
+
+// retarget points a waiting adoption at the generation that replaces the
+// running one, keeping the jails that still ban in nftables.
+func (e *enforcer) retarget(g *generation) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.adopt
+	if a == nil {
+		return
+	}
+	a.g = g
+	for name := range a.jails {
+		if rj := g.find(name); rj == nil || rj.cfg.Action != "nftables" {
+			delete(a.jails, name)
+		}
+	}
+}
+
+// adoptListed applies a waiting adoption whose listing has arrived. Only
+// the running generation's own goroutines flush without force, and it is
+// safe for them to use its engine: Do keeps the jails from counting
+// meanwhile, and a decision taken in between has marked its ban touched.
+func (e *enforcer) adoptListed() {
+	e.mu.Lock()
+	a := e.adopt
+	if a == nil || a.listed == nil || a.taken {
+		e.mu.Unlock()
+		return
+	}
+	a.taken = true
+	g := a.g
+	e.mu.Unlock()
+	var puts []store.Ban
+	g.eng.Do(func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		puts = a.apply(*a.listed, e.log)
+		if e.adopt == a {
+			e.adopt = nil
+		}
+	})
+	if err := e.st.Update(store.Batch{PutBans: puts}); err != nil {
+		e.log.Error("save adopted bans", "err", err)
+	}
 }

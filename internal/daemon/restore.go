@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/firewall"
@@ -10,16 +13,36 @@ import (
 	"github.com/peerjail/peerjail/internal/store"
 )
 
+// adoptWait is how long start-up waits for the kernel's listing before
+// leaving the adoption to the background. A few thousand elements are
+// listed well within it; beyond adoptNoWait bans, READY does not wait at
+// all, since the listing would not be done in time anyway (100,000 bans
+// take a second, see restore).
+const (
+	adoptWait   = 50 * time.Millisecond
+	adoptNoWait = 20000
+)
+
 // restore brings the fresh jails of g up to date with the store and the
-// kernel, which may disagree after a crash:
+// kernel, which may disagree after a crash or a reboot:
 //   - a ban in the store that has not ended is put back into the jail, and
-//     into the kernel with its remaining time if it is missing there;
+//     into the kernel with its remaining time: all of them in one
+//     transaction, whether the kernel still holds them or not, because
+//     finding out means listing the sets, which the kernel does in time
+//     quadratic in their size (100,000 bans: a second). When Start returns
+//     (READY), every such ban is in force;
 //   - a ban in the store that has ended is dropped;
 //   - an element in the kernel that the store does not know (the daemon died
-//     between the two writes) is adopted with the timeout the kernel has left.
+//     between the two writes, or an operator added it) is adopted with the
+//     timeout the kernel has left. That needs the listing. If it is not done
+//     adoptWait after the bans are back, READY does not wait for it: the
+//     elements are adopted in the background once it is (see adoption), and
+//     until then `peerjail status` does not show them, though the kernel
+//     goes on enforcing them.
 //
 // Offender history is restored so that bantime increments go on growing.
 func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error {
+	d.enf.retarget(g)
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -28,67 +51,197 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 	if err != nil {
 		return err
 	}
-	inKernel := map[string]firewall.Element{}
-	if d.kernel != nil {
-		els, err := d.kernel.List(ctx)
-		if err != nil {
-			return fmt.Errorf("read bans back from nftables: %w", err)
-		}
-		for _, el := range els {
-			inKernel[el.Jail+"|"+el.Prefix.String()] = el
+	rp := d.planRestore(g, fresh, bans, now)
+	// The kernel's transaction and the jails' bookkeeping take about as
+	// long for 100,000 bans, and share nothing: they run side by side.
+	kernelDone := make(chan error, 1)
+	go func() { kernelDone <- d.restoreKernel(ctx, rp.changes) }()
+	known := rp.restoreJails()
+	for _, i := range fresh {
+		if err == nil {
+			err = d.restoreOffenders(g.jails[i])
 		}
 	}
-	var changes []firewall.Change
-	var batch store.Batch
+	if kerr := <-kernelDone; kerr != nil || err != nil {
+		return errors.Join(kerr, err)
+	}
+	d.log.Info("state restored", "bans", len(rp.keep), "in nftables", len(rp.changes), "expired", len(rp.batch.DeleteBans))
+	if err := d.st.Update(rp.batch); err != nil {
+		return err
+	}
+	if len(rp.adopting) == 0 {
+		return nil
+	}
+	// Listed only now: a listing alongside the transaction slows it down
+	// many times over, the kernel's set lock going back and forth.
+	listed := d.listKernel(ctx)
+	a := &adoption{g: g, jails: rp.adopting, known: known, touched: map[banID]struct{}{}}
+	wait := adoptWait
+	if len(rp.changes) > adoptNoWait {
+		wait = 0
+	}
+	select {
+	case l := <-listed:
+		return d.st.Update(store.Batch{PutBans: d.adoptNow(a, l)})
+	case <-time.After(wait):
+		d.log.Info("listing the kernel's sets takes long; adopting their unknown elements in the background")
+		d.enf.await(a, listed)
+		return nil
+	}
+}
+
+// restorePlan is what the store's bans mean for the fresh jails.
+type restorePlan struct {
+	keep     []restored
+	changes  []firewall.Change // the kernel's share of keep
+	batch    store.Batch       // the ended bans, to delete
+	adopting map[string]bool   // fresh jails that ban in nftables
+}
+
+type restored struct {
+	j      *jail.Jail
+	ban    jail.Ban
+	kernel string // the jail's name if the ban is in nftables, else ""
+}
+
+func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now time.Time) *restorePlan {
+	rp := &restorePlan{keep: make([]restored, 0, len(bans)), adopting: map[string]bool{}}
 	for _, i := range fresh {
 		rj := g.jails[i]
-		name, j := rj.cfg.Name, rj.pj.Jail
-		kernelJail := d.kernel != nil && rj.cfg.Action == "nftables"
+		name := rj.cfg.Name
+		inKernel := d.kernel != nil && rj.cfg.Action == "nftables"
+		if inKernel {
+			rp.adopting[name] = true
+		}
 		for _, b := range bans {
 			if b.Jail != name {
 				continue
 			}
 			k, err := jail.ParseKey(b.Key, rj.cfg.Policy.IPv6Prefix)
 			if err != nil || !b.Until.After(now) {
-				batch.DeleteBans = append(batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
+				rp.batch.DeleteBans = append(rp.batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
 				continue
 			}
-			j.Restore(jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences})
-			id := name + "|" + k.Prefix.String()
-			if _, ok := inKernel[id]; ok {
-				delete(inKernel, id)
-			} else if kernelJail && k.Prefix.IsValid() {
-				changes = append(changes, firewall.Change{Jail: name, Prefix: k.Prefix, Add: true, Timeout: b.Until.Sub(now)})
+			r := restored{j: rj.pj.Jail, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences}}
+			if inKernel && k.Prefix.IsValid() {
+				r.kernel = name
+				rp.changes = append(rp.changes, firewall.Change{Jail: name, Prefix: k.Prefix, Add: true, Timeout: b.Until.Sub(now)})
 			}
-		}
-		if kernelJail {
-			for id, el := range inKernel {
-				if el.Jail != name {
-					continue
-				}
-				k := jail.Key{Prefix: el.Prefix}
-				until := now.Add(el.Remaining)
-				j.Restore(jail.Ban{Key: k, At: now, Until: until, Offences: 1})
-				batch.PutBans = append(batch.PutBans, store.Ban{Jail: name, Key: k.String(), At: now, Until: until, Offences: 1})
-				d.log.Info("adopted a ban found in the kernel", "jail", name, "host", k.String(), "remaining", el.Remaining.Round(time.Second))
-				delete(inKernel, id)
-			}
-		}
-		offenders, err := d.st.Offenders(name)
-		if err != nil {
-			return err
-		}
-		for _, o := range offenders {
-			if k, err := jail.ParseKey(o.Key, rj.cfg.Policy.IPv6Prefix); err == nil {
-				j.SetOffences(k, o.Offences)
-			}
+			rp.keep = append(rp.keep, r)
 		}
 	}
-	if len(changes) > 0 {
-		if err := d.kernel.Apply(ctx, changes); err != nil {
-			return fmt.Errorf("restore %d bans into nftables: %w", len(changes), err)
+	return rp
+}
+
+// restoreJails puts the bans back into the jails and returns the kernel's
+// ones, which adoption must leave alone.
+func (rp *restorePlan) restoreJails() map[banID]struct{} {
+	known := make(map[banID]struct{}, len(rp.changes))
+	for _, r := range rp.keep {
+		r.j.Restore(r.ban)
+		if r.kernel != "" {
+			known[banID{r.kernel, r.ban.Key.Prefix}] = struct{}{}
 		}
 	}
-	d.log.Info("state restored", "bans", len(bans)-len(batch.DeleteBans), "re-added", len(changes), "expired", len(batch.DeleteBans), "adopted", len(batch.PutBans))
-	return d.st.Update(batch)
+	return known
+}
+
+func (d *Daemon) restoreKernel(ctx context.Context, changes []firewall.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := d.kernel.Restore(ctx, changes); err != nil {
+		return fmt.Errorf("restore %d bans into nftables: %w", len(changes), err)
+	}
+	return nil
+}
+
+func (d *Daemon) restoreOffenders(rj *runJail) error {
+	offenders, err := d.st.Offenders(rj.cfg.Name)
+	if err != nil {
+		return err
+	}
+	for _, o := range offenders {
+		if k, err := jail.ParseKey(o.Key, rj.cfg.Policy.IPv6Prefix); err == nil {
+			rj.pj.Jail.SetOffences(k, o.Offences)
+		}
+	}
+	return nil
+}
+
+// listing is the kernel's elements as a List found them, and the daemon's
+// clock once it had.
+type listing struct {
+	els []firewall.Element
+	at  time.Time
+	err error
+}
+
+// listKernel lists the kernel's sets on a goroutine of its own. The listing
+// outlives a cancelled ctx: a reload's request may end before it does.
+func (d *Daemon) listKernel(ctx context.Context) <-chan listing {
+	ch := make(chan listing, 1)
+	ctx = context.WithoutCancel(ctx)
+	d.enf.listing.Go(func() {
+		els, err := d.kernel.List(ctx)
+		ch <- listing{els: els, at: d.o.Now(), err: err}
+	})
+	return ch
+}
+
+// banID names a ban in the kernel.
+type banID struct {
+	jail   string
+	prefix netip.Prefix
+}
+
+// adoption takes the kernel's elements that the daemon knows nothing of into
+// the jails. Run in the background, it must not take an element that the
+// daemon changed meanwhile: an element the store had at start (known), or
+// one a decision touched since, is left alone, whatever the listing says.
+type adoption struct {
+	g       *generation
+	jails   map[string]bool // the jails whose elements are adopted
+	known   map[banID]struct{}
+	touched map[banID]struct{}
+	listed  *listing // the listing, once it is there
+	waiting int      // listings still running
+	taken   bool     // being applied
+}
+
+// adoptNow applies a before the generation runs, when nothing else uses
+// the jails.
+func (d *Daemon) adoptNow(a *adoption, l listing) []store.Ban {
+	if l.err != nil {
+		d.log.Warn("read bans back from nftables; elements the state does not know are not adopted", "err", l.err)
+		return nil
+	}
+	return a.apply(l, d.log)
+}
+
+// apply adopts the listed elements; the caller holds the jails.
+func (a *adoption) apply(l listing, log *slog.Logger) []store.Ban {
+	var puts []store.Ban
+	for _, el := range l.els {
+		id := banID{el.Jail, el.Prefix}
+		if !a.jails[el.Jail] {
+			continue
+		}
+		if _, ok := a.known[id]; ok {
+			continue
+		}
+		if _, ok := a.touched[id]; ok {
+			continue
+		}
+		rj := a.g.find(el.Jail)
+		if rj == nil {
+			continue
+		}
+		k := jail.Key{Prefix: el.Prefix}
+		until := l.at.Add(el.Remaining)
+		rj.pj.Jail.Restore(jail.Ban{Key: k, At: l.at, Until: until, Offences: 1})
+		puts = append(puts, store.Ban{Jail: el.Jail, Key: k.String(), At: l.at, Until: until, Offences: 1})
+		log.Info("adopted a ban found in the kernel", "jail", el.Jail, "host", k.String(), "remaining", el.Remaining.Round(time.Second))
+	}
+	return puts
 }

@@ -68,6 +68,23 @@ func (d *dryRun) Apply(ctx context.Context, changes []Change) error {
 	return nil
 }
 
+func (d *dryRun) Restore(ctx context.Context, bans []Change) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	norm, err := restoreOrder(bans)
+	if err != nil {
+		return err
+	}
+	if err := d.mem.apply(norm, time.Now(), d.log); err != nil {
+		return err
+	}
+	d.log.Info("would restore bans", "bans", len(norm))
+	return nil
+}
+
 func (d *dryRun) List(ctx context.Context) ([]Element, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -18,28 +18,54 @@ import (
 const chunk = 512
 
 // applyOnce plans the changes on the sets' contents (cached, or read from
-// the kernel) and sends all deletions, then all additions, as one
-// transaction. On success the cache holds the sets' new contents.
+// the kernel) and sends them as one transaction.
 func (n *nft) applyOnce(c *nftables.Conn, changes []Change) error {
-	now := n.now()
-	var sets map[string]*nftables.Set // read only when a set is not cached
-	plans, err := planApply(changes, func(name string) ([]span, error) {
-		if spans, ok := n.cache.get(name, now); ok {
-			return spans, nil
+	return n.send(c, changes, n.view(c, true))
+}
+
+// view supplies a plan with the sets' contents: the part of a set the
+// changes can touch where the cache knows it, else the whole set as the
+// kernel lists it or, when Restore asks, as empty.
+type view struct {
+	n       *nft
+	c       *nftables.Conn
+	now     time.Time
+	read    bool                     // read uncached sets from the kernel
+	sets    map[string]*nftables.Set // read only when a set is not cached
+	windows map[string]window
+}
+
+func (n *nft) view(c *nftables.Conn, read bool) *view {
+	return &view{n: n, c: c, now: n.now(), read: read, windows: map[string]window{}}
+}
+
+func (v *view) current(name string, changes []Change) ([]span, error) {
+	if spans, w, ok := v.n.cache.window(name, changes, v.now); ok {
+		v.windows[name] = w
+		return spans, nil
+	}
+	if !v.read {
+		return nil, nil
+	}
+	if v.sets == nil {
+		var err error
+		if v.sets, err = readSets(v.c); err != nil {
+			return nil, err
 		}
-		if sets == nil {
-			var err error
-			if sets, err = readSets(c); err != nil {
-				return nil, err
-			}
-		}
-		s, ok := sets[name]
-		if !ok {
-			return nil, fmt.Errorf("set %s: %w", name, ErrUnknownJail)
-		}
-		_, v4, _ := jailOf(name)
-		return readSpans(c, s, v4)
-	}, n.log)
+	}
+	s, ok := v.sets[name]
+	if !ok {
+		return nil, fmt.Errorf("set %s: %w", name, ErrUnknownJail)
+	}
+	_, v4, _ := jailOf(name)
+	return readSpans(v.c, s, v4)
+}
+
+// send plans the changes on v and sends all deletions, then all additions,
+// as one transaction. On success the cache holds the sets' new contents as
+// planned.
+func (n *nft) send(c *nftables.Conn, changes []Change, v *view) error {
+	plans, err := planApply(changes, v.current, n.log)
 	if err != nil {
 		return err
 	}
@@ -53,11 +79,16 @@ func (n *nft) applyOnce(c *nftables.Conn, changes []Change) error {
 			return err
 		}
 	}
+	n.sent++
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables: apply %d changes: %w", len(changes), err)
 	}
 	for _, p := range plans {
-		n.cache.put(p.set, p.spans, now)
+		if w, ok := v.windows[p.set]; ok {
+			n.cache.commit(w, p.spans, v.now)
+		} else {
+			n.cache.put(p.set, p.spans, v.now, !v.read)
+		}
 	}
 	return nil
 }

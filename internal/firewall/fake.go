@@ -10,7 +10,7 @@ import (
 
 // Call is one call a Fake received.
 type Call struct {
-	Method  string   // "Setup", "Apply", "List", "Flush" or "Close"
+	Method  string   // "Setup", "Apply", "Restore", "List", "Flush" or "Close"
 	Jails   []Jail   // for Setup
 	Changes []Change // for Apply
 }
@@ -57,8 +57,8 @@ func (f *Fake) SetClock(now func() time.Time) {
 	f.mem.advance(now())
 }
 
-// FailNext makes the next call of method ("Setup", "Apply", "List",
-// "Flush") return err without changing anything.
+// FailNext makes the next call of method ("Setup", "Apply", "Restore",
+// "List", "Flush") return err without changing anything.
 func (f *Fake) FailNext(method string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -118,6 +118,20 @@ func (f *Fake) Apply(ctx context.Context, changes []Change) error {
 		return err
 	}
 	return f.mem.apply(changes, f.now(), discard)
+}
+
+// Restore implements Firewall.
+func (f *Fake) Restore(ctx context.Context, bans []Change) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, Call{Method: "Restore", Changes: slices.Clone(bans)}); err != nil {
+		return err
+	}
+	norm, err := restoreOrder(bans)
+	if err != nil {
+		return err
+	}
+	return f.mem.apply(norm, f.now(), discard)
 }
 
 // List implements Firewall.

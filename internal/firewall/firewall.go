@@ -78,7 +78,16 @@ type Firewall interface {
 	// Adding an element that exists replaces its timeout; removing a missing
 	// one is not an error.
 	Apply(ctx context.Context, changes []Change) error
-	// List returns the elements of all jails with their remaining timeouts.
+	// Restore puts bans back into force at start-up, in one transaction,
+	// without reading the sets first: the kernel lists a set in time
+	// quadratic in its size. Every change must add. An element that is
+	// already there stays, with the ban's timeout (older kernels keep its
+	// own); overlaps among the bans resolve in address order, so the widest
+	// ban wins. If an element that is not among the bans overlaps
+	// one of them, Restore falls back to Apply, which reads the sets.
+	Restore(ctx context.Context, bans []Change) error
+	// List returns the elements of all jails with their remaining timeouts,
+	// as one consistent view of the sets.
 	List(ctx context.Context) ([]Element, error)
 	// Flush deletes the whole table; no error if it does not exist.
 	Flush(ctx context.Context) error

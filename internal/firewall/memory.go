@@ -58,7 +58,7 @@ func (m *memory) apply(changes []Change, now time.Time, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	plans, err := planApply(norm, func(set string) ([]span, error) {
+	plans, err := planApply(norm, func(set string, _ []Change) ([]span, error) {
 		spans, ok := m.sets[set]
 		if !ok {
 			return nil, fmt.Errorf("set %s: %w", set, ErrUnknownJail)

@@ -11,18 +11,16 @@ import (
 	"time"
 
 	"github.com/google/nftables"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
-
-// sendBuffer bounds one transaction: a netlink batch goes out in a single
-// sendmsg, and the default socket buffer (~200 KiB) holds only about 2,500
-// IPv6 bans.
-const sendBuffer = 16 << 20
 
 // applyTries bounds the attempts of Apply when its view of a set was out of
 // date (see stale), which fails the whole transaction.
 const applyTries = 3
+
+// listTries bounds the listings List takes without the lock; the last one
+// holds it.
+const listTries = 3
 
 type nft struct {
 	mu     sync.Mutex // serializes calls: the cache and the kernel's sets must agree
@@ -31,6 +29,9 @@ type nft struct {
 	now    func() time.Time
 	cache  cache
 	closed bool
+	// sent counts the transactions sent, so that List, which reads without
+	// the lock, can tell whether one may have torn its view.
+	sent uint64
 }
 
 // NewNFTables returns the nftables backend. It asks the kernel for its own
@@ -66,23 +67,6 @@ func (n *nft) open() (*nftables.Conn, error) {
 		return nil, fmt.Errorf("nftables: open netlink: %w", err)
 	}
 	return c, nil
-}
-
-// tuneSocket asks for error messages from the kernel and a send buffer
-// large enough for a big burst of bans in one transaction.
-func tuneSocket(c *netlink.Conn) error {
-	_ = c.SetOption(netlink.ExtendedAcknowledge, true) // only improves errors
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, sendBuffer)
-	}); err != nil || serr != nil {
-		_ = c.SetWriteBuffer(sendBuffer) // without CAP_NET_ADMIN: capped by wmem_max
-	}
-	return nil
 }
 
 // begin locks the firewall for one call; end unlocks it.
@@ -129,6 +113,7 @@ func (n *nft) Setup(ctx context.Context, jails []Jail) error {
 		}
 		n.setupBatch(c, jails, old)
 		n.cache.clear() // sets may have been replaced or removed
+		n.sent++
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("nftables: set up table inet %s: %w", Table, err)
 		}
@@ -146,8 +131,14 @@ func (n *nft) Apply(ctx context.Context, changes []Change) error {
 		return err
 	}
 	defer end()
+	return n.applyLocked(norm)
+}
+
+// applyLocked plans on the cache, and when the kernel refuses the plan
+// (someone else changed a set, or an element expired), on a fresh read.
+func (n *nft) applyLocked(changes []Change) error {
 	for try := 1; ; try++ {
-		err = n.withConn(func(c *nftables.Conn) error { return n.applyOnce(c, norm) })
+		err := n.withConn(func(c *nftables.Conn) error { return n.applyOnce(c, changes) })
 		if err == nil {
 			return nil
 		}
@@ -159,9 +150,33 @@ func (n *nft) Apply(ctx context.Context, changes []Change) error {
 	}
 }
 
+// List reads the sets without holding the lock, because the kernel takes
+// seconds to list 100,000 elements and bans must not wait that long; a
+// listing during which a transaction was sent may be torn, and is taken
+// again (the last time under the lock). A whole listing refreshes the cache.
 func (n *nft) List(ctx context.Context) ([]Element, error) {
-	var out []Element
-	err := n.call(ctx, func(c *nftables.Conn) error {
+	for try := 1; ; try++ {
+		out, err := n.listOnce(ctx, try == listTries)
+		if !errors.Is(err, errTorn) {
+			return out, err
+		}
+		n.log.Debug("listing again: a transaction was sent while listing")
+	}
+}
+
+var errTorn = errors.New("sets changed while listed")
+
+func (n *nft) listOnce(ctx context.Context, locked bool) ([]Element, error) {
+	end, err := n.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sent := n.sent
+	if !locked {
+		end()
+	}
+	read := map[string]cachedSet{}
+	err = n.withConn(func(c *nftables.Conn) error {
 		sets, err := readSets(c)
 		if err != nil {
 			return err
@@ -176,13 +191,24 @@ func (n *nft) List(ctx context.Context) ([]Element, error) {
 			if err != nil {
 				return err
 			}
-			n.cache.put(name, spans, now)
-			out = append(out, elementsOf(name, spans, n.log)...)
+			read[name] = cachedSet{spans: spans, at: now}
 		}
 		return nil
 	})
+	if !locked {
+		n.mu.Lock()
+	}
+	defer n.mu.Unlock()
 	if err != nil {
 		return nil, err
+	}
+	if n.sent != sent {
+		return nil, errTorn
+	}
+	var out []Element
+	for name, cs := range read {
+		n.cache.put(name, cs.spans, cs.at, false)
+		out = append(out, elementsOf(name, cs.spans, n.log)...)
 	}
 	sortElements(out)
 	return out, nil
@@ -192,6 +218,7 @@ func (n *nft) Flush(ctx context.Context) error {
 	return n.call(ctx, func(c *nftables.Conn) error {
 		c.DelTable(ourTable())
 		n.cache.clear()
+		n.sent++
 		if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("nftables: delete table inet %s: %w", Table, err)
 		}
