@@ -38,10 +38,16 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 	}
 	j.totalHits += int64(weight)
 	e := j.track(k)
-	if line != nil {
+	hits := j.count(&e.val, toNanos(at), weight)
+	// Evidence is kept only once the window is within j.keep hits of a
+	// ban. That still keeps the last j.keep lines before any ban: the k-th
+	// hit from the end was added while the window already held at least
+	// MaxRetry-k+1 hits (every older hit still in the window at the ban was
+	// in it then too). Hosts with a few hits, the great majority under a
+	// flood of distinct peers, then cost no copy of their lines.
+	if line != nil && hits > j.cfg.MaxRetry-j.keep {
 		e.val.addLine(line, j.keep)
 	}
-	hits := j.count(&e.val, toNanos(at), weight)
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}

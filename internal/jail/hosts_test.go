@@ -1,6 +1,7 @@
 package jail
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -126,14 +127,20 @@ func TestWindowMemoryFollowsHits(t *testing.T) {
 	j := mustNew(t, cfg)
 	j.Add(hit("192.0.2.1", 1), t0, []byte("one"))
 	w := &j.hosts.get(mustKey(t, "192.0.2.1", 0)).val
-	if cap(w.times) != 1 || cap(w.lines) != 1 {
+	// Evidence is only kept within maxEvidence hits of a ban.
+	if cap(w.times) != 1 || cap(w.lines) != 0 {
 		t.Errorf("one hit holds %d times, %d lines of room", cap(w.times), cap(w.lines))
 	}
 	for i := range 998 {
-		j.Add(hit("192.0.2.1", 1), ts(time.Duration(i)*time.Millisecond), []byte("more"))
+		j.Add(hit("192.0.2.1", 1), ts(time.Duration(i)*time.Millisecond), fmt.Appendf(nil, "line %d", i+2))
 	}
-	if len(w.times) != 999 || cap(w.times) > 999 || len(w.lines) != maxEvidence {
+	if len(w.times) != 999 || cap(w.times) > 999 || len(w.lines) != maxEvidence-1 {
 		t.Errorf("999 hits: %d times (room %d), %d lines", len(w.times), cap(w.times), len(w.lines))
+	}
+	// The ban still carries the last maxEvidence lines, in order.
+	d, v := j.Add(hit("192.0.2.1", 1), ts(time.Second), []byte("line 1000"))
+	if v != Banned || len(d.Evidence) != maxEvidence || d.Evidence[0] != "line 991" || d.Evidence[maxEvidence-1] != "line 1000" {
+		t.Errorf("ban: %v, evidence %q", v, d.Evidence)
 	}
 }
 
