@@ -157,6 +157,8 @@ func (d *Daemon) setup(ctx context.Context) error {
 		return err
 	}
 	d.ctl = ctl
+	// Serve closes it too; this covers a daemon stopped before serving.
+	d.teardown = append(d.teardown, ctl.Close)
 	return nil
 }
 

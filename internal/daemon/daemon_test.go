@@ -282,3 +282,26 @@ func TestHealthy(t *testing.T) {
 	}
 	close(release)
 }
+
+// Stop without Serve removes the control socket, so a new daemon can start.
+func TestStopWithoutServe(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "auth.log"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf(sshConfig, filepath.Join(dir, "auth.log"))), 0o600)
+	o := Options{ConfigPath: filepath.Join(dir, "peerjail.yaml"), StatePath: filepath.Join(dir, "state.db"),
+		SocketPath: filepath.Join(dir, "peerjail.sock"), Notify: func(string) {},
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		NewFirewall: func() (firewall.Firewall, error) { return firewall.NewFake(), nil }}
+	for range 2 {
+		d, err := Start(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(o.SocketPath); err == nil {
+		t.Error("control socket left after Stop")
+	}
+}
