@@ -305,3 +305,22 @@ func TestStopWithoutServe(t *testing.T) {
 		t.Error("control socket left after Stop")
 	}
 }
+
+// A ban the kernel refuses is neither saved nor dropped: it is retried until
+// the kernel takes it, and only then saved.
+func TestKernelFailureRetried(t *testing.T) {
+	fw := firewall.NewFake()
+	td := newTestDaemon(t, t.TempDir(), fw)
+	fw.FailNext("Apply", errors.New("netlink: no buffer space"))
+	td.appendLines(t, failed("198.51.100.20", 3)...)
+	waitFor(t, "the ban after the retry", func() bool { return inFirewall(fw, "ssh", "198.51.100.20/32") })
+	applies := 0
+	for _, c := range fw.Calls() {
+		if c.Method == "Apply" {
+			applies++
+		}
+	}
+	if applies < 2 {
+		t.Errorf("%d Apply calls, want the failed one and its retry", applies)
+	}
+}

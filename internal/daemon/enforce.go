@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -84,10 +85,19 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 	var err error
 	if len(kernel) > 0 {
 		start := time.Now()
-		if err = e.kernel.Apply(ctx, kernel); err != nil {
-			e.log.Error("apply bans to nftables", "err", err, "changes", len(kernel))
-		}
+		err = e.kernel.Apply(ctx, kernel)
 		e.m.applySeconds.Observe(time.Since(start).Seconds())
+		if err != nil && !errors.Is(err, firewall.ErrInvalidChange) {
+			// Nothing is saved (neither the bans nor the positions past the
+			// lines behind them): a ban in the store is one the kernel
+			// enforces. The next flush, within a second, tries again with
+			// the timeouts left by then.
+			e.log.Error("apply bans to nftables; will retry", "err", err, "changes", len(kernel))
+			return err
+		}
+		if err != nil {
+			e.log.Error("apply bans to nftables: refused as invalid, not retried", "err", err, "changes", len(kernel))
+		}
 	}
 	if len(dry) > 0 {
 		_ = e.dryRun.Apply(ctx, dry)
