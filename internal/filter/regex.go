@@ -69,15 +69,6 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 	return f, nil
 }
 
-// Patterns returns the expanded failure patterns, for `peerjail filters`.
-func (f *RegexFilter) Patterns() []string {
-	out := make([]string, len(f.fail))
-	for i, p := range f.fail {
-		out[i] = p.re.String()
-	}
-	return out
-}
-
 // expand replaces the placeholders; both spellings fail2ban users know work.
 func expand(src string) string {
 	r := strings.NewReplacer("<HOST>", hostPattern, "<ADDR>", hostPattern, "<ID>", idPattern)
