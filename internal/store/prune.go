@@ -11,10 +11,18 @@ import (
 // and the offenders whose Last is more than retention before now
 // (retention <= 0 keeps all history). Records that cannot be decoded are
 // dropped too: under the same format version they are damage, not data.
-// It returns how many records it removed from each bucket.
+// Undecodable chunks of pending windows go too. It returns how many ban
+// and offender records it removed.
+//
+// Prune writes the file directly, not through the queue of failed
+// Updates: a kept ban it does not see is written by the next Update and
+// pruned by a later Prune.
 func (s *Store) Prune(now time.Time, retention time.Duration) (bans, offenders int, err error) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
 	bansSkip := skips{bucket: bucketBans}
 	offSkip := skips{bucket: bucketOffenders}
+	pendSkip := skips{bucket: bucketPending}
 	err = s.update(func(tx *bolt.Tx) error {
 		var err error
 		bans, err = prune(tx, bucketBans, &bansSkip, func(v []byte) (bool, error) {
@@ -31,6 +39,13 @@ func (s *Store) Prune(now time.Time, retention time.Duration) (bans, offenders i
 			err := decodeOffenderValue(v, &o)
 			return retention > 0 && o.Last.Before(cutoff), err
 		})
+		if err != nil {
+			return err
+		}
+		_, err = prune(tx, bucketPending, &pendSkip, func(v []byte) (bool, error) {
+			_, err := decodePendingChunk(v)
+			return false, err
+		})
 		return err
 	})
 	if err != nil {
@@ -38,6 +53,7 @@ func (s *Store) Prune(now time.Time, retention time.Duration) (bans, offenders i
 	}
 	s.report(bansSkip)
 	s.report(offSkip)
+	s.report(pendSkip)
 	return bans, offenders, nil
 }
 

@@ -54,6 +54,8 @@ func (s *Store) report(k skips) {
 // Bans returns every stored ban, expired ones included until Prune drops
 // them, sorted by Until, then jail, then key.
 func (s *Store) Bans() ([]Ban, error) {
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
 	sc := banScan{skips: skips{bucket: bucketBans}}
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBans)
@@ -64,7 +66,14 @@ func (s *Store) Bans() ([]Ban, error) {
 		return nil, fmt.Errorf("read bans: %w", err)
 	}
 	s.report(sc.skips)
-	return sc.sorted(), nil
+	return s.q.overlayBans(sc.sorted()), nil
+}
+
+// sortBans sorts as Bans documents: by Until, then jail, then key.
+func sortBans(bans []Ban) {
+	slices.SortFunc(bans, func(a, b Ban) int {
+		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Jail, b.Jail), cmp.Compare(a.Key, b.Key))
+	})
 }
 
 // banScan collects bans cheaply enough for start-up with 100,000 of them:
@@ -131,6 +140,8 @@ func (sc *banScan) sorted() []Ban {
 // Offenders returns the history of one jail, or of every jail when jail is
 // empty, sorted by jail and key (bbolt's order).
 func (s *Store) Offenders(jail string) ([]Offender, error) {
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
 	var out []Offender
 	sk := skips{bucket: bucketOffenders}
 	var prefix []byte
@@ -157,12 +168,17 @@ func (s *Store) Offenders(jail string) ([]Offender, error) {
 		return nil, fmt.Errorf("read offenders: %w", err)
 	}
 	s.report(sk)
-	return out, nil
+	return s.q.overlayOffenders(jail, out), nil
 }
 
 // Position returns the saved position of a source; ok is false when none
 // is saved.
 func (s *Store) Position(source string) (pos string, ok bool, err error) {
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
+	if p, queued := s.q.positions[source]; queued {
+		return p, p != "", nil
+	}
 	err = s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketPositions).Get([]byte(source)); v != nil {
 			pos, ok = string(v), true
@@ -177,6 +193,8 @@ func (s *Store) Position(source string) (pos string, ok bool, err error) {
 
 // Positions returns every saved source position.
 func (s *Store) Positions() (map[string]string, error) {
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
 	out := make(map[string]string)
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketPositions).ForEach(func(k, v []byte) error {
@@ -186,6 +204,13 @@ func (s *Store) Positions() (map[string]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read positions: %w", err)
+	}
+	for src, pos := range s.q.positions {
+		if pos == "" {
+			delete(out, src)
+		} else {
+			out[src] = pos
+		}
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-// Package store keeps what must survive a restart: active bans, offender history and source positions.
+// Package store keeps what must survive a restart: active bans, offender history, source positions and pending windows.
 //
 // The state lives in one bbolt file. Every method of Store may be called
 // from several goroutines at once: reads (Bans, Offenders, Position,
@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,9 @@ var (
 	ErrVersion = errors.New("unknown format")
 	// ErrClosed reports a call after Close.
 	ErrClosed = errors.New("state store closed")
+	// ErrBehind reports an Update that could not be written yet: its
+	// records are kept and written by a later Update.
+	ErrBehind = errors.New("state not saved yet")
 )
 
 var (
@@ -40,6 +44,7 @@ var (
 	bucketBans      = []byte("bans")
 	bucketOffenders = []byte("offenders")
 	bucketPositions = []byte("positions")
+	bucketPending   = []byte("pending")
 	keyVersion      = []byte("version")
 )
 
@@ -63,6 +68,15 @@ type Store struct {
 	path    string
 	log     *slog.Logger
 	skipped atomic.Uint64
+
+	// qmu orders writers with each other and reads with the queue: a read
+	// overlays the queue on what it read from the file, so no write may
+	// commit the queue in between.
+	qmu       sync.RWMutex
+	q         queue
+	behind    atomic.Int64  // q.size(), for Behind without the lock
+	errs      atomic.Uint64 // failed writes
+	failWrite func() error  // tests: fail commits as a full disk would
 }
 
 // Open opens the state file at path, creating it (mode 0600) and its
@@ -144,6 +158,10 @@ func (s *Store) prepare() error {
 				return corruptError(s.path, fmt.Errorf("bucket %s is missing", name))
 			}
 		}
+		// Added after version 1 was released, compatibly: see pending.go.
+		if _, err := tx.CreateBucketIfNotExists(bucketPending); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketPending, err)
+		}
 		return nil
 	})
 }
@@ -164,7 +182,7 @@ func (s *Store) create(tx *bolt.Tx) error {
 	if k, _ := tx.Cursor().First(); k != nil {
 		return fmt.Errorf("state file %s: %w: a bbolt file without peerjail's version key", s.path, ErrVersion)
 	}
-	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions} {
+	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions, bucketPending} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -186,12 +204,43 @@ func (s *Store) checkVersion(v []byte) error {
 }
 
 // Close releases the file and its lock. It waits for running calls and is
-// safe to call twice.
+// safe to call twice. Writes still kept from failed Updates get one last
+// try; if that fails too, Close says how many records are lost.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close state file %s: %w", s.path, err)
+	var lost error
+	if err := s.Update(Batch{}); err != nil && !errors.Is(err, ErrClosed) {
+		lost = fmt.Errorf("state file %s: %d records never saved: %w", s.path, s.Behind(), err)
+		s.log.Error("closing the state store with writes it could not save", "records", s.Behind(), "err", err)
 	}
-	return nil
+	if err := s.db.Close(); err != nil {
+		return errors.Join(lost, fmt.Errorf("close state file %s: %w", s.path, err))
+	}
+	return lost
+}
+
+// Behind is how many records failed Updates left to write (bans,
+// offenders, positions, jails' windows); 0 when the file holds everything.
+func (s *Store) Behind() int { return int(s.behind.Load()) }
+
+// Errors counts, since Open, the Updates whose write failed.
+func (s *Store) Errors() uint64 { return s.errs.Load() }
+
+// fellBehind records a failed write; the caller holds qmu.
+func (s *Store) fellBehind(err error) {
+	s.errs.Add(1)
+	if s.behind.Swap(int64(s.q.size())) == 0 {
+		s.log.Warn("state store is behind: writes failed and are kept until one succeeds", "records", s.q.size(), "err", err)
+	}
+}
+
+// caughtUp records a successful write; the caller holds qmu.
+func (s *Store) caughtUp() {
+	if s.q.empty() {
+		return
+	}
+	s.log.Info("state store caught up: every kept write is saved", "records", s.q.size())
+	s.q = queue{}
+	s.behind.Store(0)
 }
 
 // Path is the state file's path.

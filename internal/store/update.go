@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -15,21 +18,93 @@ type Batch struct {
 	PutOffenders []Offender
 	// Positions maps a source name to its new position; "" deletes it.
 	Positions map[string]string
+	// Pending maps a jail to its windows, which replace the saved ones
+	// whole; nil or empty deletes them.
+	Pending map[string][]PendingHost
 }
 
 func (b *Batch) empty() bool {
-	return len(b.PutBans) == 0 && len(b.DeleteBans) == 0 && len(b.PutOffenders) == 0 && len(b.Positions) == 0
+	return len(b.PutBans) == 0 && len(b.DeleteBans) == 0 && len(b.PutOffenders) == 0 && len(b.Positions) == 0 && len(b.Pending) == 0
 }
 
 // Update writes b in one bbolt transaction, so one fsync covers a whole
 // burst of decisions. An invalid record (ErrInvalidRecord) anywhere in b
 // fails the whole batch and changes nothing.
+//
+// A valid batch is never lost. When the write fails (a full disk, an I/O
+// error), Update returns an error wrapping ErrBehind and keeps b; every
+// later Update, including an empty one, first writes what is kept, merged
+// with its own batch in one transaction, until one succeeds. Reads see the
+// kept writes meanwhile. Behind says how many records wait; a warning is
+// logged when the store falls behind and when it has caught up, not on
+// every failed retry.
 func (s *Store) Update(b Batch) error {
-	if b.empty() {
+	if err := b.validate(); err != nil {
+		return fmt.Errorf("update state: %w", err)
+	}
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if b.empty() && s.q.empty() {
 		return nil
 	}
-	if err := s.update(func(tx *bolt.Tx) error { return applyBatch(tx, &b) }); err != nil {
+	w := &b
+	if !s.q.empty() {
+		s.q.merge(&b)
+		qb := s.q.batch()
+		w = &qb
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		if s.failWrite != nil {
+			if err := s.failWrite(); err != nil {
+				return err
+			}
+		}
+		return applyBatch(tx, w)
+	})
+	if err == nil {
+		s.caughtUp()
+		return nil
+	}
+	if errors.Is(err, ErrClosed) {
 		return fmt.Errorf("update state: %w", err)
+	}
+	if s.q.empty() {
+		s.q.merge(&b)
+	}
+	s.fellBehind(err)
+	return fmt.Errorf("update state: %w (%d records kept, retried with the next write): %w", ErrBehind, s.q.size(), err)
+}
+
+// validate checks every record of b as applyBatch would, so that what the
+// queue keeps can always be written once the disk allows.
+func (b *Batch) validate() error {
+	for _, d := range b.DeleteBans {
+		if err := validKey(d.Jail, d.Key); err != nil {
+			return fmt.Errorf("delete ban: %w", err)
+		}
+	}
+	for _, ban := range b.PutBans {
+		if err := cmp.Or(validKey(ban.Jail, ban.Key), checkCount(ban.Offences)); err != nil {
+			return fmt.Errorf("put ban: %w", err)
+		}
+	}
+	for _, o := range b.PutOffenders {
+		if err := cmp.Or(validKey(o.Jail, o.Key), checkCount(o.Offences)); err != nil {
+			return fmt.Errorf("put offender: %w", err)
+		}
+	}
+	for src := range b.Positions {
+		if src == "" || len(src) > maxSourceKey {
+			return fmt.Errorf("position of source %.64q: %w: name empty or longer than %d bytes", src, ErrInvalidRecord, maxSourceKey)
+		}
+	}
+	return validPending(b.Pending)
+}
+
+func validKey(jail, key string) error {
+	if jail == "" || key == "" || strings.IndexByte(jail, 0) >= 0 || len(jail)+len(key) > maxRecordKey {
+		_, err := encodeRecordKey(nil, jail, key)
+		return err
 	}
 	return nil
 }
@@ -46,7 +121,10 @@ func applyBatch(tx *bolt.Tx, b *Batch) error {
 	if err := w.putOffenders(tx.Bucket(bucketOffenders), b.PutOffenders); err != nil {
 		return err
 	}
-	return putPositions(tx.Bucket(bucketPositions), b.Positions)
+	if err := putPositions(tx.Bucket(bucketPositions), b.Positions); err != nil {
+		return err
+	}
+	return putPending(tx.Bucket(bucketPending), b.Pending)
 }
 
 // arena holds the encoded keys and values of one batch. bbolt needs them
