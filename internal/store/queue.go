@@ -14,7 +14,7 @@ import (
 type queue struct {
 	bans      map[BanKey]*Ban // nil: delete
 	offenders map[BanKey]Offender
-	positions map[string]string         // "": delete
+	positions map[string]string        // "": delete
 	pending   map[string][]PendingHost // nil or empty: delete the jail's windows
 }
 

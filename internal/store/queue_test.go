@@ -29,6 +29,7 @@ func TestFailedUpdatesAreKeptAndRetried(t *testing.T) {
 	mustUpdate(t, s, Batch{PutBans: []Ban{ban("203.0.113.1", time.Hour), ban("203.0.113.2", time.Hour)}, Positions: map[string]string{"/log": "1"}})
 
 	full := true
+	s.retryEvery = 0
 	s.failWrite = func() error {
 		if full {
 			return syscall.ENOSPC

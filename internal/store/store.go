@@ -72,11 +72,13 @@ type Store struct {
 	// qmu orders writers with each other and reads with the queue: a read
 	// overlays the queue on what it read from the file, so no write may
 	// commit the queue in between.
-	qmu       sync.RWMutex
-	q         queue
-	behind    atomic.Int64  // q.size(), for Behind without the lock
-	errs      atomic.Uint64 // failed writes
-	failWrite func() error  // tests: fail commits as a full disk would
+	qmu        sync.RWMutex
+	q          queue
+	behind     atomic.Int64  // q.size(), for Behind without the lock
+	errs       atomic.Uint64 // failed writes
+	lastTry    time.Time     // of a write, for RetryInterval
+	retryEvery time.Duration // RetryInterval; tests set 0
+	failWrite  func() error  // tests: fail commits as a full disk would
 }
 
 // Open opens the state file at path, creating it (mode 0600) and its
@@ -95,7 +97,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, log: opts.Logger.With("state", path)}
+	s := &Store{db: db, path: path, log: opts.Logger.With("state", path), retryEvery: RetryInterval}
 	if err := s.prepare(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -208,7 +210,7 @@ func (s *Store) checkVersion(v []byte) error {
 // try; if that fails too, Close says how many records are lost.
 func (s *Store) Close() error {
 	var lost error
-	if err := s.Update(Batch{}); err != nil && !errors.Is(err, ErrClosed) {
+	if err := s.write(Batch{}, true); err != nil && !errors.Is(err, ErrClosed) {
 		lost = fmt.Errorf("state file %s: %d records never saved: %w", s.path, s.Behind(), err)
 		s.log.Error("closing the state store with writes it could not save", "records", s.Behind(), "err", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -37,8 +38,16 @@ func (b *Batch) empty() bool {
 // with its own batch in one transaction, until one succeeds. Reads see the
 // kept writes meanwhile. Behind says how many records wait; a warning is
 // logged when the store falls behind and when it has caught up, not on
-// every failed retry.
-func (s *Store) Update(b Batch) error {
+// every failed retry. While behind, a write is tried at most once per
+// RetryInterval: the rest only merge their batch, since each try writes
+// the whole queue.
+func (s *Store) Update(b Batch) error { return s.write(b, false) }
+
+// RetryInterval is how often, at most, Update tries to write while the
+// store is behind.
+const RetryInterval = time.Second
+
+func (s *Store) write(b Batch, force bool) error {
 	if err := b.validate(); err != nil {
 		return fmt.Errorf("update state: %w", err)
 	}
@@ -50,9 +59,14 @@ func (s *Store) Update(b Batch) error {
 	w := &b
 	if !s.q.empty() {
 		s.q.merge(&b)
+		s.behind.Store(int64(s.q.size()))
+		if !force && time.Since(s.lastTry) < s.retryEvery {
+			return fmt.Errorf("update state: %w (%d records kept, retried within %v)", ErrBehind, s.q.size(), s.retryEvery)
+		}
 		qb := s.q.batch()
 		w = &qb
 	}
+	s.lastTry = time.Now()
 	err := s.update(func(tx *bolt.Tx) error {
 		if s.failWrite != nil {
 			if err := s.failWrite(); err != nil {
