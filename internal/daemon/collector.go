@@ -14,15 +14,22 @@ var (
 	descFailing = prometheus.NewDesc("peerjail_failing_hosts", "Hosts with hits inside findtime now, by jail.", []string{"jail"}, nil)
 	descTracked = prometheus.NewDesc("peerjail_tracked_hosts", "Hosts with pending hits in memory, by jail.", []string{"jail"}, nil)
 	descEvicted = prometheus.NewDesc("peerjail_evicted_hosts_total", "Hosts dropped because maxhosts was reached, by jail.", []string{"jail"}, nil)
+
+	descStoreBehind = prometheus.NewDesc("peerjail_store_behind", "Records (bans, history, positions, windows) the state file does not hold yet because writing it failed; retried every second.", nil, nil)
+	descStoreErrors = prometheus.NewDesc("peerjail_store_errors_total", "Writes to the state file that failed (full disk, I/O error).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLines, descBanned, descFailing, descTracked, descEvicted} {
+	for _, d := range []*prometheus.Desc{descLines, descBanned, descFailing, descTracked, descEvicted, descStoreBehind, descStoreErrors} {
 		ch <- d
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
+	if st := c.d.st; st != nil {
+		ch <- prometheus.MustNewConstMetric(descStoreBehind, prometheus.GaugeValue, float64(st.Behind()))
+		ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(st.Errors()))
+	}
 	g := c.d.current()
 	if g == nil {
 		return

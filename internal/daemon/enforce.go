@@ -30,6 +30,8 @@ type enforcer struct {
 
 	pending   []jail.Decision
 	positions map[string]string
+	windows   map[string][]store.PendingHost // a snapshot for the next flush (pending.go)
+	snaps     snapshots
 	lastSave  time.Time
 	adopt     *adoption // waiting for its listing, or to be applied
 	listing   sync.WaitGroup
@@ -66,7 +68,7 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	if len(e.pending) == 0 && (len(e.positions) == 0 || (!force && now.Sub(e.lastSave) < time.Second)) {
+	if len(e.pending) == 0 && e.windows == nil && e.st.Behind() == 0 && (len(e.positions) == 0 || (!force && now.Sub(e.lastSave) < time.Second)) {
 		return nil
 	}
 	var kernel, dry []firewall.Change
@@ -111,7 +113,8 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 		batch.Positions = e.positions
 		e.positions = make(map[string]string)
 	}
-	if serr := e.st.Update(batch); serr != nil {
+	batch.Pending, e.windows = e.windows, nil
+	if serr := saved(e.st.Update(batch)); serr != nil {
 		e.log.Error("save state", "err", serr)
 		if err == nil {
 			err = serr
@@ -233,7 +236,7 @@ func (e *enforcer) adoptListed() {
 			e.adopt = nil
 		}
 	})
-	if err := e.st.Update(store.Batch{PutBans: puts}); err != nil {
+	if err := saved(e.st.Update(store.Batch{PutBans: puts})); err != nil {
 		e.log.Error("save adopted bans", "err", err)
 	}
 }

@@ -67,7 +67,7 @@ func (d *Daemon) startGeneration(ctx context.Context, cfg *config.Config, prev *
 	g.eng = pipeline.New(pipelineJails(g.jails), pipeline.Options{
 		Now:        d.o.Now,
 		OnDecision: d.enf.queue,
-		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b) },
+		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b); d.savePending(flushCtx, g, pendingSaveInterval) },
 	})
 	groups, err := d.sourceGroups(g)
 	if err != nil {
@@ -314,6 +314,7 @@ func (d *Daemon) run(ctx context.Context, g *generation, groups []*sourceGroup) 
 				if err := d.enf.flush(context.Background(), false); err != nil {
 					d.log.Error("flush", "err", err)
 				}
+				d.savePending(context.Background(), g, idleSaveAfter)
 			}
 		}
 	}()
@@ -381,5 +382,6 @@ func (d *Daemon) stopGeneration(g *generation) error {
 	}
 	g.cancel()
 	<-g.done
+	d.snapshotPending(g, 0)
 	return d.enf.flush(context.Background(), true)
 }

@@ -57,6 +57,7 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 	kernelDone := make(chan error, 1)
 	go func() { kernelDone <- d.restoreKernel(ctx, rp.changes) }()
 	known := rp.restoreJails()
+	d.restorePending(g, fresh, now)
 	for _, i := range fresh {
 		if err == nil {
 			err = d.restoreOffenders(g.jails[i])
@@ -66,7 +67,7 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 		return errors.Join(kerr, err)
 	}
 	d.log.Info("state restored", "bans", len(rp.keep), "in nftables", len(rp.changes), "expired", len(rp.batch.DeleteBans))
-	if err := d.st.Update(rp.batch); err != nil {
+	if err := saved(d.st.Update(rp.batch)); err != nil {
 		return err
 	}
 	if len(rp.adopting) == 0 {
@@ -82,7 +83,7 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 	}
 	select {
 	case l := <-listed:
-		return d.st.Update(store.Batch{PutBans: d.adoptNow(a, l)})
+		return saved(d.st.Update(store.Batch{PutBans: d.adoptNow(a, l)}))
 	case <-time.After(wait):
 		d.log.Info("listing the kernel's sets takes long; adopting their unknown elements in the background")
 		d.enf.await(a, listed)
@@ -117,7 +118,10 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 			if b.Jail != name {
 				continue
 			}
-			k, err := jail.ParseKey(b.Key, rj.cfg.Policy.IPv6Prefix)
+			k, err := storedBan(b, rj.cfg.Policy.IPv6Prefix)
+			if err != nil {
+				d.log.Warn("dropping an invalid ban from the state", "jail", name, "host", b.Key, "err", err)
+			}
 			if err != nil || !b.Until.After(now) {
 				rp.batch.DeleteBans = append(rp.batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
 				continue

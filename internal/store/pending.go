@@ -82,11 +82,7 @@ func putPending(b *bolt.Bucket, ps map[string][]PendingHost) error {
 		if err := deletePending(b, jail); err != nil {
 			return err
 		}
-		chunks, err := encodePending(hosts)
-		if err != nil {
-			return fmt.Errorf("pending windows of %s: %w", jail, err)
-		}
-		for i, c := range chunks {
+		for i, c := range encodePending(hosts) {
 			k := binary.BigEndian.AppendUint32(jailPrefix(jail), uint32(i))
 			if err := b.Put(k, c); err != nil {
 				return fmt.Errorf("pending windows of %s: %w", jail, err)
@@ -112,14 +108,15 @@ func deletePending(b *bolt.Bucket, jail string) error {
 }
 
 // encodePending encodes hosts in chunks, within MaxPendingBytes.
-func encodePending(hosts []PendingHost) ([][]byte, error) {
+func encodePending(hosts []PendingHost) [][]byte {
 	hosts = slices.Clone(hosts)
 	for i := range hosts {
 		h := &hosts[i]
-		h.Hits = slices.DeleteFunc(slices.Clone(h.Hits), outOfRange)
 		if h.Key == "" || len(h.Key) > maxRecordKey {
-			return nil, fmt.Errorf("host key %.32q: %w: empty or longer than %d bytes", h.Key, ErrInvalidRecord, maxRecordKey)
+			h.Hits = nil // dropped below: a window is worth less than the batch that carries it
+			continue
 		}
+		h.Hits = slices.DeleteFunc(slices.Clone(h.Hits), outOfRange)
 		if !slices.IsSortedFunc(h.Hits, time.Time.Compare) {
 			h.Hits = slices.SortedFunc(slices.Values(h.Hits), time.Time.Compare)
 		}
@@ -141,7 +138,7 @@ func encodePending(hosts []PendingHost) ([][]byte, error) {
 		chunks = append(chunks, c)
 		hosts = hosts[n:]
 	}
-	return chunks, nil
+	return chunks
 }
 
 // outOfRange reports a hit that UnixNano cannot hold in [0, MaxInt64]: no
@@ -245,15 +242,14 @@ func addOK(a, b int64) bool {
 	return !(b > 0 && a > math.MaxInt64-b || b < 0 && a < math.MinInt64-b)
 }
 
+// validPending checks the jail names. A host whose key the store cannot
+// hold (empty, or longer than a record key may be) is dropped when the
+// windows are encoded instead: one odd identity must not fail the batch of
+// bans that carries the windows.
 func validPending(ps map[string][]PendingHost) error {
-	for jail, hosts := range ps {
+	for jail := range ps {
 		if _, err := encodeRecordKey(nil, jail, "k"); err != nil {
 			return fmt.Errorf("pending windows: %w", err)
-		}
-		for _, h := range hosts {
-			if len(h.Hits) > 0 && (h.Key == "" || len(h.Key) > maxRecordKey) {
-				return fmt.Errorf("pending window of %.32q in %s: %w: key empty or longer than %d bytes", h.Key, jail, ErrInvalidRecord, maxRecordKey)
-			}
 		}
 	}
 	return nil

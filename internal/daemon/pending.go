@@ -1,0 +1,126 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/store"
+)
+
+// Pending windows (the hits of hosts not banned yet) are saved so that a
+// restart, graceful or kill -9, does not give every attacker a fresh
+// window: otherwise one who can crash the daemon, or just outlast a
+// restart, is never banned.
+//
+// pendingSaveInterval bounds what a kill -9 loses: the hits counted since
+// the last snapshot, at most this old while lines keep coming. A snapshot
+// copies every window under the counting lock (Engine.Do) and rewrites the
+// jail's windows in the store, so it is taken no more often than this,
+// and not at all when no hit was counted since the last one.
+const pendingSaveInterval = 2 * time.Second
+
+// idleSaveAfter is how long after the last snapshot the generation's ticker
+// takes one itself. While lines come, snapshots are taken right after a
+// batch (see savePending), where they match the positions saved with them
+// exactly; the ticker only catches the hits of the last batches before
+// the lines stopped. It waits longer than a batch ever does, so that it
+// almost never snapshots a batch counted whose position is not yet
+// recorded (that batch would be counted again after a kill -9).
+const idleSaveAfter = 2 * pendingSaveInterval
+
+// snapshots is when the windows of which generation were last taken, and
+// how many hits and bans its jails had counted then.
+type snapshots struct {
+	gen *generation
+	at  time.Time
+	sig int64
+}
+
+// savePending takes a snapshot of g's windows when one is due and saves
+// it with a flush. It is called on the counting goroutine after each
+// batch, once the batch's positions are recorded: the store then gets
+// the windows in the transaction that saves those positions or later ones,
+// so after a kill -9 no hit is both restored and read again.
+func (d *Daemon) savePending(ctx context.Context, g *generation, every time.Duration) {
+	if !d.snapshotPending(g, every) {
+		return
+	}
+	if err := d.enf.flush(ctx, false); err != nil {
+		d.log.Error("flush", "err", err)
+	}
+}
+
+// snapshotPending hands the enforcer a copy of g's windows for its next
+// flush if the last one is at least every old (0: now) and hits were
+// counted since. It reports whether it took one.
+func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
+	e := d.enf
+	now := d.o.Now()
+	e.mu.Lock()
+	last := e.snaps
+	e.mu.Unlock()
+	if last.gen == g && now.Sub(last.at) < every {
+		return false
+	}
+	var windows map[string][]store.PendingHost
+	g.eng.Do(func() {
+		sig := counted(g)
+		if last.gen == g && last.sig == sig {
+			return
+		}
+		windows = make(map[string][]store.PendingHost, len(g.jails))
+		for _, rj := range g.jails {
+			ps := rj.pj.Jail.Pending(now)
+			hosts := make([]store.PendingHost, len(ps))
+			for i, p := range ps {
+				hosts[i] = store.PendingHost{Key: p.Key.String(), Hits: p.Hits}
+			}
+			windows[rj.cfg.Name] = hosts
+		}
+		e.mu.Lock()
+		e.windows = windows
+		e.snaps = snapshots{gen: g, at: now, sig: sig}
+		e.mu.Unlock()
+	})
+	return windows != nil
+}
+
+// counted changes whenever a window may have: a hit counted, a ban made.
+func counted(g *generation) int64 {
+	var n int64
+	for _, rj := range g.jails {
+		n += rj.pj.Counts.Matched + rj.pj.Counts.Bans
+	}
+	return n
+}
+
+// restorePending puts the saved windows back into the fresh jails, after
+// their bans (a banned host's window is not restored). Hits older than
+// findtime are dropped and no host gets maxretry hits back, so restoring
+// never bans by itself (jail.RestorePending). A store that cannot be read
+// costs the windows, never the start.
+func (d *Daemon) restorePending(g *generation, fresh []int, now time.Time) {
+	n := 0
+	for _, i := range fresh {
+		rj := g.jails[i]
+		hosts, err := d.st.Pending(rj.cfg.Name)
+		if err != nil {
+			d.log.Warn("read saved pending windows; the jail starts without them", "jail", rj.cfg.Name, "err", err)
+			continue
+		}
+		ps := make([]jail.Pending, 0, len(hosts))
+		for _, h := range hosts {
+			k, err := jail.ParseKey(h.Key, rj.cfg.Policy.IPv6Prefix)
+			if err != nil {
+				continue
+			}
+			ps = append(ps, jail.Pending{Key: k, Hits: h.Hits})
+		}
+		rj.pj.Jail.RestorePending(ps, now)
+		n += len(ps)
+	}
+	if n > 0 {
+		d.log.Info("pending windows restored", "hosts", n)
+	}
+}
