@@ -47,7 +47,7 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 		return nil
 	}
 	now := d.o.Now()
-	bans, err := d.st.Bans()
+	bans, err := d.readBans(now)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/store"
@@ -29,6 +30,21 @@ func storedBan(b store.Ban, ipv6Prefix int) (jail.Key, error) {
 		return k, fmt.Errorf("ends (%s) before it starts (%s)", b.Until.Format(timeFormat), b.At.Format(timeFormat))
 	}
 	return k, nil
+}
+
+// readBans reads the store's bans. Records it cannot decode are skipped
+// (the store warns) and then removed, with the bans that have ended, so
+// that they are not met again at every start; history is kept.
+func (d *Daemon) readBans(now time.Time) ([]store.Ban, error) {
+	skipped := d.st.Skipped()
+	bans, err := d.st.Bans()
+	if err != nil || d.st.Skipped() == skipped {
+		return bans, err
+	}
+	if _, _, err := d.st.Prune(now, 0); err != nil {
+		d.log.Warn("remove undecodable state records", "err", err)
+	}
+	return bans, nil
 }
 
 var errMatchesAll = errors.New("would match every address")
