@@ -59,6 +59,14 @@ func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
 	now := d.o.Now()
 	e.mu.Lock()
 	last := e.snaps
+	if last.gen != g && every > 0 {
+		// A new generation starts from windows that are saved already
+		// (restored, or saved when the previous one stopped): its first
+		// snapshot is due an interval from now.
+		e.snaps = snapshots{gen: g, at: now, sig: -1}
+		e.mu.Unlock()
+		return false
+	}
 	e.mu.Unlock()
 	if last.gen == g && now.Sub(last.at) < every {
 		return false
