@@ -1,0 +1,227 @@
+//go:build linux
+
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peerjail/peerjail/internal/firewall"
+)
+
+const fullDiskEnv = "PEERJAIL_DAEMON_FULLDISK"
+
+// fullDiskConfig bans at the first failure, so that every line is a ban.
+const fullDiskConfig = `jails:
+  ssh:
+    filter: sshd
+    source: {files: [%s]}
+    maxretry: 1
+    findtime: 10m
+    bantime: 1h
+    ignoreself: false
+`
+
+// TestDaemonFullDisk runs the daemon with its state directory on a full
+// tmpfs while it bans 20,000 hosts: the kernel gets every ban, the store
+// falls behind (peerjail_store_behind, one warning), and once space is back
+// it catches up on its own, so that a cold restart (an empty kernel)
+// restores every ban. The test runs itself again under "unshare --mount",
+// so that the tmpfs lives in a mount namespace of its own.
+func TestDaemonFullDisk(t *testing.T) {
+	if os.Getenv(fullDiskEnv) == "" {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root: mounts a small tmpfs in a private mount namespace")
+		}
+		unshare, err := exec.LookPath("unshare")
+		if err != nil {
+			t.Skip("needs unshare (util-linux)")
+		}
+		bin, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(unshare, "--mount", "--propagation", "private", bin, "-test.run=^TestDaemonFullDisk$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), fullDiskEnv+"=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		out, err := cmd.CombinedOutput()
+		t.Logf("child:\n%s", out)
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestDaemonFullDisk") {
+			t.Fatalf("child: %v", err)
+		}
+		return
+	}
+	self, err1 := os.Readlink("/proc/self/ns/mnt")
+	parent, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid()))
+	if err1 != nil || err2 != nil || self == parent {
+		t.Fatalf("not in a mount namespace of its own (%s, parent %s): refusing to mount", self, parent)
+	}
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	if err := os.Mkdir(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", stateDir, "tmpfs", 0, "size=8m"); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(stateDir, syscall.MNT_DETACH) })
+
+	const n = 20000
+	logs := &syncBuffer{}
+	fw := firewall.NewFake()
+	reg := prometheus.NewRegistry()
+	d := startFullDisk(t, dir, stateDir, fw, reg, logs)
+	filler := filepath.Join(stateDir, "filler")
+	fillDisk(t, filler)
+	writeFailures(t, filepath.Join(dir, "auth.log"), n)
+	waitLong(t, "20,000 bans in the kernel", func() bool { els, _ := fw.List(context.Background()); return len(els) == n })
+	behind, errs := storeMetrics(t, reg)
+	if behind == 0 || errs == 0 {
+		t.Fatalf("with the disk full: peerjail_store_behind %v, peerjail_store_errors_total %v; want both > 0", behind, errs)
+	}
+	t.Logf("disk full: %v records behind after %v failed writes", behind, errs)
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "the store caught up", func() bool { b, _ := storeMetrics(t, reg); return b == 0 })
+	d.stop()
+	if got := strings.Count(logs.String(), "state store is behind"); got != 1 {
+		t.Errorf("%d warnings that the store is behind, want 1:\n%.2000s", got, logs.String())
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("errors logged:\n%.2000s", logs.String())
+	}
+
+	cold := firewall.NewFake()
+	d2 := startFullDisk(t, dir, stateDir, cold, nil, &syncBuffer{})
+	defer d2.stop()
+	if els, _ := cold.List(context.Background()); len(els) != n {
+		t.Errorf("cold restart: %d bans restored into the kernel, want %d", len(els), n)
+	}
+	if st := status(t, d2); len(st.Banned) != n {
+		t.Errorf("cold restart: status lists %d bans, want %d", len(st.Banned), n)
+	}
+}
+
+func startFullDisk(t *testing.T, dir, stateDir string, fw *firewall.Fake, reg *prometheus.Registry, logs *syncBuffer) *testDaemon {
+	t.Helper()
+	td := &testDaemon{dir: dir, log: filepath.Join(dir, "auth.log"), cfg: filepath.Join(dir, "peerjail.yaml"), fw: fw, notes: &notes{}}
+	if _, err := os.Stat(td.log); err != nil {
+		os.WriteFile(td.log, nil, 0o600)
+	}
+	os.WriteFile(td.cfg, []byte(fmt.Sprintf(fullDiskConfig, td.log)), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	o := Options{
+		ConfigPath: td.cfg, StatePath: filepath.Join(stateDir, "state.db"), SocketPath: filepath.Join(dir, "run", "peerjail.sock"),
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		NewFirewall: func() (firewall.Firewall, error) { return fw, nil },
+		Notify:      td.notes.add,
+	}
+	if reg != nil {
+		o.Registry = reg
+	}
+	d, err := Start(ctx, o)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	td.d, td.cancel, td.served = d, cancel, make(chan error, 1)
+	go func() { td.served <- d.Serve(ctx) }()
+	t.Cleanup(td.stop)
+	return td
+}
+
+func storeMetrics(t *testing.T, reg *prometheus.Registry) (behind, errs float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "peerjail_store_behind":
+			behind = mf.GetMetric()[0].GetGauge().GetValue()
+		case "peerjail_store_errors_total":
+			errs = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return behind, errs
+}
+
+func writeFailures(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	now := time.Now().Format(time.Stamp)
+	for i := range n {
+		fmt.Fprintf(w, "%s bastion sshd[1]: Failed password for root from 198.18.%d.%d port 4000 ssh2\n", now, i/250, i%250+1)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+func waitLong(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a log destination safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
