@@ -20,14 +20,15 @@ import (
 // and not at all when no hit was counted since the last one.
 const pendingSaveInterval = 2 * time.Second
 
-// idleSaveAfter is how long after the last snapshot the generation's ticker
-// takes one itself. While lines come, snapshots are taken right after a
-// batch (see savePending), where they match the positions saved with them
-// exactly; the ticker only catches the hits of the last batches before
-// the lines stopped. It waits longer than a batch ever does, so that it
-// almost never snapshots a batch counted whose position is not yet
-// recorded (that batch would be counted again after a kill -9).
-const idleSaveAfter = 2 * pendingSaveInterval
+// idleSaveAfter is how long after the last snapshot the generation's
+// ticker (once a second) takes one itself. While lines come, snapshots are
+// taken right after a batch (see savePending), where they match the
+// positions saved with them exactly, and the ticker never finds one due;
+// it only catches the hits of the last batches before the lines stopped.
+// A ticker's snapshot can, rarely, take the hits of a batch counted whose
+// position is not recorded yet: after a kill -9 within the next second
+// (before the position is saved) that one batch is counted again.
+const idleSaveAfter = pendingSaveInterval + time.Second
 
 // snapshots is when the windows of which generation were last taken, and
 // how many hits and bans its jails had counted then.
