@@ -21,17 +21,19 @@ import (
 // second, and it changes the kernel before the store. So after a SIGKILL:
 //   - the saved offset P is a line start after the line that caused each
 //     ban in the store, and every ban in the store is in the kernel;
-//   - counts (windows) live in memory only: what the killed daemon counted
-//     after P died with it, and the lines after P (up to about a second's
-//     worth more than it had read) are read again;
+//   - windows are saved every 2 s, with a position at or after them: what
+//     the killed daemon counted after its last save died with it, and the
+//     lines after P (up to about a second's worth more than it had read)
+//     are read again;
 //   - a ban in the kernel but not yet in the store (killed between the two
 //     writes) is adopted at the restart.
 //
 // The restarted daemon must therefore count every line after P once and no
 // line before it: its total_hits is exactly the sum, over the hosts not
-// banned when it started, of min(their failures after P, maxretry) (a banned
-// host's failures are not counted). What the killed daemon counted after P
-// is unknowable and not asserted.
+// banned when it started, of min(their failures after P, maxretry less the
+// failures restored from the saved windows) (a banned host's failures are
+// not counted). What the killed daemon counted after P is unknowable and
+// not asserted.
 //
 // The flood makes the right bans independent of where P falls: 150 hosts
 // fail 10 times and 50 hosts 4 times, round-robin. A host is banned at its
@@ -56,6 +58,7 @@ func TestE2EKillDuringFlood(t *testing.T) {
 	listed := time.Now()
 	k1 := n.kernelBans()
 	p, stored := n.saved()
+	windows := n.savedWindows()
 	checkKilled(t, n, d, k1, p, stored)
 	checkCountdown(t, n, k1, listed)
 
@@ -65,7 +68,7 @@ func TestE2EKillDuringFlood(t *testing.T) {
 	fl.wait(t)
 	t.Logf("killed with %d bans in the kernel, %d in the store, offset %d saved; %d bytes written in all", len(k1), len(stored), p, fl.off)
 
-	wantHits := afterKill(t, fl.hits, p, k1, stored)
+	wantHits := afterKill(t, fl.hits, p, k1, stored, windows)
 	want := hostSet(rounds(2*e2eMaxRetry, 2*e2eMaxRetry)...)
 	what := fmt.Sprintf("the %d hosts with 10 failures banned, total_hits %d (offset %d saved of %d written, %d bans in the kernel at the kill)",
 		len(want), wantHits, p, fl.off, len(k1))
@@ -163,8 +166,8 @@ func checkRestored(t *testing.T, st control.JailStatus, kernel map[string]time.D
 // afterKill checks that each ban in the store was saved with an offset past
 // the failure that caused it, and returns the total_hits the restarted
 // daemon must reach: per host not banned at the restart, its failures after
-// p up to maxretry.
-func afterKill(t *testing.T, hits []logHit, p int64, kernel map[string]time.Duration, stored map[string]store.Ban) int64 {
+// p up to maxretry less its restored failures (windows: saved hits per host).
+func afterKill(t *testing.T, hits []logHit, p int64, kernel map[string]time.Duration, stored map[string]store.Ban, windows map[string]int) int64 {
 	t.Helper()
 	seen, after := make([]int, killHosts), make([]int, killHosts)
 	cause := map[string]int64{}
@@ -184,7 +187,8 @@ func afterKill(t *testing.T, hits []logHit, p int64, kernel map[string]time.Dura
 	var want int64
 	for i := range killHosts {
 		if _, banned := kernel[hostName(i)]; !banned {
-			want += int64(min(after[i], e2eMaxRetry))
+			restored := min(windows[hostName(i)], e2eMaxRetry-1)
+			want += int64(min(after[i], e2eMaxRetry-restored))
 		}
 	}
 	return want
@@ -201,9 +205,9 @@ func afterKill(t *testing.T, hits []logHit, p int64, kernel map[string]time.Dura
 // it. So: the hosts whose failures all lie before P were banned by the first
 // run (read back from the store, each at its last failure), those after P
 // by the second, which counts exactly the failures after P (its total_hits).
-// Together that is every failure written, once, but those of the one host
-// whose failures P splits: each run counts its part, and neither bans it,
-// since counts do not survive a restart.
+// Together that is every failure written, once. The one host whose
+// failures P splits is banned by the second run at its last failure: the
+// first saved its window at the stop, and the second goes on from there.
 func TestE2EGracefulRestart(t *testing.T) {
 	n := newNode(t, "ssh.yaml")
 	d := n.start()
@@ -305,6 +309,7 @@ func afterStop(t *testing.T, hits []logHit, p int64) graceWant {
 			w.hits += e2eMaxRetry
 		default:
 			split = append(split, host)
+			w.banned[host] = last[i].at
 			w.hits += e2eMaxRetry - before[i]
 		}
 	}
