@@ -26,14 +26,13 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	if st := c.d.st; st != nil {
-		ch <- prometheus.MustNewConstMetric(descStoreBehind, prometheus.GaugeValue, float64(st.Behind()))
-		ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(st.Errors()))
-	}
 	g := c.d.current()
 	if g == nil {
 		return
 	}
+	// A generation runs, so the store is open: setup opens it first.
+	ch <- prometheus.MustNewConstMetric(descStoreBehind, prometheus.GaugeValue, float64(c.d.st.Behind()))
+	ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(c.d.st.Errors()))
 	now := c.d.o.Now()
 	g.eng.Do(func() {
 		for _, rj := range g.jails {
