@@ -2,10 +2,11 @@
 //
 // The state lives in one bbolt file. Every method of Store may be called
 // from several goroutines at once: reads (Bans, Offenders, Position,
-// Positions) run in parallel with each other and with one writer; writers
-// (Update, Prune) are serialised by bbolt. A writer that must grow the file
-// waits for running reads, so a reader must not wait on a writer. Close
-// waits for running calls; calls after Close return ErrClosed.
+// Positions, Pending) run in parallel with each other; a writer (Update,
+// Prune) runs alone, since a read overlays the writes kept from failed
+// Updates on what it reads from the file and a commit in between would
+// change both. Reads happen at start-up and reload, not on the hot path.
+// Close waits for running calls; calls after Close return ErrClosed.
 package store
 
 import (
