@@ -91,14 +91,17 @@ func verifyOn(c *nftables.Conn, jails []Jail, bans []Change, d *Drift) error {
 // deleted or added (an accept before the drops would let banned hosts in).
 func chainDrift(c *nftables.Conn, jails []Jail) (bool, error) {
 	table := ourTable()
-	ch, err := c.ListChain(table, Chain)
+	// ListChain loses the errno of a missing chain; the family's chains
+	// are few.
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return true, nil
-		}
-		return false, fmt.Errorf("nftables: read chain %s: %w", Chain, err)
+		return false, fmt.Errorf("nftables: read chains: %w", err)
 	}
-	want := inputChain(table)
+	i := slices.IndexFunc(chains, func(ch *nftables.Chain) bool { return ch.Table.Name == Table && ch.Name == Chain })
+	if i < 0 {
+		return true, nil
+	}
+	ch, want := chains[i], inputChain(table)
 	if ch.Type != want.Type || ch.Hooknum == nil || *ch.Hooknum != *want.Hooknum ||
 		ch.Priority == nil || *ch.Priority != *want.Priority {
 		return true, nil
