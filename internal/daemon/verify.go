@@ -127,14 +127,30 @@ func (e *enforcer) verifyLoop(ctx context.Context, every time.Duration, kick <-c
 	}
 }
 
-// verify compares the kernel with the bans the enforcer believes it holds,
-// records for each ban whether it does, and repairs what is missing. The
-// kernel is read without the enforcer's lock, so that bans go on meanwhile;
-// a ban decided again during the reading keeps what its decision found.
+// verify checks the kernel and repairs what it lacks.
 func (e *enforcer) verify(ctx context.Context) {
+	drift, ok := e.check(ctx)
+	if !ok || drift.None() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log.Warn("nftables lacks what peerjail enforces; repairing", "missing", drift.String())
+	for _, what := range drift.What() {
+		e.m.repairs.WithLabelValues(what).Inc()
+	}
+	e.repairLocked(ctx, drift)
+}
+
+// check compares the kernel with the bans the enforcer believes it holds
+// and records for each ban whether it does; false if it could not tell.
+// The kernel is read without the enforcer's lock, so that bans go on
+// meanwhile; a ban decided again during the reading keeps what its decision
+// found.
+func (e *enforcer) check(ctx context.Context) (firewall.Drift, bool) {
 	jails, ok := e.memo.current()
 	if !ok {
-		return
+		return firewall.Drift{}, false
 	}
 	e.mu.Lock()
 	now := e.now()
@@ -150,7 +166,7 @@ func (e *enforcer) verify(ctx context.Context) {
 		if ctx.Err() == nil {
 			e.opFailed("verify", err, "verify the bans in nftables failed; trying again later")
 		}
-		return
+		return firewall.Drift{}, false
 	}
 	e.opWorked("verify", "verifying the bans in nftables works again")
 
@@ -170,14 +186,7 @@ func (e *enforcer) verify(ctx context.Context) {
 			e.view.mark(id, true, "")
 		}
 	}
-	if drift.None() {
-		return
-	}
-	e.log.Warn("nftables lacks what peerjail enforces; repairing", "missing", drift.String())
-	for _, what := range drift.What() {
-		e.m.repairs.WithLabelValues(what).Inc()
-	}
-	e.repairLocked(ctx, drift)
+	return drift, true
 }
 
 // repairLocked sets the table up again if it must and puts back every ban
