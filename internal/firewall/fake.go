@@ -196,6 +196,13 @@ func (f *Fake) Watch(ctx context.Context, changed func()) error {
 	return ctx.Err()
 }
 
+// Watchers returns how many Watch calls are running.
+func (f *Fake) Watchers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.watchers)
+}
+
 // FlushRuleset drops the whole table behind the backend's back, as
 // `nft flush ruleset` does. It is not recorded as a call.
 func (f *Fake) FlushRuleset() {
