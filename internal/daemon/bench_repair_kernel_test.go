@@ -16,9 +16,7 @@ import (
 // `nft flush ruleset` every ban is enforced again: from the moment the nft
 // command has returned (the flush committed) until the repair's transaction
 // has, with 10 and 10,000 active bans; the kernel's listing afterwards
-// checks that it holds them all. detect-ms is the part until the drift was
-// found (the repair is counted, under the lock the repair holds, so the
-// poll sees it at the latest when the repair is done: an upper bound). mode=watch is the daemon as it runs
+// checks that it holds them all. mode=watch is the daemon as it runs
 // (nftables events, and a verification every 10 s); mode=period-1s has no
 // events and verifies every second, for comparison. cpu-ms is the CPU time
 // of the whole process (user and system: the kernel's work for the netlink
@@ -49,21 +47,18 @@ func benchRepair(b *testing.B, n int, watch bool) {
 		b.Fatalf("%d elements at start, want %d", got, n)
 	}
 	repairs := func() float64 { return metricValue(b, env.reg, "peerjail_firewall_repairs_total", "what", "table") }
-	var took, detect, cpu []time.Duration
+	var took []time.Duration
+	var cpu []time.Duration
 	for b.Loop() {
 		before := repairs()
 		u0 := rusage(b)
 		env.ns.MustExec(b, "nft", "flush", "ruleset")
 		start := time.Now()
-		var detected time.Duration
 		for {
 			// The repair is counted before it is made, under the lock that
 			// counts waits for: read in this order, the counts are the
 			// repair's.
 			repaired := repairs() > before
-			if repaired && detected == 0 {
-				detected = time.Since(start)
-			}
 			enforced, pending := kd.d.enf.counts("ssh")
 			if repaired && enforced == n && pending == 0 {
 				break
@@ -73,7 +68,7 @@ func benchRepair(b *testing.B, n int, watch bool) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		took, detect = append(took, time.Since(start)), append(detect, detected)
+		took = append(took, time.Since(start))
 		cpu = append(cpu, rusage(b)-u0)
 		b.StopTimer()
 		if got := len(env.elements(b)); got != n {
@@ -83,7 +78,6 @@ func benchRepair(b *testing.B, n int, watch bool) {
 		b.StartTimer()
 	}
 	report(b, took, "ms")
-	report(b, detect, "detect-ms")
 	report(b, cpu, "cpu-ms")
 }
 
