@@ -3,7 +3,9 @@
 package firewall
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -101,4 +103,51 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkWatch times how soon Watch reports another process's change:
+// from the start of an nft command that adds and deletes an element of
+// peerjail's set (one transaction) to the call of changed. nft-median-ms is
+// how long the command itself ran, process start included, for comparison.
+//
+//	go test -run '^$' -bench Watch -benchtime 20x ./internal/firewall/
+func BenchmarkWatch(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
+			ns := netnstest.New(b)
+			fw, err := NewNFTables(WithNetNS(ns.Open(b)))
+			if err != nil {
+				b.Skipf("needs root and nftables: %v", err)
+			}
+			if err := fw.Setup(ctx, []Jail{{Name: "j"}}); err != nil {
+				b.Fatal(err)
+			}
+			if err := fw.Restore(ctx, benchChanges(0, n, true)); err != nil {
+				b.Fatal(err)
+			}
+			told := make(chan time.Time, 16)
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- fw.(Watcher).Watch(wctx, func() { told <- time.Now() }) }()
+			defer func() { cancel(); <-done }()
+			time.Sleep(100 * time.Millisecond) // subscribed
+			var lat, cmd []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				ns.MustExec(b, "nft", "add element inet peerjail j_v4 { 192.0.2.1 timeout 1h }; delete element inet peerjail j_v4 { 192.0.2.1 }")
+				cmd = append(cmd, time.Since(start))
+				select {
+				case at := <-told:
+					lat = append(lat, at.Sub(start))
+				case <-time.After(5 * time.Second):
+					b.Fatal("no event within 5 s")
+				}
+			}
+			slices.Sort(lat)
+			slices.Sort(cmd)
+			b.ReportMetric(float64(lat[len(lat)/2])/1e6, "median-ms")
+			b.ReportMetric(float64(lat[len(lat)-1])/1e6, "max-ms")
+			b.ReportMetric(float64(cmd[len(cmd)/2])/1e6, "nft-median-ms")
+		})
+	}
 }
