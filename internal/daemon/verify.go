@@ -36,9 +36,12 @@ const (
 type verifyOptions struct {
 	every time.Duration
 	watch bool
+	// share, when > 0, stretches the period to share times the last
+	// verification's duration (see verifyShare).
+	share int
 }
 
-var defaultVerify = verifyOptions{every: verifyEvery, watch: true}
+var defaultVerify = verifyOptions{every: verifyEvery, watch: true, share: verifyShare}
 
 // verifyLoop is the running loop's goroutines, owned by the enforcer.
 type verifyLoop struct {
@@ -65,7 +68,7 @@ func (e *enforcer) startVerifying(o verifyOptions) {
 	if w, ok := e.memo.Firewall.(firewall.Watcher); ok && o.watch {
 		l.wg.Go(func() { e.watch(ctx, w, poke) })
 	}
-	l.wg.Go(func() { e.verifyLoop(ctx, o.every, kick) })
+	l.wg.Go(func() { e.verifyLoop(ctx, o, kick) })
 	e.loopMu.Lock()
 	e.loop = l
 	e.loopMu.Unlock()
@@ -112,8 +115,8 @@ func (e *enforcer) watch(ctx context.Context, w firewall.Watcher, poke func()) {
 // tell of a change at once.
 const verifyShare = 100
 
-func (e *enforcer) verifyLoop(ctx context.Context, every time.Duration, kick <-chan struct{}) {
-	t := time.NewTimer(every)
+func (e *enforcer) verifyLoop(ctx context.Context, o verifyOptions, kick <-chan struct{}) {
+	t := time.NewTimer(o.every)
 	defer t.Stop()
 	for {
 		select {
@@ -133,7 +136,7 @@ func (e *enforcer) verifyLoop(ctx context.Context, every time.Duration, kick <-c
 		}
 		start := time.Now()
 		e.verify(ctx)
-		t.Reset(max(every, verifyShare*time.Since(start)))
+		t.Reset(max(o.every, time.Duration(o.share)*time.Since(start)))
 	}
 }
 
