@@ -15,7 +15,7 @@ import (
 //	{"name":"sshd","filter":"sshd","action":"nftables",
 //	 "sources":["/var/log/auth.log"],
 //	 "failing":3,"total_hits":128,
-//	 "banned":[{"host":"203.0.113.7","until":"2024-07-27T12:00:00Z","remaining":"55m0s"}],
+//	 "banned":[{"host":"203.0.113.7","until":"2024-07-27T12:00:00Z","remaining":"55m0s","enforcement":"enforced"}],
 //	 "total_banned":7,
 //	 "findtime":"10m0s","maxretry":5,"bantime":"1h0m0s"}
 //
@@ -40,7 +40,19 @@ type Banned struct {
 	Host      string    `json:"host"` // address, prefix or identity, as in replay's output
 	Until     time.Time `json:"until"`
 	Remaining Duration  `json:"remaining"` // Until less the daemon's clock when it answered
+	// Enforcement says whether the jail's action holds the ban: "enforced"
+	// (the kernel held it at the last apply or verification), "pending"
+	// (it does not, Error says why; peerjail retries), "dry-run" (the
+	// jail only logs) or "identity" (no packet filter matches an identity).
+	Enforcement string `json:"enforcement,omitempty"`
+	Error       string `json:"error,omitempty"` // why a pending ban is not enforced
 }
+
+// Enforcement values of Banned.
+const (
+	Enforced = "enforced"
+	Pending  = "pending"
+)
 
 // BanResult is what a manual ban did.
 type BanResult struct {
@@ -96,7 +108,11 @@ func writeJail(w io.Writer, s JailStatus, now time.Time) {
 		s.MaxRetry, shortDuration(time.Duration(s.FindTime)), shortDuration(time.Duration(s.BanTime)))
 	fmt.Fprintf(tw, "  currently failing:\t%d %s\n", s.Failing, plural(s.Failing, "host", "hosts"))
 	fmt.Fprintf(tw, "  total hits:\t%d\n", s.TotalHits)
-	fmt.Fprintf(tw, "  currently banned:\t%d\n", len(s.Banned))
+	banned := fmt.Sprint(len(s.Banned))
+	if n := pending(s.Banned); n > 0 {
+		banned += fmt.Sprintf(" (%d not enforced yet)", n)
+	}
+	fmt.Fprintf(tw, "  currently banned:\t%s\n", banned)
 	fmt.Fprintf(tw, "  total banned:\t%d\n", s.TotalBanned)
 	_ = tw.Flush()
 	writeBans(w, s.Banned, now)
@@ -106,16 +122,38 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, b := range bans {
 		if b.Until.IsZero() {
-			fmt.Fprintf(tw, "    %s\tno end\n", b.Host)
+			fmt.Fprintf(tw, "    %s\tno end\t\t%s\n", b.Host, enforcement(b))
 			continue
 		}
 		left := "expiring"
 		if d := b.Until.Sub(now); d >= time.Second {
 			left = shortDuration(d) + " left"
 		}
-		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\t%s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"), enforcement(b))
 	}
 	_ = tw.Flush()
+}
+
+// enforcement is a ban's state as the text shows it: a pending ban with
+// its error, so that an operator sees at once what is not enforced.
+func enforcement(b Banned) string {
+	if b.Enforcement == Pending && b.Error != "" {
+		return "PENDING: " + b.Error
+	}
+	if b.Enforcement == Pending {
+		return "PENDING"
+	}
+	return b.Enforcement
+}
+
+func pending(bans []Banned) int {
+	n := 0
+	for _, b := range bans {
+		if b.Enforcement == Pending {
+			n++
+		}
+	}
+	return n
 }
 
 func plural(n int, one, many string) string {

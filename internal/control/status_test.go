@@ -39,10 +39,11 @@ func statusSample() []JailStatus {
 			Failing: 3, TotalHits: 128, TotalBanned: 7,
 			FindTime: Duration(10 * time.Minute), MaxRetry: 5, BanTime: Duration(time.Hour),
 			Banned: []Banned{
-				{Host: "203.0.113.7", Until: statusNow.Add(55 * time.Minute), Remaining: Duration(55 * time.Minute)},
-				{Host: "2001:db8:1:2::/64", Until: statusNow.Add(26*time.Hour + 3*time.Second + 400*time.Millisecond)},
-				{Host: "198.51.100.9", Until: statusNow.Add(-time.Second)}, // expiring as we speak
-				{Host: "16Uiu2HAm8DhX76aoUyo5nboCeAzoaLpppmvEaK54XB2gWBYV2gUX"},
+				{Host: "203.0.113.7", Until: statusNow.Add(55 * time.Minute), Remaining: Duration(55 * time.Minute), Enforcement: Enforced},
+				{Host: "2001:db8:1:2::/64", Until: statusNow.Add(26*time.Hour + 3*time.Second + 400*time.Millisecond),
+					Enforcement: Pending, Error: "missing from the kernel"},
+				{Host: "198.51.100.9", Until: statusNow.Add(-time.Second), Enforcement: Enforced}, // expiring as we speak
+				{Host: "16Uiu2HAm8DhX76aoUyo5nboCeAzoaLpppmvEaK54XB2gWBYV2gUX", Enforcement: "identity"},
 			},
 		},
 		{

@@ -10,7 +10,8 @@ type collector struct{ d *Daemon }
 
 var (
 	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated, stale).", []string{"jail", "outcome"}, nil)
-	descBanned  = prometheus.NewDesc("peerjail_banned", "Hosts banned now, by jail.", []string{"jail"}, nil)
+	descBanned  = prometheus.NewDesc("peerjail_banned", "Bans in force now, by jail: held by the kernel at the last apply or verification (or by a dry-run jail's log).", []string{"jail"}, nil)
+	descPending = prometheus.NewDesc("peerjail_bans_pending", "Bans decided but not in force now (the kernel refused or lost them; retried), by jail.", []string{"jail"}, nil)
 	descFailing = prometheus.NewDesc("peerjail_failing_hosts", "Hosts with hits inside findtime now, by jail.", []string{"jail"}, nil)
 	descTracked = prometheus.NewDesc("peerjail_tracked_hosts", "Hosts with pending hits in memory, by jail.", []string{"jail"}, nil)
 	descEvicted = prometheus.NewDesc("peerjail_evicted_hosts_total", "Hosts dropped because maxhosts was reached, by jail.", []string{"jail"}, nil)
@@ -20,7 +21,7 @@ var (
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLines, descBanned, descFailing, descTracked, descEvicted, descStoreBehind, descStoreErrors} {
+	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted, descStoreBehind, descStoreErrors} {
 		ch <- d
 	}
 }
@@ -46,7 +47,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				{"unparsed", cs.Unparsed}, {"undated", cs.Undated}, {"stale", cs.Stale}} {
 				ch <- prometheus.MustNewConstMetric(descLines, prometheus.CounterValue, float64(o.v), n, o.name)
 			}
-			ch <- prometheus.MustNewConstMetric(descBanned, prometheus.GaugeValue, float64(st.Banned), n)
+			enforced, pending := c.d.enf.counts(n)
+			ch <- prometheus.MustNewConstMetric(descBanned, prometheus.GaugeValue, float64(enforced), n)
+			ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending), n)
 			ch <- prometheus.MustNewConstMetric(descFailing, prometheus.GaugeValue, float64(st.Failing), n)
 			ch <- prometheus.MustNewConstMetric(descTracked, prometheus.GaugeValue, float64(st.Tracked), n)
 			ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(st.Evicted), n)

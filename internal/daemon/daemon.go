@@ -100,7 +100,7 @@ func withDefaults(o Options) Options {
 		o.Logger = slog.Default()
 	}
 	if o.NewFirewall == nil {
-		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables() }
+		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables(firewall.WithLogger(o.Logger)) }
 	}
 	if o.Notify == nil {
 		o.Notify = sdNotify
@@ -134,24 +134,28 @@ func (d *Daemon) setup(ctx context.Context) error {
 	d.st = st
 	d.teardown = append(d.teardown, st.Close)
 	d.dry = firewall.NewDryRun(d.log.With("firewall", "dry-run"))
+	var memo *setupMemo
 	if needsKernel(cfg) {
 		fw, err := d.o.NewFirewall()
 		if err != nil {
 			return fmt.Errorf("open nftables: %w", err)
 		}
-		d.kernel = fw
+		memo = &setupMemo{Firewall: fw}
+		d.kernel = memo
 		// Bans stay in the kernel when peerjail stops: they carry their
 		// own timeouts. Only the netlink connection is closed.
 		d.teardown = append(d.teardown, fw.Close)
 	}
 	d.enf = &enforcer{kernel: d.kernel, dryRun: d.dry, st: st, log: d.log, now: d.o.Now, m: d.m,
-		actions: actions(cfg), positions: make(map[string]string)}
+		actions: actions(cfg), positions: make(map[string]string), memo: memo}
 	gen, err := d.startGeneration(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
 	d.gen = gen
 	d.teardown = append(d.teardown, func() error { return d.stopGeneration(d.current()) })
+	d.enf.startVerifying(defaultVerify)
+	d.teardown = append(d.teardown, d.enf.stopVerifying)
 	ctl, err := control.Listen(d.o.SocketPath, d, d.log.With("component", "control"))
 	if err != nil {
 		return err

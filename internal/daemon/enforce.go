@@ -35,6 +35,45 @@ type enforcer struct {
 	lastSave  time.Time
 	adopt     *adoption // waiting for its listing, or to be applied
 	listing   sync.WaitGroup
+
+	view states     // what each ban's action holds (enforcement.go)
+	memo *setupMemo // the kernel firewall, nil when no jail uses nftables
+
+	loopMu sync.Mutex
+	loop   *verifyLoop // the verification loop (verify.go)
+
+	opsMu sync.Mutex
+	ops   map[string]bool // firewall operations failing now, by op
+}
+
+// opFailed counts a failed firewall operation and logs it when it starts
+// failing; while it goes on failing (a retry every second), only at debug.
+func (e *enforcer) opFailed(op string, err error, msg string, args ...any) {
+	e.m.firewallErrors.WithLabelValues(op).Inc()
+	e.opsMu.Lock()
+	was := e.ops[op]
+	if e.ops == nil {
+		e.ops = map[string]bool{}
+	}
+	e.ops[op] = true
+	e.opsMu.Unlock()
+	args = append(args, "err", err)
+	if was {
+		e.log.Debug(msg, args...)
+		return
+	}
+	e.log.Error(msg, args...)
+}
+
+// opWorked logs msg when op worked after failing.
+func (e *enforcer) opWorked(op, msg string) {
+	e.opsMu.Lock()
+	was := e.ops[op]
+	delete(e.ops, op)
+	e.opsMu.Unlock()
+	if was {
+		e.log.Info(msg)
+	}
 }
 
 // queue records a decision; called with the engine's lock held.
@@ -93,17 +132,26 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 			// Nothing is saved (neither the bans nor the positions past the
 			// lines behind them): a ban in the store is one the kernel
 			// enforces. The next flush, within a second, tries again with
-			// the timeouts left by then.
-			e.log.Error("apply bans to nftables; will retry", "err", err, "changes", len(kernel))
+			// the timeouts left by then; the verification loop sets the
+			// table up again if it is gone. Logged once until it works.
+			e.applied(e.pending, err, false)
+			e.opFailed("apply", err, "apply bans to nftables failed; retrying every second", "changes", len(kernel))
+			if !force {
+				return nil // logged above; a command (force) gets the error
+			}
 			return err
 		}
 		if err != nil {
+			e.m.firewallErrors.WithLabelValues("apply").Inc()
 			e.log.Error("apply bans to nftables: refused as invalid, not retried", "err", err, "changes", len(kernel))
+		} else {
+			e.opWorked("apply", "applying bans to nftables works again")
 		}
 	}
 	if len(dry) > 0 {
 		_ = e.dryRun.Apply(ctx, dry)
 	}
+	e.applied(e.pending, err, err != nil)
 	for _, d := range e.pending {
 		e.logDecision(d)
 		e.m.decision(d)
@@ -231,7 +279,7 @@ func (e *enforcer) adoptListed() {
 	g.eng.Do(func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		puts = a.apply(*a.listed, e.log)
+		puts = a.apply(*a.listed, e.log, func(name string, b jail.Ban) { e.trackLocked(name, []jail.Ban{b}) })
 		if e.adopt == a {
 			e.adopt = nil
 		}

@@ -34,7 +34,7 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 			if name != "" && rj.cfg.Name != name {
 				continue
 			}
-			out = append(out, jailStatus(rj, now))
+			out = append(out, jailStatus(rj, now, d.enf))
 		}
 	})
 	if name != "" && len(out) == 0 {
@@ -43,7 +43,7 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 	return out, nil
 }
 
-func jailStatus(rj *runJail, now time.Time) control.JailStatus {
+func jailStatus(rj *runJail, now time.Time, enf *enforcer) control.JailStatus {
 	j := rj.pj.Jail
 	st := j.Stats(now)
 	p := rj.cfg.Policy
@@ -52,9 +52,13 @@ func jailStatus(rj *runJail, now time.Time) control.JailStatus {
 		Sources: rj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
 		FindTime: control.Duration(p.FindTime), MaxRetry: p.MaxRetry, BanTime: control.Duration(p.BanTime),
 	}
-	for _, b := range j.Bans() {
+	bans := j.Bans()
+	keys := make([]jail.Key, len(bans))
+	for i, b := range bans {
+		keys[i] = b.Key
 		js.Banned = append(js.Banned, control.Banned{Host: b.Key.String(), Until: b.Until, Remaining: control.Duration(b.Until.Sub(now).Round(time.Second))})
 	}
+	enf.enforcement(rj.cfg.Name, js.Banned, keys)
 	return js
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/netnstest"
@@ -51,6 +53,7 @@ type kernelEnv struct {
 	fw       firewall.Firewall // the test's own view of the namespace's kernel
 	other    string            // `nft -a list table inet other` at the start
 	logLevel slog.Level
+	reg      *prometheus.Registry // receives the daemon's metrics when set
 }
 
 // kernelConfig bans after 3 failures within 10 minutes, for an hour.
@@ -143,8 +146,17 @@ func (env *kernelEnv) options(tb testing.TB) Options {
 		NewFirewall: func() (firewall.Firewall, error) {
 			return firewall.NewNFTables(firewall.WithNetNS(env.fd))
 		},
-		Notify: func(string) {},
+		Notify:   func(string) {},
+		Registry: registry(env.reg),
 	}
+}
+
+// registry is reg as an Options.Registry: nil stays an untyped nil.
+func registry(reg *prometheus.Registry) prometheus.Registerer {
+	if reg == nil {
+		return nil
+	}
+	return reg
 }
 
 // stop stops the daemon and waits until it is down; safe to call twice.

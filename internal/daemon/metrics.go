@@ -15,14 +15,25 @@ type metrics struct {
 	applySeconds prometheus.Histogram
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
+
+	firewallErrors *prometheus.CounterVec
+	repairs        *prometheus.CounterVec
+	verifySeconds  prometheus.Histogram
 }
+
+// firewallOps are the operations peerjail_firewall_errors_total counts,
+// exported at 0 from the start so that alerts see them.
+var firewallOps = []string{"apply", "setup", "restore", "list", "verify", "watch"}
+
+// driftKinds are the labels of peerjail_firewall_repairs_total.
+var driftKinds = []string{"table", "chain", "set", "element"}
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // collected by nobody
 	}
 	f := promauto.With(reg)
-	return &metrics{
+	m := &metrics{
 		decisions: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "peerjail", Name: "decisions_total",
 			Help: "Bans and unbans decided, by jail and action.",
@@ -40,7 +51,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "peerjail", Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Time of the last successful configuration load.",
 		}),
+		firewallErrors: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "peerjail", Name: "firewall_errors_total",
+			Help: "Firewall operations that failed, by operation (apply, setup, restore, list, verify, watch).",
+		}, []string{"op"}),
+		repairs: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "peerjail", Name: "firewall_repairs_total",
+			Help: "Times the kernel was found to lack part of peerjail's nftables state and repaired, by what was missing (table, chain, set, element).",
+		}, []string{"what"}),
+		verifySeconds: f.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "peerjail", Name: "firewall_verify_seconds",
+			Help:    "Time to verify that nftables holds every ban (one listing of the sets).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
 	}
+	for _, op := range firewallOps {
+		m.firewallErrors.WithLabelValues(op)
+	}
+	for _, w := range driftKinds {
+		m.repairs.WithLabelValues(w)
+	}
+	return m
 }
 
 func (m *metrics) decision(d jail.Decision) {

@@ -46,6 +46,11 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 	if len(fresh) == 0 {
 		return nil
 	}
+	names := make([]string, len(fresh))
+	for i, f := range fresh {
+		names[i] = g.jails[f].cfg.Name
+	}
+	d.enf.forget(names...)
 	now := d.o.Now()
 	bans, err := d.readBans(now)
 	if err != nil {
@@ -66,6 +71,7 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 	if kerr := <-kernelDone; kerr != nil || err != nil {
 		return errors.Join(kerr, err)
 	}
+	rp.track(d.enf)
 	d.log.Info("state restored", "bans", len(rp.keep), "in nftables", len(rp.changes), "expired", len(rp.batch.DeleteBans))
 	if err := saved(d.st.Update(rp.batch)); err != nil {
 		return err
@@ -150,6 +156,18 @@ func (rp *restorePlan) restoreJails() map[banID]struct{} {
 	return known
 }
 
+// track tells the enforcer that the restored bans are in force: the
+// kernel's ones went into it in one transaction that succeeded.
+func (rp *restorePlan) track(e *enforcer) {
+	byJail := map[string][]jail.Ban{}
+	for _, r := range rp.keep {
+		byJail[r.j.Name()] = append(byJail[r.j.Name()], r.ban)
+	}
+	for name, bans := range byJail {
+		e.track(name, bans)
+	}
+}
+
 func (d *Daemon) restoreKernel(ctx context.Context, changes []firewall.Change) error {
 	if len(changes) == 0 {
 		return nil
@@ -220,11 +238,12 @@ func (d *Daemon) adoptNow(a *adoption, l listing) []store.Ban {
 		d.log.Warn("read bans back from nftables; elements the state does not know are not adopted", "err", l.err)
 		return nil
 	}
-	return a.apply(l, d.log)
+	return a.apply(l, d.log, func(name string, b jail.Ban) { d.enf.track(name, []jail.Ban{b}) })
 }
 
-// apply adopts the listed elements; the caller holds the jails.
-func (a *adoption) apply(l listing, log *slog.Logger) []store.Ban {
+// apply adopts the listed elements, telling track that each is in force;
+// the caller holds the jails.
+func (a *adoption) apply(l listing, log *slog.Logger, track func(jail string, b jail.Ban)) []store.Ban {
 	var puts []store.Ban
 	for _, el := range l.els {
 		id := banID{el.Jail, el.Prefix}
@@ -243,7 +262,9 @@ func (a *adoption) apply(l listing, log *slog.Logger) []store.Ban {
 		}
 		k := jail.Key{Prefix: el.Prefix}
 		until := l.at.Add(el.Remaining)
-		rj.pj.Jail.Restore(jail.Ban{Key: k, At: l.at, Until: until, Offences: 1})
+		b := jail.Ban{Key: k, At: l.at, Until: until, Offences: 1}
+		rj.pj.Jail.Restore(b)
+		track(el.Jail, b)
 		puts = append(puts, store.Ban{Jail: el.Jail, Key: k.String(), At: l.at, Until: until, Offences: 1})
 		log.Info("adopted a ban found in the kernel", "jail", el.Jail, "host", k.String(), "remaining", el.Remaining.Round(time.Second))
 	}

@@ -94,6 +94,15 @@ func (d *dryRun) List(ctx context.Context) ([]Element, error) {
 	return d.mem.list(time.Now(), d.log), nil
 }
 
+func (d *dryRun) Verify(ctx context.Context, jails []Jail, bans []Change) (Drift, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.check(ctx); err != nil {
+		return Drift{}, err
+	}
+	return d.mem.verify(jails, bans, time.Now())
+}
+
 func (d *dryRun) Flush(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // Call is one call a Fake received.
 type Call struct {
-	Method  string   // "Setup", "Apply", "Restore", "List", "Flush" or "Close"
+	Method  string   // "Setup", "Apply", "Restore", "List", "Verify", "Flush" or "Close"
 	Jails   []Jail   // for Setup
 	Changes []Change // for Apply
 }
@@ -27,12 +28,19 @@ type Fake struct {
 	calls  []Call
 	fail   map[string]error
 	closed bool
+	// watchers are the Watch calls running, told of every change made
+	// through the "someone else" methods (FlushRuleset, ...).
+	watchers map[int]func()
+	nextID   int
 }
 
 // FakeEpoch is the time a Fake's clock starts at.
 var FakeEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-var _ Firewall = (*Fake)(nil)
+var (
+	_ Firewall = (*Fake)(nil)
+	_ Watcher  = (*Fake)(nil)
+)
 
 // NewFake returns an empty Fake; Setup must be called before Apply, as with
 // the kernel.
@@ -58,7 +66,7 @@ func (f *Fake) SetClock(now func() time.Time) {
 }
 
 // FailNext makes the next call of method ("Setup", "Apply", "Restore",
-// "List", "Flush") return err without changing anything.
+// "List", "Verify", "Flush") return err without changing anything.
 func (f *Fake) FailNext(method string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -153,6 +161,83 @@ func (f *Fake) Flush(ctx context.Context) error {
 	}
 	f.mem.flush()
 	return nil
+}
+
+// Verify implements Firewall.
+func (f *Fake) Verify(ctx context.Context, jails []Jail, bans []Change) (Drift, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, Call{Method: "Verify", Jails: cloneJails(jails), Changes: slices.Clone(bans)}); err != nil {
+		return Drift{}, err
+	}
+	return f.mem.verify(jails, bans, f.now())
+}
+
+// Watch implements Watcher: changed is called after each change made
+// through FlushRuleset, DeleteSet or DeleteElement, the fake's stand-ins for
+// another process at work on the kernel.
+func (f *Fake) Watch(ctx context.Context, changed func()) error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return ErrClosed
+	}
+	if f.watchers == nil {
+		f.watchers = map[int]func(){}
+	}
+	id := f.nextID
+	f.nextID++
+	f.watchers[id] = changed
+	f.mu.Unlock()
+	<-ctx.Done()
+	f.mu.Lock()
+	delete(f.watchers, id)
+	f.mu.Unlock()
+	return ctx.Err()
+}
+
+// Watchers returns how many Watch calls are running.
+func (f *Fake) Watchers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.watchers)
+}
+
+// FlushRuleset drops the whole table behind the backend's back, as
+// `nft flush ruleset` does. It is not recorded as a call.
+func (f *Fake) FlushRuleset() {
+	f.tamper(func() { f.mem.flush() })
+}
+
+// DeleteSet drops one set, as `nft delete set inet peerjail NAME` does.
+func (f *Fake) DeleteSet(set string) {
+	f.tamper(func() { f.mem.deleteSet(set) })
+}
+
+// DeleteElement drops the element exactly p from a jail's set, as
+// `nft delete element` does; false if it was not there.
+func (f *Fake) DeleteElement(jail string, p netip.Prefix) bool {
+	var ok bool
+	f.tamper(func() {
+		f.mem.advance(f.now())
+		ok = f.mem.deleteElement(setName(jail, p.Addr().Is4()), p.Masked())
+	})
+	return ok
+}
+
+// tamper changes the model as another process would and tells the watchers,
+// outside the lock, as the kernel's events arrive on their own.
+func (f *Fake) tamper(change func()) {
+	f.mu.Lock()
+	change()
+	watchers := make([]func(), 0, len(f.watchers))
+	for _, w := range f.watchers {
+		watchers = append(watchers, w)
+	}
+	f.mu.Unlock()
+	for _, w := range watchers {
+		w()
+	}
 }
 
 // Close implements Firewall; later calls fail with ErrClosed.

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -119,5 +120,54 @@ func TestDryRunLogsEveryCall(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, buf.String())
 		}
+	}
+}
+
+// The fake's stand-ins for another process show in Verify, as the kernel's
+// changes do, and are told to its watchers.
+func TestFakeVerifyAndTamper(t *testing.T) {
+	ctx := context.Background()
+	jails := []Jail{{Name: "ssh"}}
+	bans := []Change{ban("ssh", "198.51.100.7/32", time.Hour), ban("ssh", "198.51.100.8/32", time.Hour), ban("ssh", "2001:db8::/64", time.Hour)}
+	cases := []struct {
+		name   string
+		tamper func(f *Fake)
+		want   string
+	}{
+		{"nothing", func(*Fake) {}, "no drift"},
+		{"flush ruleset", (*Fake).FlushRuleset, "table inet peerjail missing (3 bans)"},
+		{"delete set", func(f *Fake) { f.DeleteSet("ssh_v6") }, "set ssh_v6 missing, set ssh_v6 lost 1 element"},
+		{"delete element", func(f *Fake) { f.DeleteElement("ssh", mustPrefix("198.51.100.8/32")) }, "set ssh_v4 missing 1 element"},
+		{"other jails", func(f *Fake) { f.Setup(ctx, []Jail{{Name: "ssh", Protocol: "tcp"}}) }, "chain input missing or its rules changed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := NewFake()
+			setup(t, f, jails...)
+			if err := f.Restore(ctx, bans); err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithCancel(ctx)
+			told := make(chan struct{}, 1)
+			done := make(chan error, 1)
+			go func() { done <- f.Watch(wctx, func() { told <- struct{}{} }) }()
+			for f.Watchers() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			c.tamper(f)
+			d, err := f.Verify(ctx, jails, bans)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.String() != c.want {
+				t.Errorf("Verify = %q, want %q", d, c.want)
+			}
+			cancel()
+			<-done
+			tampered := c.name != "nothing" && c.name != "other jails"
+			if got := len(told) == 1; got != tampered {
+				t.Errorf("watcher told %v, want %v", got, tampered)
+			}
+		})
 	}
 }

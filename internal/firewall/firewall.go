@@ -89,6 +89,14 @@ type Firewall interface {
 	// List returns the elements of all jails with their remaining timeouts,
 	// as one consistent view of the sets.
 	List(ctx context.Context) ([]Element, error)
+	// Verify reports how the table differs from what Setup(jails) and then
+	// Restore(bans) would have left: a missing table, chain or set, rules
+	// that are not the jails', and the bans (additions) the sets lack. It
+	// does not hold up Apply while it reads, so a ban applied or removed
+	// meanwhile may be reported either way: the caller tells them apart.
+	// Drift found also makes the backend forget what it believed the sets
+	// held, so that the next Apply plans on what the kernel lists.
+	Verify(ctx context.Context, jails []Jail, bans []Change) (Drift, error)
 	// Flush deletes the whole table; no error if it does not exist.
 	Flush(ctx context.Context) error
 	Close() error

@@ -3,6 +3,8 @@ package firewall
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -10,8 +12,9 @@ import (
 // fake backends share. It resolves overlaps with the same planner as the
 // nftables backend, so tests see what the kernel would hold. Callers lock.
 type memory struct {
-	sets map[string][]span // by set name; spans carry their remaining time at
-	at   time.Time
+	sets  map[string][]span // by set name; spans carry their remaining time at; nil: no table
+	jails []Jail            // as last set up, for Verify's view of the chain
+	at    time.Time
 }
 
 // advance ages every element to now and drops the expired ones, as the
@@ -49,6 +52,7 @@ func (m *memory) setup(jails []Jail) error {
 		}
 	}
 	m.sets = sets
+	m.jails = cloneJails(jails)
 	return nil
 }
 
@@ -84,4 +88,69 @@ func (m *memory) list(now time.Time, log *slog.Logger) []Element {
 	return out
 }
 
-func (m *memory) flush() { m.sets = nil }
+func (m *memory) flush() { m.sets, m.jails = nil, nil }
+
+// verify is Verify on the model: its "chain" differs when the jails of the
+// last setup are not the ones asked for.
+func (m *memory) verify(jails []Jail, bans []Change, now time.Time) (Drift, error) {
+	if err := validJails(jails); err != nil {
+		return Drift{}, err
+	}
+	norm, err := restoreOrder(bans)
+	if err != nil {
+		return Drift{}, err
+	}
+	m.advance(now)
+	var d Drift
+	if m.sets == nil {
+		d.Table = true
+		d.Missing = norm
+		return d, nil
+	}
+	d.Chain = !sameJails(m.jails, jails)
+	for _, name := range wantSets(jails) {
+		if _, ok := m.sets[name]; !ok {
+			d.Sets = append(d.Sets, name)
+		}
+	}
+	d.Missing = verifyBans(norm, func(set string) ([]span, bool) {
+		s, ok := m.sets[set]
+		return s, ok
+	})
+	return d, nil
+}
+
+// sameJails compares jails regardless of their order.
+func sameJails(a, b []Jail) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byName := make(map[string]Jail, len(a))
+	for _, j := range a {
+		byName[j.Name] = j
+	}
+	for _, j := range b {
+		o, ok := byName[j.Name]
+		if !ok || o.Protocol != j.Protocol || !slices.Equal(o.Ports, j.Ports) {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteSet removes one set, as `nft delete set` would.
+func (m *memory) deleteSet(name string) { delete(m.sets, name) }
+
+// deleteElement removes the element exactly p from a set, as
+// `nft delete element` would; false if it is not there.
+func (m *memory) deleteElement(set string, p netip.Prefix) bool {
+	spans := m.sets[set]
+	s := spanOf(p)
+	for i := range spans {
+		if spans[i].same(s) {
+			m.sets[set] = slices.Delete(spans, i, i+1)
+			return true
+		}
+	}
+	return false
+}
