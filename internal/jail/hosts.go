@@ -21,16 +21,16 @@ type hostTable struct {
 	chunks [][]hostSlot // slots in fixed chunks: growing never copies them
 	used   uint32       // slots handed out so far
 	shift  uint8        // log2 of the chunk length
-	addrs map[hostKey]uint32
-	ids   map[string]uint32
-	names map[uint32]string  // identities by slot, to drop their ids entry
-	more  map[uint32][]int64 // hit times of hosts with more than inlineHits
-	ticks map[int64]tickSpan // the run of slots in each tick of newest hits
-	tick  int64              // tick length in nanoseconds
-	head  uint32             // newest last hit
-	tail  uint32             // oldest last hit: evicted first
-	free  uint32             // free slots, linked through next
-	n     int
+	addrs  map[hostKey]uint32
+	ids    map[string]uint32
+	names  map[uint32]string  // identities by slot, to drop their ids entry
+	more   map[uint32][]int64 // hit times of hosts with more than inlineHits
+	ticks  map[int64]tickSpan // the run of slots in each tick of newest hits
+	tick   int64              // tick length in nanoseconds
+	head   uint32             // newest last hit
+	tail   uint32             // oldest last hit: evicted first
+	free   uint32             // free slots, linked through next
+	n      int
 }
 
 // inlineHits hit times live in the slot itself: a policy of maxretry 5 keeps
