@@ -41,7 +41,7 @@ func TestIgnoreIP(t *testing.T) {
 		{"2001:db8:1:2::9", true}, // the ignored address itself, though keys are /64
 		{"2001:db8:1:2::a", false},
 		{"fe80::1%eth0", true}, // link-local, ignored by default
-		{"10.0.0.1", true}, // IDs and addresses do not mix:
+		{"10.0.0.1", true},     // IDs and addresses do not mix:
 		{"10.0.0.1-peer", false},
 	}
 	j := mustNew(t, cfg)

@@ -11,16 +11,21 @@ import (
 type refWindow struct {
 	times []int64
 	lines []string
+	tick  int64  // of the newest hit
+	seq   uint64 // when the host entered that tick: eviction order within it
 }
 
-// refJail counts like Jail does, with a map of slices and no eviction: the
-// differential fuzz target checks the host table, its tick order, Stats,
-// Failing, Prune and Pending against it.
+// refJail counts like Jail does, with a map of slices and a linear search
+// for the host to evict: the differential fuzz target checks the host table,
+// its order, Stats, Failing, Prune and Pending against it.
 type refJail struct {
-	cfg    Config
-	keep   int
-	hosts  map[Key]*refWindow
-	banned map[Key]bool
+	cfg     Config
+	keep    int
+	hosts   map[Key]*refWindow
+	banned  map[Key]bool
+	tickOf  func(int64) int64
+	seq     uint64
+	evicted int64
 }
 
 func (r *refJail) add(k Key, t int64, weight int, line string) (Verdict, int, []string) {
@@ -29,6 +34,9 @@ func (r *refJail) add(k Key, t int64, weight int, line string) (Verdict, int, []
 	}
 	w := r.hosts[k]
 	if w == nil {
+		if len(r.hosts) >= r.cfg.MaxHosts {
+			r.evict()
+		}
 		w = &refWindow{}
 		r.hosts[k] = w
 	}
@@ -58,8 +66,26 @@ func (r *refJail) add(k Key, t int64, weight int, line string) (Verdict, int, []
 			w.times = append(w.times, t)
 		}
 		slices.Sort(w.times)
+		if b := r.tickOf(w.times[len(w.times)-1]); b != w.tick || w.seq == 0 {
+			r.seq++
+			w.tick, w.seq = b, r.seq
+		}
 	}
 	return Counted, hits, nil
+}
+
+// evict drops the host whose newest hit's tick is oldest, the first to enter
+// it among equals.
+func (r *refJail) evict() {
+	var victim Key
+	var vw *refWindow
+	for k, w := range r.hosts {
+		if vw == nil || w.tick < vw.tick || w.tick == vw.tick && w.seq < vw.seq {
+			victim, vw = k, w
+		}
+	}
+	delete(r.hosts, victim)
+	r.evicted++
 }
 
 func (r *refJail) failing(lo, hi int64) map[string]int {
@@ -89,9 +115,10 @@ func FuzzJailModel(f *testing.F) {
 			FindTime:   time.Duration(1+in.next()%5) * 4096 * time.Microsecond,
 			BanTime:    time.Hour,
 			IPv6Prefix: 64,
+			MaxHosts:   1 + in.next()%8,
 		}
 		j := mustNew(t, cfg)
-		r := &refJail{cfg: cfg, keep: j.keep, hosts: map[Key]*refWindow{}, banned: map[Key]bool{}}
+		r := &refJail{cfg: cfg, keep: j.keep, hosts: map[Key]*refWindow{}, banned: map[Key]bool{}, tickOf: j.hosts.tickOf}
 		hosts := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1", "2001:db8:1::1", "peer-a", "peer-b"}
 		now := toNanos(t0)
 		step := int64(cfg.FindTime) / 64
@@ -157,6 +184,11 @@ func FuzzJailModel(f *testing.F) {
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("Pending at %d = %v, model %v", now, got, want)
 				}
+				j2 := mustNew(t, cfg)
+				j2.RestorePending(j.Pending(fromNanos(now)), fromNanos(now))
+				if a, b := fmt.Sprint(j2.Pending(fromNanos(now))), fmt.Sprint(j.Pending(fromNanos(now))); a != b {
+					t.Fatalf("Pending at %d restored: %s, saved %s", now, a, b)
+				}
 			}
 			tracked := 0
 			for _, w := range r.hosts {
@@ -164,8 +196,8 @@ func FuzzJailModel(f *testing.F) {
 					tracked++
 				}
 			}
-			if st := j.Stats(fromNanos(now)); st.Tracked != tracked {
-				t.Fatalf("tracked %d, model %d", st.Tracked, tracked)
+			if st := j.Stats(fromNanos(now)); st.Tracked != tracked || st.Evicted != r.evicted {
+				t.Fatalf("tracked %d, evicted %d; model %d, %d", st.Tracked, st.Evicted, tracked, r.evicted)
 			}
 		}
 	})
