@@ -39,7 +39,8 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 		return Decision{}, AlreadyBanned
 	}
 	i := j.track(k)
-	hits := j.count(i, toNanos(at), weight)
+	t := toNanos(at)
+	hits := j.count(i, t, weight)
 	// Evidence is kept only once the window is within j.keep hits of a
 	// ban. That still keeps the last j.keep lines before any ban: the k-th
 	// hit from the end was added while the window already held at least
@@ -48,7 +49,7 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 	// no line.
 	if line != nil && hits > j.cfg.MaxRetry-j.keep {
 		s := j.hosts.at(i)
-		s.line = j.lines.add(s.line, line)
+		s.line = j.lines.add(s.line, line, t)
 	}
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted

@@ -25,9 +25,14 @@ const (
 // least the decisive one). A position is never mistaken for another record:
 // positions count bytes since the start and are checked against what was
 // overwritten.
+//
+// Chunks whose lines all belong to hits that left findtime are given back at
+// Prune, so a quiet jail holds about a findtime of lines, not the whole ring.
 type lineRing struct {
 	chunks [][]byte // ring of chunks, allocated as first needed
+	newest []int64  // per chunk, the latest hit time of its lines
 	pos    uint64   // where the next record goes
+	floor  uint64   // chunks numbered below it are given back
 }
 
 const (
@@ -41,12 +46,14 @@ const (
 // within 128 KiB–32 MiB.
 func newLineRing(maxHosts int) lineRing {
 	size := min(max(maxHosts*32, minRingSize), maxRingSize)
-	return lineRing{chunks: make([][]byte, size/ringChunk)}
+	n := size / ringChunk
+	return lineRing{chunks: make([][]byte, n), newest: make([]int64, n)}
 }
 
-// add stores line (cut to maxLineBytes) after prev, the host's previous
-// record (0 for none), and returns the new record's position plus one.
-func (r *lineRing) add(prev uint64, line []byte) uint64 {
+// add stores line (cut to maxLineBytes) of a hit at t after prev, the host's
+// previous record (0 for none), and returns the new record's position plus
+// one.
+func (r *lineRing) add(prev uint64, line []byte, t int64) uint64 {
 	line, cut := cutLine(line)
 	need := uint64(ringHeader + len(line) + len(cut))
 	if off := r.pos % ringChunk; off+need > ringChunk {
@@ -54,6 +61,10 @@ func (r *lineRing) add(prev uint64, line []byte) uint64 {
 	}
 	c := r.chunk(r.pos)
 	off := r.pos % ringChunk
+	idx := (r.pos / ringChunk) % uint64(len(r.chunks))
+	if off == 0 || t > r.newest[idx] {
+		r.newest[idx] = t
+	}
 	rec := c[off : off+need]
 	binary.LittleEndian.PutUint64(rec, prev)
 	binary.LittleEndian.PutUint16(rec[8:], uint16(len(line)+len(cut)))
@@ -78,7 +89,26 @@ func (r *lineRing) valid(ref uint64) bool {
 		return false
 	}
 	at, cur := (ref-1)/ringChunk, r.pos/ringChunk
-	return at+uint64(len(r.chunks)) > cur
+	return at >= r.floor && at+uint64(len(r.chunks)) > cur
+}
+
+// release gives back the oldest chunks whose lines are all of hits at or
+// before lo, never the one being written.
+func (r *lineRing) release(lo int64) {
+	n := uint64(len(r.chunks))
+	cur := r.pos / ringChunk
+	seq := r.floor
+	if cur >= n && seq < cur-n+1 {
+		seq = cur - n + 1
+	}
+	for ; seq < cur; seq++ {
+		idx := seq % n
+		if r.chunks[idx] != nil && r.newest[idx] > lo {
+			break
+		}
+		r.chunks[idx] = nil
+		r.floor = seq + 1
+	}
 }
 
 // lines returns up to n lines ending with the record at ref, oldest first.

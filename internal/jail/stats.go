@@ -131,9 +131,11 @@ func topOffenders(out []Offender, n int) []Offender {
 // Prune forgets the windows whose hits all lie at or before now-FindTime and
 // returns how many it dropped. Without it such windows linger until evicted at
 // MaxHosts; a daemon calls it now and then to give the memory back. It costs
-// what it drops, plus at most the hosts of one tick.
+// what it drops, plus at most the hosts of one tick. Evidence lines of hits
+// at or before now-FindTime go too.
 func (j *Jail) Prune(now time.Time) int {
 	lo := subSat(toNanos(now), j.cfg.FindTime)
+	j.lines.release(lo)
 	h := &j.hosts
 	n, edge := 0, h.tickOf(lo)
 	for h.tail != none {
