@@ -55,7 +55,13 @@ var specialAddrs = []ignoreEntry{
 func newIgnoreSet(bits int, ignoreIP, self []netip.Prefix) ignoreSet {
 	s := ignoreSet{prefixes: make(map[netip.Prefix]struct{}), bits: bits, narrow: make(map[netip.Prefix]struct{})}
 	for _, e := range specialAddrs {
-		s.add(e.prefix, e.why)
+		// Checked by isSpecial, not by lookups: they would cost every
+		// hit four more map lookups.
+		s.entries = append(s.entries, e)
+		if !e.prefix.Addr().Is4() && e.prefix.Bits() > bits {
+			g, _ := e.prefix.Addr().Prefix(bits)
+			s.narrow[g] = struct{}{}
+		}
 	}
 	for _, p := range ignoreIP {
 		s.add(p, whyIgnoreIP)
@@ -93,6 +99,12 @@ func (s *ignoreSet) add(p netip.Prefix, why string) {
 
 // contains reports whether a (unmapped, zone-free) is ignored.
 func (s *ignoreSet) contains(a netip.Addr) bool {
+	if isSpecial(a) {
+		return true
+	}
+	if len(s.prefixes) == 0 {
+		return false
+	}
 	lens := s.lens6
 	if a.Is4() {
 		lens = s.lens4
@@ -105,6 +117,18 @@ func (s *ignoreSet) contains(a netip.Addr) bool {
 		if _, ok := s.prefixes[p]; ok {
 			return true
 		}
+	}
+	return false
+}
+
+// isSpecial reports whether a is in specialAddrs.
+func isSpecial(a netip.Addr) bool {
+	if a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
+		return true
+	}
+	if a.Is4() {
+		b := a.As4()
+		return b[0] == 0 || b == [4]byte{255, 255, 255, 255}
 	}
 	return false
 }

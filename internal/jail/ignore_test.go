@@ -61,10 +61,8 @@ func TestIgnoreSetMany(t *testing.T) {
 		ps = append(ps, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/48", i)))
 	}
 	s := newIgnoreSet(64, ps, nil)
-	// The special addresses add /8, /16, /4 and /32 for IPv4, /128, /10
-	// and /8 for IPv6; the 900 prefixes above add /24 and /48 only.
-	if len(s.lens4) != 5 || len(s.lens6) != 4 {
-		t.Errorf("lengths %v %v, want five IPv4 and four IPv6", s.lens4, s.lens6)
+	if len(s.lens4) != 2 || len(s.lens6) != 1 {
+		t.Errorf("lengths %v %v, want two IPv4 and one IPv6", s.lens4, s.lens6)
 	}
 	tests := []struct {
 		addr string
@@ -94,7 +92,7 @@ func TestSpecialAddressesIgnored(t *testing.T) {
 		{"febf::1", true}, {"ff02::1", true}, {"::ffff:127.0.0.1", true}, {"::ffff:0.0.0.0", true},
 		{"::ffff:255.255.255.255", true}, {"::ffff:169.254.1.1", true},
 		// Their neighbours are counted.
-		{"1.0.0.1", false}, {"128.0.0.1", false}, {"169.255.0.1", false}, {"223.255.255.255", false},
+		{"1.0.0.1", false}, {"126.255.255.255", false}, {"128.0.0.1", false}, {"169.253.255.255", false}, {"169.255.0.1", false}, {"223.255.255.255", false},
 		{"240.0.0.1", false}, {"255.255.255.254", false}, {"::2", false}, {"fec0::1", false},
 		{"fe00::1", false}, {"2001:db8::1", false},
 	}
@@ -133,6 +131,31 @@ func TestIgnoresSpecial(t *testing.T) {
 		reason, ok := j.Ignores(k)
 		if reason != tt.reason || ok != (tt.reason != "") {
 			t.Errorf("Ignores(%s) = %q, %v; want %q", tt.key, reason, ok, tt.reason)
+		}
+	}
+}
+
+// isSpecial is a fast form of specialAddrs: they must agree at every edge.
+func TestIsSpecialMatchesList(t *testing.T) {
+	inList := func(a netip.Addr) bool {
+		for _, e := range specialAddrs {
+			if e.prefix.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, e := range specialAddrs {
+		first := e.prefix.Masked().Addr()
+		b := first.AsSlice()
+		for i := e.prefix.Bits(); i < first.BitLen(); i++ {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+		last, _ := netip.AddrFromSlice(b)
+		for _, a := range []netip.Addr{first, last, first.Prev(), last.Next()} {
+			if a.IsValid() && isSpecial(a) != inList(a) {
+				t.Errorf("%s (edge of %s): isSpecial %v, list %v", a, e.prefix, isSpecial(a), inList(a))
+			}
 		}
 	}
 }
