@@ -123,7 +123,9 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 			if b.Jail != name {
 				continue
 			}
-			k, err := jail.ParseKey(b.Key, rj.cfg.Policy.IPv6Prefix)
+			// Stored keys are Key.String()s: parsed at /128 they come back
+			// as they were, also an IPv6 /128 narrowed from its group.
+			k, err := jail.ParseKey(b.Key, 128)
 			if err != nil || !b.Until.After(now) {
 				rp.batch.DeleteBans = append(rp.batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
 				continue
@@ -180,7 +182,7 @@ func (d *Daemon) restoreOffenders(rj *runJail) error {
 		return err
 	}
 	for _, o := range offenders {
-		if k, err := jail.ParseKey(o.Key, rj.cfg.Policy.IPv6Prefix); err == nil {
+		if k, err := jail.ParseKey(o.Key, 128); err == nil {
 			rj.pj.Jail.SetOffences(k, o.Offences)
 		}
 	}
