@@ -5,16 +5,16 @@ package timestamp
 type kind uint8
 
 const (
-	kindNone   kind = iota
-	kindISO         // ISO 8601 / RFC 3339 date and time: 2024-07-27T00:00:00.014Z
-	kindGoLog       // the same with a '/' date, as Go's log package writes: 2024/07/27 00:00:00
-	kindCLF         // common log format: [27/Jul/2024:00:00:00 +0000]
-	kindSyslog      // Jul 27 00:00:00
-	kindEpoch       // epoch number at the start of the line
-	kindAudit       // epoch number in auditd's msg=audit(1722038400.123:42)
-	kindJSON        // value of a top-level time key of a JSON object
-	kindLogfmt      // value of a leading logfmt time key (slog's time=, go-kit's ts=)
-	kindPattern     // an operator's strftime pattern
+	kindNone    kind = iota
+	kindISO          // ISO 8601 / RFC 3339 date and time: 2024-07-27T00:00:00.014Z
+	kindGoLog        // the same with a '/' date, as Go's log package writes: 2024/07/27 00:00:00
+	kindCLF          // common log format: [27/Jul/2024:00:00:00 +0000]
+	kindSyslog       // Jul 27 00:00:00
+	kindEpoch        // epoch number at the start of the line
+	kindAudit        // epoch number in auditd's msg=audit(1722038400.123:42)
+	kindJSON         // value of a top-level time key of a JSON object
+	kindLogfmt       // value of a leading logfmt time key (slog's time=, go-kit's ts=)
+	kindPattern      // an operator's strftime pattern
 )
 
 // kinds is a set of kinds.
