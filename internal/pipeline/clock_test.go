@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -174,5 +173,3 @@ func TestReplayOutOfOrder(t *testing.T) {
 		t.Errorf("counts %+v, clock %v", j.Counts, e.LogTime())
 	}
 }
-
-var _ = strconv.Quote
