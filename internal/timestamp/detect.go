@@ -102,7 +102,7 @@ func messageStart(line []byte, from int) int {
 	}
 	i += h + 1
 	j := i
-	for j < limit && !isSpace(line[j]) && line[j] != '[' && line[j] != ':' {
+	for j < limit && !endsTag[line[j]] {
 		j++
 	}
 	if j == i || j >= limit {
@@ -176,3 +176,6 @@ func clfStart(line []byte) int {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// endsTag marks the bytes that end a syslog tag ("sshd" in "sshd[1]: ").
+var endsTag = [256]bool{' ': true, '\t': true, '[': true, ':': true}

@@ -257,6 +257,9 @@ func endsJSONToken(c byte) bool {
 // word that is no key=value pair, and at ScanLimit: what follows is the
 // message and the values it carries.
 func logfmtTime(line []byte, i int, s *stamp) bool {
+	if i >= len(line) || line[i] < 'a' || line[i] > 'z' {
+		return false // loggers' keys are lower case; sshd's "Invalid user" is no pair
+	}
 	limit := min(len(line), i+ScanLimit)
 	audit := false // after auditd's type=, whose msg= is never quoted
 	for i < limit {
