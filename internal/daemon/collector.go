@@ -9,16 +9,20 @@ import (
 type collector struct{ d *Daemon }
 
 var (
-	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated, stale).", []string{"jail", "outcome"}, nil)
+	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated).", []string{"jail", "outcome"}, nil)
 	descBanned  = prometheus.NewDesc("peerjail_banned", "Bans in force now, by jail: held by the kernel at the last apply or verification (or by a dry-run jail's log).", []string{"jail"}, nil)
 	descPending = prometheus.NewDesc("peerjail_bans_pending", "Bans decided but not in force now (the kernel refused or lost them; retried), by jail.", []string{"jail"}, nil)
 	descFailing = prometheus.NewDesc("peerjail_failing_hosts", "Hosts with hits inside findtime now, by jail.", []string{"jail"}, nil)
 	descTracked = prometheus.NewDesc("peerjail_tracked_hosts", "Hosts with pending hits in memory, by jail.", []string{"jail"}, nil)
 	descEvicted = prometheus.NewDesc("peerjail_evicted_hosts_total", "Hosts dropped because maxhosts was reached, by jail.", []string{"jail"}, nil)
+	// A line's stamp more than max_clock_skew ahead of the daemon's clock
+	// (future) or older than findtime (past) is not trusted: the hit counts
+	// at the time the line was read, and here.
+	descTimeReplaced = prometheus.NewDesc("peerjail_line_time_replaced_total", "Matched lines whose stamp was distrusted and replaced by the read time, by jail and reason (future, past).", []string{"jail", "reason"}, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted} {
+	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted, descTimeReplaced} {
 		ch <- d
 	}
 }
@@ -33,12 +37,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, rj := range g.jails {
 			n, cs := rj.cfg.Name, rj.pj.Counts
 			st := rj.pj.Jail.Stats(now)
-			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated - cs.Stale
+			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated
 			for _, o := range []struct {
 				name string
 				v    int64
 			}{{"miss", miss}, {"matched", cs.Matched}, {"ignored", cs.Ignored}, {"nohost", cs.NoHost},
-				{"unparsed", cs.Unparsed}, {"undated", cs.Undated}, {"stale", cs.Stale}} {
+				{"unparsed", cs.Unparsed}, {"undated", cs.Undated}} {
 				ch <- prometheus.MustNewConstMetric(descLines, prometheus.CounterValue, float64(o.v), n, o.name)
 			}
 			enforced, pending := c.d.enf.counts(n)
@@ -47,6 +51,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descFailing, prometheus.GaugeValue, float64(st.Failing), n)
 			ch <- prometheus.MustNewConstMetric(descTracked, prometheus.GaugeValue, float64(st.Tracked), n)
 			ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(st.Evicted), n)
+			ch <- prometheus.MustNewConstMetric(descTimeReplaced, prometheus.CounterValue, float64(cs.FutureTime), n, "future")
+			ch <- prometheus.MustNewConstMetric(descTimeReplaced, prometheus.CounterValue, float64(cs.PastTime), n, "past")
 		}
 	})
 }

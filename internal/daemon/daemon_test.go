@@ -148,7 +148,8 @@ func TestDaemonBansFromFile(t *testing.T) {
 	}
 	td.appendLines(t, failed("198.51.100.7", 2)...)
 	td.appendLines(t, time.Now().Format(time.Stamp)+" bastion sshd[1]: Invalid user 203.0.113.66 from 198.51.100.8 port 22")
-	// A line older than findtime when read does not count.
+	// A line stamped older than findtime counts at the time it was read:
+	// a clock that is off (or a lie) must not hide a hit.
 	td.appendLines(t, time.Now().Add(-2*time.Hour).Format(time.Stamp)+" bastion sshd[1]: Invalid user x from 198.51.100.11 port 22")
 	td.appendLines(t, failed("198.51.100.7", 1)...)
 	waitFor(t, "the ban in the firewall", func() bool { return inFirewall(td.fw, "ssh", "198.51.100.7/32") })
@@ -159,7 +160,7 @@ func TestDaemonBansFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 1 || len(st[0].Banned) != 1 || st[0].Banned[0].Host != "198.51.100.7" || st[0].TotalHits != 4 || st[0].Failing != 1 {
+	if len(st) != 1 || len(st[0].Banned) != 1 || st[0].Banned[0].Host != "198.51.100.7" || st[0].TotalHits != 5 || st[0].Failing != 2 {
 		t.Fatalf("status: %+v", st)
 	}
 	if rem := time.Duration(st[0].Banned[0].Remaining); rem < 59*time.Minute || rem > time.Hour {

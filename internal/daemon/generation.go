@@ -109,7 +109,7 @@ func (d *Daemon) buildJails(g *generation, prev *generation) ([]int, error) {
 			jc.Policy.IgnoreIP = append(append([]netip.Prefix(nil), jc.Policy.IgnoreIP...), self...)
 		}
 		if old := prev.find(jc.Name); old != nil && reflect.DeepEqual(old.cfg, jc) {
-			g.jails = append(g.jails, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern, Counts: old.pj.Counts}, sources: old.sources})
+			g.jails = append(g.jails, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew, Counts: old.pj.Counts}, sources: old.sources})
 			continue
 		}
 		pj, err := pipeline.NewJail(jc)
