@@ -73,8 +73,8 @@ func (f *fakeHandler) Status(ctx context.Context, jail string) ([]JailStatus, er
 	return f.jails, f.wait(ctx)
 }
 
-func (f *fakeHandler) Ban(ctx context.Context, jail, host string, d time.Duration) (BanResult, error) {
-	if err := f.record("ban %q %q %s", jail, host, d); err != nil {
+func (f *fakeHandler) Ban(ctx context.Context, jail, host string, d time.Duration, force bool) (BanResult, error) {
+	if err := f.record("ban %q %q %s%s", jail, host, d, map[bool]string{true: " force"}[force]); err != nil {
 		return BanResult{}, err
 	}
 	return f.ban, f.wait(ctx)

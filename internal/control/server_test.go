@@ -45,6 +45,7 @@ func TestBadRequests(t *testing.T) {
 		{"ban bad length", []byte(`{"cmd":"ban","jail":"j","host":"h","for":"3x"}` + "\n"), `duration "3x"`},
 		{"ban length as number", []byte(`{"cmd":"ban","jail":"j","host":"h","for":3600}` + "\n"), "cannot unmarshal number"},
 		{"ban negative", []byte(`{"cmd":"ban","jail":"j","host":"h","for":"-1h"}` + "\n"), "must be positive"},
+		{"unban forced", []byte(`{"cmd":"unban","jail":"j","host":"h","force":true}` + "\n"), "either a host or all"},
 		{"unban neither", []byte(`{"cmd":"unban","jail":"j"}` + "\n"), "either a host or all"},
 		{"unban both", []byte(`{"cmd":"unban","jail":"j","host":"h","all":true}` + "\n"), "either a host or all"},
 		{"unban without jail", []byte(`{"cmd":"unban","all":true}` + "\n"), "either a host or all"},
@@ -123,7 +124,7 @@ func TestConcurrentClients(t *testing.T) {
 						err = fmt.Errorf("unban lifted %d", n)
 					}
 				default:
-					_, err = c.Ban(context.Background(), "sshd", fmt.Sprint(i, j), time.Minute)
+					_, err = c.Ban(context.Background(), "sshd", fmt.Sprint(i, j), time.Minute, false)
 				}
 				if err != nil {
 					errs <- err
