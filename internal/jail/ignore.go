@@ -8,29 +8,66 @@ import (
 // ignoreSet answers "is this address inside any ignored prefix" with one map
 // lookup per distinct prefix length in use, not per prefix: lists of hundreds
 // of prefixes (a provider's ranges) usually have a handful of lengths.
+//
+// It also knows which IPv6 groups hold an ignored prefix: a hit from such a
+// group is counted and banned by its /128 alone, since banning the group would
+// cut off the ignored addresses inside it (a ban of ::/64 cuts off ::1).
 type ignoreSet struct {
 	prefixes map[netip.Prefix]struct{}
-	lens4    []int // distinct lengths of the IPv4 prefixes
+	entries  []ignoreEntry // every prefix with why it is there, in list order
+	lens4    []int         // distinct lengths of the IPv4 prefixes
 	lens6    []int
+	bits     int                       // the jail's IPv6 group length
+	narrow   map[netip.Prefix]struct{} // IPv6 groups (at bits) holding an ignored prefix
 }
 
-func newIgnoreSet(ps []netip.Prefix) ignoreSet {
-	s := ignoreSet{prefixes: make(map[netip.Prefix]struct{}, len(ps))}
-	for _, p := range ps {
-		k := prefixKey(p)
-		if !k.Prefix.IsValid() {
-			continue
-		}
-		s.prefixes[k.Prefix] = struct{}{}
-		lens := &s.lens6
-		if k.Prefix.Addr().Is4() {
-			lens = &s.lens4
-		}
-		if !slices.Contains(*lens, k.Prefix.Bits()) {
-			*lens = append(*lens, k.Prefix.Bits())
-		}
+type ignoreEntry struct {
+	prefix netip.Prefix
+	why    string
+}
+
+// Reasons an address is ignored, as Ignores reports them.
+const (
+	whyIgnoreIP = "ignoreip"
+	whySelf     = "own address (ignoreself)"
+)
+
+// newIgnoreSet builds the set for a jail grouping IPv6 by bits from the
+// configured ignoreip entries and this host's own addresses.
+func newIgnoreSet(bits int, ignoreIP, self []netip.Prefix) ignoreSet {
+	s := ignoreSet{prefixes: make(map[netip.Prefix]struct{}), bits: bits, narrow: make(map[netip.Prefix]struct{})}
+	for _, p := range ignoreIP {
+		s.add(p, whyIgnoreIP)
+	}
+	for _, p := range self {
+		s.add(p, whySelf)
 	}
 	return s
+}
+
+func (s *ignoreSet) add(p netip.Prefix, why string) {
+	k := prefixKey(p)
+	if !k.Prefix.IsValid() {
+		return
+	}
+	p = k.Prefix
+	s.entries = append(s.entries, ignoreEntry{prefix: p, why: why})
+	if _, dup := s.prefixes[p]; dup {
+		return
+	}
+	s.prefixes[p] = struct{}{}
+	lens := &s.lens6
+	if p.Addr().Is4() {
+		lens = &s.lens4
+	} else if p.Bits() > s.bits {
+		// A shorter ignored prefix holds the whole group: its hits are
+		// ignored before any key is made, so no narrowing is needed.
+		g, _ := p.Addr().Prefix(s.bits)
+		s.narrow[g] = struct{}{}
+	}
+	if !slices.Contains(*lens, p.Bits()) {
+		*lens = append(*lens, p.Bits())
+	}
 }
 
 // contains reports whether a (unmapped, zone-free) is ignored.
@@ -52,4 +89,24 @@ func (s *ignoreSet) contains(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// narrows reports whether the IPv6 group g (at the set's bits) holds an
+// ignored prefix, so that its hosts must be keyed by /128.
+func (s *ignoreSet) narrows(g netip.Prefix) bool {
+	if len(s.narrow) == 0 {
+		return false
+	}
+	_, ok := s.narrow[g]
+	return ok
+}
+
+// overlap returns the first entry sharing an address with p.
+func (s *ignoreSet) overlap(p netip.Prefix) (ignoreEntry, bool) {
+	for _, e := range s.entries {
+		if e.prefix.Overlaps(p) {
+			return e, true
+		}
+	}
+	return ignoreEntry{}, false
 }

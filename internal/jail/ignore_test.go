@@ -59,7 +59,7 @@ func TestIgnoreSetMany(t *testing.T) {
 		ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{203, 0, byte(i), 1}), 32))
 		ps = append(ps, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/48", i)))
 	}
-	s := newIgnoreSet(ps)
+	s := newIgnoreSet(64, ps, nil)
 	if len(s.lens4) != 2 || len(s.lens6) != 1 {
 		t.Errorf("lengths %v %v, want two IPv4 and one IPv6", s.lens4, s.lens6)
 	}

@@ -82,6 +82,7 @@ type Decision struct {
 // MaxRetry hits within FindTime.
 type Jail struct {
 	cfg      Config
+	self     []netip.Prefix // this host's own addresses (SetSelf)
 	ignore   ignoreSet
 	keep     int         // evidence lines kept per host
 	hosts    lru[window] // pending windows
@@ -100,7 +101,7 @@ func New(cfg Config) (*Jail, error) {
 	}
 	return &Jail{
 		cfg:      cfg,
-		ignore:   newIgnoreSet(cfg.IgnoreIP),
+		ignore:   newIgnoreSet(cfg.IPv6Prefix, cfg.IgnoreIP, nil),
 		keep:     min(maxEvidence, cfg.MaxRetry),
 		hosts:    newLRU[window](cfg.MaxHosts),
 		offences: newLRU[int](cfg.MaxHosts),

@@ -76,10 +76,16 @@ func canonical(k Key) Key {
 }
 
 // KeyFor returns the key a hit on h counts towards; false when h names no one.
+// An IPv6 address whose group holds an ignored or own address is keyed by its
+// /128: banning the group would cut those off.
 func (j *Jail) KeyFor(h filter.Host) (Key, bool) {
 	switch {
 	case h.Addr.IsValid():
-		return addrKey(h.Addr, j.cfg.IPv6Prefix), true
+		k := addrKey(h.Addr, j.cfg.IPv6Prefix)
+		if k.Prefix.Bits() < 128 && k.Prefix.Addr().Is6() && j.ignore.narrows(k.Prefix) {
+			k = Key{Prefix: netip.PrefixFrom(h.Addr.Unmap().WithZone(""), 128)}
+		}
+		return k, true
 	case h.ID != "":
 		return Key{ID: h.ID}, true
 	}
