@@ -282,6 +282,10 @@ func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 		d.log.Warn("saving state before the reload", "err", err)
 	}
 	g.takeOver(prev)
+	// The addresses may have changed while g was built.
+	for _, rj := range g.jails {
+		d.self.hand(rj.cfg, rj.pj.Jail)
+	}
 	d.enf.setActions(actions(g.cfg))
 	d.enf.retarget(g)
 	d.gen = g

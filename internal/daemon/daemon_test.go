@@ -171,7 +171,7 @@ func TestDaemonManualBanUnbanAndReload(t *testing.T) {
 	td := newTestDaemon(t, t.TempDir(), firewall.NewFake())
 	ctx := context.Background()
 	c := td.client()
-	r, err := c.Ban(ctx, "ssh", "2001:db8:1:2::9", 10*time.Minute)
+	r, err := c.Ban(ctx, "ssh", "2001:db8:1:2::9", 10*time.Minute, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestDaemonManualBanUnbanAndReload(t *testing.T) {
 	if inFirewall(td.fw, "ssh", "2001:db8:1:2::/64") {
 		t.Fatal("unbanned prefix still in the firewall")
 	}
-	if _, err := c.Ban(ctx, "nope", "198.51.100.1", 0); err == nil || !strings.Contains(err.Error(), `no such jail "nope"`) {
+	if _, err := c.Ban(ctx, "nope", "198.51.100.1", 0, false); err == nil || !strings.Contains(err.Error(), `no such jail "nope"`) {
 		t.Fatalf("ban in unknown jail: %v", err)
 	}
 

@@ -197,10 +197,11 @@ func (d *Daemon) buildJails(g *generation, prev *generation) ([]int, error) {
 				pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern}})
 			continue
 		}
-		pj, err := pipeline.NewJail(d.self.policy(jc))
+		pj, err := pipeline.NewJail(jc)
 		if err != nil {
 			return nil, err
 		}
+		d.self.hand(jc, pj.Jail)
 		if old == nil {
 			fresh = append(fresh, len(g.jails))
 		}
