@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // childEnv selects the test binary's client mode, used to connect as
@@ -30,7 +32,8 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Serve and Close leave no goroutine behind: connections are joined.
+	goleak.VerifyTestMain(m)
 }
 
 // fakeHandler records calls and answers from its fields.

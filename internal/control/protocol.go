@@ -101,9 +101,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // request is the wire form of a command.
 type request struct {
-	Cmd  string   `json:"cmd"`
-	Jail string   `json:"jail,omitempty"`
-	Host string   `json:"host,omitempty"`
+	Cmd   string   `json:"cmd"`
+	Jail  string   `json:"jail,omitempty"`
+	Host  string   `json:"host,omitempty"`
 	For   Duration `json:"for,omitempty"`
 	All   bool     `json:"all,omitempty"`
 	Force bool     `json:"force,omitempty"`

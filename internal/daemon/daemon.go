@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -63,6 +64,8 @@ type Daemon struct {
 	m      *metrics
 	ctl    *control.Server
 	self   *selfWatch
+	// metricsAddr is where the metrics are served, once bound.
+	metricsAddr net.Addr
 
 	// reloading serialises reloads (SIGHUP and the control socket).
 	reloading sync.Mutex
@@ -71,6 +74,8 @@ type Daemon struct {
 	// generation under a command.
 	genMu sync.RWMutex
 	gen   *generation
+	// readers are the running sources by key; changed under genMu.
+	readers map[string]*reader
 	// lost receives a value when the running generation stops counting by
 	// itself; Serve then returns an error.
 	lost chan struct{}
@@ -98,7 +103,7 @@ func Run(ctx context.Context, o Options) error {
 // kernel reconciled with the store and the sources running: READY has then
 // been sent to systemd.
 func Start(ctx context.Context, o Options) (*Daemon, error) {
-	d := &Daemon{o: withDefaults(o), lost: make(chan struct{}, 1)}
+	d := &Daemon{o: withDefaults(o), lost: make(chan struct{}, 1), readers: map[string]*reader{}}
 	d.log = d.o.Logger
 	if err := d.setup(ctx); err != nil {
 		return nil, errors.Join(err, d.Stop())
@@ -187,8 +192,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 		return err
 	}
 	d.gen = gen
+	started := d.switchReaders(gen)
 	d.start(gen)
-	waitReady(gen.groups, 10*time.Second, d.log)
+	waitReady(started, 10*time.Second, d.log)
 	d.teardown = append(d.teardown, d.stopGeneration)
 	ctl, err := control.Listen(d.o.SocketPath, d, d.log.With("component", "control"))
 	if err != nil {
@@ -270,10 +276,11 @@ func (d *Daemon) current() *generation {
 }
 
 // swap stops prev and starts g in its place. Every step that can fail was
-// done by build; what is left cannot fail. prev's readers have all ended
-// before g's start, and g starts at the positions prev counted up to, so
-// no line is counted twice or skipped, and the carried jails never see two
-// engines at once.
+// done by build; what is left cannot fail. prev has counted every line its
+// batchers took before g takes any: a reader both use goes on running, and
+// g counts exactly the lines it still holds, so no line is counted twice or
+// skipped. A reader only g uses starts after prev's positions are saved; one
+// only prev used stops. The carried jails never see two engines at once.
 func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 	d.genMu.Lock()
 	prev.stop()
@@ -281,7 +288,7 @@ func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 	if err := d.enf.flush(context.WithoutCancel(ctx), true); err != nil {
 		d.log.Warn("saving state before the reload", "err", err)
 	}
-	g.takeOver(prev)
+	g.takeOver()
 	// The addresses may have changed while g was built.
 	for _, rj := range g.jails {
 		d.self.hand(rj.cfg, rj.pj.Jail)
@@ -289,9 +296,10 @@ func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 	d.enf.setActions(actions(g.cfg))
 	d.enf.retarget(g)
 	d.gen = g
+	started := d.switchReaders(g)
 	d.start(g)
 	d.genMu.Unlock()
-	waitReady(g.groups, 10*time.Second, d.log)
+	waitReady(started, 10*time.Second, d.log)
 	if d.kernel != nil && len(firewallJails(prev.cfg, nil)) > 0 {
 		// The sets of the jails g dropped go now; until the swap prev could
 		// still ban in them.
@@ -309,7 +317,9 @@ func (d *Daemon) stopGeneration() error {
 		return nil
 	}
 	d.gen.stop()
-	return d.enf.flush(context.Background(), true)
+	err := d.enf.flush(context.Background(), true)
+	d.stopReaders()
+	return err
 }
 
 func needsKernel(cfg *config.Config) bool {

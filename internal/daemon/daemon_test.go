@@ -58,6 +58,12 @@ const sshConfig = `jails:
 
 func newTestDaemon(t *testing.T, dir string, fw *firewall.Fake) *testDaemon {
 	t.Helper()
+	return newTestDaemonWith(t, dir, fw, nil)
+}
+
+// newTestDaemonWith is newTestDaemon with options changed by opt.
+func newTestDaemonWith(t *testing.T, dir string, fw *firewall.Fake, opt func(*Options)) *testDaemon {
+	t.Helper()
 	td := &testDaemon{dir: dir, log: filepath.Join(dir, "auth.log"), cfg: filepath.Join(dir, "peerjail.yaml"), fw: fw, notes: &notes{}, reload: make(chan struct{}, 1)}
 	if _, err := os.Stat(td.log); err != nil {
 		os.WriteFile(td.log, nil, 0o600)
@@ -66,12 +72,16 @@ func newTestDaemon(t *testing.T, dir string, fw *firewall.Fake) *testDaemon {
 		os.WriteFile(td.cfg, []byte(fmt.Sprintf(sshConfig, td.log)), 0o600)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := Start(ctx, Options{
+	o := Options{
 		ConfigPath: td.cfg, StatePath: filepath.Join(dir, "state.db"), SocketPath: filepath.Join(dir, "run", "peerjail.sock"),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		NewFirewall: func() (firewall.Firewall, error) { return fw, nil },
 		Notify:      td.notes.add, Reload: td.reload,
-	})
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	d, err := Start(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -2,46 +2,37 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"log/slog"
 	"reflect"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/firewall"
-	"github.com/peerjail/peerjail/internal/logline"
 	"github.com/peerjail/peerjail/internal/pipeline"
 	"github.com/peerjail/peerjail/internal/source"
 )
 
 // generation is the running form of one configuration: its jails, engine and
-// sources. A reload builds the next generation completely while this one
-// runs, then swaps (see Daemon.swap), carrying over the jails whose settings
-// did not change, with their windows and bans.
+// the batchers that feed it from the readers. A reload builds the next
+// generation completely while this one runs, then swaps (see Daemon.swap),
+// carrying over the jails whose settings did not change, with their windows
+// and bans, and the readers whose files or journal matches did not change.
 type generation struct {
 	cfg    *config.Config
 	jails  []*runJail
 	eng    *pipeline.Engine
 	groups []*sourceGroup
-	// handover holds the positions the replaced generation had counted up
-	// to, by position key: the sources start there, not at the store's
-	// (older) positions, so that no line is counted twice or skipped.
-	handover map[string]string
 
-	mu      sync.Mutex
-	reached map[string]string // positions counted up to, by position key
-
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // every goroutine start started
-	ended  chan struct{}  // closed once counting has stopped, whatever the cause
-	lost   chan struct{}  // closed if counting stopped without stop being called
+	quit  chan struct{}  // closed by stop: the batchers take no more lines
+	live  atomic.Bool    // between start and stop
+	wg    sync.WaitGroup // every goroutine start started
+	ended chan struct{}  // closed once counting has stopped, whatever the cause
+	lost  chan struct{}  // closed if counting stopped without stop being called
 }
 
 type runJail struct {
@@ -55,21 +46,20 @@ type runJail struct {
 	carried bool
 }
 
-// sourceGroup is one live source and the jails that read it: jails with the
-// same files or journal matches share a reader.
+// sourceGroup is one reader and the jails that read it: jails with the same
+// files or journal matches share a reader.
 type sourceGroup struct {
-	live  source.Live
+	r     *reader
 	src   *pipeline.Source
 	jails []int
 }
 
 // build makes the generation for cfg while prev, if any, goes on running:
-// everything that can fail (filters, the firewall's sets, the store, the
-// sources) is done here, so that a failure leaves prev untouched. Nothing
-// reads lines until start.
+// everything that can fail (filters, date patterns, the firewall's sets,
+// the store, opening sources) is done here, so that a failure leaves prev
+// untouched. Nothing new reads lines until the swap.
 func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation) (*generation, error) {
-	g := &generation{cfg: cfg, reached: map[string]string{}, handover: map[string]string{},
-		ended: make(chan struct{}), lost: make(chan struct{})}
+	g := &generation{cfg: cfg, quit: make(chan struct{}), ended: make(chan struct{}), lost: make(chan struct{})}
 	fresh, err := d.buildJails(g, prev)
 	if err != nil {
 		return nil, err
@@ -81,7 +71,7 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	g.eng = pipeline.New(pipelineJails(g.jails), pipeline.Options{
 		Now:        d.o.Now,
 		OnDecision: d.enf.queue,
-		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, g, b) },
+		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b) },
 	})
 	if g.groups, err = d.sourceGroups(g); err != nil {
 		return nil, err
@@ -119,9 +109,9 @@ func (d *Daemon) revertSetup(ctx context.Context, prev *generation) {
 }
 
 // takeOver makes g continue where prev, now stopped, left off: the carried
-// jails' counters, the bans of the jails whose policy changed, and the
-// positions prev counted up to. Nothing else uses either generation.
-func (g *generation) takeOver(prev *generation) {
+// jails' counters and the bans of the jails whose policy changed. Nothing
+// else uses either generation.
+func (g *generation) takeOver() {
 	for _, rj := range g.jails {
 		switch {
 		case rj.prev == nil:
@@ -133,25 +123,22 @@ func (g *generation) takeOver(prev *generation) {
 			}
 		}
 	}
-	if prev != nil {
-		maps.Copy(g.handover, prev.reached)
-	}
 }
 
-// start runs g's readers, their batchers, the engine and the expiry ticker;
-// waitReady then waits until the sources have positioned themselves.
+// start runs g's batchers, the engine and the expiry ticker.
 func (d *Daemon) start(g *generation) {
-	ctx, cancel := context.WithCancel(context.Background())
-	g.cancel = cancel
-	d.run(ctx, g)
+	g.live.Store(true)
+	d.run(g)
 }
 
-// stop stops g and returns once every goroutine start started has ended, so
-// nothing of g reads a file or uses the store afterwards.
+// stop stops g and returns once every goroutine start started has ended.
+// Every line a batcher took from a reader is counted first, so the lines a
+// reader still holds are exactly those the next generation counts.
 func (g *generation) stop() {
-	if g.cancel != nil {
-		g.cancel()
+	if !g.live.Swap(false) {
+		return
 	}
+	close(g.quit)
 	g.wg.Wait()
 }
 
@@ -161,23 +148,25 @@ func (g *generation) running() bool {
 	case <-g.ended:
 		return false
 	default:
-		return g.cancel != nil
+		return g.live.Load()
 	}
 }
 
-// waitReady waits until the sources have positioned themselves, so that a
+// waitReady waits until the readers have positioned themselves, so that a
 // line written once the daemon says it is ready is never skipped as "old".
-func waitReady(groups []*sourceGroup, limit time.Duration, log *slog.Logger) {
-	deadline := time.After(limit)
-	for _, grp := range groups {
-		s, ok := grp.live.(source.Starter)
+func waitReady(readers []*reader, limit time.Duration, log *slog.Logger) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for _, r := range readers {
+		s, ok := r.live.(source.Starter)
 		if !ok {
 			continue
 		}
 		select {
 		case <-s.Ready():
-		case <-deadline:
-			log.Warn("source not ready in time; going on", "source", grp.live.Name())
+		case <-r.ended:
+		case <-deadline.C:
+			log.Warn("source not ready in time; going on", "source", r.key)
 			return
 		}
 	}
@@ -257,72 +246,6 @@ func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 	return out
 }
 
-// sourceGroups opens one live source per distinct files list or journal
-// match set.
-func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
-	byKey := map[string]*sourceGroup{}
-	var keys []string
-	for i, rj := range g.jails {
-		key, err := d.sourceKey(rj.cfg)
-		if err != nil {
-			return nil, err
-		}
-		grp := byKey[key]
-		if grp == nil {
-			live, err := d.openSource(g, rj.cfg, key)
-			if err != nil {
-				return nil, fmt.Errorf("jail %q: %w", rj.cfg.Name, err)
-			}
-			grp = &sourceGroup{live: live}
-			byKey[key] = grp
-			keys = append(keys, key)
-		}
-		grp.jails = append(grp.jails, i)
-		rj.sources = append(rj.sources[:0], key)
-	}
-	sort.Strings(keys)
-	out := make([]*sourceGroup, len(keys))
-	for i, k := range keys {
-		grp := byKey[k]
-		src, err := g.eng.NewSource(grp.live.Name(), nil, grp.jails)
-		if err != nil {
-			return nil, err
-		}
-		grp.src = src
-		out[i] = grp
-	}
-	return out, nil
-}
-
-func (d *Daemon) sourceKey(j config.Jail) (string, error) {
-	switch {
-	case len(j.Files) > 0:
-		files := append([]string(nil), j.Files...)
-		sort.Strings(files)
-		return "files:" + strings.Join(files, ","), nil
-	case len(j.Journal) > 0:
-		m := append([]string(nil), j.Journal...)
-		sort.Strings(m)
-		return "journal:" + strings.Join(m, "+"), nil
-	}
-	return "", fmt.Errorf("jail %q: no source", j.Name)
-}
-
-func (d *Daemon) openSource(g *generation, j config.Jail, key string) (source.Live, error) {
-	saved := d.savedPositions(g, key)
-	log := d.log.With("source", key)
-	if slices.Contains(j.Files, "-") {
-		if len(j.Files) > 1 {
-			return nil, errors.New(`files: "-" (standard input) must be the only entry`)
-		}
-		return source.NewStdin(d.o.Stdin), nil
-	}
-	if len(j.Files) > 0 {
-		return source.NewFiles(j.Files, saved, source.FileOptions{Logger: log}), nil
-	}
-	return source.NewJournal(j.Journal, saved, source.JournalOptions{Logger: log, Fields: needsFields(j.Filter)})
-}
-
 // needsFields reports whether a filter tests journald fields besides the
 // message, which makes reading each entry dearer.
 func needsFields(s filter.Spec) bool {
@@ -335,159 +258,4 @@ func needsFields(s filter.Spec) bool {
 		}
 	}
 	return false
-}
-
-// positionKey names a position in the store: the live source's identity and
-// the file (or "journal") within it.
-func positionKey(live, src string) string { return live + "|" + src }
-
-func (d *Daemon) savedPositions(g *generation, live string) source.Positions {
-	return func(src string) (string, bool) {
-		// Read when the source starts, after the swap has filled handover.
-		if pos, ok := g.handover[positionKey(live, src)]; ok {
-			return pos, true
-		}
-		pos, ok, err := d.st.Position(positionKey(live, src))
-		if err != nil {
-			d.log.Warn("read saved position", "source", src, "err", err)
-			return "", false
-		}
-		return pos, ok
-	}
-}
-
-// run starts the readers, their batchers, the engine and the expiry
-// ticker, all of them in g.wg. When every source has ended by itself the
-// engine ends too, and g is lost: the daemon then has nothing counting.
-func (d *Daemon) run(ctx context.Context, g *generation) {
-	in := make(chan *pipeline.Batch, 64)
-	var readers sync.WaitGroup
-	for _, grp := range g.groups {
-		lines := make(chan logline.Line, 4*pipeline.BatchSize)
-		// Not closing lines: a source may still send after Run returned
-		// (stdin's blocked read); its end is told by ended instead.
-		ended := make(chan struct{})
-		readers.Go(func() {
-			defer close(ended)
-			if err := grp.live.Run(ctx, lines); err != nil {
-				d.log.Error("source stopped", "source", grp.live.Name(), "err", err)
-			}
-		})
-		readers.Go(func() { batch(ctx, grp.src, lines, ended, in) })
-	}
-	g.wg.Go(func() {
-		readers.Wait()
-		close(in)
-	})
-	engineDone := make(chan struct{})
-	g.wg.Go(func() {
-		defer close(engineDone)
-		if err := g.eng.Run(ctx, in); err != nil && ctx.Err() == nil {
-			d.log.Error("engine stopped", "err", err)
-		}
-	})
-	g.wg.Go(func() {
-		defer close(g.ended)
-		d.tick(ctx, g, engineDone)
-	})
-}
-
-// tick expires bans and prunes windows every second until ctx is done or
-// the engine has ended by itself.
-func (d *Daemon) tick(ctx context.Context, g *generation, engineDone <-chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			<-engineDone
-			return
-		case <-engineDone:
-			if ctx.Err() == nil {
-				d.log.Error("every source of the configuration has ended: nothing is read any more")
-				close(g.lost)
-				d.lostGen()
-			}
-			return
-		case <-t.C:
-			g.eng.Do(func() {
-				now := d.o.Now()
-				g.eng.Expire(now)
-				// Windows whose hits all left findtime hold memory for nothing.
-				for _, rj := range g.jails {
-					rj.pj.Jail.Prune(now)
-				}
-			})
-			if err := d.enf.flush(context.Background(), false); err != nil {
-				d.log.Error("flush", "err", err)
-			}
-		}
-	}
-}
-
-// batch groups lines into batches: it waits for one line, then takes what is
-// already there, so an idle source sends a line at once and a busy one sends
-// full batches. Once ended is closed it sends what is left and returns.
-func batch(ctx context.Context, src *pipeline.Source, lines <-chan logline.Line, ended <-chan struct{}, in chan<- *pipeline.Batch) {
-	for {
-		var l logline.Line
-		select {
-		case <-ctx.Done():
-			return
-		case l = <-lines:
-		case <-ended:
-			select {
-			case l = <-lines:
-			default:
-				return
-			}
-		}
-		b := pipeline.NewBatch(src)
-		add(b, l)
-	drain:
-		for !b.Full() {
-			select {
-			case l = <-lines:
-				add(b, l)
-			default:
-				break drain
-			}
-		}
-		select {
-		case in <- b:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func add(b *pipeline.Batch, l logline.Line) {
-	if source.Oversized(l) {
-		b.AddBad(l)
-		return
-	}
-	b.Add(l)
-}
-
-// afterBatch records how far each source has been read and applies the
-// batch's decisions.
-func (d *Daemon) afterBatch(ctx context.Context, g *generation, b *pipeline.Batch) {
-	live := b.Source().Name
-	last := map[string]string{}
-	for i := range b.Lines {
-		if pos := b.Lines[i].Position; pos != "" {
-			last[b.Lines[i].Source] = pos
-		}
-	}
-	g.mu.Lock()
-	for src, pos := range last {
-		g.reached[positionKey(live, src)] = pos
-	}
-	g.mu.Unlock()
-	for src, pos := range last {
-		d.enf.position(positionKey(live, src), pos)
-	}
-	if err := d.enf.flush(ctx, false); err != nil {
-		d.log.Error("flush", "err", err)
-	}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -36,9 +37,16 @@ func (d *Daemon) serveMetrics() error {
 			d.log.Error("metrics server", "err", err)
 		}
 	})
+	d.metricsAddr = ln.Addr()
 	d.log.Info("serving metrics", "addr", ln.Addr().String())
 	d.teardown = append(d.teardown, func() error {
-		err := srv.Close()
+		// Scrapes in flight may finish; then every connection is closed.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			err = srv.Close()
+		}
 		wg.Wait()
 		return err
 	})
