@@ -76,7 +76,7 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 	if err != nil {
 		return control.BanResult{}, err
 	}
-	if err := d.checkBan(ctx, rj, k, force); err != nil {
+	if err := d.checkBan(ctx, g, rj, k, force); err != nil {
 		return control.BanResult{}, err
 	}
 	var dec jail.Decision

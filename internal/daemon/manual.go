@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/addr"
+	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/logline"
 )
 
 // What `peerjail ban` and `unban` take, said in their refusals.
@@ -39,12 +41,31 @@ func manualKey(rj *runJail, host string) (jail.Key, error) {
 	}
 	want := wantHost
 	if yieldsIDs(rj) {
-		if k, err := jail.ParseKey(host, prefix); err == nil && k.ID != "" && k.ID == host {
-			return k, nil
+		if isID(host) {
+			return jail.Key{ID: host}, nil
 		}
 		want = wantHostOrID
 	}
 	return jail.Key{}, invalid{fmt.Errorf("%q: jail %q takes %s", host, rj.cfg.Name, want)}
+}
+
+// idFilter reads a whole text as a filter's <ID> reads it from a log.
+var idFilter = func() filter.Filter {
+	f, err := filter.New(filter.Spec{Name: "manual-id", Regex: &filter.RegexSpec{Fail: []string{`^<ID>$`}}})
+	if err != nil {
+		panic(fmt.Sprintf("the <ID> pattern does not compile: %v", err))
+	}
+	return f
+}()
+
+// isID reports whether s is one identity as <ID> reads it, and not text
+// that merely fails to be an address.
+func isID(s string) bool {
+	if _, err := jail.ParseKey(s, jail.DefaultIPv6Prefix); err != nil {
+		return false // looks like a broken address (1.2.3, 2001:db8:::1)
+	}
+	h, out := idFilter.Match(&logline.Line{Text: []byte(s)})
+	return out == filter.Match && h.Host.ID == s
 }
 
 // yieldsIDs reports whether the jail's filter can name an identity, so
@@ -68,7 +89,7 @@ func yieldsIDs(rj *runJail) bool {
 // checkBan refuses, before anything is decided or saved, a ban that the
 // firewall would refuse (a prefix matching every address) or that would
 // cut off what the jail never bans, unless forced.
-func (d *Daemon) checkBan(ctx context.Context, rj *runJail, k jail.Key, force bool) error {
+func (d *Daemon) checkBan(ctx context.Context, g *generation, rj *runJail, k jail.Key, force bool) error {
 	if !k.Prefix.IsValid() {
 		return nil
 	}
@@ -78,7 +99,7 @@ func (d *Daemon) checkBan(ctx context.Context, rj *runJail, k jail.Key, force bo
 	if force {
 		return nil
 	}
-	if why, ok := d.ignores(rj, k.Prefix); ok {
+	if why, ok := d.ignores(g, rj, k.Prefix); ok {
 		return invalid{fmt.Errorf("%s in jail %q: %w: %s (--force bans it anyway)", k, rj.cfg.Name, ErrIgnored, why)}
 	}
 	return nil
@@ -117,20 +138,15 @@ var special = []struct {
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
 }
 
-// ignores says why the jail never bans (part of) p: a ban overlapping an
-// ignored prefix would drop the ignored hosts' traffic too.
-func (d *Daemon) ignores(rj *runJail, p netip.Prefix) (string, bool) {
-	for _, ig := range rj.cfg.Policy.IgnoreIP {
-		if ig.Overlaps(p) {
-			return fmt.Sprintf("it overlaps ignoreip %s", ig), true
-		}
-	}
-	if rj.cfg.IgnoreSelf {
-		for _, s := range d.self.current() {
-			if s.Overlaps(p) {
-				return fmt.Sprintf("it holds this host's own address %s", s.Addr()), true
-			}
-		}
+// ignores says why the jail never bans (part of) p: its ignoreip and this
+// host's own addresses as the jail itself holds them, and the addresses no
+// one should ban. A ban overlapping them would drop their traffic too.
+func (d *Daemon) ignores(g *generation, rj *runJail, p netip.Prefix) (string, bool) {
+	var why string
+	var ok bool
+	g.eng.Do(func() { why, ok = rj.pj.Jail.Ignores(jail.Key{Prefix: p}) })
+	if ok {
+		return "it overlaps " + why, true
 	}
 	for _, s := range special {
 		if s.p.Overlaps(p) {

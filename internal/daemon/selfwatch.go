@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -198,24 +197,4 @@ func ifaddr(b []byte) (netip.Addr, bool) {
 		return local, true
 	}
 	return address, address.IsValid()
-}
-
-// interfaceAddrs is the standard library's view of the own namespace's
-// addresses, for tests to compare with.
-func interfaceAddrs() ([]netip.Prefix, error) {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil, err
-	}
-	var out []netip.Prefix
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				ip = ip.Unmap()
-				out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
-	return slices.Compact(out), nil
 }
