@@ -32,7 +32,6 @@ type generation struct {
 	live  atomic.Bool    // between start and stop
 	wg    sync.WaitGroup // every goroutine start started
 	ended chan struct{}  // closed once counting has stopped, whatever the cause
-	lost  chan struct{}  // closed if counting stopped without stop being called
 }
 
 type runJail struct {
@@ -59,7 +58,7 @@ type sourceGroup struct {
 // the store, opening sources) is done here, so that a failure leaves prev
 // untouched. Nothing new reads lines until the swap.
 func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation) (*generation, error) {
-	g := &generation{cfg: cfg, quit: make(chan struct{}), ended: make(chan struct{}), lost: make(chan struct{})}
+	g := &generation{cfg: cfg, quit: make(chan struct{}), ended: make(chan struct{})}
 	fresh, err := d.buildJails(g, prev)
 	if err != nil {
 		return nil, err

@@ -223,7 +223,6 @@ func (d *Daemon) tick(g *generation, engineDone <-chan struct{}) {
 			// the engine ran out of lines by itself.
 			if g.live.Load() {
 				d.log.Error("every source of the configuration has ended: nothing is read any more")
-				close(g.lost)
 				d.lostGen()
 			}
 			return
