@@ -300,7 +300,7 @@ func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 	d.start(g)
 	d.genMu.Unlock()
 	waitReady(started, 10*time.Second, d.log)
-	if d.kernel != nil && len(firewallJails(prev.cfg, nil)) > 0 {
+	if d.kernel != nil && len(firewallJails(g.cfg, prev)) > len(firewallJails(g.cfg, nil)) {
 		// The sets of the jails g dropped go now; until the swap prev could
 		// still ban in them.
 		if err := d.kernel.Setup(context.WithoutCancel(ctx), firewallJails(g.cfg, nil)); err != nil {

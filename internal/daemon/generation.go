@@ -97,9 +97,14 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	return g, nil
 }
 
-// revertSetup puts the firewall's jails back to prev's after a failed build.
+// revertSetup puts the firewall's jails back to prev's after a failed build,
+// and an adoption of the kernel's elements back onto prev.
 func (d *Daemon) revertSetup(ctx context.Context, prev *generation) {
-	if d.kernel == nil || prev == nil {
+	if prev == nil {
+		return
+	}
+	d.enf.retarget(prev)
+	if d.kernel == nil {
 		return
 	}
 	if err := d.kernel.Setup(context.WithoutCancel(ctx), firewallJails(prev.cfg, nil)); err != nil {

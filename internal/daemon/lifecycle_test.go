@@ -325,3 +325,35 @@ func TestLostGenerationEndsServe(t *testing.T) {
 		t.Error("control socket left after Serve ended")
 	}
 }
+
+// A reload that drops a jail keeps its sets until the swap (the running
+// generation may still ban in it), and removes them after.
+func TestReloadDropsJailSetsAfterSwap(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	two := fmt.Sprintf(sshConfig, log) + strings.ReplaceAll(strings.TrimPrefix(fmt.Sprintf(sshConfig, log), "jails:\n"), "  ssh:", "  ssh2:")
+	os.WriteFile(log, nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(two), 0o600)
+	fw := firewall.NewFake()
+	td := newTestDaemon(t, dir, fw)
+	os.WriteFile(td.cfg, []byte(fmt.Sprintf(sshConfig, log)), 0o600)
+	if err := td.client().Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var setups [][]string
+	for _, c := range fw.Calls() {
+		if c.Method == "Setup" {
+			var names []string
+			for _, j := range c.Jails {
+				names = append(names, j.Name)
+			}
+			setups = append(setups, names)
+		}
+	}
+	want := [][]string{{"ssh", "ssh2"}, {"ssh", "ssh2"}, {"ssh"}}
+	if fmt.Sprint(setups) != fmt.Sprint(want) {
+		t.Errorf("Setup calls %v, want %v (start, build with the running jails, after the swap)", setups, want)
+	}
+	td.appendLines(t, failed("198.51.100.30", 3)...)
+	waitFor(t, "a ban after the reload", func() bool { return inFirewall(fw, "ssh", "198.51.100.30/32") })
+}
