@@ -344,3 +344,21 @@ func copyExecutable(t *testing.T, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// A well-formed request with wrong values (a negative ban length) is the
+// operator's mistake: it is marked invalid, so the CLI exits 2, not 1.
+func TestWrongValuesAreInvalid(t *testing.T) {
+	_, path := serve(t, &fakeHandler{}, nil)
+	for _, data := range []string{
+		`{"cmd":"ban","jail":"j","host":"h","for":"-5m"}`,
+		`{"cmd":"unban","jail":"j","host":"h","force":true}`,
+	} {
+		if resp := raw(t, path, []byte(data+"\n")); resp.OK || !resp.Invalid {
+			t.Errorf("%s: answer %+v, want an invalid-input refusal", data, resp)
+		}
+	}
+	// Broken framing is not the operator's typo: it stays a plain error.
+	if resp := raw(t, path, []byte("status please\n")); resp.OK || resp.Invalid {
+		t.Errorf("garbage: answer %+v, want a plain error", resp)
+	}
+}
