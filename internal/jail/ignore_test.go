@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func mustPrefixes(t testing.TB, ss ...string) []netip.Prefix {
@@ -39,8 +40,8 @@ func TestIgnoreIP(t *testing.T) {
 		{"::2", false},
 		{"2001:db8:1:2::9", true}, // the ignored address itself, though keys are /64
 		{"2001:db8:1:2::a", false},
-		{"fe80::1%eth0", false},
-		{"10.0.0.1", true}, // IDs and addresses do not mix:
+		{"fe80::1%eth0", true}, // link-local, ignored by default
+		{"10.0.0.1", true},     // IDs and addresses do not mix:
 		{"10.0.0.1-peer", false},
 	}
 	j := mustNew(t, cfg)
@@ -60,8 +61,10 @@ func TestIgnoreSetMany(t *testing.T) {
 		ps = append(ps, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/48", i)))
 	}
 	s := newIgnoreSet(64, ps, nil)
-	if len(s.lens4) != 2 || len(s.lens6) != 1 {
-		t.Errorf("lengths %v %v, want two IPv4 and one IPv6", s.lens4, s.lens6)
+	// The special addresses add /8, /16, /4 and /32 for IPv4, /128, /10
+	// and /8 for IPv6; the 900 prefixes above add /24 and /48 only.
+	if len(s.lens4) != 5 || len(s.lens6) != 4 {
+		t.Errorf("lengths %v %v, want five IPv4 and four IPv6", s.lens4, s.lens6)
 	}
 	tests := []struct {
 		addr string
@@ -74,6 +77,62 @@ func TestIgnoreSetMany(t *testing.T) {
 	for _, tt := range tests {
 		if got := s.contains(netip.MustParseAddr(tt.addr)); got != tt.want {
 			t.Errorf("contains(%s) = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// Special addresses are never counted, whatever ignoreip says, in every form a
+// log may write them.
+func TestSpecialAddressesIgnored(t *testing.T) {
+	tests := []struct {
+		host    string
+		ignored bool
+	}{
+		{"0.0.0.0", true}, {"0.1.2.3", true}, {"127.0.0.1", true}, {"127.255.0.9", true},
+		{"169.254.10.1", true}, {"224.0.0.1", true}, {"239.255.255.250", true},
+		{"255.255.255.255", true}, {"::", true}, {"::1", true}, {"fe80::1", true},
+		{"febf::1", true}, {"ff02::1", true}, {"::ffff:127.0.0.1", true}, {"::ffff:0.0.0.0", true},
+		{"::ffff:255.255.255.255", true}, {"::ffff:169.254.1.1", true},
+		// Their neighbours are counted.
+		{"1.0.0.1", false}, {"128.0.0.1", false}, {"169.255.0.1", false}, {"223.255.255.255", false},
+		{"240.0.0.1", false}, {"255.255.255.254", false}, {"::2", false}, {"fec0::1", false},
+		{"fe00::1", false}, {"2001:db8::1", false},
+	}
+	for _, cfg := range []Config{basic(), {Name: "empty-ignoreip", FindTime: time.Second, MaxRetry: 1, BanTime: time.Hour, IgnoreIP: []netip.Prefix{}}} {
+		j := mustNew(t, cfg)
+		for _, tt := range tests {
+			_, v := j.Add(hit(tt.host, 1), t0, nil)
+			if got := v == IgnoredHost; got != tt.ignored {
+				t.Errorf("%s: %s: verdict %v, want ignored %v", cfg.Name, tt.host, v, tt.ignored)
+			}
+			if !tt.ignored {
+				j.UnbanAll(t0)
+			}
+		}
+	}
+}
+
+func TestIgnoresSpecial(t *testing.T) {
+	j := mustNew(t, basic())
+	tests := []struct {
+		key, reason string
+	}{
+		{"127.0.0.1", "special address (loopback) 127.0.0.0/8"},
+		{"0.0.0.0/0", "special address (unspecified) 0.0.0.0/8"},
+		{"::/0", "special address (unspecified) ::/128"},
+		{"::2", ""},
+		{"::/64", "special address (unspecified) ::/128"}, // holds :: and ::1
+		{"::ffff:127.0.0.1", "special address (loopback) 127.0.0.0/8"},
+		{"fe80::1", "special address (link-local) fe80::/10"},
+		{"ff02::1", "special address (multicast) ff00::/8"},
+		{"255.255.255.255", "special address (broadcast) 255.255.255.255/32"},
+		{"203.0.113.7", ""},
+	}
+	for _, tt := range tests {
+		k := mustKey(t, tt.key, 128)
+		reason, ok := j.Ignores(k)
+		if reason != tt.reason || ok != (tt.reason != "") {
+			t.Errorf("Ignores(%s) = %q, %v; want %q", tt.key, reason, ok, tt.reason)
 		}
 	}
 }
