@@ -121,37 +121,16 @@ func firewallAccepts(ctx context.Context, name string, p netip.Prefix) error {
 	return nil
 }
 
-// special are addresses no one should be banned by: banning them cuts
-// the host off from itself or from its network.
-var special = []struct {
-	p   netip.Prefix
-	why string
-}{
-	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
-	{netip.MustParsePrefix("::1/128"), "loopback"},
-	{netip.MustParsePrefix("0.0.0.0/8"), "unspecified (this network)"},
-	{netip.MustParsePrefix("::/128"), "unspecified"},
-	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
-	{netip.MustParsePrefix("ff00::/8"), "multicast"},
-	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast"},
-	{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
-	{netip.MustParsePrefix("fe80::/10"), "link-local"},
-}
-
-// ignores says why the jail never bans (part of) p: its ignoreip and this
-// host's own addresses as the jail itself holds them, and the addresses no
-// one should ban. A ban overlapping them would drop their traffic too.
+// ignores says why the jail never bans (part of) p, as the jail itself
+// decides for hits: its ignoreip, this host's own addresses and the special
+// addresses (loopback, multicast...). A ban overlapping them would drop
+// their traffic too.
 func (d *Daemon) ignores(g *generation, rj *runJail, p netip.Prefix) (string, bool) {
 	var why string
 	var ok bool
 	g.eng.Do(func() { why, ok = rj.pj.Jail.Ignores(jail.Key{Prefix: p}) })
 	if ok {
 		return "it overlaps " + why, true
-	}
-	for _, s := range special {
-		if s.p.Overlaps(p) {
-			return fmt.Sprintf("it overlaps %s %s", s.why, s.p), true
-		}
 	}
 	return "", false
 }

@@ -75,7 +75,7 @@ func TestManualBanInputs(t *testing.T) {
 		{"ssh", "0.0.0.0/0", false, "", "", "would match every address"},
 		{"ssh", "::/0", true, "", "", "would match every address"},
 		{"ssh", "::ffff:0.0.0.0/96", true, "", "", "would match every address"},
-		{"ssh", "127.0.0.1", false, "", "", "ignoreip 127.0.0.0/8"},
+		{"ssh", "127.0.0.1", false, "", "", "loopback"},
 		{"ssh", "192.0.2.100:22", false, "", "", "ignoreip 192.0.2.100"},
 		{"ssh", "2001:db8:aaaa:1::9", false, "", "", "ignoreip 2001:db8:aaaa::/48"},
 		{"ssh", "192.0.2.0/24", false, "", "", "ignoreip 192.0.2.100"},
