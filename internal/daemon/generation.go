@@ -32,6 +32,10 @@ type generation struct {
 	live  atomic.Bool    // between start and stop
 	wg    sync.WaitGroup // every goroutine start started
 	ended chan struct{}  // closed once counting has stopped, whatever the cause
+
+	// When counting started and when stop told the batchers to take no
+	// more lines: BenchmarkReload's pause figure.
+	startedAt, quitAt time.Time
 }
 
 type runJail struct {
@@ -131,6 +135,7 @@ func (g *generation) takeOver() {
 
 // start runs g's batchers, the engine and the expiry ticker.
 func (d *Daemon) start(g *generation) {
+	g.startedAt = time.Now()
 	g.live.Store(true)
 	d.run(g)
 }
@@ -142,6 +147,7 @@ func (g *generation) stop() {
 	if !g.live.Swap(false) {
 		return
 	}
+	g.quitAt = time.Now()
 	close(g.quit)
 	g.wg.Wait()
 }
