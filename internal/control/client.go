@@ -83,7 +83,7 @@ func (c Client) do(ctx context.Context, req request) (response, error) {
 		return response{}, err
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	resp, err := exchange(conn, req)
 	if err != nil && ctx.Err() != nil {

@@ -125,7 +125,7 @@ func watchAddrs(ctx context.Context, netns int, update func([]netip.Prefix), log
 		return fmt.Errorf("netlink: %w", err)
 	}
 	defer dumps.Close()
-	stop := context.AfterFunc(ctx, func() { _ = events.Close() })
+	stop := afterFunc(ctx, func() { _ = events.Close() })
 	defer stop()
 	for {
 		addrs, err := listAddrs(dumps)
