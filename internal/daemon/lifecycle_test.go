@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,12 +23,32 @@ import (
 	"github.com/peerjail/peerjail/internal/firewall"
 )
 
-// A reload whose firewall setup fails leaves the running generation as it
-// was: it goes on reading and banning, and the reload gauge says 0.
+// setupFails is a fake firewall whose Setup fails while fail is set, as
+// nftables does when the new configuration cannot be set up.
+type setupFails struct {
+	*firewall.Fake
+	fail atomic.Bool
+}
+
+func (f *setupFails) Setup(ctx context.Context, jails []firewall.Jail) error {
+	if f.fail.Load() {
+		return errors.New("netlink: operation not permitted")
+	}
+	return f.Fake.Setup(ctx, jails)
+}
+
+// A reload whose firewall setup fails, however often it is tried, leaves
+// the running generation as it was: it goes on reading and banning, and the
+// reload gauge says 0. (A reload used to stop the running generation first
+// and, when restarting it failed too, leave the daemon reading nothing.)
 func TestReloadSetupFailsOldKeepsBanning(t *testing.T) {
-	fw := firewall.NewFake()
+	fake := firewall.NewFake()
+	fw := &setupFails{Fake: fake}
 	reg := prometheus.NewRegistry()
-	td := newTestDaemonWith(t, t.TempDir(), fw, func(o *Options) { o.Registry = reg })
+	td := newTestDaemonWith(t, t.TempDir(), fake, func(o *Options) {
+		o.Registry = reg
+		o.NewFirewall = func() (firewall.Firewall, error) { return fw, nil }
+	})
 	c := td.client()
 	td.appendLines(t, failed("198.51.100.1", 2)...)
 	waitFor(t, "two hits counted", func() bool { return totalHits(t, td) == 2 })
@@ -35,7 +56,7 @@ func TestReloadSetupFailsOldKeepsBanning(t *testing.T) {
 
 	good, _ := os.ReadFile(td.cfg)
 	os.WriteFile(td.cfg, []byte(strings.Replace(string(good), "maxretry: 3", "maxretry: 4", 1)), 0o600)
-	fw.FailNext("Setup", errors.New("netlink: operation not permitted"))
+	fw.fail.Store(true)
 	err := c.Reload(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "operation not permitted") || !strings.Contains(err.Error(), "running configuration stays") {
 		t.Fatalf("reload with a failing setup: %v", err)
@@ -48,7 +69,7 @@ func TestReloadSetupFailsOldKeepsBanning(t *testing.T) {
 	}
 	// The old policy (maxretry 3) and its window (2 hits) are still there.
 	td.appendLines(t, failed("198.51.100.1", 1)...)
-	waitFor(t, "the ban under the running configuration", func() bool { return inFirewall(fw, "ssh", "198.51.100.1/32") })
+	waitFor(t, "the ban under the running configuration", func() bool { return inFirewall(fake, "ssh", "198.51.100.1/32") })
 	if !td.d.healthy(time.Second) {
 		t.Error("not healthy after a failed reload")
 	}
