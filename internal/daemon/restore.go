@@ -42,7 +42,6 @@ const (
 //
 // Offender history is restored so that bantime increments go on growing.
 func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error {
-	d.enf.retarget(g)
 	if len(fresh) == 0 {
 		return nil
 	}
