@@ -5,20 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/daemon"
-	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 func newRunCmd() *cobra.Command {
@@ -37,25 +36,33 @@ func newRunCmd() *cobra.Command {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			if o.metrics != "" {
-				go serveMetrics(o.metrics, reg, log)
-			}
 			// Only main touches signals: SIGHUP becomes a reload request.
 			reload := make(chan struct{}, 1)
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			go func() {
-				for range hup {
+			done := make(chan struct{})
+			var relay sync.WaitGroup
+			relay.Go(func() {
+				for {
 					select {
-					case reload <- struct{}{}:
-					default:
+					case <-hup:
+						select {
+						case reload <- struct{}{}:
+						default:
+						}
+					case <-done:
+						return
 					}
 				}
+			})
+			defer func() {
+				signal.Stop(hup)
+				close(done)
+				relay.Wait()
 			}()
 			return daemon.Run(cmd.Context(), daemon.Options{
 				ConfigPath: o.config, StatePath: o.state, SocketPath: o.socket,
-				Logger: log, Registry: reg, Reload: reload,
+				Logger: log, Registry: reg, MetricsAddr: o.metrics, Reload: reload,
 			})
 		},
 	}
@@ -66,15 +73,6 @@ func newRunCmd() *cobra.Command {
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9742)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
-}
-
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		log.Error("metrics server", "err", err)
-	}
 }
 
 // client returns the control client for the --socket flag of cmd.
@@ -117,13 +115,28 @@ func newStatusCmd() *cobra.Command {
 }
 
 func newBanCmd() *cobra.Command {
-	var dur time.Duration
+	var (
+		length string
+		force  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "ban JAIL HOST",
-		Short: "Ban a host (address, IPv6 prefix or identity) in a jail",
-		Args:  args(cobra.ExactArgs(2)),
+		Short: "Ban a host in a jail: an address as logs write it, a CIDR prefix, or an identity",
+		Long: "HOST is what a filter's <HOST> reads in a log (203.0.113.7, 203.0.113.7:4001,\n" +
+			"[2001:db8::1]:4001, /ip4/203.0.113.7/tcp/4001, ::ffff:203.0.113.7), a CIDR prefix\n" +
+			"(198.51.100.0/24), or, in a jail whose filter yields identities (<ID>), an identity.\n" +
+			"An address the jail never bans (ignoreip, this host's own, loopback) needs --force.",
+		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			r, err := client(cmd).Ban(cmd.Context(), a[0], a[1], dur)
+			var dur time.Duration
+			if cmd.Flags().Changed("for") {
+				d, err := config.ParseDuration(length)
+				if err != nil {
+					return usageError{fmt.Errorf("--for: %w", err)}
+				}
+				dur = d
+			}
+			r, err := client(cmd).Ban(cmd.Context(), a[0], a[1], dur, force)
 			if err != nil {
 				return err
 			}
@@ -132,7 +145,8 @@ func newBanCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&dur, "for", 0, "ban length (default: the jail's bantime, grown for repeat offenders)")
+	cmd.Flags().StringVar(&length, "for", "", "ban length, as in the configuration: 90s, 10m, 1h30m, 1d, 1w (default: the jail's bantime, grown for repeat offenders)")
+	cmd.Flags().BoolVar(&force, "force", false, "ban even an address the jail never bans (ignoreip, own addresses, loopback)")
 	return addSocketFlag(cmd)
 }
 
@@ -181,21 +195,25 @@ func newReloadCmd() *cobra.Command {
 }
 
 func newFlushCmd() *cobra.Command {
-	return &cobra.Command{
+	var o daemon.FlushOptions
+	cmd := &cobra.Command{
 		Use:   "flush",
 		Short: "Remove peerjail's nftables table (every ban); no other table is touched",
-		Args:  args(cobra.NoArgs),
+		Long: "Flush removes table inet peerjail. It refuses while a daemon runs (its status would\n" +
+			"list bans the kernel no longer holds): stop it first, or lift bans with\n" +
+			"`peerjail unban JAIL --all`; --force flushes anyway.",
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fw, err := firewall.NewNFTables()
-			if err != nil {
-				return err
-			}
-			defer fw.Close()
-			if err := fw.Flush(cmd.Context()); err != nil {
+			if err := daemon.Flush(cmd.Context(), o); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "table inet peerjail removed")
 			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.StatePath, "state", daemon.DefaultStatePath, "state database of the daemon to check for")
+	f.StringVar(&o.SocketPath, "socket", daemon.DefaultSocketPath, "control socket of the daemon to check for")
+	f.BoolVar(&o.Force, "force", false, "flush even while a daemon runs")
+	return cmd
 }

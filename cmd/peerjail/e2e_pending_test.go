@@ -168,23 +168,3 @@ func testKillDuringFlood(t *testing.T, after time.Duration) {
 	}
 	d.checkLog()
 }
-
-// savedWindows reads the state file of a stopped daemon: how many hits of
-// each host its saved windows hold.
-func (n *e2eNode) savedWindows() map[string]int {
-	n.t.Helper()
-	st, err := store.Open(n.state, store.Options{})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	defer st.Close()
-	saved, err := st.Pending("ssh")
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	out := make(map[string]int, len(saved))
-	for _, h := range saved {
-		out[h.Key] += len(h.Hits)
-	}
-	return out
-}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -47,6 +48,11 @@ type Jail struct {
 	// DatePattern is how to find the time in a line's text; empty means
 	// the source's own time or automatic detection.
 	DatePattern string
+	// MaxClockSkew is how far a live line's stamp may lie ahead of the
+	// daemon's clock before the line is counted at the time it was read
+	// instead; replay flags a line so far ahead of its file's modification
+	// time.
+	MaxClockSkew time.Duration
 }
 
 // LoadOptions adjusts validation to the command that loads the config.

@@ -263,3 +263,31 @@ func BenchmarkLoadExample(b *testing.B) {
 		}
 	}
 }
+
+// max_clock_skew defaults to 1m, is set under defaults for every jail, and a
+// jail's own value wins; check shows it only when it is not the default.
+func TestMaxClockSkew(t *testing.T) {
+	const text = `defaults:
+  max_clock_skew: 5m
+jails:
+  a: {filter: sshd, source: {files: [/var/log/auth.log]}}
+  b: {filter: sshd, source: {files: [/var/log/auth.log]}, max_clock_skew: 30s}
+`
+	c, err := Parse("p.yaml", []byte(text), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []time.Duration{c.Jails[0].MaxClockSkew, c.Jails[1].MaxClockSkew}; got[0] != 5*time.Minute || got[1] != 30*time.Second {
+		t.Errorf("skews %v, want [5m 30s]", got)
+	}
+	if s := c.Summary(); !strings.HasSuffix(s[1], ", clock skew 30s") {
+		t.Errorf("summary %q does not show the skew", s[1])
+	}
+	c, err = Parse("p.yaml", []byte("jails:\n  a: {filter: sshd, source: {files: [/x]}}\n"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Jails[0].MaxClockSkew != time.Minute || strings.Contains(c.Summary()[0], "skew") {
+		t.Errorf("default skew %v, summary %q", c.Jails[0].MaxClockSkew, c.Summary()[0])
+	}
+}

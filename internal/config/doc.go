@@ -43,6 +43,7 @@
 //	    protocol: tcp         # tcp | udp | all (default all)
 //	    action: nftables      # nftables (default) | dry-run
 //	    datepattern: iso8601  # optional: how to find the time in a line
+//	    max_clock_skew: 1m    # default 1m: a live line stamped further ahead, or older than findtime, counts at its read time
 //
 // Durations are Go durations plus days and weeks: 30s, 10m, 1h30m, 1d, 1w,
 // 2d12h; all must be positive. A jail's key overrides the same key under

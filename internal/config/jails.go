@@ -49,6 +49,7 @@ type settings struct {
 	protocol    string
 	action      string
 	datePattern string
+	clockSkew   time.Duration
 }
 
 // builtinSettings are the values used when neither a jail nor the defaults
@@ -65,8 +66,15 @@ func builtinSettings() settings {
 		maxHosts:   1_000_000,
 		protocol:   "all",
 		action:     "nftables",
+		clockSkew:  DefaultMaxClockSkew,
 	}
 }
+
+// DefaultMaxClockSkew is how far ahead of the daemon's clock a line's stamp
+// may be before it is distrusted: clocks of one host agree to well within
+// it, and a stamp further ahead would keep its hit in the window, and its
+// ban alive, past what the policy says.
+const DefaultMaxClockSkew = time.Minute
 
 // handlers parse the shared keys into st. Each key replaces the inherited
 // value as a whole: a jail's ignoreip replaces the default list.
@@ -85,6 +93,7 @@ func (s scope) settingHandlers(st *settings) []handler {
 		{"protocol", func(k string, v *yaml.Node) { setIf(&st.protocol)(s.oneOf(v, k, "a protocol", protocols)) }},
 		{"action", func(k string, v *yaml.Node) { setIf(&st.action)(s.oneOf(v, k, "an action", actions)) }},
 		{"datepattern", func(k string, v *yaml.Node) { setIf(&st.datePattern)(s.datePattern(v, k)) }},
+		{"max_clock_skew", func(k string, v *yaml.Node) { setIf(&st.clockSkew)(s.duration(v, k)) }},
 	}
 }
 
@@ -201,6 +210,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 		Journal: src.journal,
 	}
 	j.IgnoreSelf, j.Ports, j.Protocol, j.Action, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, st.action, st.datePattern
+	j.MaxClockSkew = st.clockSkew
 	if ref.n != nil {
 		j.FilterName = ref.name
 		j.Filter = p.lookupFilter(s, ref)

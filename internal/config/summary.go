@@ -32,6 +32,9 @@ func (j *Jail) summary() string {
 	if j.DatePattern != "" {
 		parts = append(parts, "dates "+j.DatePattern)
 	}
+	if j.MaxClockSkew != DefaultMaxClockSkew {
+		parts = append(parts, "clock skew "+formatDuration(j.MaxClockSkew))
+	}
 	return j.Name + ": " + strings.Join(parts, ", ")
 }
 

@@ -39,9 +39,10 @@ func (c Client) Status(ctx context.Context, jail string) ([]JailStatus, error) {
 	return *resp.Jails, nil
 }
 
-// Ban bans host in jail for d, or for the jail's own ban length when d is 0.
-func (c Client) Ban(ctx context.Context, jail, host string, d time.Duration) (BanResult, error) {
-	resp, err := c.do(ctx, request{Cmd: "ban", Jail: jail, Host: host, For: Duration(d)})
+// Ban bans host in jail for d, or for the jail's own ban length when d is 0;
+// force bans also an address the jail never bans.
+func (c Client) Ban(ctx context.Context, jail, host string, d time.Duration, force bool) (BanResult, error) {
+	resp, err := c.do(ctx, request{Cmd: "ban", Jail: jail, Host: host, For: Duration(d), Force: force})
 	if err != nil {
 		return BanResult{}, err
 	}
@@ -82,7 +83,7 @@ func (c Client) do(ctx context.Context, req request) (response, error) {
 		return response{}, err
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	resp, err := exchange(conn, req)
 	if err != nil && ctx.Err() != nil {

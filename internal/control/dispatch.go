@@ -28,7 +28,9 @@ func decodeRequest(line []byte) (request, error) {
 		return req, errors.New("bad request: data after the JSON object")
 	}
 	if err := req.check(); err != nil {
-		return req, fmt.Errorf("bad request: %w", err)
+		// Well-formed but wrong, such as a negative ban length: the
+		// operator's mistake, exit code 2.
+		return req, invalidError{fmt.Errorf("bad request: %w", err)}
 	}
 	return req, nil
 }
@@ -59,9 +61,9 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 		resp.Jails = &st
 	case "ban":
 		var b BanResult
-		b, err = s.h.Ban(ctx, req.Jail, req.Host, time.Duration(req.For))
+		b, err = s.h.Ban(ctx, req.Jail, req.Host, time.Duration(req.For), req.Force)
 		resp.Ban = &b
-		log = log.With("host", req.Host, "for", req.For)
+		log = log.With("host", req.Host, "for", req.For, "force", req.Force)
 	case "unban":
 		var n int
 		n, err = s.h.Unban(ctx, req.Jail, req.Host, req.All)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // childEnv selects the test binary's client mode, used to connect as
@@ -30,7 +32,8 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Serve and Close leave no goroutine behind: connections are joined.
+	goleak.VerifyTestMain(m)
 }
 
 // fakeHandler records calls and answers from its fields.
@@ -73,8 +76,8 @@ func (f *fakeHandler) Status(ctx context.Context, jail string) ([]JailStatus, er
 	return f.jails, f.wait(ctx)
 }
 
-func (f *fakeHandler) Ban(ctx context.Context, jail, host string, d time.Duration) (BanResult, error) {
-	if err := f.record("ban %q %q %s", jail, host, d); err != nil {
+func (f *fakeHandler) Ban(ctx context.Context, jail, host string, d time.Duration, force bool) (BanResult, error) {
+	if err := f.record("ban %q %q %s%s", jail, host, d, map[bool]string{true: " force"}[force]); err != nil {
 		return BanResult{}, err
 	}
 	return f.ban, f.wait(ctx)

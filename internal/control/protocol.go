@@ -5,6 +5,7 @@
 //
 //	{"cmd":"status","jail":""}                      "" = every jail
 //	{"cmd":"ban","jail":J,"host":H,"for":"1h"}      "for" omitted: the jail's own ban length
+//	{"cmd":"ban","jail":J,"host":H,"force":true}    also an address the jail never bans
 //	{"cmd":"unban","jail":J,"host":H}
 //	{"cmd":"unban","jail":J,"all":true}
 //	{"cmd":"reload"}
@@ -44,8 +45,10 @@ var errNotRoot = errors.New("permission denied: peerjail's control socket is for
 type Handler interface {
 	// Status reports one jail, or all jails when jail is "".
 	Status(ctx context.Context, jail string) ([]JailStatus, error)
-	// Ban bans host in jail for d; d == 0 means the jail's computed ban length.
-	Ban(ctx context.Context, jail, host string, d time.Duration) (BanResult, error)
+	// Ban bans host in jail for d; d == 0 means the jail's computed ban
+	// length. force bans an address the jail would never ban (ignoreip,
+	// the host's own addresses), which is refused otherwise.
+	Ban(ctx context.Context, jail, host string, d time.Duration, force bool) (BanResult, error)
 	// Unban lifts host's ban, or every ban of the jail when all is set, and
 	// returns how many bans it lifted.
 	Unban(ctx context.Context, jail, host string, all bool) (int, error)
@@ -59,6 +62,12 @@ type Handler interface {
 // the socket as "invalid":true, and the client's *RemoteError matches it
 // with errors.Is, so the CLI can exit with the usage/config code.
 var ErrInvalid = errors.New("invalid request or configuration")
+
+// invalidError marks err as the operator's, keeping its text.
+type invalidError struct{ error }
+
+func (e invalidError) Unwrap() error        { return e.error }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
 
 // RemoteError is an error the daemon answered with. Its text is the
 // daemon's, unchanged, so the CLI can print it as is.
@@ -92,11 +101,12 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // request is the wire form of a command.
 type request struct {
-	Cmd  string   `json:"cmd"`
-	Jail string   `json:"jail,omitempty"`
-	Host string   `json:"host,omitempty"`
-	For  Duration `json:"for,omitempty"`
-	All  bool     `json:"all,omitempty"`
+	Cmd   string   `json:"cmd"`
+	Jail  string   `json:"jail,omitempty"`
+	Host  string   `json:"host,omitempty"`
+	For   Duration `json:"for,omitempty"`
+	All   bool     `json:"all,omitempty"`
+	Force bool     `json:"force,omitempty"`
 }
 
 // response is the wire form of an answer; at most one payload is set.
@@ -119,7 +129,7 @@ func failure(err error) response {
 func (r request) check() error {
 	switch r.Cmd {
 	case "status":
-		if r.Host != "" || r.All || r.For != 0 {
+		if r.Host != "" || r.All || r.For != 0 || r.Force {
 			return errors.New("status takes only a jail")
 		}
 	case "ban":
@@ -130,11 +140,11 @@ func (r request) check() error {
 			return fmt.Errorf("ban for %s: the length must be positive", r.For)
 		}
 	case "unban":
-		if r.Jail == "" || (r.Host == "") == !r.All || r.For != 0 {
+		if r.Jail == "" || (r.Host == "") == !r.All || r.For != 0 || r.Force {
 			return errors.New("unban needs a jail and either a host or all")
 		}
 	case "reload":
-		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 {
+		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {
 			return errors.New("reload takes no arguments")
 		}
 	default:

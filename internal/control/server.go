@@ -93,7 +93,7 @@ func removeStale(path string) error {
 // waits for the connections in flight and returns. The socket file is
 // gone when it returns.
 func (s *Server) Serve(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
+	stop := afterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
 	defer s.conns.Wait()
 	var backoff time.Duration
@@ -132,7 +132,7 @@ func (s *Server) Close() error {
 func (s *Server) serveConn(ctx context.Context, conn *net.UnixConn) {
 	defer conn.Close()
 	// At shutdown, unblock a read or write in progress at once.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	var resp response
 	if uid, err := peerUID(conn); err != nil {

@@ -45,6 +45,7 @@ func TestBadRequests(t *testing.T) {
 		{"ban bad length", []byte(`{"cmd":"ban","jail":"j","host":"h","for":"3x"}` + "\n"), `duration "3x"`},
 		{"ban length as number", []byte(`{"cmd":"ban","jail":"j","host":"h","for":3600}` + "\n"), "cannot unmarshal number"},
 		{"ban negative", []byte(`{"cmd":"ban","jail":"j","host":"h","for":"-1h"}` + "\n"), "must be positive"},
+		{"unban forced", []byte(`{"cmd":"unban","jail":"j","host":"h","force":true}` + "\n"), "either a host or all"},
 		{"unban neither", []byte(`{"cmd":"unban","jail":"j"}` + "\n"), "either a host or all"},
 		{"unban both", []byte(`{"cmd":"unban","jail":"j","host":"h","all":true}` + "\n"), "either a host or all"},
 		{"unban without jail", []byte(`{"cmd":"unban","all":true}` + "\n"), "either a host or all"},
@@ -123,7 +124,7 @@ func TestConcurrentClients(t *testing.T) {
 						err = fmt.Errorf("unban lifted %d", n)
 					}
 				default:
-					_, err = c.Ban(context.Background(), "sshd", fmt.Sprint(i, j), time.Minute)
+					_, err = c.Ban(context.Background(), "sshd", fmt.Sprint(i, j), time.Minute, false)
 				}
 				if err != nil {
 					errs <- err
@@ -341,5 +342,23 @@ func copyExecutable(t *testing.T, dst string) {
 	}
 	if err := os.WriteFile(dst, b, 0o755); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A well-formed request with wrong values (a negative ban length) is the
+// operator's mistake: it is marked invalid, so the CLI exits 2, not 1.
+func TestWrongValuesAreInvalid(t *testing.T) {
+	_, path := serve(t, &fakeHandler{}, nil)
+	for _, data := range []string{
+		`{"cmd":"ban","jail":"j","host":"h","for":"-5m"}`,
+		`{"cmd":"unban","jail":"j","host":"h","force":true}`,
+	} {
+		if resp := raw(t, path, []byte(data+"\n")); resp.OK || !resp.Invalid {
+			t.Errorf("%s: answer %+v, want an invalid-input refusal", data, resp)
+		}
+	}
+	// Broken framing is not the operator's typo: it stays a plain error.
+	if resp := raw(t, path, []byte("status please\n")); resp.OK || resp.Invalid {
+		t.Errorf("garbage: answer %+v, want a plain error", resp)
 	}
 }

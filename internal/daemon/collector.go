@@ -9,19 +9,23 @@ import (
 type collector struct{ d *Daemon }
 
 var (
-	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated, stale).", []string{"jail", "outcome"}, nil)
+	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated).", []string{"jail", "outcome"}, nil)
 	descBanned  = prometheus.NewDesc("peerjail_banned", "Bans in force now, by jail: held by the kernel at the last apply or verification (or by a dry-run jail's log).", []string{"jail"}, nil)
 	descPending = prometheus.NewDesc("peerjail_bans_pending", "Bans decided but not in force now (the kernel refused or lost them; retried), by jail.", []string{"jail"}, nil)
 	descFailing = prometheus.NewDesc("peerjail_failing_hosts", "Hosts with hits inside findtime now, by jail.", []string{"jail"}, nil)
 	descTracked = prometheus.NewDesc("peerjail_tracked_hosts", "Hosts with pending hits in memory, by jail.", []string{"jail"}, nil)
 	descEvicted = prometheus.NewDesc("peerjail_evicted_hosts_total", "Hosts dropped because maxhosts was reached, by jail.", []string{"jail"}, nil)
+	// A line's stamp more than max_clock_skew ahead of the daemon's clock
+	// (future) or older than findtime (past) is not trusted: the hit counts
+	// at the time the line was read, and here.
+	descTimeReplaced = prometheus.NewDesc("peerjail_line_time_replaced_total", "Matched lines whose stamp was distrusted and replaced by the read time, by jail and reason (future, past).", []string{"jail", "reason"}, nil)
 
 	descStoreBehind = prometheus.NewDesc("peerjail_store_behind", "Records (bans, history, positions, windows) the state file does not hold yet because writing it failed; retried every second.", nil, nil)
 	descStoreErrors = prometheus.NewDesc("peerjail_store_errors_total", "Writes to the state file that failed (full disk, I/O error).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted, descStoreBehind, descStoreErrors} {
+	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted, descTimeReplaced, descStoreBehind, descStoreErrors} {
 		ch <- d
 	}
 }
@@ -39,12 +43,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, rj := range g.jails {
 			n, cs := rj.cfg.Name, rj.pj.Counts
 			st := rj.pj.Jail.Stats(now)
-			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated - cs.Stale
+			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated
 			for _, o := range []struct {
 				name string
 				v    int64
 			}{{"miss", miss}, {"matched", cs.Matched}, {"ignored", cs.Ignored}, {"nohost", cs.NoHost},
-				{"unparsed", cs.Unparsed}, {"undated", cs.Undated}, {"stale", cs.Stale}} {
+				{"unparsed", cs.Unparsed}, {"undated", cs.Undated}} {
 				ch <- prometheus.MustNewConstMetric(descLines, prometheus.CounterValue, float64(o.v), n, o.name)
 			}
 			enforced, pending := c.d.enf.counts(n)
@@ -53,6 +57,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descFailing, prometheus.GaugeValue, float64(st.Failing), n)
 			ch <- prometheus.MustNewConstMetric(descTracked, prometheus.GaugeValue, float64(st.Tracked), n)
 			ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(st.Evicted), n)
+			ch <- prometheus.MustNewConstMetric(descTimeReplaced, prometheus.CounterValue, float64(cs.FutureTime), n, "future")
+			ch <- prometheus.MustNewConstMetric(descTimeReplaced, prometheus.CounterValue, float64(cs.PastTime), n, "past")
 		}
 	})
 }

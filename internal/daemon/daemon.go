@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -29,6 +31,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Registry receives the metrics; nil means none are exported.
 	Registry prometheus.Registerer
+	// MetricsAddr is where the metrics are served over HTTP ("" = not
+	// served). Registry must then also be a prometheus.Gatherer.
+	MetricsAddr string
 	// Reload receives a value for every SIGHUP (only main touches signals).
 	Reload <-chan struct{}
 	// NewFirewall opens the kernel firewall; nil means nftables in this
@@ -40,6 +45,12 @@ type Options struct {
 	Now func() time.Time
 	// Stdin feeds jails whose source is files: ["-"]; nil means os.Stdin.
 	Stdin io.Reader
+	// NetNS is an open network namespace (/proc/PID/ns/net) whose addresses
+	// ignoreself follows; 0 means the daemon's own. Tests pass their own.
+	NetNS int
+
+	// watchSelf replaces the netlink address watch (tests).
+	watchSelf func(ctx context.Context, update func([]netip.Prefix)) error
 }
 
 // Daemon is a running peerjail.
@@ -52,9 +63,22 @@ type Daemon struct {
 	enf    *enforcer
 	m      *metrics
 	ctl    *control.Server
+	self   *selfWatch
+	// metricsAddr is where the metrics are served, once bound.
+	metricsAddr net.Addr
 
-	mu  sync.Mutex // guards gen
-	gen *generation
+	// reloading serialises reloads (SIGHUP and the control socket).
+	reloading sync.Mutex
+	// genMu guards gen. Commands hold it for reading while they use the
+	// generation, so the swap, which holds it for writing, never stops a
+	// generation under a command.
+	genMu sync.RWMutex
+	gen   *generation
+	// readers are the running sources by key; changed under genMu.
+	readers map[string]*reader
+	// lost receives a value when the running generation stops counting by
+	// itself; Serve then returns an error.
+	lost chan struct{}
 
 	stopOnce sync.Once
 	teardown []func() error
@@ -79,11 +103,12 @@ func Run(ctx context.Context, o Options) error {
 // kernel reconciled with the store and the sources running: READY has then
 // been sent to systemd.
 func Start(ctx context.Context, o Options) (*Daemon, error) {
-	d := &Daemon{o: withDefaults(o)}
+	d := &Daemon{o: withDefaults(o), lost: make(chan struct{}, 1), readers: map[string]*reader{}}
 	d.log = d.o.Logger
 	if err := d.setup(ctx); err != nil {
 		return nil, errors.Join(err, d.Stop())
 	}
+	d.m.reload(true)
 	d.o.Notify("READY=1")
 	d.log.Info("peerjail started", "config", d.o.ConfigPath, "jails", len(d.gen.jails))
 	return d, nil
@@ -100,7 +125,8 @@ func withDefaults(o Options) Options {
 		o.Logger = slog.Default()
 	}
 	if o.NewFirewall == nil {
-		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables(firewall.WithLogger(o.Logger)) }
+		log := o.Logger.With("firewall", "nftables")
+		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables(firewall.WithLogger(log)) }
 	}
 	if o.Notify == nil {
 		o.Notify = sdNotify
@@ -115,8 +141,15 @@ func withDefaults(o Options) Options {
 }
 
 // setup registers a teardown step for everything it opens, so that a
-// failure half-way (and Stop) undoes exactly what was done.
+// failure half-way (and Stop) undoes exactly what was done. The instance
+// lock comes first: a second daemon stops there, before it has touched the
+// firewall, the store or the socket.
 func (d *Daemon) setup(ctx context.Context) error {
+	lock, err := lockInstance(d.o.StatePath, d.o.SocketPath)
+	if err != nil {
+		return err
+	}
+	d.teardown = append(d.teardown, lock.release)
 	cfg, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil {
 		return err
@@ -126,6 +159,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 		if err := d.o.Registry.Register(collector{d}); err != nil {
 			return fmt.Errorf("register metrics: %w", err)
 		}
+	}
+	if err := d.serveMetrics(); err != nil {
+		return err
 	}
 	st, err := store.Open(d.o.StatePath, store.Options{Logger: d.log})
 	if err != nil {
@@ -148,12 +184,20 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.enf = &enforcer{kernel: d.kernel, dryRun: d.dry, st: st, log: d.log, now: d.o.Now, m: d.m,
 		actions: actions(cfg), positions: make(map[string]string), memo: memo}
-	gen, err := d.startGeneration(ctx, cfg, nil)
+	// Listings of the kernel's sets end before the firewall closes.
+	d.teardown = append(d.teardown, func() error { d.enf.listing.Wait(); return nil })
+	if err := d.watchSelf(ctx); err != nil {
+		return err
+	}
+	gen, err := d.build(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
 	d.gen = gen
-	d.teardown = append(d.teardown, func() error { return d.stopGeneration(d.current()) })
+	started := d.switchReaders(gen)
+	d.start(gen)
+	waitReady(started, 10*time.Second, d.log)
+	d.teardown = append(d.teardown, d.stopGeneration)
 	d.enf.startVerifying(defaultVerify)
 	d.teardown = append(d.teardown, d.enf.stopVerifying)
 	ctl, err := control.Listen(d.o.SocketPath, d, d.log.With("component", "control"))
@@ -166,25 +210,46 @@ func (d *Daemon) setup(ctx context.Context) error {
 	return nil
 }
 
-// Serve runs until ctx is done, reloading on Options.Reload.
+// ErrNoGeneration is returned by Serve when the daemon has nothing counting
+// any more (every source of the configuration ended): a daemon that reads
+// nothing must not look alive, so it exits and systemd restarts it.
+var ErrNoGeneration = errors.New("no configuration is running")
+
+// Serve runs until ctx is done, reloading on Options.Reload. It returns an
+// error wrapping ErrNoGeneration if the daemon stops counting by itself.
 func (d *Daemon) Serve(ctx context.Context) error {
 	ctlCtx, cancel := context.WithCancel(context.Background())
 	ctlDone := make(chan error, 1)
 	go func() { ctlDone <- d.ctl.Serve(ctlCtx) }()
 	stopWatchdog := startWatchdog(d.o.Notify, d.healthy)
 	defer stopWatchdog()
+	stop := func(cause error) error {
+		d.o.Notify("STOPPING=1")
+		d.log.Info("stopping")
+		cancel()
+		return errors.Join(cause, <-ctlDone, d.Stop())
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			d.o.Notify("STOPPING=1")
-			d.log.Info("stopping")
-			cancel()
-			return errors.Join(<-ctlDone, d.Stop())
+			return stop(nil)
+		case <-d.lost:
+			if !d.healthy(time.Second) {
+				return stop(fmt.Errorf("%w: every source has ended", ErrNoGeneration))
+			}
 		case <-d.o.Reload:
 			if err := d.Reload(ctx); err != nil {
 				d.log.Error("reload failed; the running configuration stays", "err", err)
 			}
 		}
+	}
+}
+
+// lostGen tells Serve that a generation stopped counting by itself.
+func (d *Daemon) lostGen() {
+	select {
+	case d.lost <- struct{}{}:
+	default:
 	}
 }
 
@@ -199,10 +264,68 @@ func (d *Daemon) Stop() error {
 	return errors.Join(errs...)
 }
 
+// acquire returns the running generation, held until release: a reload
+// waits for it before it stops the generation.
+func (d *Daemon) acquire() (g *generation, release func()) {
+	d.genMu.RLock()
+	return d.gen, d.genMu.RUnlock
+}
+
+// current returns the running generation for a quick look that needs no
+// hold (a generation's fields never change once it runs).
 func (d *Daemon) current() *generation {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.genMu.RLock()
+	defer d.genMu.RUnlock()
 	return d.gen
+}
+
+// swap stops prev and starts g in its place. Every step that can fail was
+// done by build; what is left cannot fail. prev has counted every line its
+// batchers took before g takes any: a reader both use goes on running, and
+// g counts exactly the lines it still holds, so no line is counted twice or
+// skipped. A reader only g uses starts after prev's positions are saved; one
+// only prev used stops. The carried jails never see two engines at once.
+func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
+	d.genMu.Lock()
+	prev.stop()
+	d.snapshotPending(prev, 0)
+	// prev's decisions and positions reach the kernel and the store first.
+	if err := d.enf.flush(context.WithoutCancel(ctx), true); err != nil {
+		d.log.Warn("saving state before the reload", "err", err)
+	}
+	g.takeOver()
+	// The addresses may have changed while g was built.
+	for _, rj := range g.jails {
+		d.self.hand(rj.cfg, rj.pj.Jail)
+	}
+	d.enf.setActions(actions(g.cfg))
+	d.enf.retarget(g)
+	d.gen = g
+	started := d.switchReaders(g)
+	d.start(g)
+	d.genMu.Unlock()
+	waitReady(started, 10*time.Second, d.log)
+	if d.kernel != nil && len(firewallJails(g.cfg, prev)) > len(firewallJails(g.cfg, nil)) {
+		// The sets of the jails g dropped go now; until the swap prev could
+		// still ban in them.
+		if err := d.kernel.Setup(context.WithoutCancel(ctx), firewallJails(g.cfg, nil)); err != nil {
+			d.log.Warn("remove the sets of jails no longer configured from nftables", "err", err)
+		}
+	}
+}
+
+// stopGeneration stops the running generation and saves what it reached.
+func (d *Daemon) stopGeneration() error {
+	d.genMu.Lock()
+	defer d.genMu.Unlock()
+	if d.gen == nil {
+		return nil
+	}
+	d.gen.stop()
+	d.snapshotPending(d.gen, 0)
+	err := d.enf.flush(context.Background(), true)
+	d.stopReaders()
+	return err
 }
 
 func needsKernel(cfg *config.Config) bool {

@@ -58,6 +58,12 @@ const sshConfig = `jails:
 
 func newTestDaemon(t *testing.T, dir string, fw *firewall.Fake) *testDaemon {
 	t.Helper()
+	return newTestDaemonWith(t, dir, fw, nil)
+}
+
+// newTestDaemonWith is newTestDaemon with options changed by opt.
+func newTestDaemonWith(t *testing.T, dir string, fw *firewall.Fake, opt func(*Options)) *testDaemon {
+	t.Helper()
 	td := &testDaemon{dir: dir, log: filepath.Join(dir, "auth.log"), cfg: filepath.Join(dir, "peerjail.yaml"), fw: fw, notes: &notes{}, reload: make(chan struct{}, 1)}
 	if _, err := os.Stat(td.log); err != nil {
 		os.WriteFile(td.log, nil, 0o600)
@@ -66,12 +72,16 @@ func newTestDaemon(t *testing.T, dir string, fw *firewall.Fake) *testDaemon {
 		os.WriteFile(td.cfg, []byte(fmt.Sprintf(sshConfig, td.log)), 0o600)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := Start(ctx, Options{
+	o := Options{
 		ConfigPath: td.cfg, StatePath: filepath.Join(dir, "state.db"), SocketPath: filepath.Join(dir, "run", "peerjail.sock"),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		NewFirewall: func() (firewall.Firewall, error) { return fw, nil },
 		Notify:      td.notes.add, Reload: td.reload,
-	})
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	d, err := Start(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -148,7 +158,8 @@ func TestDaemonBansFromFile(t *testing.T) {
 	}
 	td.appendLines(t, failed("198.51.100.7", 2)...)
 	td.appendLines(t, time.Now().Format(time.Stamp)+" bastion sshd[1]: Invalid user 203.0.113.66 from 198.51.100.8 port 22")
-	// A line older than findtime when read does not count.
+	// A line stamped older than findtime counts at the time it was read:
+	// a clock that is off (or a lie) must not hide a hit.
 	td.appendLines(t, time.Now().Add(-2*time.Hour).Format(time.Stamp)+" bastion sshd[1]: Invalid user x from 198.51.100.11 port 22")
 	td.appendLines(t, failed("198.51.100.7", 1)...)
 	waitFor(t, "the ban in the firewall", func() bool { return inFirewall(td.fw, "ssh", "198.51.100.7/32") })
@@ -159,7 +170,7 @@ func TestDaemonBansFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 1 || len(st[0].Banned) != 1 || st[0].Banned[0].Host != "198.51.100.7" || st[0].TotalHits != 4 || st[0].Failing != 1 {
+	if len(st) != 1 || len(st[0].Banned) != 1 || st[0].Banned[0].Host != "198.51.100.7" || st[0].TotalHits != 5 || st[0].Failing != 2 {
 		t.Fatalf("status: %+v", st)
 	}
 	if rem := time.Duration(st[0].Banned[0].Remaining); rem < 59*time.Minute || rem > time.Hour {
@@ -171,7 +182,7 @@ func TestDaemonManualBanUnbanAndReload(t *testing.T) {
 	td := newTestDaemon(t, t.TempDir(), firewall.NewFake())
 	ctx := context.Background()
 	c := td.client()
-	r, err := c.Ban(ctx, "ssh", "2001:db8:1:2::9", 10*time.Minute)
+	r, err := c.Ban(ctx, "ssh", "2001:db8:1:2::9", 10*time.Minute, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +198,7 @@ func TestDaemonManualBanUnbanAndReload(t *testing.T) {
 	if inFirewall(td.fw, "ssh", "2001:db8:1:2::/64") {
 		t.Fatal("unbanned prefix still in the firewall")
 	}
-	if _, err := c.Ban(ctx, "nope", "198.51.100.1", 0); err == nil || !strings.Contains(err.Error(), `no such jail "nope"`) {
+	if _, err := c.Ban(ctx, "nope", "198.51.100.1", 0, false); err == nil || !strings.Contains(err.Error(), `no such jail "nope"`) {
 		t.Fatalf("ban in unknown jail: %v", err)
 	}
 

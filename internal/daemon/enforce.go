@@ -229,7 +229,7 @@ func (e *enforcer) await(a *adoption, listed <-chan listing) {
 	}
 	a.waiting++
 	e.mu.Unlock()
-	go func() {
+	e.listing.Go(func() {
 		l := <-listed
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -241,7 +241,7 @@ func (e *enforcer) await(a *adoption, listed <-chan listing) {
 			e.log.Warn("read bans back from nftables; elements the state does not know are not adopted", "err", l.err)
 			e.adopt = nil
 		}
-	}()
+	})
 }
 
 // retarget points a waiting adoption at the generation that replaces the

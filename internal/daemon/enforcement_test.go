@@ -230,7 +230,7 @@ func TestStatusAndMetricsShowEnforcement(t *testing.T) {
 		return metricValue(t, reg, "peerjail_banned", "jail", "ssh"), metricValue(t, reg, "peerjail_bans_pending", "jail", "ssh")
 	}
 
-	if _, err := c.Ban(context.Background(), "ssh", "198.51.100.7", time.Hour); err != nil {
+	if _, err := c.Ban(context.Background(), "ssh", "198.51.100.7", time.Hour, false); err != nil {
 		t.Fatal(err)
 	}
 	if b := bannedIn(t, c, "ssh")["198.51.100.7"]; b.Enforcement != control.Enforced {
@@ -242,7 +242,7 @@ func TestStatusAndMetricsShowEnforcement(t *testing.T) {
 
 	_ = d.enf.stopVerifying() // so that the test sees the state before the repair
 	fw.FlushRuleset()
-	if _, err := c.Ban(context.Background(), "ssh", "198.51.100.8", time.Hour); err == nil {
+	if _, err := c.Ban(context.Background(), "ssh", "198.51.100.8", time.Hour, false); err == nil {
 		t.Error("ban into a flushed firewall reported success")
 	}
 	if _, ok := d.enf.check(context.Background()); !ok {

@@ -2,62 +2,69 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/netip"
 	"reflect"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/firewall"
-	"github.com/peerjail/peerjail/internal/logline"
 	"github.com/peerjail/peerjail/internal/pipeline"
 	"github.com/peerjail/peerjail/internal/source"
 )
 
 // generation is the running form of one configuration: its jails, engine and
-// sources. A reload stops one generation and starts the next, carrying over
-// the jails whose settings did not change (with their windows and bans).
+// the batchers that feed it from the readers. A reload builds the next
+// generation completely while this one runs, then swaps (see Daemon.swap),
+// carrying over the jails whose settings did not change, with their windows
+// and bans, and the readers whose files or journal matches did not change.
 type generation struct {
 	cfg    *config.Config
 	jails  []*runJail
 	eng    *pipeline.Engine
-	cancel context.CancelFunc
-	done   chan struct{}
+	groups []*sourceGroup
+
+	quit  chan struct{}  // closed by stop: the batchers take no more lines
+	live  atomic.Bool    // between start and stop
+	wg    sync.WaitGroup // every goroutine start started
+	ended chan struct{}  // closed once counting has stopped, whatever the cause
+
+	// When counting started and when stop told the batchers to take no
+	// more lines: BenchmarkReload's pause figure.
+	startedAt, quitAt time.Time
 }
 
 type runJail struct {
 	cfg     config.Jail
 	pj      *pipeline.Jail
 	sources []string
+	// prev is the replaced generation's jail of the same name: carried
+	// (same filter and policy, so the same *jail.Jail goes on counting) or
+	// not (its bans are taken over at the swap).
+	prev    *runJail
+	carried bool
 }
 
-// sourceGroup is one live source and the jails that read it: jails with the
-// same files or journal matches share a reader.
+// sourceGroup is one reader and the jails that read it: jails with the same
+// files or journal matches share a reader.
 type sourceGroup struct {
-	live  source.Live
+	r     *reader
+	src   *pipeline.Source
 	jails []int
 }
 
-func (d *Daemon) startGeneration(ctx context.Context, cfg *config.Config, prev *generation) (*generation, error) {
-	g := &generation{cfg: cfg, done: make(chan struct{})}
+// build makes the generation for cfg while prev, if any, goes on running:
+// everything that can fail (filters, date patterns, the firewall's sets,
+// the store, opening sources) is done here, so that a failure leaves prev
+// untouched. Nothing new reads lines until the swap.
+func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation) (*generation, error) {
+	g := &generation{cfg: cfg, quit: make(chan struct{}), ended: make(chan struct{})}
 	fresh, err := d.buildJails(g, prev)
 	if err != nil {
-		return nil, err
-	}
-	if d.kernel != nil {
-		if err := d.kernel.Setup(ctx, firewallJails(cfg)); err != nil {
-			return nil, fmt.Errorf("set up nftables: %w", err)
-		}
-	}
-	if err := d.restore(ctx, g, fresh); err != nil {
 		return nil, err
 	}
 	// Decisions are applied on a context nobody cancels: ctx may be a
@@ -69,55 +76,135 @@ func (d *Daemon) startGeneration(ctx context.Context, cfg *config.Config, prev *
 		OnDecision: d.enf.queue,
 		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b); d.savePending(flushCtx, g, pendingSaveInterval) },
 	})
-	groups, err := d.sourceGroups(g)
-	if err != nil {
+	if g.groups, err = d.sourceGroups(g); err != nil {
 		return nil, err
 	}
-	gctx, cancel := context.WithCancel(context.Background())
-	g.cancel = cancel
-	d.run(gctx, g, groups)
-	waitReady(groups, 10*time.Second, d.log)
+	if d.kernel != nil {
+		// prev's jails stay set up until the swap: prev may ban in a jail
+		// the new configuration drops.
+		if err := d.kernel.Setup(ctx, firewallJails(cfg, prev)); err != nil {
+			return nil, fmt.Errorf("set up nftables: %w", err)
+		}
+	}
+	if err := d.restore(ctx, g, fresh); err != nil {
+		d.revertSetup(ctx, prev)
+		return nil, err
+	}
+	for _, rj := range g.jails {
+		if rj.prev != nil && !rj.carried {
+			if err := d.restoreOffenders(rj); err != nil {
+				d.revertSetup(ctx, prev)
+				return nil, err
+			}
+		}
+	}
 	return g, nil
 }
 
-// waitReady waits until the sources have positioned themselves, so that a
+// revertSetup puts the firewall's jails back to prev's after a failed build,
+// and an adoption of the kernel's elements back onto prev.
+func (d *Daemon) revertSetup(ctx context.Context, prev *generation) {
+	if prev == nil {
+		return
+	}
+	d.enf.retarget(prev)
+	if d.kernel == nil {
+		return
+	}
+	if err := d.kernel.Setup(context.WithoutCancel(ctx), firewallJails(prev.cfg, nil)); err != nil {
+		d.log.Warn("remove the failed configuration's jails from nftables", "err", err)
+	}
+}
+
+// takeOver makes g continue where prev, now stopped, left off: the carried
+// jails' counters and the bans of the jails whose policy changed. Nothing
+// else uses either generation.
+func (g *generation) takeOver() {
+	for _, rj := range g.jails {
+		switch {
+		case rj.prev == nil:
+		case rj.carried:
+			rj.pj.Counts = rj.prev.pj.Counts
+		default:
+			for _, b := range rj.prev.pj.Jail.Bans() {
+				rj.pj.Jail.Restore(b)
+			}
+		}
+	}
+}
+
+// start runs g's batchers, the engine and the expiry ticker.
+func (d *Daemon) start(g *generation) {
+	g.startedAt = time.Now()
+	g.live.Store(true)
+	d.run(g)
+}
+
+// stop stops g and returns once every goroutine start started has ended.
+// Every line a batcher took from a reader is counted first, so the lines a
+// reader still holds are exactly those the next generation counts.
+func (g *generation) stop() {
+	if !g.live.Swap(false) {
+		return
+	}
+	g.quitAt = time.Now()
+	close(g.quit)
+	g.wg.Wait()
+}
+
+// running reports whether g is counting.
+func (g *generation) running() bool {
+	select {
+	case <-g.ended:
+		return false
+	default:
+		return g.live.Load()
+	}
+}
+
+// waitReady waits until the readers have positioned themselves, so that a
 // line written once the daemon says it is ready is never skipped as "old".
-func waitReady(groups []*sourceGroup, limit time.Duration, log *slog.Logger) {
-	deadline := time.After(limit)
-	for _, grp := range groups {
-		s, ok := grp.live.(source.Starter)
+func waitReady(readers []*reader, limit time.Duration, log *slog.Logger) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for _, r := range readers {
+		s, ok := r.live.(source.Starter)
 		if !ok {
 			continue
 		}
 		select {
 		case <-s.Ready():
-		case <-deadline:
-			log.Warn("source not ready in time; going on", "source", grp.live.Name())
+		case <-r.ended:
+		case <-deadline.C:
+			log.Warn("source not ready in time; going on", "source", r.key)
 			return
 		}
 	}
 }
 
 // buildJails makes the jails of g, reusing prev's when their filter and
-// policy are unchanged. It returns the indexes of the new ones, which need
-// their state restored from the store.
+// policy are unchanged. It returns the indexes of the jails no generation
+// had, whose state comes from the store. This host's own addresses are not
+// part of the policy compared: they are handed to every jail as they change
+// (see selfWatch), so a new address resets no window.
 func (d *Daemon) buildJails(g *generation, prev *generation) ([]int, error) {
-	self := selfAddrs()
 	var fresh []int
 	for _, jc := range g.cfg.Jails {
-		if jc.IgnoreSelf {
-			jc.Policy.IgnoreIP = append(append([]netip.Prefix(nil), jc.Policy.IgnoreIP...), self...)
-		}
-		if old := prev.find(jc.Name); old != nil && reflect.DeepEqual(old.cfg, jc) {
-			g.jails = append(g.jails, &runJail{cfg: jc, pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern, Counts: old.pj.Counts}, sources: old.sources})
+		old := prev.find(jc.Name)
+		if old != nil && reflect.DeepEqual(old.cfg, jc) {
+			g.jails = append(g.jails, &runJail{cfg: jc, prev: old, carried: true,
+				pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew}})
 			continue
 		}
 		pj, err := pipeline.NewJail(jc)
 		if err != nil {
 			return nil, err
 		}
-		fresh = append(fresh, len(g.jails))
-		g.jails = append(g.jails, &runJail{cfg: jc, pj: pj})
+		d.self.hand(jc, pj.Jail)
+		if old == nil {
+			fresh = append(fresh, len(g.jails))
+		}
+		g.jails = append(g.jails, &runJail{cfg: jc, pj: pj, prev: old})
 	}
 	return fresh, nil
 }
@@ -134,24 +221,6 @@ func (g *generation) find(name string) *runJail {
 	return nil
 }
 
-// selfAddrs are this host's addresses, for ignoreself.
-func selfAddrs() []netip.Prefix {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil
-	}
-	var out []netip.Prefix
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				ip = ip.Unmap()
-				out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
-			}
-		}
-	}
-	return out
-}
-
 func pipelineJails(js []*runJail) []*pipeline.Jail {
 	out := make([]*pipeline.Jail, len(js))
 	for i, j := range js {
@@ -160,79 +229,31 @@ func pipelineJails(js []*runJail) []*pipeline.Jail {
 	return out
 }
 
-func firewallJails(cfg *config.Config) []firewall.Jail {
+// firewallJails are the nftables jails of cfg, and those of also that cfg
+// does not have.
+func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 	var out []firewall.Jail
-	for _, j := range cfg.Jails {
-		if j.Action != "nftables" {
-			continue
+	seen := map[string]bool{}
+	add := func(j config.Jail) {
+		if j.Action != "nftables" || seen[j.Name] {
+			return
 		}
+		seen[j.Name] = true
 		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol}
 		for _, p := range j.Ports {
 			fj.Ports = append(fj.Ports, firewall.PortRange{From: p.From, To: p.To})
 		}
 		out = append(out, fj)
 	}
+	for _, j := range cfg.Jails {
+		add(j)
+	}
+	if also != nil {
+		for _, j := range also.cfg.Jails {
+			add(j)
+		}
+	}
 	return out
-}
-
-// sourceGroups opens one live source per distinct files list or journal
-// match set.
-func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
-	byKey := map[string]*sourceGroup{}
-	var keys []string
-	for i, rj := range g.jails {
-		key, err := d.sourceKey(rj.cfg)
-		if err != nil {
-			return nil, err
-		}
-		grp := byKey[key]
-		if grp == nil {
-			live, err := d.openSource(rj.cfg, key)
-			if err != nil {
-				return nil, fmt.Errorf("jail %q: %w", rj.cfg.Name, err)
-			}
-			grp = &sourceGroup{live: live}
-			byKey[key] = grp
-			keys = append(keys, key)
-		}
-		grp.jails = append(grp.jails, i)
-		rj.sources = append(rj.sources[:0], key)
-	}
-	sort.Strings(keys)
-	out := make([]*sourceGroup, len(keys))
-	for i, k := range keys {
-		out[i] = byKey[k]
-	}
-	return out, nil
-}
-
-func (d *Daemon) sourceKey(j config.Jail) (string, error) {
-	switch {
-	case len(j.Files) > 0:
-		files := append([]string(nil), j.Files...)
-		sort.Strings(files)
-		return "files:" + strings.Join(files, ","), nil
-	case len(j.Journal) > 0:
-		m := append([]string(nil), j.Journal...)
-		sort.Strings(m)
-		return "journal:" + strings.Join(m, "+"), nil
-	}
-	return "", fmt.Errorf("jail %q: no source", j.Name)
-}
-
-func (d *Daemon) openSource(j config.Jail, key string) (source.Live, error) {
-	saved := d.savedPositions(key)
-	log := d.log.With("source", key)
-	if slices.Contains(j.Files, "-") {
-		if len(j.Files) > 1 {
-			return nil, errors.New(`files: "-" (standard input) must be the only entry`)
-		}
-		return source.NewStdin(d.o.Stdin), nil
-	}
-	if len(j.Files) > 0 {
-		return source.NewFiles(j.Files, saved, source.FileOptions{Logger: log}), nil
-	}
-	return source.NewJournal(j.Journal, saved, source.JournalOptions{Logger: log, Fields: needsFields(j.Filter)})
 }
 
 // needsFields reports whether a filter tests journald fields besides the
@@ -247,141 +268,4 @@ func needsFields(s filter.Spec) bool {
 		}
 	}
 	return false
-}
-
-// positionKey names a position in the store: the live source's identity and
-// the file (or "journal") within it.
-func positionKey(live, src string) string { return live + "|" + src }
-
-func (d *Daemon) savedPositions(live string) source.Positions {
-	return func(src string) (string, bool) {
-		pos, ok, err := d.st.Position(positionKey(live, src))
-		if err != nil {
-			d.log.Warn("read saved position", "source", src, "err", err)
-			return "", false
-		}
-		return pos, ok
-	}
-}
-
-// run starts the readers, their batchers, the engine and the expiry ticker.
-func (d *Daemon) run(ctx context.Context, g *generation, groups []*sourceGroup) {
-	in := make(chan *pipeline.Batch, 64)
-	var readers sync.WaitGroup
-	for _, grp := range groups {
-		src, err := g.eng.NewSource(grp.live.Name(), nil, grp.jails)
-		if err != nil {
-			d.log.Error("source", "err", err)
-			continue
-		}
-		lines := make(chan logline.Line, 4*pipeline.BatchSize)
-		readers.Go(func() {
-			if err := grp.live.Run(ctx, lines); err != nil {
-				d.log.Error("source stopped", "source", grp.live.Name(), "err", err)
-			}
-		})
-		readers.Go(func() { batch(ctx, src, lines, in) })
-	}
-	go func() {
-		readers.Wait()
-		close(in)
-	}()
-	engineDone := make(chan struct{})
-	go func() {
-		defer close(engineDone)
-		if err := g.eng.Run(ctx, in); err != nil && ctx.Err() == nil {
-			d.log.Error("engine stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer close(g.done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				<-engineDone
-				return
-			case <-t.C:
-				g.eng.Do(func() {
-					now := d.o.Now()
-					g.eng.Expire(now)
-					// Windows whose hits all left findtime hold memory for nothing.
-					for _, rj := range g.jails {
-						rj.pj.Jail.Prune(now)
-					}
-				})
-				if err := d.enf.flush(context.Background(), false); err != nil {
-					d.log.Error("flush", "err", err)
-				}
-				d.savePending(context.Background(), g, idleSaveAfter)
-			}
-		}
-	}()
-}
-
-// batch groups lines into batches: it waits for one line, then takes what is
-// already there, so an idle source sends a line at once and a busy one sends
-// full batches.
-func batch(ctx context.Context, src *pipeline.Source, lines <-chan logline.Line, in chan<- *pipeline.Batch) {
-	for {
-		var l logline.Line
-		select {
-		case <-ctx.Done():
-			return
-		case l = <-lines:
-		}
-		b := pipeline.NewBatch(src)
-		add(b, l)
-	drain:
-		for !b.Full() {
-			select {
-			case l = <-lines:
-				add(b, l)
-			default:
-				break drain
-			}
-		}
-		select {
-		case in <- b:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func add(b *pipeline.Batch, l logline.Line) {
-	if source.Oversized(l) {
-		b.AddBad(l)
-		return
-	}
-	b.Add(l)
-}
-
-// afterBatch records how far each source has been read and applies the
-// batch's decisions.
-func (d *Daemon) afterBatch(ctx context.Context, b *pipeline.Batch) {
-	live := b.Source().Name
-	last := map[string]string{}
-	for i := range b.Lines {
-		last[b.Lines[i].Source] = b.Lines[i].Position
-	}
-	for src, pos := range last {
-		d.enf.position(positionKey(live, src), pos)
-	}
-	if err := d.enf.flush(ctx, false); err != nil {
-		d.log.Error("flush", "err", err)
-	}
-}
-
-// stopGeneration stops g's sources and engine and saves the positions
-// reached.
-func (d *Daemon) stopGeneration(g *generation) error {
-	if g == nil {
-		return nil
-	}
-	g.cancel()
-	<-g.done
-	d.snapshotPending(g, 0)
-	return d.enf.flush(context.Background(), true)
 }

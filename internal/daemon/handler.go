@@ -26,7 +26,8 @@ func (e invalid) Is(target error) bool { return target == control.ErrInvalid }
 
 // Status implements control.Handler.
 func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, error) {
-	g := d.current()
+	g, release := d.acquire()
+	defer release()
 	now := d.o.Now()
 	var out []control.JailStatus
 	g.eng.Do(func() {
@@ -62,16 +63,25 @@ func jailStatus(rj *runJail, now time.Time, enf *enforcer) control.JailStatus {
 	return js
 }
 
-// Ban implements control.Handler.
-func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration) (control.BanResult, error) {
-	g := d.current()
+// Ban implements control.Handler. The host is read as the jail's filter
+// reads a log's, and checked before anything is decided, so that a ban the
+// firewall would refuse is never saved or shown.
+func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, force bool) (control.BanResult, error) {
+	if dur < 0 {
+		return control.BanResult{}, invalid{fmt.Errorf("ban for %s: the length must be positive", dur)}
+	}
+	g, release := d.acquire()
+	defer release()
 	rj := g.find(name)
 	if rj == nil {
 		return control.BanResult{}, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
-	k, err := jail.ParseKey(host, rj.cfg.Policy.IPv6Prefix)
+	k, err := manualKey(rj, host)
 	if err != nil {
-		return control.BanResult{}, invalid{err}
+		return control.BanResult{}, err
+	}
+	if err := d.checkBan(ctx, g, rj, k, force); err != nil {
+		return control.BanResult{}, err
 	}
 	var dec jail.Decision
 	g.eng.Do(func() {
@@ -84,9 +94,12 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration) 
 	return control.BanResult{Jail: name, Host: dec.Key.String(), Until: dec.Until, Duration: control.Duration(dec.Duration)}, nil
 }
 
-// Unban implements control.Handler.
+// Unban implements control.Handler. It reads the host as Ban does; a key
+// shown by status that no longer reads so (a ban made before hosts were
+// checked) is still lifted by its exact text.
 func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, error) {
-	g := d.current()
+	g, release := d.acquire()
+	defer release()
 	rj := g.find(name)
 	if rj == nil {
 		return 0, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
@@ -95,9 +108,9 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 	if all {
 		g.eng.Do(func() { decs = rj.pj.Jail.UnbanAll(d.o.Now()) })
 	} else {
-		k, err := jail.ParseKey(host, rj.cfg.Policy.IPv6Prefix)
+		k, err := d.unbanKey(g, rj, host)
 		if err != nil {
-			return 0, invalid{err}
+			return 0, err
 		}
 		g.eng.Do(func() {
 			if dec, ok := rj.pj.Jail.Unban(k, d.o.Now()); ok {
@@ -114,45 +127,60 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 	return len(decs), d.enf.flush(ctx, true)
 }
 
-// Reload implements control.Handler: an invalid configuration leaves the
-// running one in place and is returned with its file:line:column errors.
+func (d *Daemon) unbanKey(g *generation, rj *runJail, host string) (jail.Key, error) {
+	k, err := manualKey(rj, host)
+	if err == nil {
+		return k, nil
+	}
+	var found jail.Key
+	g.eng.Do(func() {
+		for _, b := range rj.pj.Jail.Bans() {
+			if b.Key.String() == host {
+				found = b.Key
+			}
+		}
+	})
+	if found.IsValid() {
+		return found, nil
+	}
+	return jail.Key{}, err
+}
+
+// Reload implements control.Handler: the new configuration is built beside
+// the running one and swapped in only once built. An invalid configuration,
+// or one whose jails, firewall sets or sources cannot be set up, leaves the
+// running one untouched and is returned (bad configuration with its
+// file:line:column errors).
 func (d *Daemon) Reload(ctx context.Context) error {
+	d.reloading.Lock()
+	defer d.reloading.Unlock()
 	d.o.Notify("RELOADING=1")
 	defer d.o.Notify("READY=1")
+	err := d.reload(ctx)
+	d.m.reload(err == nil)
+	return err
+}
+
+func (d *Daemon) reload(ctx context.Context) error {
 	cfg, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil {
-		d.m.reload(false)
 		if errors.Is(err, config.ErrInvalid) {
 			return invalid{err}
 		}
 		return err
 	}
 	if needsKernel(cfg) && d.kernel == nil {
-		d.m.reload(false)
 		return errors.New("reload: the new configuration uses nftables, which was not opened at start; restart peerjail")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	old := d.gen
-	if err := d.stopGeneration(old); err != nil {
-		d.log.Warn("saving positions before reload", "err", err)
+	prev := d.current()
+	if prev == nil || !prev.running() {
+		return fmt.Errorf("reload: %w", ErrNoGeneration)
 	}
-	d.enf.setActions(actions(cfg))
-	gen, err := d.startGeneration(ctx, cfg, old)
+	g, err := d.build(ctx, cfg, prev)
 	if err != nil {
-		// The old configuration was running a moment ago: bring it back.
-		d.enf.setActions(actions(old.cfg))
-		back, berr := d.startGeneration(ctx, old.cfg, old)
-		if berr != nil {
-			d.m.reload(false)
-			return errors.Join(fmt.Errorf("reload: %w", err), fmt.Errorf("restart the previous configuration: %w", berr))
-		}
-		d.gen = back
-		d.m.reload(false)
-		return fmt.Errorf("reload: %w (the previous configuration is running again)", err)
+		return fmt.Errorf("reload: %w (the running configuration stays)", err)
 	}
-	d.gen = gen
-	d.m.reload(true)
-	d.log.Info("configuration reloaded", "jails", len(gen.jails))
+	d.swap(ctx, prev, g)
+	d.log.Info("configuration reloaded", "jails", len(g.jails))
 	return nil
 }

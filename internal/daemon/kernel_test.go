@@ -30,7 +30,7 @@ func TestKernelBanFromFileAndUnban(t *testing.T) {
 	}
 	c := env.client()
 	ctx := context.Background()
-	if _, err := c.Ban(ctx, "ssh", "2001:db8:1:2::9", 10*time.Minute); err != nil {
+	if _, err := c.Ban(ctx, "ssh", "2001:db8:1:2::9", 10*time.Minute, false); err != nil {
 		t.Fatal(err)
 	}
 	if e, ok := env.nftSet(t, "ssh_v6")[netip.MustParsePrefix("2001:db8:1:2::/64")]; !ok || e.timeout != 600 {
@@ -88,10 +88,10 @@ func TestKernelRestoreAndAdopt(t *testing.T) {
 	c, ctx := env.client(), context.Background()
 	env.appendLines(t, failed("198.51.100.7", 3)...)
 	env.waitElement(t, "ssh 198.51.100.7/32")
-	if _, err := c.Ban(ctx, "ssh", "2001:db8::1", 30*time.Minute); err != nil { // bans its /64
+	if _, err := c.Ban(ctx, "ssh", "2001:db8::1", 30*time.Minute, false); err != nil { // bans its /64
 		t.Fatal(err)
 	}
-	short, err := c.Ban(ctx, "ssh", "203.0.113.9", time.Second)
+	short, err := c.Ban(ctx, "ssh", "203.0.113.9", time.Second, false)
 	if err != nil {
 		t.Fatal(err)
 	}

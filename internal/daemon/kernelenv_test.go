@@ -123,8 +123,14 @@ type kernelDaemon struct {
 // once Start has (READY).
 func (env *kernelEnv) start(tb testing.TB) *kernelDaemon {
 	tb.Helper()
+	return env.startWith(tb, env.options(tb))
+}
+
+// startWith is start with options of the test's own.
+func (env *kernelEnv) startWith(tb testing.TB, o Options) *kernelDaemon {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := Start(ctx, env.options(tb))
+	d, err := Start(ctx, o)
 	if err != nil {
 		cancel()
 		tb.Fatal(err)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"sync"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
@@ -11,7 +12,8 @@ func sdNotify(state string) { _, _ = sd.SdNotify(false, state) }
 
 // startWatchdog pings systemd at half the unit's WatchdogSec, if it set one,
 // but only while healthy answers within that time: a daemon whose counting
-// is wedged stops pinging, and systemd restarts it.
+// is wedged, or that has nothing counting, stops pinging, and systemd
+// restarts it. stop returns once the pinging goroutine has ended.
 func startWatchdog(notify func(string), healthy func(limit time.Duration) bool) (stop func()) {
 	every, err := sd.SdWatchdogEnabled(false)
 	if err != nil || every <= 0 {
@@ -19,7 +21,8 @@ func startWatchdog(notify func(string), healthy func(limit time.Duration) bool) 
 	}
 	t := time.NewTicker(every / 2)
 	done := make(chan struct{})
-	go func() {
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		for {
 			select {
 			case <-done:
@@ -30,17 +33,20 @@ func startWatchdog(notify func(string), healthy func(limit time.Duration) bool) 
 				}
 			}
 		}
-	}()
+	})
 	return func() {
 		t.Stop()
 		close(done)
+		wg.Wait()
 	}
 }
 
-// healthy reports whether the counting side answers within limit.
+// healthy reports whether a generation is counting and its counting side
+// answers within limit. The probe's goroutine outlives a false answer only
+// while the counting is wedged, which is when systemd kills the daemon.
 func (d *Daemon) healthy(limit time.Duration) bool {
 	g := d.current()
-	if g == nil {
+	if g == nil || !g.running() {
 		return false
 	}
 	done := make(chan struct{})
@@ -48,10 +54,12 @@ func (d *Daemon) healthy(limit time.Duration) bool {
 		g.eng.Do(func() {})
 		close(done)
 	}()
+	t := time.NewTimer(limit)
+	defer t.Stop()
 	select {
 	case <-done:
 		return true
-	case <-time.After(limit):
+	case <-t.C:
 		return false
 	}
 }

@@ -148,7 +148,8 @@ func (d *Daemon) restorePending(g *generation, fresh []int, now time.Time) {
 		}
 		ps := make([]jail.Pending, 0, len(hosts))
 		for _, h := range hosts {
-			k, err := jail.ParseKey(h.Key, rj.cfg.Policy.IPv6Prefix)
+			// Keys are Key.String()s, /128 keeps a narrowed one as it was.
+			k, err := jail.ParseKey(h.Key, 128)
 			if err != nil {
 				continue
 			}

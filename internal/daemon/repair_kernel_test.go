@@ -107,7 +107,7 @@ func TestKernelRepairsLostBans(t *testing.T) {
 			kd := env.start(t)
 			cl, ctx := env.client(), context.Background()
 			for _, addr := range a.addrs {
-				if _, err := cl.Ban(ctx, "ssh", addr, time.Hour); err != nil {
+				if _, err := cl.Ban(ctx, "ssh", addr, time.Hour, false); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -158,7 +158,7 @@ func TestKernelStatusFollowsVerification(t *testing.T) {
 	kd := env.start(t)
 	_ = kd.d.enf.stopVerifying()
 	cl, ctx := env.client(), context.Background()
-	if _, err := cl.Ban(ctx, "ssh", "198.51.100.7", time.Hour); err != nil {
+	if _, err := cl.Ban(ctx, "ssh", "198.51.100.7", time.Hour, false); err != nil {
 		t.Fatal(err)
 	}
 	if b := bannedIn(t, cl, "ssh")["198.51.100.7"]; b.Enforcement != control.Enforced {

@@ -42,7 +42,6 @@ const (
 //
 // Offender history is restored so that bantime increments go on growing.
 func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error {
-	d.enf.retarget(g)
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -124,7 +123,9 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 			if b.Jail != name {
 				continue
 			}
-			k, err := storedBan(b, rj.cfg.Policy.IPv6Prefix)
+			// Stored keys are Key.String()s: parsed at /128 they come back
+			// as they were, also an IPv6 /128 narrowed from its group.
+			k, err := storedBan(b, 128)
 			if err != nil {
 				d.log.Warn("dropping an invalid ban from the state", "jail", name, "host", b.Key, "err", err)
 			}
@@ -184,7 +185,7 @@ func (d *Daemon) restoreOffenders(rj *runJail) error {
 		return err
 	}
 	for _, o := range offenders {
-		if k, err := jail.ParseKey(o.Key, rj.cfg.Policy.IPv6Prefix); err == nil {
+		if k, err := jail.ParseKey(o.Key, 128); err == nil {
 			rj.pj.Jail.SetOffences(k, o.Offences)
 		}
 	}

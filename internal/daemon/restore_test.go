@@ -109,7 +109,7 @@ func TestRestoreAdoptsInTheBackground(t *testing.T) {
 		t.Fatalf("before the listing is done: banned %v, want the store's ban only", got)
 	}
 	// The listing has seen .50; the daemon bans and unbans it meanwhile.
-	if _, err := c.Ban(ctx, "ssh", "198.51.100.50", time.Hour); err != nil {
+	if _, err := c.Ban(ctx, "ssh", "198.51.100.50", time.Hour, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Unban(ctx, "ssh", "198.51.100.50", false); err != nil {

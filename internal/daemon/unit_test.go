@@ -18,7 +18,7 @@ func TestSystemdUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Type=notify", "ExecStartPre=/usr/local/bin/peerjail check", "WatchdogSec=", "ExecReload=/bin/kill -HUP $MAINPID"} {
+	for _, want := range []string{"Type=notify", "ExecStartPre=/usr/local/bin/peerjail check", "WatchdogSec=", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("unit lacks %q", want)
 		}

@@ -209,6 +209,12 @@ func TestJSONTime(t *testing.T) {
 		{"unparseable", nil, `{"suspicious":true,"remote_address":"192.0.2.1","time":"yesterday","ts":1722038401}`, time.Time{}},
 		{"not a string", nil, `{"suspicious":true,"remote_address":"192.0.2.1","time":true}`, time.Time{}},
 		{"named nested", &JSONSpec{Host: "a", Time: "meta.at"}, `{"a":"192.0.2.1","time":"2020-01-01T00:00:00Z","meta":{"at":"2024-07-27T00:00:01Z"}}`, want},
+		// What a peer writes lands in string values and nested objects: a
+		// stamp there is never the record's time.
+		{"stamp in a string", nil, `{"suspicious":true,"remote_address":"192.0.2.1","error":"2099-01-01T00:00:00.123456789Z","ts":1722038401}`, want},
+		{"key in a string", nil, `{"suspicious":true,"remote_address":"192.0.2.1","error":"x\",\"time\":\"2099-01-01T00:00:00Z"}`, time.Time{}},
+		{"nested key", nil, `{"suspicious":true,"peer":{"time":"2099-01-01T00:00:00Z"},"remote_address":"192.0.2.1"}`, time.Time{}},
+		{"key in an array", nil, `{"suspicious":true,"seen":[{"ts":4070908800}],"remote_address":"192.0.2.1","time":"2024-07-27T00:00:01Z"}`, want},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

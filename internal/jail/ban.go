@@ -23,9 +23,10 @@ func (j *Jail) banLength(prev int) time.Duration {
 	return time.Duration(d)
 }
 
-// ban records a new offence and an active ban for k, and ends k's window. w
-// may be nil (a manual ban of a host with no pending hits).
-func (j *Jail) ban(k Key, at time.Time, d time.Duration, w *window, hits int) Decision {
+// ban records a new offence and an active ban for k. i is k's window (none
+// for a manual ban of a host with no pending hits), whose lines become the
+// evidence; the caller ends it.
+func (j *Jail) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) Decision {
 	prev := j.offenceCount(k)
 	if d <= 0 {
 		d = j.banLength(prev)
@@ -42,8 +43,8 @@ func (j *Jail) ban(k Key, at time.Time, d time.Duration, w *window, hits int) De
 		At: b.At, Until: b.Until, Duration: d,
 		Hits: hits, Offences: b.Offences,
 	}
-	if w != nil {
-		dec.Evidence = w.evidence()
+	if i != none {
+		dec.Evidence = j.lines.lines(j.hosts.at(i).line, j.keep)
 	}
 	return dec
 }
@@ -57,12 +58,12 @@ func (j *Jail) Ban(k Key, at time.Time, d time.Duration) Decision {
 	if !k.IsValid() {
 		return Decision{}
 	}
-	e := j.hosts.get(k)
-	if e == nil {
-		return j.ban(k, at, d, nil, 0)
+	i := j.hosts.get(k)
+	if i == none {
+		return j.ban(k, at, d, none, 0)
 	}
-	dec := j.ban(k, at, d, &e.val, len(e.val.times))
-	j.hosts.remove(e)
+	dec := j.ban(k, at, d, i, len(j.hosts.times(i)))
+	j.hosts.remove(i)
 	return dec
 }
 
@@ -123,8 +124,8 @@ func (j *Jail) Restore(b Ban) {
 	if b.Offences > j.offenceCount(b.Key) {
 		j.setOffences(b.Key, b.Offences)
 	}
-	if e := j.hosts.get(b.Key); e != nil {
-		j.hosts.remove(e)
+	if i := j.hosts.get(b.Key); i != none {
+		j.hosts.remove(i)
 	}
 	j.bans.put(b)
 }

@@ -15,7 +15,8 @@ import (
 // latest hit time seen for the host (the hit's own time unless it arrived out
 // of order). A hit too old for the window is counted in the totals but not in
 // the window. A weight below 1 counts as 1; a weight above MaxRetry counts as
-// MaxRetry, since it bans on its own either way.
+// MaxRetry, since it bans on its own either way. Every hit that is not
+// ignored counts in TotalHits, also those of hosts already banned.
 //
 // Bans end only through Expire, Unban or UnbanAll: a hit for a key whose ban
 // has passed its Until but was not yet expired is still AlreadyBanned, so the
@@ -33,59 +34,40 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 		j.ignored += int64(weight)
 		return Decision{}, IgnoredHost
 	}
+	j.totalHits += int64(weight)
 	if j.bans.has(k) {
 		return Decision{}, AlreadyBanned
 	}
-	j.totalHits += int64(weight)
-	e := j.track(k)
-	hits := j.count(&e.val, toNanos(at), weight)
+	i := j.track(k)
+	t := toNanos(at)
+	hits := j.count(i, t, weight)
 	// Evidence is kept only once the window is within j.keep hits of a
 	// ban. That still keeps the last j.keep lines before any ban: the k-th
 	// hit from the end was added while the window already held at least
 	// MaxRetry-k+1 hits (every older hit still in the window at the ban was
-	// in it then too). Hosts with a few hits, the great majority under a
-	// flood of distinct peers, then cost no copy of their lines.
+	// in it then too). Hosts with a few hits under a high maxretry then cost
+	// no line.
 	if line != nil && hits > j.cfg.MaxRetry-j.keep {
-		e.val.addLine(line, j.keep)
+		s := j.hosts.at(i)
+		s.line = j.lines.add(s.line, line, t)
 	}
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}
-	d := j.ban(k, at, 0, &e.val, hits)
-	j.hosts.remove(e)
+	d := j.ban(k, at, 0, i, hits)
+	j.hosts.remove(i)
 	return d, Banned
 }
 
-// count slides w to a hit at t and returns how many hits the window holds with
-// it. The hit is stored only when it does not ban: a ban drops the window.
-func (j *Jail) count(w *window, t int64, weight int) int {
-	ref := t
-	if len(w.times) > 0 {
-		ref = max(ref, w.newest())
+// track returns k's slot, evicting the host whose last hit is oldest at
+// MaxHosts. A new host's slot holds no hits and is not linked yet.
+func (j *Jail) track(k Key) uint32 {
+	if i := j.hosts.get(k); i != none {
+		return i
 	}
-	lo := subSat(ref, j.cfg.FindTime)
-	w.drop(lo)
-	if t <= lo {
-		return len(w.times) // too late for the window
-	}
-	hits := len(w.times) + weight
-	if hits < j.cfg.MaxRetry {
-		w.insert(t, weight, j.cfg.MaxRetry-1)
-	}
-	return hits
-}
-
-// track returns k's window, most recently seen now, evicting the least
-// recently seen host at MaxHosts and reusing its buffers.
-func (j *Jail) track(k Key) *entry[window] {
-	if e := j.hosts.get(k); e != nil {
-		j.hosts.touch(e)
-		return e
-	}
-	e, evicted := j.hosts.insert(k)
-	if evicted {
+	if j.hosts.len() >= j.cfg.MaxHosts && j.hosts.tail != none {
+		j.hosts.remove(j.hosts.tail)
 		j.evicted++
-		e.val.reset()
 	}
-	return e
+	return j.hosts.add(k)
 }

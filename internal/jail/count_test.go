@@ -1,6 +1,7 @@
 package jail
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -157,7 +158,9 @@ func TestAddTimeFallsBackToHitTime(t *testing.T) {
 	}
 }
 
-func TestTotalsCountOnlyCountedHits(t *testing.T) {
+// TotalHits is fail2ban's "Total failed": every matching line of a host that
+// is not ignored, also while it is banned.
+func TestTotalsCountEveryHit(t *testing.T) {
 	cfg := basic()
 	cfg.IgnoreIP = mustPrefixes(t, "10.0.0.0/8")
 	j := mustNew(t, cfg)
@@ -167,8 +170,26 @@ func TestTotalsCountOnlyCountedHits(t *testing.T) {
 	j.Add(hit("10.1.1.1", 1), ts(2*time.Second), nil)
 	j.Add(hit("10.1.1.2", 2), ts(2*time.Second), nil)
 	st := j.Stats(ts(2 * time.Second))
-	want := Stats{TotalHits: 3, Banned: 1, TotalBanned: 1, Ignored: 3}
+	want := Stats{TotalHits: 4, Banned: 1, TotalBanned: 1, Ignored: 3}
 	if st != want {
 		t.Errorf("Stats = %+v, want %+v", st, want)
+	}
+}
+
+// The reproduction: 95 matching lines from five hosts that are banned
+// after 5 hits each showed "total hits: 90".
+func TestTotalHitsAfterBans(t *testing.T) {
+	cfg := basic()
+	cfg.MaxRetry = 5
+	j := mustNew(t, cfg)
+	bans := 0
+	for i := range 95 {
+		host := fmt.Sprintf("192.0.2.%d", 1+i%5)
+		if _, v := j.Add(hit(host, 1), ts(time.Duration(i)*time.Millisecond), nil); v == Banned {
+			bans++
+		}
+	}
+	if st := j.Stats(ts(time.Second)); st.TotalHits != 95 || bans != 5 || st.TotalBanned != 5 {
+		t.Errorf("95 lines, %d bans: %+v, want 95 total hits and 5 bans", bans, st)
 	}
 }

@@ -80,3 +80,37 @@ func TestEvidenceTruncation(t *testing.T) {
 		})
 	}
 }
+
+// A quiet jail must not keep its whole ring: Prune gives back the chunks of
+// lines whose hits left findtime, and keeps those still in a window.
+func TestEvidenceRingReleased(t *testing.T) {
+	cfg := basic() // 3 hits in 10 s
+	j := mustNew(t, cfg)
+	long := []byte(strings.Repeat("x", 1000))
+	held := func() (n int) {
+		for _, c := range j.lines.chunks {
+			if c != nil {
+				n++
+			}
+		}
+		return n
+	}
+	// 200 one-hit hosts at 0s fill ~13 chunks of 16 KiB.
+	for i := range 200 {
+		j.Add(hit(fmt.Sprintf("198.51.100.%d", i), 1), ts(0), long)
+	}
+	before := held()
+	j.Add(hit("192.0.2.1", 1), ts(5*time.Second), []byte("first"))
+	for i := range 20 { // push "first" out of the chunk being written
+		j.Add(hit(fmt.Sprintf("203.0.113.%d", i), 1), ts(5*time.Second), long)
+	}
+	j.Prune(ts(12 * time.Second)) // lo = 2s: the 0s lines go, the 5s ones stay
+	if after := held(); before < 10 || after > 3 {
+		t.Errorf("chunks held: %d before Prune, %d after; want the 0s ones given back", before, after)
+	}
+	j.Add(hit("192.0.2.1", 1), ts(13*time.Second), []byte("second"))
+	d, v := j.Add(hit("192.0.2.1", 1), ts(14*time.Second), []byte("third"))
+	if v != Banned || !slices.Equal(d.Evidence, []string{"first", "second", "third"}) {
+		t.Errorf("ban after Prune: %v, evidence %q", v, d.Evidence)
+	}
+}

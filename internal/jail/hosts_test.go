@@ -126,16 +126,17 @@ func TestWindowMemoryFollowsHits(t *testing.T) {
 	cfg.FindTime = time.Hour
 	j := mustNew(t, cfg)
 	j.Add(hit("192.0.2.1", 1), t0, []byte("one"))
-	w := &j.hosts.get(mustKey(t, "192.0.2.1", 0)).val
+	i := j.hosts.get(mustKey(t, "192.0.2.1", 0))
 	// Evidence is only kept within maxEvidence hits of a ban.
-	if cap(w.times) != 1 || cap(w.lines) != 0 {
-		t.Errorf("one hit holds %d times, %d lines of room", cap(w.times), cap(w.lines))
+	if _, spilled := j.hosts.more[i]; spilled || j.hosts.at(i).line != 0 {
+		t.Errorf("one hit spilled its times (%v) or kept its line (%d)", spilled, j.hosts.at(i).line)
 	}
 	for i := range 998 {
 		j.Add(hit("192.0.2.1", 1), ts(time.Duration(i)*time.Millisecond), fmt.Appendf(nil, "line %d", i+2))
 	}
-	if len(w.times) != 999 || cap(w.times) > 999 || len(w.lines) != maxEvidence-1 {
-		t.Errorf("999 hits: %d times (room %d), %d lines", len(w.times), cap(w.times), len(w.lines))
+	m := j.hosts.more[i]
+	if len(m) != 999 || cap(m) > 999 || len(j.lines.lines(j.hosts.at(i).line, 1000)) != maxEvidence-1 {
+		t.Errorf("999 hits: %d times (room %d), %d lines", len(m), cap(m), len(j.lines.lines(j.hosts.at(i).line, 1000)))
 	}
 	// The ban still carries the last maxEvidence lines, in order.
 	d, v := j.Add(hit("192.0.2.1", 1), ts(time.Second), []byte("line 1000"))

@@ -32,10 +32,37 @@ const (
 	whySelf     = "own address (ignoreself)"
 )
 
+// specialAddrs are ignored by every jail whatever its ignoreip says: no peer
+// sends from them, so a hit naming one is forged or a filter's mistake, and a
+// ban of one cuts off the host itself (loopback) or its network's plumbing.
+// IPv4-mapped forms are covered too, since addresses are unmapped first.
+var specialAddrs = []ignoreEntry{
+	{netip.MustParsePrefix("0.0.0.0/8"), "special address (unspecified)"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "special address (loopback)"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "special address (link-local)"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "special address (multicast)"},
+	{netip.MustParsePrefix("255.255.255.255/32"), "special address (broadcast)"},
+	{netip.MustParsePrefix("::/128"), "special address (unspecified)"},
+	{netip.MustParsePrefix("::1/128"), "special address (loopback)"},
+	{netip.MustParsePrefix("fe80::/10"), "special address (link-local)"},
+	{netip.MustParsePrefix("ff00::/8"), "special address (multicast)"},
+}
+
 // newIgnoreSet builds the set for a jail grouping IPv6 by bits from the
-// configured ignoreip entries and this host's own addresses.
+// special addresses, the configured ignoreip entries and this host's own
+// addresses. Every jail gets its set from here, so no configuration can leave
+// the special addresses out.
 func newIgnoreSet(bits int, ignoreIP, self []netip.Prefix) ignoreSet {
 	s := ignoreSet{prefixes: make(map[netip.Prefix]struct{}), bits: bits, narrow: make(map[netip.Prefix]struct{})}
+	for _, e := range specialAddrs {
+		// Checked by isSpecial, not by lookups: they would cost every
+		// hit four more map lookups.
+		s.entries = append(s.entries, e)
+		if !e.prefix.Addr().Is4() && e.prefix.Bits() > bits {
+			g, _ := e.prefix.Addr().Prefix(bits)
+			s.narrow[g] = struct{}{}
+		}
+	}
 	for _, p := range ignoreIP {
 		s.add(p, whyIgnoreIP)
 	}
@@ -72,6 +99,9 @@ func (s *ignoreSet) add(p netip.Prefix, why string) {
 
 // contains reports whether a (unmapped, zone-free) is ignored.
 func (s *ignoreSet) contains(a netip.Addr) bool {
+	if isSpecial(a) {
+		return true
+	}
 	if len(s.prefixes) == 0 {
 		return false
 	}
@@ -87,6 +117,18 @@ func (s *ignoreSet) contains(a netip.Addr) bool {
 		if _, ok := s.prefixes[p]; ok {
 			return true
 		}
+	}
+	return false
+}
+
+// isSpecial reports whether a is in specialAddrs.
+func isSpecial(a netip.Addr) bool {
+	if a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
+		return true
+	}
+	if a.Is4() {
+		b := a.As4()
+		return b[0] == 0 || b == [4]byte{255, 255, 255, 255}
 	}
 	return false
 }

@@ -84,9 +84,11 @@ type Jail struct {
 	cfg      Config
 	self     []netip.Prefix // this host's own addresses (SetSelf)
 	ignore   ignoreSet
-	keep     int         // evidence lines kept per host
-	hosts    lru[window] // pending windows
-	offences lru[int]    // bans so far per key, kept apart from windows
+	keep     int       // evidence lines kept per host
+	hosts    hostTable // pending windows
+	lines    lineRing  // their evidence
+	scratch  []int64   // for rebuilding a window without allocating
+	offences lru[int]  // bans so far per key, kept apart from windows
 	bans     banSet
 
 	totalHits, totalBanned, evicted, ignored int64
@@ -103,7 +105,9 @@ func New(cfg Config) (*Jail, error) {
 		cfg:      cfg,
 		ignore:   newIgnoreSet(cfg.IPv6Prefix, cfg.IgnoreIP, nil),
 		keep:     min(maxEvidence, cfg.MaxRetry),
-		hosts:    newLRU[window](cfg.MaxHosts),
+		hosts:    newHostTable(int64(cfg.FindTime), cfg.MaxHosts),
+		lines:    newLineRing(cfg.MaxHosts),
+		scratch:  make([]int64, 0, min(cfg.MaxRetry, 16)),
 		offences: newLRU[int](cfg.MaxHosts),
 		bans:     newBanSet(),
 	}, nil

@@ -4,11 +4,12 @@ import "net/netip"
 
 // lru is a map of keys with a recency order and a size cap: an intrusive doubly
 // linked list makes touch, insert and eviction O(1) without allocating list
-// nodes apart from the entries themselves.
+// nodes apart from the entries themselves. It holds offender history, one
+// entry per banned key; the far more numerous pending windows live in the
+// compact hostTable.
 //
 // Addresses and identities live in separate maps: a map key holding a string
-// makes every insert and delete about twice as slow, and a flood of spoofed
-// addresses is all inserts and deletes.
+// makes every insert and delete about twice as slow.
 type lru[V any] struct {
 	addrs map[netip.Prefix]*entry[V]
 	ids   map[string]*entry[V]

@@ -13,22 +13,22 @@ type Pending struct {
 	Hits []time.Time
 }
 
-// Pending returns every tracked host's hits inside (now-FindTime, now], least
-// recently seen host first, so that restoring them in order rebuilds the same
-// eviction order.
+// Pending returns every tracked host's hits inside (now-FindTime, now], the
+// host whose last hit is oldest first (the eviction order).
 func (j *Jail) Pending(now time.Time) []Pending {
 	hi := toNanos(now)
 	lo := subSat(hi, j.cfg.FindTime)
+	h := &j.hosts
 	var out []Pending
-	for e := j.hosts.tail; e != nil; e = e.prev {
+	for x := h.tail; x != none; x = h.at(x).next {
 		var hits []time.Time
-		for _, t := range e.val.times {
+		for _, t := range h.times(x) {
 			if t > lo && t <= hi {
 				hits = append(hits, fromNanos(t))
 			}
 		}
 		if len(hits) > 0 {
-			out = append(out, Pending{Key: e.key, Hits: hits})
+			out = append(out, Pending{Key: h.keyOf(x), Hits: hits})
 		}
 	}
 	return out
@@ -69,8 +69,8 @@ func (j *Jail) RestorePending(ps []Pending, now time.Time) {
 			continue
 		}
 		slices.Sort(times)
-		if e := j.hosts.get(k); e != nil {
-			j.merge(&e.val, times)
+		if i := j.hosts.get(k); i != none {
+			j.merge(i, times)
 			continue
 		}
 		fresh = append(fresh, saved{k, times})
@@ -83,20 +83,37 @@ func (j *Jail) RestorePending(ps []Pending, now time.Time) {
 		fresh = fresh[len(fresh)-max(room, 0):]
 	}
 	for _, s := range fresh {
-		e := j.hosts.get(s.key) // the same key saved twice
-		if e == nil {
-			e, _ = j.hosts.insert(s.key)
+		i := j.hosts.get(s.key) // the same key saved twice
+		if i == none {
+			i = j.hosts.add(s.key)
 		}
-		j.merge(&e.val, s.times)
+		j.merge(i, s.times)
 	}
 }
 
-// merge adds sorted times to w, keeping the newest MaxRetry-1.
-func (j *Jail) merge(w *window, times []int64) {
-	for _, t := range times {
-		w.insert(t, 1, j.cfg.MaxRetry)
-		if len(w.times) >= j.cfg.MaxRetry {
-			w.times = w.times[:copy(w.times, w.times[1:])]
-		}
+// merge adds sorted times to host i's window, keeping the newest MaxRetry-1
+// within FindTime of the newest, as count would have.
+func (j *Jail) merge(i uint32, times []int64) {
+	h := &j.hosts
+	old := h.times(i)
+	wasLinked := len(old) > 0
+	var newest int64
+	if wasLinked {
+		newest = old[len(old)-1]
+	}
+	buf := append(j.scratch[:0], old...)
+	buf = append(buf, times...)
+	slices.Sort(buf)
+	lo := subSat(buf[len(buf)-1], j.cfg.FindTime)
+	drop := max(len(buf)-(j.cfg.MaxRetry-1), 0)
+	for drop < len(buf) && buf[drop] <= lo {
+		drop++
+	}
+	j.scratch = buf
+	h.setTimes(i, buf[drop:], j.cfg.MaxRetry-1)
+	if wasLinked {
+		h.relink(i, newest)
+	} else {
+		h.link(i)
 	}
 }

@@ -41,8 +41,8 @@ func TestPendingRoundTrip(t *testing.T) {
 	if got := pendingOf(saved); !mapsEqual(got, want) {
 		t.Fatalf("Pending = %v, want %v", got, want)
 	}
-	if saved[0].Key.String() != "192.0.2.1" || saved[len(saved)-1].Key.String() != "peer-b" {
-		t.Errorf("Pending order %v, want least recently seen first", saved)
+	if saved[0].Key.String() != "2001:db8::/64" || saved[1].Key.String() != "192.0.2.1" {
+		t.Errorf("Pending order %v, want by last hit, oldest first", saved)
 	}
 
 	b := mustNew(t, cfg)

@@ -42,13 +42,15 @@ func TestIPv6GroupNarrowed(t *testing.T) {
 		host   string
 		want   string
 	}{
-		{"ignoreip inside the group", []string{"::1/128"}, nil, 64, "::2", "::2"},
+		{"default ::1 inside the group (/ip6/::2/...)", nil, nil, 64, "::2", "::2"},
+		{"ignoreip inside the group", []string{"2001:db8:1:2::1/128"}, nil, 64, "2001:db8:1:2::2", "2001:db8:1:2::2"},
 		{"own address inside the group", nil, []string{"2001:db8:1:2::5/128"}, 64, "2001:db8:1:2::9", "2001:db8:1:2::9"},
 		{"own /64 inside a /48 group", nil, []string{"2001:db8:1:2::/64"}, 48, "2001:db8:1:3::9", "2001:db8:1:3::9"},
 		{"neighbouring group untouched", nil, []string{"2001:db8:1:2::5/128"}, 64, "2001:db8:1:3::9", "2001:db8:1:3::/64"},
 		{"ignored prefix wider than the group", []string{"2001:db8::/32"}, nil, 64, "2001:db9::1", "2001:db9::/64"},
 		{"mapped IPv4 stays /32", []string{"::1/128"}, nil, 64, "::ffff:192.0.2.1", "192.0.2.1"},
-		{"/128 groups need no narrowing", []string{"::1/128"}, nil, 128, "::2", "::2"},
+		{"/128 groups need no narrowing", nil, nil, 128, "::2", "::2"},
+		{"own address in a /48 group", nil, []string{"2001:db8:1:2::5/128"}, 48, "2001:db8:1:ffff::1", "2001:db8:1:ffff::1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,120 +3,63 @@ package jail
 import (
 	"math"
 	"time"
-	"unicode/utf8"
 )
 
-// Evidence limits: a ban carries at most maxEvidence lines of at most
-// maxLineBytes bytes each, so a hostile log line cannot bloat memory or the
-// state store.
-const (
-	maxEvidence  = 10
-	maxLineBytes = 1024
-	cutMark      = "…"
-)
-
-// window is one host's pending hits and its latest matched lines.
-type window struct {
-	// times holds the hit times in Unix nanoseconds, ascending, one entry per
-	// unit of weight. It never reaches MaxRetry entries: the hit that would make
-	// it do so bans the host and empties the window. It grows on demand, so a
-	// host seen once costs one entry whatever MaxRetry is.
-	times []int64
-	// lines is a ring of evidence; once full, head is the oldest line.
-	lines [][]byte
-	head  int
+// count slides host i's window to a hit at t and returns how many hits the
+// window holds with it. The hit is stored only when it does not ban: a ban
+// ends the window. The window is exact: with ref the later of t and the newest
+// hit, hits at or before ref-FindTime are dropped.
+func (j *Jail) count(i uint32, t int64, weight int) int {
+	h := &j.hosts
+	ts := h.times(i)
+	ref, newest := t, int64(math.MinInt64)
+	if len(ts) > 0 {
+		newest = ts[len(ts)-1]
+		ref = max(ref, newest)
+	}
+	lo := subSat(ref, j.cfg.FindTime)
+	drop := 0
+	for drop < len(ts) && ts[drop] <= lo {
+		drop++
+	}
+	if t <= lo {
+		if drop > 0 {
+			h.setTimes(i, ts[drop:], j.cfg.MaxRetry-1)
+		}
+		return len(ts) - drop // too late for the window
+	}
+	hits := len(ts) - drop + weight
+	if hits >= j.cfg.MaxRetry {
+		return hits
+	}
+	// Hits mostly arrive in order, so the place is searched from the end.
+	at := len(ts)
+	for at > drop && ts[at-1] > t {
+		at--
+	}
+	buf := append(j.scratch[:0], ts[drop:at]...)
+	for range weight {
+		buf = append(buf, t)
+	}
+	buf = append(buf, ts[at:]...)
+	j.scratch = buf
+	h.setTimes(i, buf, j.cfg.MaxRetry-1)
+	if len(ts) == 0 {
+		h.link(i)
+	} else {
+		h.relink(i, newest)
+	}
+	return hits
 }
 
-func (w *window) reset() {
-	w.times = w.times[:0]
-	w.lines = w.lines[:0]
-	w.head = 0
-}
-
-// newest is the latest hit time; the window is never empty while tracked.
-func (w *window) newest() int64 { return w.times[len(w.times)-1] }
-
-// drop forgets the hits at or before lo.
-func (w *window) drop(lo int64) {
-	n := 0
-	for n < len(w.times) && w.times[n] <= lo {
-		n++
-	}
-	if n > 0 {
-		w.times = w.times[:copy(w.times, w.times[n:])]
-	}
-}
-
-// insert adds n copies of t in time order. Hits mostly arrive in order, so the
-// place is searched from the end. limit bounds the capacity ever allocated.
-func (w *window) insert(t int64, n, limit int) {
-	i := len(w.times)
-	for i > 0 && w.times[i-1] > t {
-		i--
-	}
-	need := len(w.times) + n
-	if need > cap(w.times) {
-		grown := make([]int64, len(w.times), min(max(need, 2*cap(w.times)), limit))
-		copy(grown, w.times)
-		w.times = grown
-	}
-	w.times = w.times[:need]
-	copy(w.times[i+n:], w.times[i:need-n])
-	for k := i; k < i+n; k++ {
-		w.times[k] = t
-	}
-}
-
-// countIn returns how many hits fall in (lo, hi] and the latest of them.
-func (w *window) countIn(lo, hi int64) (n int, last int64) {
-	for _, t := range w.times {
+// countIn returns how many of i's hits fall in (lo, hi] and the latest of them.
+func (h *hostTable) countIn(i uint32, lo, hi int64) (n int, last int64) {
+	for _, t := range h.times(i) {
 		if t > lo && t <= hi {
 			n, last = n+1, t
 		}
 	}
 	return n, last
-}
-
-// addLine keeps a copy of line, dropping the oldest beyond keep lines. The
-// buffers of overwritten or reset slots are reused.
-func (w *window) addLine(line []byte, keep int) {
-	if len(w.lines) < keep {
-		if len(w.lines) < cap(w.lines) {
-			w.lines = w.lines[:len(w.lines)+1]
-		} else {
-			w.lines = append(w.lines, nil)
-		}
-		i := len(w.lines) - 1
-		w.lines[i] = copyLine(w.lines[i], line)
-		return
-	}
-	w.lines[w.head] = copyLine(w.lines[w.head], line)
-	w.head = (w.head + 1) % len(w.lines)
-}
-
-// evidence returns the kept lines, oldest first.
-func (w *window) evidence() []string {
-	if len(w.lines) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(w.lines))
-	for i := range w.lines {
-		out = append(out, string(w.lines[(w.head+i)%len(w.lines)]))
-	}
-	return out
-}
-
-// copyLine copies line into dst's storage: callers reuse their read buffers.
-// Lines over maxLineBytes are cut on a character boundary and marked.
-func copyLine(dst, line []byte) []byte {
-	if len(line) <= maxLineBytes {
-		return append(dst[:0], line...)
-	}
-	cut := maxLineBytes - len(cutMark)
-	for back := 0; back < utf8.UTFMax-1 && !utf8.RuneStart(line[cut]); back++ {
-		cut--
-	}
-	return append(append(dst[:0], line[:cut]...), cutMark...)
 }
 
 // Times are kept as Unix nanoseconds (pointer-free, a third of time.Time's

@@ -33,6 +33,7 @@ type result struct {
 	outcome filter.Outcome
 	at      time.Time
 	dated   bool
+	read    bool // at is when a live source read the line, not a stamp
 }
 
 // Source is a registered line source: the jails that read it, and the
@@ -42,6 +43,10 @@ type Source struct {
 	Name  string
 	jails []int // indexes into the engine's jails
 	dets  []*timestamp.Detector
+	ref   func() time.Time
+	// latest is the latest hit time taken in order (replay): the source's
+	// own clock, which out-of-order stamps are judged by.
+	latest time.Time
 }
 
 var batchPool = sync.Pool{New: func() any { return &Batch{} }}

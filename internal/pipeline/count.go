@@ -3,6 +3,7 @@ package pipeline
 import (
 	"time"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
 )
@@ -10,10 +11,19 @@ import (
 // count feeds a matched batch to the jails in line order.
 func (e *Engine) count(b *Batch) {
 	e.mu.Lock()
+	var now time.Time
+	if e.opts.Now != nil {
+		// Live, bans end by the daemon's clock, read once a batch: the
+		// lines of a batch arrived together.
+		now = e.opts.Now()
+		if !e.next.IsZero() && !now.Before(e.next) {
+			e.Expire(now)
+		}
+	}
 	nj := len(e.jails)
 	for i := range b.Lines {
 		for _, j := range b.src.jails {
-			e.countOne(e.jails[j], &b.res[i*nj+j], b.Lines[i].Text)
+			e.countOne(e.jails[j], b.src, &b.res[i*nj+j], b.Lines[i].Text, now)
 		}
 	}
 	e.mu.Unlock()
@@ -23,7 +33,7 @@ func (e *Engine) count(b *Batch) {
 	b.release()
 }
 
-func (e *Engine) countOne(jl *Jail, r *result, text []byte) {
+func (e *Engine) countOne(jl *Jail, src *Source, r *result, text []byte, now time.Time) {
 	c := &jl.Counts
 	c.Lines++
 	switch r.outcome {
@@ -39,16 +49,16 @@ func (e *Engine) countOne(jl *Jail, r *result, text []byte) {
 		c.Unparsed++
 		return
 	}
-	if !r.dated {
+	var at time.Time
+	if e.opts.Now != nil {
+		at = e.liveTime(jl, r, now)
+	} else if r.dated {
+		at = e.replayTime(jl, src, r.at)
+	} else {
 		c.Undated++
 		return
 	}
-	if e.opts.Now != nil && e.opts.Now().Sub(r.at) > jl.Jail.Config().FindTime {
-		c.Stale++
-		return
-	}
-	e.advance(r.at)
-	d, v := jl.Jail.Add(r.hit, r.at, text)
+	d, v := jl.Jail.Add(r.hit, at, text)
 	switch v {
 	case jail.IgnoredHost:
 		c.Ignored++
@@ -67,8 +77,66 @@ func (e *Engine) countOne(jl *Jail, r *result, text []byte) {
 	}
 }
 
-// advance moves the log clock to t, first lifting every ban that ended by
-// then so that decisions come out in time order.
+// liveTime is when a live hit counts. The daemon's clock is the truth: a
+// line's stamp only places its hit among others, and one that lies more
+// than MaxClockSkew ahead of the clock, or more than findtime behind it,
+// is a broken clock or a lie (a line written to look old never fills a
+// window; one written in the future would hold a ban past its end). Such a
+// hit counts at the time it was read, and is counted as replaced.
+func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
+	switch {
+	case !r.dated || r.read:
+		return now
+	case r.at.Sub(now) > jl.skew():
+		jl.Counts.FutureTime++
+		return now
+	case now.Sub(r.at) > jl.Jail.Config().FindTime:
+		jl.Counts.PastTime++
+		return now
+	}
+	if r.at.After(e.logTime) {
+		e.logTime = r.at
+	}
+	return r.at
+}
+
+// replayTime is when a replayed hit counts: at its stamp, which moves the
+// replay's clock, unless the stamp jumped out of order. Log times are not
+// checked against each other going forward (a quiet hour is no fault), but
+// a line cannot have been written after its file was last modified, so a
+// stamp more than MaxClockSkew past the source's reference is out of order;
+// so is one more than findtime before the latest time of its source. An
+// out-of-order hit counts at the time its source had reached (before its
+// first dated line: the replay's clock, or the reference) and moves no
+// clock, so that one stamp cannot end every ban or make later lines old.
+func (e *Engine) replayTime(jl *Jail, src *Source, t time.Time) time.Time {
+	ref := src.ref()
+	if t.Sub(ref) <= jl.skew() && (src.latest.IsZero() || src.latest.Sub(t) <= jl.Jail.Config().FindTime) {
+		if t.After(src.latest) {
+			src.latest = t
+		}
+		e.advance(t)
+		return t
+	}
+	jl.Counts.OutOfOrder++
+	switch {
+	case !src.latest.IsZero():
+		return src.latest
+	case !e.logTime.IsZero():
+		return e.logTime
+	}
+	return ref
+}
+
+func (jl *Jail) skew() time.Duration {
+	if jl.MaxClockSkew > 0 {
+		return jl.MaxClockSkew
+	}
+	return config.DefaultMaxClockSkew
+}
+
+// advance moves the replay's clock to t, first lifting every ban that ended
+// by then so that decisions come out in time order.
 func (e *Engine) advance(t time.Time) {
 	if t.After(e.logTime) {
 		e.logTime = t
@@ -110,7 +178,7 @@ func (e *Engine) Expire(now time.Time) {
 	}
 }
 
-// LogTime is the latest hit time seen.
+// LogTime is the latest hit time taken in order: replay's clock.
 func (e *Engine) LogTime() time.Time { return e.logTime }
 
 func sortByAt(ds []jail.Decision) {

@@ -22,6 +22,10 @@ type Jail struct {
 	Jail   *jail.Jail
 	// DatePattern is the jail's datepattern ("" = detect).
 	DatePattern string
+	// MaxClockSkew is how far a stamp may lie ahead of the clock (live: the
+	// daemon's; replay: the file's modification time) before it is
+	// distrusted; 0 means config.DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 	// Counts are updated by Run's counting goroutine; read them after Run
 	// returns, or from OnDecision/Observe callbacks.
 	Counts Counts
@@ -37,9 +41,16 @@ type Counts struct {
 	NoHost   int64 // matched, but named no usable host
 	Unparsed int64 // could not be read (broken JSON, oversized line)
 	Undated  int64 // matched, but no time could be found
-	Stale    int64 // live only: older than findtime when read
 	Banned   int64 // hits from hosts that were banned at the time
 	Bans     int64
+	// Live: hits whose stamp lay more than MaxClockSkew ahead of the
+	// daemon's clock, or more than findtime behind it. They count at the
+	// time they were read (and in Matched): never dropped, never trusted.
+	FutureTime int64
+	PastTime   int64
+	// Replay: hits whose stamp jumped out of order (see Engine.hitTime).
+	// They count at the time their source had reached (and in Matched).
+	OutOfOrder int64
 }
 
 // Options tune an Engine.
@@ -49,8 +60,9 @@ type Options struct {
 	// OnDecision receives every ban and unban, in order, on the counting
 	// goroutine.
 	OnDecision func(jail.Decision)
-	// Now is the wall clock for live sources; nil means replay, where time is
-	// the log's own.
+	// Now is the daemon's clock for live sources: expiry, unbans and the
+	// read time of lines run on it, and a line's own stamp only orders its
+	// hit among others. nil means replay, where time is the log's own.
 	Now func() time.Time
 	// TrackHosts keeps per-host hit counts in Jail.Hosts (for reports).
 	TrackHosts bool
@@ -87,16 +99,23 @@ func New(jails []*Jail, o Options) *Engine {
 
 // NewSource registers a line source read by the given jails (indexes into
 // the engine's jails; nil means all). ref is the reference time for
-// timestamps without a year (replay: the file's modification time); nil
-// means the wall clock.
+// timestamps without a year and the latest time a line of the source can
+// have been written (replay: the file's modification time); nil means
+// Options.Now, or the wall clock in replay.
 func (e *Engine) NewSource(name string, ref func() time.Time, jails []int) (*Source, error) {
+	if ref == nil {
+		ref = e.opts.Now
+	}
+	if ref == nil {
+		ref = time.Now
+	}
 	if jails == nil {
 		jails = make([]int, len(e.jails))
 		for i := range jails {
 			jails[i] = i
 		}
 	}
-	s := &Source{Name: name, jails: jails, dets: make([]*timestamp.Detector, len(e.jails))}
+	s := &Source{Name: name, jails: jails, dets: make([]*timestamp.Detector, len(e.jails)), ref: ref}
 	for _, j := range jails {
 		if j < 0 || j >= len(e.jails) {
 			return nil, fmt.Errorf("source %s: no jail %d", name, j)
@@ -192,25 +211,27 @@ func (e *Engine) match(b *Batch) {
 			hit, out := jl.Filter.Match(l)
 			*r = result{hit: hit, outcome: out}
 			if out == filter.Match {
-				r.at, r.dated = lineTime(l, hit, b.src.dets[j])
+				r.at, r.dated, r.read = lineTime(l, hit, b.src.dets[j])
 			}
 		}
 	}
 }
 
-// lineTime picks a hit's time: the record's own (journald, a JSON field),
-// else the text's timestamp, else the time a live source read it.
-func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (time.Time, bool) {
+// lineTime picks a hit's time: the record's own (journald's stamp, a JSON
+// filter's time field), else the stamp where the line's writers put it
+// (never one inside the message, see timestamp.Detector.Find), else the time
+// a live source read it, which read reports.
+func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (t time.Time, dated, read bool) {
 	switch {
 	case l.TimeIsExact:
-		return l.Time, true
+		return l.Time, true, false
 	case !h.Time.IsZero():
-		return h.Time, true
+		return h.Time, true, false
 	}
 	if t, ok := d.Find(l.Text); ok {
-		return t, true
+		return t, true, false
 	}
-	return l.Time, !l.Time.IsZero()
+	return l.Time, !l.Time.IsZero(), true
 }
 
 // NewJail builds a configured jail: its filter in front of its counting.
@@ -223,5 +244,5 @@ func NewJail(jc config.Jail) (*Jail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
 	}
-	return &Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern}, nil
+	return &Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew}, nil
 }

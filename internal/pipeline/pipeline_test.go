@@ -66,19 +66,6 @@ func TestSourceJails(t *testing.T) {
 	}
 }
 
-// Live: a hit older than findtime when read does not count.
-func TestStaleHits(t *testing.T) {
-	now := time.Unix(1000, 0)
-	j := newJail(t, "a", 1)
-	e := New([]*Jail{j}, Options{Workers: 2, Now: func() time.Time { return now }})
-	src, _ := e.NewSource("s", nil, nil)
-	feedLines(t, e, src, now.Add(-2*time.Minute), "198.51.100.1")
-	feedLines(t, e, src, now.Add(-30*time.Second), "198.51.100.2")
-	if j.Counts.Stale != 1 || j.Counts.Bans != 1 {
-		t.Errorf("counts %+v", j.Counts)
-	}
-}
-
 // Expire and Do: bans end in time order across jails.
 func TestExpireOrder(t *testing.T) {
 	a, b := newJail(t, "a", 1), newJail(t, "b", 1)

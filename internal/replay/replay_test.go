@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,7 +102,7 @@ func checkContract(t *testing.T, out string) {
 			last = at
 		case "summary":
 			summaries++
-			for _, k := range []string{"jail", "lines", "matched", "ignored", "hosts", "bans"} {
+			for _, k := range []string{"jail", "lines", "matched", "ignored", "hosts", "bans", "out_of_order"} {
 				if _, ok := ev[k]; !ok {
 					t.Errorf("summary without %q: %s", k, sc.Text())
 				}
@@ -148,7 +149,7 @@ func TestReplayBadInput(t *testing.T) {
 	os.WriteFile(cfg, []byte("jails:\n  flow:\n    filter: flow-suspicious\n    maxretry: 2\n    action: dry-run\n"), 0o600)
 	got := runReplay(t, Options{Config: loadConfig(t, cfg), Logs: []string{log}, JSON: true})
 	want := `{"event":"ban","jail":"flow","host":"198.51.100.9","at":"2024-07-27T00:00:01.000Z","until":"2024-07-27T01:00:01.000Z","hits":2}
-{"event":"summary","jail":"flow","lines":5,"matched":2,"ignored":0,"hosts":1,"bans":1}
+{"event":"summary","jail":"flow","lines":5,"matched":2,"ignored":0,"hosts":1,"bans":1,"out_of_order":0}
 `
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
@@ -181,4 +182,44 @@ func TestReplayOrdersFilesByTime(t *testing.T) {
 func TestMain(m *testing.M) {
 	time.Local = time.UTC
 	os.Exit(m.Run())
+}
+
+// A stamp that jumps (a clock set to 2099, then to 2001) is flagged and
+// moves no clock: it ends no ban early, and the banned host's next hits are
+// still hits on a banned host, not a fresh window. The output is the one of
+// the same log without the jumping lines, but for the summary's counts.
+func TestReplayClockJump(t *testing.T) {
+	data, err := os.ReadFile("testdata/sshd.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	var again strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&again, "Jul 27 00:02:%02d bastion sshd[10]: Failed password for root from 198.51.100.1 port %d ssh2\n", i, 42000+i)
+	}
+	jumps := "2099-01-01T00:00:00+0000 bastion sshd[15]: Invalid user x from 198.51.100.9 port 1\n" +
+		"2001-01-01T00:00:00+0000 bastion sshd[15]: Invalid user x from 198.51.100.9 port 2\n"
+	plain := strings.Join(lines[:12], "") + again.String() + strings.Join(lines[12:], "")
+	jumped := strings.Join(lines[:12], "") + jumps + again.String() + strings.Join(lines[12:], "")
+	run := func(text string) string {
+		log := filepath.Join(t.TempDir(), "auth.log")
+		mtime := time.Date(2024, 7, 28, 0, 0, 0, 0, time.UTC)
+		if err := os.WriteFile(log, []byte(text), 0o600); err != nil || os.Chtimes(log, mtime, mtime) != nil {
+			t.Fatal("cannot prepare the log")
+		}
+		return runReplay(t, Options{Config: loadConfig(t, "testdata/sshd.yaml"), Logs: []string{log}, JSON: true, Workers: 1})
+	}
+	want, got := run(plain), run(jumped)
+	events := func(out string) string {
+		i := strings.Index(out, `{"event":"summary"`)
+		return out[:i]
+	}
+	if events(got) != events(want) {
+		t.Errorf("events with the jumping lines:\n%s\nwithout:\n%s", events(got), events(want))
+	}
+	if !strings.Contains(got, `"out_of_order":2}`) || !strings.Contains(want, `"out_of_order":0}`) {
+		t.Errorf("summary does not flag the two jumps: %s", got[strings.Index(got, `{"event":"summary"`):])
+	}
+	checkContract(t, got)
 }

@@ -54,6 +54,10 @@ type summaryEvent struct {
 	Ignored int64  `json:"ignored"`
 	Hosts   int    `json:"hosts"`
 	Bans    int64  `json:"bans"`
+	// OutOfOrder counts hits whose stamp jumped (past the file's
+	// modification time, or far back): counted at the time the log had
+	// reached, not their own. Added after the original contract's fields.
+	OutOfOrder int64 `json:"out_of_order"`
 }
 
 // stamp is RFC 3339 in UTC with milliseconds: fixed width, so the text
@@ -89,7 +93,7 @@ func (r *reporter) finish(took time.Duration) error {
 	for _, j := range r.jails {
 		c := j.pj.Counts
 		if r.json {
-			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.pj.Hosts), c.Bans})
+			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.pj.Hosts), c.Bans, c.OutOfOrder})
 			continue
 		}
 		r.table(j)
@@ -110,7 +114,7 @@ func (r *reporter) table(j *runJail) {
 		v int64
 	}{
 		{"lines", c.Lines}, {"matched", c.Matched}, {"ignored", c.Ignored}, {"no host", c.NoHost},
-		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"hosts", int64(len(j.pj.Hosts))},
+		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"out of order", c.OutOfOrder}, {"hosts", int64(len(j.pj.Hosts))},
 		{"bans", c.Bans}, {"still banned", int64(len(j.pj.Jail.Bans()))},
 	}
 	for _, row := range rows {

@@ -37,8 +37,8 @@ func findAll(d *Detector, lines [][]byte) []byte {
 }
 
 // TestGolden runs one detector over whole files, so every line after the
-// first takes the cached path, and checks that each answer equals what full
-// detection on a fresh detector gives and what the golden file records.
+// first uses its year and zone memos, and checks that each answer equals
+// what a fresh detector gives and what the golden file records.
 func TestGolden(t *testing.T) {
 	for _, name := range []string{"libp2p", "sshd", "flow", "mixed"} {
 		t.Run(name, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestGolden(t *testing.T) {
 				fmt.Fprintf(&fresh, "%d%s", i+1, bytes.TrimLeft(one, "0123456789"))
 			}
 			if !bytes.Equal(got, fresh.Bytes()) {
-				t.Errorf("cached path differs from full detection:\n%s\nwant\n%s", got, fresh.Bytes())
+				t.Errorf("a reused detector differs from fresh ones:\n%s\nwant\n%s", got, fresh.Bytes())
 			}
 			golden := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -69,77 +69,12 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestCache checks which format a detector remembers: the cached path must
-// serve the common lines, and other lines must still be found.
-func TestCache(t *testing.T) {
-	tests := []struct {
-		name  string
-		lines []string
-		want  []string // the time found in each line
-		kind  kind     // the format remembered after the last line
-	}{
-		{
-			name: "libp2p lines keep the iso stamp",
-			lines: []string{
-				"Jul 27 00:00:00 n ipfs[1]: 2024-07-27T00:00:00.014Z\tINFO\tx",
-				"Jul 27 00:00:00 n ipfs[46133]: 2024-07-27T00:00:00.017Z\tINFO\tx",
-			},
-			want: []string{"2024-07-27T00:00:00.014Z", "2024-07-27T00:00:00.017Z"},
-			kind: kindISO,
-		},
-		{
-			name: "a syslog-only first line does not hide later finer stamps",
-			lines: []string{
-				"Jul 27 00:00:00 n systemd[1]: Started ipfs.",
-				"Jul 27 00:00:01 n ipfs[1]: 2024-07-27T00:00:00.5Z\tINFO\tx",
-				"Jul 27 00:00:02 n ipfs[1]: 2024-07-27T00:00:01.5Z\tINFO\tx",
-			},
-			want: []string{"2024-07-27T00:00:00Z", "2024-07-27T00:00:00.5Z", "2024-07-27T00:00:01.5Z"},
-			kind: kindISO,
-		},
-		{
-			name: "a line without the cached format falls back",
-			lines: []string{
-				`{"level":"info","time":"2024-07-27T00:00:00.5Z"}`,
-				"Jul 27 00:00:01 n sshd[1]: Failed password",
-				`{"level":"info","time":"2024-07-27T00:00:02.5Z"}`,
-			},
-			want: []string{"2024-07-27T00:00:00.5Z", "2024-07-27T00:00:01Z", "2024-07-27T00:00:02.5Z"},
-			kind: kindJSONTime,
-		},
-		{
-			name:  "slog text remembers its key",
-			lines: []string{`time=2024-07-27T00:00:00.1Z level=INFO msg="a"`, `time=2024-07-27T00:00:00.2Z level=INFO msg="b"`},
-			want:  []string{"2024-07-27T00:00:00.1Z", "2024-07-27T00:00:00.2Z"},
-			kind:  kindTextTime,
-		},
-		{
-			name:  "epoch at start",
-			lines: []string{"1722038400.1 a", "1722038400.2 b", "nothing"},
-			want:  []string{"2024-07-27T00:00:00.1Z", "2024-07-27T00:00:00.2Z", ""},
-			kind:  kindEpoch,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := newTestDetector(t, "")
-			for i, line := range tt.lines {
-				checkFind(t, d, line, tt.want[i])
-			}
-			if got := kind(d.cache.Load()); got != tt.kind {
-				t.Errorf("remembered kind %d, want %d", got, tt.kind)
-			}
-		})
-	}
-}
-
-// TestFindAllocs checks the promise to the pipeline: no allocation per line,
-// on the cached path and in full detection.
+// TestFindAllocs checks the promise to the pipeline: no allocation per line.
 func TestFindAllocs(t *testing.T) {
 	for _, name := range []string{"libp2p", "sshd", "flow", "mixed"} {
 		lines := readLines(t, name+".log")
 		d := newTestDetector(t, "")
-		d.Find(lines[0]) // fills the cache and the reference year
+		d.Find(lines[0]) // fills the year memo
 		for _, line := range lines {
 			if n := testing.AllocsPerRun(10, func() { d.Find(line) }); n != 0 {
 				t.Errorf("%s: Find(%q) allocates %.0f times", name, line, n)

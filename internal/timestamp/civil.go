@@ -15,7 +15,7 @@ type stamp struct {
 	res             int8  // digits after the second, 0 to 9
 	digits          int8  // integer digits of an epoch number
 	zoned, yearless bool
-	epoch, keyed    bool
+	epoch           bool
 	kind            kind
 }
 

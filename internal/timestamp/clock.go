@@ -1,55 +1,5 @@
 package timestamp
 
-import "bytes"
-
-// Every date-time format recognised in text holds a time of day "hh:mm:ss".
-// Searching for its colons with bytes.IndexByte (vectorised) and then looking
-// at the date before them is much cheaper than trying each format at each
-// byte, and lines have few colons.
-
-// nextClock finds the first date-time of the kinds in want whose first colon
-// lies in line[i:limit] and returns it with the index to resume the search
-// from.
-func nextClock(line []byte, i, limit int, want kinds, s *stamp) (int, bool) {
-	for i < limit {
-		j := bytes.IndexByte(line[i:limit], ':')
-		if j < 0 {
-			break
-		}
-		c := i + j
-		i = c + 1
-		if clockAt(line, c, want, s) {
-			return s.end, true
-		}
-	}
-	return limit, false
-}
-
-// clockAt reads the date-time of a kind in want whose time of day has its
-// first colon at c.
-func clockAt(line []byte, c int, want kinds, s *stamp) bool {
-	t := c - 2
-	if t < 1 || c+6 > len(line) || line[c+3] != ':' {
-		return false
-	}
-	if _, ok := num2(line, t); !ok {
-		return false
-	}
-	iso := want&setOf(kindISO, kindGoLog) != 0 && t >= 11
-	switch line[t-1] {
-	case 'T', 't':
-		return iso && parseISOAt(line, t-11, s)
-	case ' ':
-		if iso && parseISOAt(line, t-11, s) {
-			return true
-		}
-		return kindSyslog.in(want) && parseSyslogBefore(line, t, s)
-	case ':':
-		return kindCLF.in(want) && t >= 12 && parseCLFAt(line, t-12, s)
-	}
-	return false
-}
-
 // timeOfDay reads "hh:mm:ss" and an optional fraction at b[i:] into s and
 // returns where they end, or -1.
 func timeOfDay(b []byte, i int, s *stamp) int {
@@ -105,33 +55,33 @@ func parseISOAt(b []byte, p int, s *stamp) bool {
 	return true
 }
 
-// parseSyslogBefore reads a syslog (RFC 3164) stamp whose time of day starts
-// at t: "Jul 27 00:00:00", "Jul  7 00:00:00" or "Jul 7 00:00:00". It has no
+// parseSyslogAt reads a syslog (RFC 3164) stamp at b[p:]: "Jul 27 00:00:00",
+// "Jul  7 00:00:00" or "Jul 7 00:00:00", with an optional fraction. It has no
 // year; the detector infers one.
-func parseSyslogBefore(b []byte, t int, s *stamp) bool {
-	if t < 6 || !isDigit(b[t-2]) {
-		return false
-	}
-	day := int(b[t-2] - '0')
-	p := t - 6 // month of "Jul 7 "
-	switch {
-	case isDigit(b[t-3]):
-		day += 10 * int(b[t-3]-'0')
-		p = t - 7
-	case b[t-3] != ' ':
-		return false
-	case t >= 7 && b[t-4] == ' ':
-		p = t - 7
-	}
-	if p < 0 || b[p+3] != ' ' || (p > 0 && isAlnum(b[p-1])) {
+func parseSyslogAt(b []byte, p int, s *stamp) bool {
+	if p+14 > len(b) || b[p+3] != ' ' {
 		return false
 	}
 	mon := month(b, p, false)
 	if mon == 0 {
 		return false
 	}
+	i, day := p+4, 0
+	switch {
+	case b[i] == ' ' && isDigit(b[i+1]):
+		day, i = int(b[i+1]-'0'), i+2
+	case isDigit(b[i]) && isDigit(b[i+1]):
+		day, i = int(b[i]-'0')*10+int(b[i+1]-'0'), i+2
+	case isDigit(b[i]):
+		day, i = int(b[i]-'0'), i+1
+	default:
+		return false
+	}
+	if i >= len(b) || b[i] != ' ' {
+		return false
+	}
 	*s = stamp{mon: mon, day: day, yearless: true}
-	e := timeOfDay(b, t, s)
+	e := timeOfDay(b, i+1, s)
 	if e < 0 || !s.validClock() || (e < len(b) && isDigit(b[e])) {
 		return false
 	}

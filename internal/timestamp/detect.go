@@ -2,144 +2,180 @@ package timestamp
 
 import "bytes"
 
-// locate tries the cached kind, then full detection.
-func (d *Detector) locate(line []byte, s *stamp) bool {
-	k := kind(d.cache.Load())
-	if k != kindNone && d.spec.find(line, k, s) {
-		// Syslog is often a relay's prefix to the program's own, finer stamp;
-		// a file whose first line lacked one must still learn it.
-		if k != kindSyslog || !d.spec.finerAfterTag(line, s.end) {
-			return true
-		}
-	}
-	if !d.spec.detect(line, s) {
-		return false
-	}
-	if s.kind != k {
-		d.cache.Store(uint32(s.kind))
-	}
-	return true
-}
+// A line is written by at most two parties before anyone else's text: a
+// relay (syslog, journalctl) that puts its stamp and "host tag[pid]: " in
+// front, and the program, whose message may start with its own stamp. Only
+// those two places are read; the rest of the message is the program's text
+// about someone, which that someone may have chosen.
 
-// detect finds every candidate and puts the best in best.
+// detect puts in best the stamp at the start of the line or, when finer, the
+// one at the start of the program's message.
 func (sp *spec) detect(line []byte, best *stamp) bool {
-	p := picker{best: best}
-	var s stamp
-	limit := sp.limit(line)
-	if kindEpoch.in(sp.kinds) && epochAtStart(line, &s) && sp.accepts(&s) {
-		p.offer(&s)
+	var lead stamp
+	found := false
+	hasLead := leadStamp(line, &lead)
+	if hasLead && sp.accepts(&lead) {
+		*best, found = lead, true
 	}
-	if sp.kinds&clockKinds != 0 {
-		for i := 0; i < limit; {
-			next, ok := nextClock(line, i, limit, sp.kinds, &s)
-			if !ok {
-				break
-			}
-			if sp.accepts(&s) {
-				p.offer(&s)
-			}
-			i = next
-		}
+	if !hasLead || (lead.kind != kindSyslog && lead.kind != kindISO) {
+		return found
 	}
-	if kindAudit.in(sp.kinds) && findAudit(line, limit, &s) && sp.accepts(&s) {
-		p.offer(&s)
+	m := messageStart(line, lead.end)
+	if m < 0 {
+		return found
 	}
-	if sp.kinds&keyKinds != 0 && !sp.anchored {
-		brace := bytes.IndexByte(line, '{') // no JSON key without an object
-		for k := firstKey; k <= lastKey; k++ {
-			from := 0
-			if keyText[k-firstKey][0] == '"' {
-				from = brace
-			}
-			if k.in(sp.kinds) && from >= 0 && sp.findKey(line, k, from, &s) {
-				p.offer(&s)
-			}
-		}
+	var prog stamp
+	if programStamp(line, m, &prog) && sp.accepts(&prog) && (!found || prog.res > best.res) {
+		*best, found = prog, true
 	}
-	return p.found
+	return found
 }
 
-// find searches line for a timestamp of kind k only.
-func (sp *spec) find(line []byte, k kind, s *stamp) bool {
-	switch {
-	case k == kindEpoch:
-		return epochAtStart(line, s) && sp.accepts(s)
-	case k == kindAudit:
-		return findAudit(line, sp.limit(line), s) && sp.accepts(s)
-	case k.in(keyKinds):
-		return sp.findKey(line, k, 0, s)
-	case k == kindISO || k == kindGoLog:
-		return sp.findDate(line, k, s)
+// leadStamp reads the stamp that starts the line, whatever its kind: after
+// an optional "<PRI>" or "<PRI>1 " header, or in brackets.
+func leadStamp(line []byte, s *stamp) bool {
+	if epochAtStart(line, s) {
+		return true
 	}
-	limit := sp.limit(line)
-	for i := 0; i < limit; {
-		next, ok := nextClock(line, i, limit, 1<<k, s)
-		if !ok {
-			break
-		}
-		if sp.accepts(s) {
+	p := header(line)
+	if p >= len(line) {
+		return false
+	}
+	switch c := line[p]; {
+	case isDigit(c):
+		if parseISOAt(line, p, s) {
 			return true
 		}
-		i = next
-	}
-	return false
-}
-
-// findDate searches line for an ISO date-time of kind k by the date's first
-// separator, which is rarer in lines than the time's colons.
-func (sp *spec) findDate(line []byte, k kind, s *stamp) bool {
-	sep := byte('-')
-	if k == kindGoLog {
-		sep = '/'
-	}
-	// The time's first colon, which detection requires to lie before the
-	// limit, comes 9 bytes after the date's first separator.
-	limit := sp.limit(line) - 9
-	for i := 4; i < limit; {
-		j := bytes.IndexByte(line[i:limit], sep)
-		if j < 0 {
-			break
+	case c == '[':
+		if parseISOAt(line, p+1, s) {
+			s.pos = p
+			return true
 		}
-		d := i + j
-		i = d + 1
-		if parseISOAt(line, d-4, s) && s.kind == k && sp.accepts(s) {
+	case c == '{':
+		return jsonTime(line, p, s)
+	case c >= 'A' && c <= 'Z':
+		if parseSyslogAt(line, p, s) {
 			return true
 		}
 	}
-	return false
+	if logfmtTime(line, p, s) {
+		return true
+	}
+	return clfAt(line, s)
 }
 
-// finerAfterTag reports whether the message after a syslog stamp and its
-// "host tag[pid]:" may hold a finer stamp: it starts with a date-time with a
-// fraction of a second, a logfmt time key or a JSON object.
-func (sp *spec) finerAfterTag(line []byte, from int) bool {
-	limit := sp.limit(line)
-	if from >= limit {
-		return false
+// header returns where the line's text starts after a syslog "<PRI>" or an
+// RFC 5424 "<PRI>1 " header.
+func header(line []byte) int {
+	if len(line) < 3 || line[0] != '<' {
+		return 0
 	}
-	c := bytes.IndexByte(line[from:limit], ':')
-	if c < 0 {
-		return false
-	}
-	i := from + c + 1
-	for i < len(line) && line[i] == ' ' {
+	i := 1
+	for i < len(line) && i < 5 && isDigit(line[i]) {
 		i++
 	}
-	if i >= len(line) {
-		return false
+	if i == 1 || i >= len(line) || line[i] != '>' {
+		return 0
 	}
-	if line[i] == '{' || startsKey(line[i:]) {
-		return true // let detection weigh the keys
+	i++
+	if i+1 < len(line) && line[i] == '1' && line[i+1] == ' ' {
+		i += 2
 	}
-	var s stamp
-	return parseISOAt(line, i, &s) && s.res > 0 && sp.accepts(&s)
+	return i
 }
 
-// limit is where the search for date-times ends: at a line-start stamp's
-// longest length when anchored.
-func (sp *spec) limit(line []byte) int {
-	if sp.anchored {
-		return min(len(line), 32)
+// messageStart returns where the program's message starts after a relay's
+// stamp that ends at from: " host tag[pid]: " or " host tag: ", as syslog
+// and journalctl write it; -1 when the line does not go on so.
+func messageStart(line []byte, from int) int {
+	limit := min(len(line), ScanLimit)
+	i := from
+	if i >= limit || line[i] != ' ' {
+		return -1
 	}
-	return min(len(line), ScanLimit)
+	for i < limit && line[i] == ' ' {
+		i++
+	}
+	h := bytes.IndexByte(line[i:limit], ' ')
+	if h <= 0 {
+		return -1
+	}
+	i += h + 1
+	j := i
+	for j < limit && !endsTag[line[j]] {
+		j++
+	}
+	if j == i || j >= limit {
+		return -1
+	}
+	if line[j] == '[' {
+		k := j + 1
+		for k < limit && isDigit(line[k]) {
+			k++
+		}
+		if k == j+1 || k >= limit || line[k] != ']' {
+			return -1
+		}
+		j = k + 1
+	}
+	if j+1 >= limit || line[j] != ':' || line[j+1] != ' ' {
+		return -1
+	}
+	j++
+	for j < limit && line[j] == ' ' {
+		j++
+	}
+	return j
 }
+
+// programStamp reads the stamp that starts the program's message at m: a
+// date-time (go-log's zap console, Python, Go's log), a JSON object's time
+// key or a leading logfmt time key.
+func programStamp(line []byte, m int, s *stamp) bool {
+	if m >= len(line) {
+		return false
+	}
+	switch c := line[m]; {
+	case isDigit(c):
+		return parseISOAt(line, m, s)
+	case c == '[':
+		return parseISOAt(line, m+1, s)
+	case c == '{':
+		return jsonTime(line, m, s)
+	}
+	return logfmtTime(line, m, s)
+}
+
+// clfAt reads the stamp of the common log format, which web servers write
+// after the client's address and two more fields:
+// `203.0.113.7 - - [27/Jul/2024:00:00:00 +0000] "GET / HTTP/1.1" 200`.
+func clfAt(line []byte, s *stamp) bool {
+	p := clfStart(line)
+	if p < 0 || !parseCLFAt(line, p, s) {
+		return false
+	}
+	return s.end < len(line) && line[s.end] == ']'
+}
+
+// clfStart returns where the bracketed stamp after the first three fields
+// of a common-log-format line starts, or -1.
+func clfStart(line []byte) int {
+	limit := min(len(line), ScanLimit)
+	i := 0
+	for range 3 {
+		j := bytes.IndexByte(line[i:limit], ' ')
+		if j <= 0 {
+			return -1
+		}
+		i += j + 1
+	}
+	if i+1 >= limit || line[i] != '[' {
+		return -1
+	}
+	return i + 1
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// endsTag marks the bytes that end a syslog tag ("sshd" in "sshd[1]: ").
+var endsTag = [256]bool{' ': true, '\t': true, '[': true, ':': true}

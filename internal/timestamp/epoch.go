@@ -3,7 +3,7 @@ package timestamp
 import "bytes"
 
 // Epoch numbers are timestamps only where a logger puts them: at the start of
-// the line, as a time key's value, or in auditd's "audit(…:serial)". A bare
+// the line, as a time key's value, or in auditd's "msg=audit(…:serial)". A bare
 // number in a message is a count, an ID or a block height, never a time.
 
 // parseEpochAt reads an epoch number at b[p:] into s: 10 digits of seconds
@@ -55,20 +55,16 @@ func epochAtStart(line []byte, s *stamp) bool {
 
 var auditText = []byte("audit(")
 
-// findAudit reads the first auditd stamp in line[:limit]:
-// "type=USER_AUTH msg=audit(1722038400.123:42): …".
-func findAudit(line []byte, limit int, s *stamp) bool {
-	for i := 0; i < limit; {
-		j := bytes.Index(line[i:limit], auditText)
-		if j < 0 {
-			break
-		}
-		at := i + j + len(auditText)
-		i = at
-		if parseEpochAt(line, at, s) && s.end < len(line) && line[s.end] == ':' {
-			s.kind = kindAudit
-			return true
-		}
+// auditValue reads the stamp of auditd's msg= value at v[p:]:
+// "audit(1722038400.123:42):", as in "type=USER_AUTH msg=audit(…): …".
+func auditValue(v []byte, p int, s *stamp) bool {
+	if !bytes.HasPrefix(v[p:], auditText) {
+		return false
 	}
-	return false
+	at := p + len(auditText)
+	if !parseEpochAt(v, at, s) || s.end >= len(v) || v[s.end] != ':' {
+		return false
+	}
+	s.kind = kindAudit
+	return true
 }

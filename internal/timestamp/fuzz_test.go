@@ -22,6 +22,11 @@ var fuzzLines = []string{
 	"9999-12-31T23:59:59.999999999-23:59",
 	"upgraded to 1.2.3 at 10.0.0.1",
 	"\xff\x00Jul 27",
+	"<13>1 2024-07-27T00:00:00.003Z host app 1 - - msg",
+	`Jul 27 00:00:00 n flow[1]: {"level":"warn","time":"2024-07-27T00:00:00.5Z"}`,
+	`{"a":[{"time":1}],"msg":"\"time\":\"2099-01-01T00:00:00Z","ts":1722038400}`,
+	`level=info err="x time=2099-01-01T00:00:00Z" ts=1722038400 msg=y`,
+	"[2024-07-27 00:00:00] x",
 }
 
 // checkSane fails unless t, found in some text, is a time a log could hold,

@@ -1,29 +1,21 @@
 package timestamp
 
-// kind is where and how a timestamp was found. A Detector caches the kind
-// that won on one line and searches for that kind first on the next.
+// kind is the format a timestamp was written in. Named datepatterns accept
+// some kinds only.
 type kind uint8
 
 const (
-	kindNone   kind = iota
-	kindISO         // ISO 8601 / RFC 3339 date and time anywhere in the scanned prefix
-	kindGoLog       // the same with a '/' date, as Go's log package writes: 2024/07/27 00:00:00
-	kindCLF         // common log format: 27/Jul/2024:00:00:00 +0000
-	kindSyslog      // Jul 27 00:00:00
-	kindEpoch       // epoch number at the start of the line
-	kindAudit       // epoch number in auditd's audit(1722038400.123:42)
-	// Values of time keys; the order matches keyText.
-	kindJSONTime
-	kindJSONTS
-	kindJSONTimestamp
-	kindJSONAtTimestamp
-	kindTextTime
-	kindTextTS
-	kindTextTimestamp
-	kindPattern // an operator's strftime pattern; never cached
+	kindNone    kind = iota
+	kindISO          // ISO 8601 / RFC 3339 date and time: 2024-07-27T00:00:00.014Z
+	kindGoLog        // the same with a '/' date, as Go's log package writes: 2024/07/27 00:00:00
+	kindCLF          // common log format: [27/Jul/2024:00:00:00 +0000]
+	kindSyslog       // Jul 27 00:00:00
+	kindEpoch        // epoch number at the start of the line
+	kindAudit        // epoch number in auditd's msg=audit(1722038400.123:42)
+	kindJSON         // value of a top-level time key of a JSON object
+	kindLogfmt       // value of a leading logfmt time key (slog's time=, go-kit's ts=)
+	kindPattern      // an operator's strftime pattern
 )
-
-const firstKey, lastKey = kindJSONTime, kindTextTimestamp
 
 // kinds is a set of kinds.
 type kinds uint32
@@ -39,10 +31,8 @@ func setOf(ks ...kind) kinds {
 }
 
 var (
-	clockKinds = setOf(kindISO, kindGoLog, kindCLF, kindSyslog)
-	keyKinds   = setOf(kindJSONTime, kindJSONTS, kindJSONTimestamp, kindJSONAtTimestamp,
-		kindTextTime, kindTextTS, kindTextTimestamp)
-	allKinds = clockKinds | keyKinds | setOf(kindEpoch, kindAudit)
+	keyKinds = setOf(kindJSON, kindLogfmt)
+	allKinds = setOf(kindISO, kindGoLog, kindCLF, kindSyslog, kindEpoch, kindAudit) | keyKinds
 )
 
 // Epoch numbers by their count of integer digits: seconds, milliseconds,
@@ -75,7 +65,7 @@ type spec struct {
 	kinds    kinds
 	epochs   uint8 // epoch digit counts accepted (epochS, ...)
 	dates    bool  // whether date-times (not epoch numbers) are accepted
-	anchored bool  // only at the start of the line
+	anchored bool  // only at the very start of the line
 }
 
 var automatic = spec{kinds: allKinds, epochs: epochAll, dates: true}
@@ -88,29 +78,4 @@ func (sp *spec) accepts(s *stamp) bool {
 		return sp.epochs&epochBit(s.digits) != 0
 	}
 	return sp.dates
-}
-
-// better reports whether a should win over b: finer resolution first (a
-// relay's syslog prefix loses to the program's own stamp with milliseconds),
-// then the value of a time key over free text, then the earlier one.
-func better(a, b *stamp) bool {
-	if a.res != b.res {
-		return a.res > b.res
-	}
-	if a.keyed != b.keyed {
-		return a.keyed
-	}
-	return a.pos < b.pos
-}
-
-// picker keeps the best stamp offered in *best.
-type picker struct {
-	best  *stamp
-	found bool
-}
-
-func (p *picker) offer(s *stamp) {
-	if !p.found || better(s, p.best) {
-		*p.best, p.found = *s, true
-	}
 }

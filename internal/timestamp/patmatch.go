@@ -28,32 +28,8 @@ var directives = map[byte]op{
 	'f': opFraction, 'z': opZone, 'a': opWeekday, 'A': opWeekday, 'j': opYearDay,
 }
 
-// maxSpace bounds a blank run so that the search knows how far before a
-// literal a match can start.
+// maxSpace bounds a blank run, as a stamp's width is bounded.
 const maxSpace = 8
-
-// width gives the least and most bytes an op matches.
-func width(o op) (int, int) {
-	switch o {
-	case opYear:
-		return 4, 4
-	case opYear2, opMinute, opSecond:
-		return 2, 2
-	case opMonth, opDay, opHour:
-		return 1, 2
-	case opMonthName, opWeekday:
-		return 3, 9
-	case opYearDay:
-		return 3, 3
-	case opSpace:
-		return 1, maxSpace
-	case opFraction:
-		return 1, 9
-	case opZone:
-		return 1, 6
-	}
-	return 0, 0
-}
 
 type item struct {
 	op  op
@@ -64,10 +40,6 @@ type item struct {
 type pattern struct {
 	items    []item
 	anchored bool
-	// anchor is the index of the first literal, searched for with
-	// bytes.Index; a match starts minOff to maxOff bytes before it.
-	anchor         int
-	minOff, maxOff int
 }
 
 func (p *pattern) addLiteral(c byte) {
@@ -78,51 +50,34 @@ func (p *pattern) addLiteral(c byte) {
 	p.items = append(p.items, item{op: opLiteral, lit: []byte{c}})
 }
 
-func (p *pattern) findAnchor() {
-	p.anchor = -1
-	for i, it := range p.items {
-		if it.op == opLiteral {
-			p.anchor = i
-			return
-		}
-		lo, hi := width(it.op)
-		p.minOff += lo
-		p.maxOff += hi
-	}
-}
-
-// find puts in s the first match that starts in the first ScanLimit bytes.
+// find matches the pattern where a line's writers put their stamps, the
+// first place that matches winning: the start of the line (after a "<PRI>"
+// header, or in brackets), the start of the program's message after a
+// syslog relay's prefix, and a common-log-format line's brackets. Anchored,
+// it matches at the very start only.
 func (p *pattern) find(line []byte, s *stamp) bool {
 	if p.anchored {
 		return p.matchAt(line, 0, s)
 	}
-	limit := min(len(line), ScanLimit)
-	if p.anchor < 0 {
-		for i := 0; i < limit; i++ {
-			if p.matchAt(line, i, s) {
-				return true
-			}
-		}
-		return false
+	if p.at(line, header(line), s) {
+		return true
 	}
-	lit := p.items[p.anchor].lit
-	end := min(len(line), limit+p.maxOff+len(lit))
-	tried := 0 // starts below this were tried for an earlier anchor
-	for i := p.minOff; i < end; {
-		j := bytes.Index(line[i:end], lit)
-		if j < 0 {
-			break
+	var lead stamp
+	if leadStamp(line, &lead) && (lead.kind == kindSyslog || lead.kind == kindISO) {
+		if m := messageStart(line, lead.end); m >= 0 && p.at(line, m, s) {
+			return true
 		}
-		a := i + j
-		i = a + 1
-		for start := max(tried, a-p.maxOff); start <= a-p.minOff && start < limit; start++ {
-			if p.matchAt(line, start, s) {
-				return true
-			}
-		}
-		tried = max(tried, a-p.minOff+1)
 	}
-	return false
+	c := clfStart(line)
+	return c >= 0 && p.matchAt(line, c, s)
+}
+
+// at matches the pattern at line[i:], or inside a bracket that opens there.
+func (p *pattern) at(line []byte, i int, s *stamp) bool {
+	if p.matchAt(line, i, s) {
+		return true
+	}
+	return i < len(line) && line[i] == '[' && p.matchAt(line, i+1, s)
 }
 
 // matchAt matches the whole pattern at b[i:].

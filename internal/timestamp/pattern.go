@@ -28,9 +28,9 @@ const maxPattern = 256
 // detection); the names iso8601 (or rfc3339), syslog, epoch (seconds, optional
 // fraction) and epoch_ms; and strftime patterns with literal text between
 // directives: %Y %y %m %d %e %H %M %S %f %z %b %B %a %A %j %%. A space
-// matches one or more blanks. A leading "^" (or fail2ban's "{^LN-BEG}") pins
-// the pattern to the start of the line; otherwise it may occur anywhere in the
-// first ScanLimit bytes.
+// matches one or more blanks. A pattern is looked for only where writers put
+// their stamps (see Detector.Find), never inside a message; a leading "^" (or
+// fail2ban's "{^LN-BEG}") pins it to the very start of the line.
 func ValidatePattern(p string) error {
 	if p == "" {
 		return nil
@@ -125,7 +125,6 @@ func parsePattern(p string) (*pattern, error) {
 	if err := checkFields(seen); err != nil {
 		return nil, err
 	}
-	pat.findAnchor()
 	return pat, nil
 }
 

@@ -11,7 +11,10 @@ func TestPattern(t *testing.T) {
 	tests := []struct {
 		name, pattern, line, want string
 	}{
-		{"anywhere", "%Y-%m-%d %H:%M:%S", "foo 2024-07-27 00:00:00 bar", "2024-07-27T00:00:00Z"},
+		{"not in a message", "%Y-%m-%d %H:%M:%S", "foo 2024-07-27 00:00:00 bar", ""},
+		{"at the start", "%Y-%m-%d %H:%M:%S", "2024-07-27 00:00:00 bar", "2024-07-27T00:00:00Z"},
+		{"in brackets", "%Y-%m-%d %H:%M:%S", "[2024-07-27 00:00:00] bar", "2024-07-27T00:00:00Z"},
+		{"after a syslog prefix", "%Y-%m-%d %H:%M:%S", "Jul 27 00:00:00 h p[1]: 2024-07-26 00:00:00 bar", "2024-07-26T00:00:00Z"},
 		{"caret pins to the start", "^%Y-%m-%d %H:%M:%S", "foo 2024-07-27 00:00:00 bar", ""},
 		{"caret at the start", "^%Y-%m-%d %H:%M:%S", "2024-07-27 00:00:00 bar", "2024-07-27T00:00:00Z"},
 		{"fail2ban line begin", "{^LN-BEG}%Y-%m-%d %H:%M:%S", "x 2024-07-27 00:00:00", ""},
@@ -27,9 +30,9 @@ func TestPattern(t *testing.T) {
 		{"two-digit year", "%y%m%d %H:%M:%S", "240727 10:00:00 [Note] x", "2024-07-27T10:00:00Z"},
 		{"two-digit year last century", "%y-%m-%d %H:%M", "99-12-31 23:59 x", "1999-12-31T23:59:00Z"},
 		{"one-digit hour", "%y%m%d %H:%M:%S", "240727  9:00:00 x", "2024-07-27T09:00:00Z"},
-		{"no literal at all", "%Y%m%d%H%M%S", "id=x 20240727000000 y", "2024-07-27T00:00:00Z"},
+		{"no literal at all", "%Y%m%d%H%M%S", "20240727000000 y", "2024-07-27T00:00:00Z"},
 		{"ctime", "%a %b %d %H:%M:%S %Y", "Sat Jul 27 00:00:00 2024 x", "2024-07-27T00:00:00Z"},
-		{"full names", "%A, %B %d, %Y %H:%M", "on Saturday, July 27, 2024 10:30 x", "2024-07-27T10:30:00Z"},
+		{"full names", "%A, %B %d, %Y %H:%M", "Saturday, July 27, 2024 10:30 x", "2024-07-27T10:30:00Z"},
 		{"any case names", "%b %d %Y %H:%M", "JUL 27 2024 10:30", "2024-07-27T10:30:00Z"},
 		{"day of year", "%Y-%j %H:%M:%S", "2024-209 00:00:00", "2024-07-27T00:00:00Z"},
 		{"zone Z", "%Y-%m-%dT%H:%M:%S%z", "2024-07-27T00:00:00Z", "2024-07-27T00:00:00Z"},

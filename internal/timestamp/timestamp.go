@@ -1,4 +1,11 @@
 // Package timestamp finds and parses the time a log line was written.
+//
+// A line's time is read only where its writers put it: at the start of the
+// line, and after a syslog relay's "host tag[pid]: " at the start of the
+// program's message; as a JSON object's top-level time key; as a leading
+// logfmt time key. Text further into a message is often written by whoever
+// the log is about (a user name, a peer's error text), so a stamp there is
+// never taken: it would let a client set the time that bans are judged by.
 package timestamp
 
 import (
@@ -6,9 +13,9 @@ import (
 	"time"
 )
 
-// ScanLimit is how far into a line free-text timestamps are searched for.
-// JSON time keys ("time":) are searched in the whole line, since JSON loggers
-// may write them last.
+// ScanLimit bounds how far into a line its prefix is parsed: a syslog
+// relay's header and the leading logfmt pairs end before it. JSON objects
+// are read to their end, since JSON loggers may write the time key last.
 const ScanLimit = 512
 
 // Options configure a Detector.
@@ -24,17 +31,15 @@ type Options struct {
 	Reference func() time.Time
 }
 
-// Detector finds the timestamp in lines from one source. It remembers the
-// format that won on the last line where it ran full detection and searches
-// for that one first. It is safe for concurrent use.
+// Detector finds the timestamp in lines from one source. It is safe for
+// concurrent use.
 type Detector struct {
-	loc   *time.Location
-	ref   func() time.Time
-	spec  spec
-	pat   *pattern      // strftime pattern; nil otherwise
-	cache atomic.Uint32 // the kind that won the last full detection
-	year  atomic.Uint64 // the year memo, see inferYear
-	zone  atomic.Pointer[zoneSpan]
+	loc  *time.Location
+	ref  func() time.Time
+	spec spec
+	pat  *pattern      // strftime pattern; nil otherwise
+	year atomic.Uint64 // the year memo, see inferYear
+	zone atomic.Pointer[zoneSpan]
 }
 
 // NewDetector makes a Detector; it fails only on a bad Pattern.
@@ -58,18 +63,20 @@ func NewDetector(o Options) (*Detector, error) {
 
 // Find returns the time written in line; ok is false when it holds none.
 //
-// Date-times are searched for in the first ScanLimit bytes, JSON time keys in
-// the whole line. Epoch numbers count only at the start of the line, as a
-// time key's value or in auditd's "audit(…)", never in a message. When
-// several timestamps are present (a syslog prefix before the program's own),
-// the finest wins, then a time key's value, then the earliest. Times with a
-// zone and epoch numbers come back in UTC, others in Options.Location.
+// The stamp at the start of the line counts (after a "<PRI>" header, or in
+// brackets), and so does the one at the start of the program's message after
+// a syslog relay's prefix, which wins when it is finer (a journal's seconds
+// before go-log's milliseconds). A JSON object's top-level "time", "ts",
+// "timestamp" or "@timestamp" key, and a "time", "ts" or "timestamp" key
+// among the logfmt pairs before msg=, count as that position's stamp. Times
+// with a zone and epoch numbers come back in UTC, others in
+// Options.Location.
 func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
 	var s stamp
 	if d.pat != nil {
 		ok = d.pat.find(line, &s)
 	} else {
-		ok = d.locate(line, &s)
+		ok = d.spec.detect(line, &s)
 	}
 	if !ok {
 		return time.Time{}, false

@@ -58,7 +58,7 @@ func TestFind(t *testing.T) {
 		{"iso negative offset", "2024-07-26T19:00:00.5-05:00", "2024-07-27T00:00:00.5Z"},
 		{"iso lower t z", "2024-07-27t00:00:00z", "2024-07-27T00:00:00Z"},
 		{"iso no zone is local", "2024-07-27T00:00:00 x", "2024-07-27T00:00:00Z"},
-		{"iso mid line", "node 3 said at 2024-07-27T00:00:01Z: hello", "2024-07-27T00:00:01Z"},
+		{"iso mid line is the message's", "node 3 said at 2024-07-27T00:00:01Z: hello", ""},
 		{"python comma", "2024-07-27 00:00:00,123 - root - INFO - hi", "2024-07-27T00:00:00.123Z"},
 		{"python dot", "2024-07-27 00:00:00.123 INFO hi", "2024-07-27T00:00:00.123Z"},
 		{"space zone", "2024-07-27 02:00:00 +0200 x", "2024-07-27T00:00:00Z"},
@@ -77,12 +77,21 @@ func TestFind(t *testing.T) {
 		{"syslog more than a week ahead", "Aug  5 00:00:00 h p: x", "2023-08-05T00:00:00Z"},
 		{"syslog fraction", "Jul 27 00:00:00.250 h p: x", "2024-07-27T00:00:00.25Z"},
 
-		// Several stamps: finest wins, then a key's value, then the earliest.
+		// A relay's stamp and the program's at the start of its message: the
+		// finer wins, then the relay's. Stamps inside the message never count.
 		{"libp2p in syslog", "Jul 27 00:00:00 ipfsNode ipfs[46133]: 2024-07-27T00:00:00.014Z\tINFO\tcanonical-log", "2024-07-27T00:00:00.014Z"},
 		{"syslog then iso seconds", "Jul 27 00:00:00 h p: 2024-07-27T00:00:05Z x", "2024-07-27T00:00:00Z"},
-		{"earliest of equals", "2024-07-27T00:00:01Z then 2024-07-27T00:00:02Z", "2024-07-27T00:00:01Z"},
-		{"key beats free text", `{"msg":"retry at 2024-07-27T09:00:00Z","time":"2024-07-27T00:00:00Z"}`, "2024-07-27T00:00:00Z"},
-		{"finer free text beats key", `{"time":"2024-07-27T00:00:00Z","msg":"at 2024-07-27T09:00:00.5Z"}`, "2024-07-27T09:00:00.5Z"},
+		{"only the line's start", "2024-07-27T00:00:01Z then 2024-07-27T00:00:02.5Z", "2024-07-27T00:00:01Z"},
+		{"key, not a string value", `{"msg":"retry at 2024-07-27T09:00:00Z","time":"2024-07-27T00:00:00Z"}`, "2024-07-27T00:00:00Z"},
+		{"finer text in a string loses to the key", `{"time":"2024-07-27T00:00:00Z","msg":"at 2024-07-27T09:00:00.5Z"}`, "2024-07-27T00:00:00Z"},
+		{"string value that looks like a key", `{"msg":"\",\"time\":\"2099-01-01T00:00:00Z","ts":1722038400}`, "2024-07-27T00:00:00Z"},
+		{"nested key", `{"peer":{"time":"2099-01-01T00:00:00Z"},"ts":1722038400}`, "2024-07-27T00:00:00Z"},
+		{"json after a syslog prefix", `Jul 27 00:00:00 n flow[1]: {"level":"warn","time":"2024-07-27T00:00:00.5Z"}`, "2024-07-27T00:00:00.5Z"},
+		{"slog after a syslog prefix", `Jul 27 00:00:00 n app[1]: time=2024-07-27T00:00:00.5Z level=INFO msg=x`, "2024-07-27T00:00:00.5Z"},
+		{"bracketed iso", "[2024-07-27T00:00:00.5Z] x", "2024-07-27T00:00:00.5Z"},
+		{"syslog pri", "<13>Jul 27 00:00:00 h p: x", "2024-07-27T00:00:00Z"},
+		{"logfmt key after msg", `level=info msg=x time=2024-07-27T00:00:00Z`, ""},
+		{"logfmt key in a quoted value", `level=info err="x time=2024-07-27T00:00:00Z" ts=1722038400`, "2024-07-27T00:00:00Z"},
 
 		// JSON and logfmt keys.
 		{"zerolog", `{"level":"info","time":"2024-07-27T00:00:00.000548005Z","message":"x"}`, "2024-07-27T00:00:00.000548005Z"},
