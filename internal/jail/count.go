@@ -25,6 +25,22 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 	if at.IsZero() {
 		at = h.Time
 	}
+	return j.add(h, at, at, line)
+}
+
+// AddLive counts one hit like Add, but a ban it makes starts at now, the
+// daemon's clock, not at the hit's own time: a live hit's stamp only places
+// it in its window, and a ban that started when a line was written (up to
+// findtime ago) would end early.
+func (j *Jail) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decision, Verdict) {
+	banAt := now
+	if at.After(now) {
+		banAt = at
+	}
+	return j.add(h, at, banAt, line)
+}
+
+func (j *Jail) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Verdict) {
 	k, ok := j.KeyFor(h.Host)
 	if !ok {
 		return Decision{}, InvalidHost
@@ -54,7 +70,7 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}
-	d := j.ban(k, at, 0, i, hits)
+	d := j.ban(k, banAt, 0, i, hits)
 	j.hosts.remove(i)
 	return d, Banned
 }

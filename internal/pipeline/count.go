@@ -49,16 +49,17 @@ func (e *Engine) countOne(jl *Jail, src *Source, r *result, text []byte, now tim
 		c.Unparsed++
 		return
 	}
-	var at time.Time
-	if e.opts.Now != nil {
-		at = e.liveTime(jl, r, now)
-	} else if r.dated {
-		at = e.replayTime(jl, src, r.at)
-	} else {
+	var d jail.Decision
+	var v jail.Verdict
+	switch {
+	case e.opts.Now != nil:
+		d, v = jl.Jail.AddLive(r.hit, e.liveTime(jl, r, now), now, text)
+	case r.dated:
+		d, v = jl.Jail.Add(r.hit, e.replayTime(jl, src, r.at), text)
+	default:
 		c.Undated++
 		return
 	}
-	d, v := jl.Jail.Add(r.hit, at, text)
 	switch v {
 	case jail.IgnoredHost:
 		c.Ignored++
