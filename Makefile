@@ -14,7 +14,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb deb-test
+.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb package-test
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/peerjail
@@ -73,14 +73,15 @@ deb: build
 		$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package \
 		--config packaging/nfpm.yaml --packager deb --target dist/
 
-# deb-test: build the .deb, install it on this machine, check it, remove it
-# (root with dpkg only; it never starts the service).
-deb-test:
-	packaging/deb-test.sh
+# package-test: make install into a scratch DESTDIR; then, as root with dpkg,
+# build the .deb, install it on this machine, check it, purge it. It never
+# starts the service (packaging/test.sh says how).
+package-test:
+	packaging/test.sh
 
 # test: formatting, vet, staticcheck, then the unit tests (the race detector
 # on the packages that run goroutines).
-test: lint unit race deb-test
+test: lint unit race package-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
