@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -28,8 +29,9 @@ func buildVersion() (v, c string) {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		if v == "" {
 			// "(devel)" for a build in a checkout, the module version for
-			// `go install github.com/peerjail/peerjail/cmd/peerjail@v0.4.0`.
-			v = info.Main.Version
+			// `go install github.com/peerjail/peerjail/cmd/peerjail@v0.4.0`,
+			// without its v like the version make takes from the tag.
+			v = strings.TrimPrefix(info.Main.Version, "v")
 		}
 		for _, s := range info.Settings {
 			if c == "" && s.Key == "vcs.revision" {
