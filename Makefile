@@ -62,10 +62,11 @@ uninstall:
 
 # deb: dist/peerjail_VERSION_ARCH.deb, the tree of `make install` for /usr
 # packed by nfpm (packaging/nfpm.yaml) with Debian's paths and gzipped man
-# pages. nfpm is pinned and run with go run: nothing to install.
+# pages. nfpm is pinned and run with go run: nothing to install. It takes
+# the files' times from SOURCE_DATE_EPOCH: one commit makes one .deb, byte for byte.
 DEBROOT := build/deb
 deb: build
-	rm -rf $(DEBROOT) && mkdir -p dist
+	rm -rf $(DEBROOT) dist/peerjail_*.deb && mkdir -p dist
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr UNITDIR=/usr/lib/systemd/system \
 		ZSHCOMPDIR=/usr/share/zsh/vendor-completions
 	gzip -9n $(DEBROOT)/usr/share/man/man1/*.1
