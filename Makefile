@@ -67,7 +67,7 @@ uninstall:
 DEBROOT := build/deb
 deb: build
 	rm -rf $(DEBROOT) dist/peerjail_*.deb && mkdir -p dist
-	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr UNITDIR=/usr/lib/systemd/system \
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr \
 		ZSHCOMPDIR=/usr/share/zsh/vendor-completions
 	gzip -9n $(DEBROOT)/usr/share/man/man1/*.1
 	PEERJAIL_DEB_VERSION=$$(packaging/version.sh --deb) PEERJAIL_DEB_ARCH=$$($(GO) env GOARCH) \
@@ -81,7 +81,7 @@ package-test:
 	packaging/test.sh
 
 # test: formatting, vet, staticcheck, then the unit tests (the race detector
-# on the packages that run goroutines).
+# on the packages that run goroutines), then the packaging test.
 test: lint unit race package-test
 
 lint:
