@@ -67,6 +67,7 @@ fi
 grep -qx /etc/peerjail/peerjail.yaml "$ctl/conffiles" || fail "peerjail.yaml is not a conffile"
 grep -qx /etc/default/peerjail "$ctl/conffiles" || fail "/etc/default/peerjail is not a conffile"
 mapfile -t shipped < <(dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -n 's|^\./|/|; /[^/]$/p')
+[ ${#shipped[@]} -ge 10 ] || fail "the .deb holds only: ${shipped[*]}"
 
 dpkg -i "$deb" >/dev/null || fail "dpkg -i $deb"
 if [ -d /run/systemd/system ] && systemctl is-active --quiet peerjail.service; then
