@@ -58,6 +58,16 @@ type follower struct {
 	reg       *registry
 	log       *slog.Logger
 	wake      chan struct{}
+	grace     time.Duration
+
+	// renamed are the files the path named before, still read through
+	// their descriptors after a rotation; a writer appends to them until
+	// it reopens its log.
+	renamed []*follower
+	// primary, in a renamed file's follower, is the follower of the path:
+	// it numbers the lines and gives them their positions.
+	primary *follower
+	quiet   time.Time // renamed file: when it last had new data, or was renamed
 }
 
 // use makes f, whose identity is id, the file being read, from offset off.
@@ -89,22 +99,76 @@ func resumeAt(f *os.File, p filePos) int64 {
 // run follows the file until ctx ends or the file is gone for good.
 func (fl *follower) run(ctx context.Context, out chan<- logline.Line, every time.Duration) {
 	defer func() {
-		fl.reg.release(fl.position())
-		fl.f.Close()
+		for _, r := range fl.renamed {
+			r.close()
+		}
+		fl.close()
 	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if !fl.readAvailable(ctx, out) || !fl.checkPath(ctx, out) {
+		if !fl.readRenamed(ctx, out, false) || !fl.readAvailable(ctx, out) || !fl.checkPath(ctx, out) {
+			if ctx.Err() == nil { // the path is done with: what was renamed away is not
+				fl.readRenamed(ctx, out, true)
+			}
 			return
+		}
+		// Writes to a renamed file wake no one: its new name, if the
+		// directory is watched, is not a followed path.
+		var poll *time.Timer
+		var polled <-chan time.Time
+		if len(fl.renamed) > 0 {
+			poll = time.NewTimer(pollEvery)
+			polled = poll.C
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-fl.wake:
 		case <-t.C:
+		case <-polled:
+		}
+		if poll != nil {
+			poll.Stop()
 		}
 	}
+}
+
+// close records where reading stopped, for a follower that takes the
+// file up under another name, and closes it.
+func (fl *follower) close() {
+	fl.reg.release(fl.position())
+	fl.f.Close()
+}
+
+// readRenamed delivers what was appended to the renamed files, and leaves
+// those quiet for the grace period (all of them when final), once their
+// last line is delivered. It returns false when ctx ended.
+func (fl *follower) readRenamed(ctx context.Context, out chan<- logline.Line, final bool) bool {
+	keep := fl.renamed[:0:0]
+	for i, r := range fl.renamed {
+		pos := r.pos
+		if !r.readAvailable(ctx, out) {
+			fl.renamed = append(keep, fl.renamed[i:]...)
+			return false
+		}
+		now := time.Now()
+		if r.pos != pos {
+			r.quiet = now
+		}
+		if !final && now.Sub(r.quiet) < r.grace {
+			keep = append(keep, r)
+			continue
+		}
+		if !r.flush(ctx, out) {
+			fl.renamed = append(keep, fl.renamed[i:]...)
+			return false
+		}
+		fl.log.Info("renamed file read to its end, no longer read", "path", fl.path, "offset", r.pos)
+		r.close()
+	}
+	fl.renamed = keep
+	return true
 }
 
 // readAvailable delivers the lines appended since the last call. It returns
@@ -180,18 +244,14 @@ func (fl *follower) checkPath(ctx context.Context, out chan<- logline.Line) bool
 		fl.flush(ctx, out)
 		return false
 	}
-	if fi.Size() == 0 && !expired {
-		// Renamed away, and the writer may still append to it until it
-		// reopens its log: the new file is read once it has data.
-		return true
-	}
 	return fl.rotate(ctx, out)
 }
 
-// rotate moves from the renamed file to the new file at the path, once the
-// old one is read to its end. It returns false when the follower should end.
+// rotate moves to the new file at the path. The renamed one is read on
+// through its descriptor for the grace period: a writer appends to it
+// until it reopens its log. It returns false when the follower should end.
 func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
-	if !fl.readAvailable(ctx, out) || !fl.flush(ctx, out) {
+	if !fl.readAvailable(ctx, out) {
 		return false
 	}
 	f, id, err := openRegular(fl.path)
@@ -207,8 +267,7 @@ func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
 		f.Close()
 		return false
 	}
-	fl.reg.release(fl.position())
-	fl.f.Close()
+	fl.keepRenamed()
 	var off int64
 	if known {
 		off = resumeAt(f, left)
@@ -216,6 +275,18 @@ func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
 	fl.log.Info("file rotated, reading the new one", "path", fl.path, "offset", off)
 	fl.use(f, id, off, skipNone)
 	return fl.readAvailable(ctx, out)
+}
+
+// keepRenamed hands the file being read, with the line it is in the middle
+// of, to a follower of its own among fl.renamed, so that fl can take the
+// new file. The registry keeps the renamed file claimed until it is left,
+// so that a glob matching its new name does not read it twice.
+func (fl *follower) keepRenamed() {
+	r := &follower{path: fl.path, f: fl.f, id: fl.id, prefix: fl.prefix, pos: fl.pos, off: fl.off,
+		buf: fl.buf, n: fl.n, skip: fl.skip, max: fl.max, fp: fl.fp, before: fl.before, now: fl.now,
+		reg: fl.reg, log: fl.log, grace: fl.grace, primary: fl, quiet: time.Now()}
+	fl.renamed = append(fl.renamed, r)
+	fl.buf, fl.fp, fl.before = nil, nil, nil
 }
 
 // openRegular opens a regular file for reading. It looks before it opens:

@@ -24,6 +24,16 @@ const (
 	pollEvery     = 250 * time.Millisecond // Poll: how often a file is looked at
 	safetyEvery   = 2 * time.Second        // inotify: in case an event was missed
 	tailWindow    = 64 << 10               // how far back a start at the end looks for a line start
+
+	// renameGrace is how long a file renamed away (rotated) is read on
+	// after it last grew. logrotate renames, creates the new file, then
+	// signals the writer (postrotate; with sharedscripts only after every
+	// file of the block), and the writer appends to its old descriptor
+	// until it handles the signal, flushing what it buffered first: well
+	// under a second usually, a few seconds on a loaded host. Counting from
+	// the last growth follows a slower writer for as long as it writes;
+	// the price is one open descriptor per rotated file for that long.
+	renameGrace = 5 * time.Second
 )
 
 // FileOptions tunes a Files source.
@@ -47,7 +57,8 @@ type Files struct {
 	saved   Positions
 	o       FileOptions
 	log     *slog.Logger
-	maxLine int // MaxLine; lowered by tests
+	maxLine int           // MaxLine; lowered by tests
+	grace   time.Duration // renameGrace; changed by tests
 	// scanned, when set, is called after each scan of the globs (tests).
 	scanned func()
 	ready   readiness
@@ -67,7 +78,8 @@ func NewFiles(globs []string, saved Positions, o FileOptions) *Files {
 	if o.Rescan <= 0 {
 		o.Rescan = defaultRescan
 	}
-	return &Files{globs: globs, saved: saved, o: o, log: orDiscard(o.Logger), maxLine: MaxLine, ready: newReadiness()}
+	return &Files{globs: globs, saved: saved, o: o, log: orDiscard(o.Logger), maxLine: MaxLine,
+		grace: renameGrace, ready: newReadiness()}
 }
 
 // Ready is closed once Run has opened the files there at its start and
@@ -218,7 +230,7 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 		off, sk = fs.startAt(f, path, id, byID, initial)
 	}
 	fl := &follower{path: path, max: fs.maxLine, dropAfter: 3 * fs.o.Rescan, reg: fs.reg,
-		log: fs.log, wake: make(chan struct{}, 1)}
+		log: fs.log, wake: make(chan struct{}, 1), grace: fs.grace}
 	fl.use(f, id, off, sk)
 	fs.log.Debug("following file", "path", path, "offset", off)
 	fs.mu.Lock()
