@@ -118,7 +118,7 @@ func newTestFilterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = trial.Run(trial.Options{
+			_, err = trial.Run(cmd.Context(), trial.Options{
 				Spec: spec, Log: a[1], JSON: asJSON, Out: cmd.OutOrStdout(),
 			})
 			return err
