@@ -54,6 +54,7 @@ type follower struct {
 	ends      []int
 	gone      time.Time // since when path no longer names f (zero while it does)
 	statFail  bool      // a stat error was logged
+	readFail  bool      // a read error was logged
 	dropAfter time.Duration
 	reg       *registry
 	log       *slog.Logger
@@ -182,11 +183,10 @@ func (fl *follower) readAvailable(ctx context.Context, out chan<- logline.Line) 
 		fl.makeRoom()
 		m, err := fl.f.ReadAt(fl.buf[fl.n:], fl.pos)
 		if m == 0 {
-			if err != nil && !errors.Is(err, io.EOF) {
-				fl.log.Warn("read file", "path", fl.path, "err", err)
-			}
+			fl.readFailed(err)
 			return true
 		}
+		fl.readFailed(nil)
 		fl.now = time.Now()
 		data := fl.buf[:fl.n+m]
 		base := fl.pos - int64(fl.n)
@@ -201,6 +201,19 @@ func (fl *follower) readAvailable(ctx context.Context, out chan<- logline.Line) 
 			return true
 		}
 	}
+}
+
+// readFailed logs a failing read once, and the first read that works
+// again after it: a follower retries at every wake-up.
+func (fl *follower) readFailed(err error) {
+	failing := err != nil && !errors.Is(err, io.EOF)
+	switch {
+	case failing && !fl.readFail:
+		fl.log.Warn("read file, will retry", "path", fl.path, "err", err)
+	case !failing && fl.readFail:
+		fl.log.Info("file readable again", "path", fl.path)
+	}
+	fl.readFail = failing
 }
 
 // truncated reports whether the bytes before the read offset are gone.
@@ -223,6 +236,9 @@ func (fl *follower) checkPath(ctx context.Context, out chan<- logline.Line) bool
 	fi, err := os.Stat(fl.path)
 	switch {
 	case err == nil && idOf(fi) == fl.id:
+		if fl.statFail {
+			fl.log.Info("file can be looked at again", "path", fl.path)
+		}
 		fl.gone, fl.statFail = time.Time{}, false
 		return true
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
@@ -262,9 +278,14 @@ func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
 		}
 		return true
 	}
+	if fl.statFail {
+		fl.log.Info("rotated file readable", "path", fl.path)
+		fl.statFail = false
+	}
 	left, known, free := fl.reg.claim(id, fl.path)
 	if !free { // read by another follower under another name
 		f.Close()
+		fl.log.Info("file at the path already read under another name, no longer read here", "path", fl.path)
 		return false
 	}
 	fl.keepRenamed()

@@ -67,6 +67,7 @@ type Files struct {
 	mu      sync.Mutex
 	running map[string]*follower
 	failed  map[string]bool // paths that could not be opened; true: since the start
+	empty   bool            // the globs matched nothing, which was logged
 }
 
 // NewFiles returns a source following the files that match globs. saved
@@ -97,7 +98,9 @@ func (fs *Files) Run(ctx context.Context, out chan<- logline.Line) error {
 		}
 	}
 	fs.reg = newRegistry()
+	fs.mu.Lock()
 	fs.running = make(map[string]*follower)
+	fs.mu.Unlock()
 	fs.failed = make(map[string]bool)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -164,9 +167,23 @@ func (fs *Files) matches() []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
+// Watching returns the files being followed now, sorted.
+func (fs *Files) Watching() []string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return slices.Sorted(maps.Keys(fs.running))
+}
+
 // scan starts a follower for each matching file not followed yet.
 func (fs *Files) scan(ctx context.Context, out chan<- logline.Line, wg *sync.WaitGroup, w *watcher, initial bool) {
 	paths := fs.matches()
+	switch {
+	case len(paths) == 0 && !fs.empty:
+		fs.log.Warn("no file matches the globs; following them once one appears", "globs", fs.globs)
+		fs.empty = true
+	case len(paths) > 0:
+		fs.empty = false
+	}
 	w.watchDirs(fs.globs, paths, fs.log)
 	byID := fs.savedByID(paths, initial)
 	seen := make(map[fileID]bool, len(paths))
@@ -216,7 +233,11 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 		return nil
 	}
 	// A file there at the start, readable only later, is still an old one.
-	initial = initial || fs.failed[path]
+	wasInitial, failed := fs.failed[path]
+	if failed {
+		fs.log.Info("file readable again", "path", path)
+	}
+	initial = initial || wasInitial
 	delete(fs.failed, path)
 	left, known, free := fs.reg.claim(id, path)
 	if !free {
@@ -232,7 +253,7 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 	fl := &follower{path: path, max: fs.maxLine, dropAfter: 3 * fs.o.Rescan, reg: fs.reg,
 		log: fs.log, wake: make(chan struct{}, 1), grace: fs.grace}
 	fl.use(f, id, off, sk)
-	fs.log.Debug("following file", "path", path, "offset", off)
+	fs.log.Info("following file", "path", path, "offset", off)
 	fs.mu.Lock()
 	fs.running[path] = fl
 	fs.mu.Unlock()
