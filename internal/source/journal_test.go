@@ -331,7 +331,7 @@ func testJournalUnreadable(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	<-j.Ready() // a journal that cannot be read holds no one's start
+	<-j.Ready()                        // a journal that cannot be read holds no one's start
 	time.Sleep(100 * time.Millisecond) // several retries
 	if n := lr.count(slog.LevelWarn, "journal unreadable, will retry", "", ""); n != 1 {
 		t.Errorf("%d warnings, want 1", n)

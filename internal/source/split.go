@@ -110,6 +110,9 @@ func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chun
 		if fl.primary != nil {
 			ps = 0 // all share the path's position
 		}
+		if k%1024 == 0 {
+			fl.lookAhead()
+		}
 		l := logline.Line{Text: trimEOL(own[s:e:e]), Time: fl.now, Source: fl.path,
 			Number: fl.number(), Position: positions[ps:pe]}
 		if !send(ctx, out, l) {
