@@ -37,6 +37,7 @@ type runJail struct {
 	cfg     config.Jail
 	pj      *pipeline.Jail
 	sources []string
+	live    source.Live // what it reads, for status
 }
 
 // sourceGroup is one live source and the jails that read it: jails with the
@@ -197,6 +198,7 @@ func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
 		}
 		grp.jails = append(grp.jails, i)
 		rj.sources = append(rj.sources[:0], key)
+		rj.live = grp.live
 	}
 	sort.Strings(keys)
 	out := make([]*sourceGroup, len(keys))

@@ -9,6 +9,7 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/source"
 )
 
 // ErrNoJail is returned for a command that names no configured jail.
@@ -52,10 +53,25 @@ func jailStatus(rj *runJail, now time.Time) control.JailStatus {
 		Sources: rj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
 		FindTime: control.Duration(p.FindTime), MaxRetry: p.MaxRetry, BanTime: control.Duration(p.BanTime),
 	}
+	watching(&js, rj.live)
 	for _, b := range j.Bans() {
 		js.Banned = append(js.Banned, control.Banned{Host: b.Key.String(), Until: b.Until, Remaining: control.Duration(b.Until.Sub(now).Round(time.Second))})
 	}
 	return js
+}
+
+// watching fills in what a jail's source reads now: the files it follows,
+// or the journal matches.
+func watching(js *control.JailStatus, live source.Live) {
+	w, ok := live.(source.Watcher)
+	if !ok {
+		return
+	}
+	if _, journal := live.(*source.Journal); journal {
+		js.Journal = w.Watching()
+		return
+	}
+	js.Files = w.Watching()
 }
 
 // Ban implements control.Handler.
