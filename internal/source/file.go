@@ -35,6 +35,12 @@ const (
 // A truncation is recognised when the fpLen bytes before the read offset
 // are no longer there or have changed: a file truncated and quickly
 // rewritten past the old offset keeps its size but not its content.
+//
+// After a rotation by rename the follower reads the new file at once and
+// the renamed one on, by its descriptor, until it has been quiet for the
+// grace period: writers append to it until they reopen their log. The
+// lines of both carry the path's position in the new file, so that a
+// restart resumes that one.
 type follower struct {
 	path      string
 	f         *os.File
@@ -59,7 +65,7 @@ type follower struct {
 	reg       *registry
 	log       *slog.Logger
 	wake      chan struct{}
-	grace     time.Duration
+	grace     time.Duration // renameGrace
 
 	// renamed are the files the path named before, still read through
 	// their descriptors after a rotation; a writer appends to them until
