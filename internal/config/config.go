@@ -221,7 +221,7 @@ func (p *parser) document(root *yaml.Node) {
 	}
 	p.enter(main)
 	if include != nil && defined == 0 && ok {
-		top.fail(resolve(include), "include", "no jails defined in this file or the %d files it includes (e.g. %s)",
+		top.fail(resolve(include), "include", "no jails defined, here or in the included files (%d read; e.g. %s)",
 			len(parts)-1, egJails)
 	}
 	for _, pt := range parts[1:] {

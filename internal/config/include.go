@@ -80,10 +80,14 @@ func (p *parser) includes(n *yaml.Node) []*part {
 					pattern, wantInclude.eg)
 				continue
 			}
-			if read[filepath.Clean(m)] {
+			key, err := filepath.Abs(m)
+			if err != nil {
+				key = filepath.Clean(m)
+			}
+			if read[key] {
 				continue
 			}
-			read[filepath.Clean(m)] = true
+			read[key] = true
 			if len(parts) == maxIncludes {
 				s.fail(it.n, it.key, "more than %d files to include; is %q the right glob?", maxIncludes, pattern)
 				return parts
