@@ -40,6 +40,7 @@ install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/peerjail $(DESTDIR)$(SYSCONFDIR)/default \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/peerjail/jails.d
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/peerjail
 	sed $(UNIT_PATHS) packaging/systemd/peerjail.service > $(DESTDIR)$(UNITDIR)/peerjail.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/peerjail.service
