@@ -48,12 +48,16 @@ type gen struct {
 	buf   []byte
 	truth *truth
 	err   error
+	// observe, when set, sees every line as it is written (for tests).
+	observe func(line)
 }
 
-func generate(opt options, w io.Writer) (*truth, error) {
+func generate(opt options, w io.Writer) (*truth, error) { return generateObserved(opt, w, nil) }
+
+func generateObserved(opt options, w io.Writer, observe func(line)) (*truth, error) {
 	// PCG's output is fixed by its seed, so the corpus depends on nothing else.
 	rng := rand.New(rand.NewPCG(opt.seed, 0x7065_6572_6a61_696c))
-	g := &gen{opt: opt, rng: rng, now: opt.start, out: w, truth: newTruth()}
+	g := &gen{opt: opt, rng: rng, now: opt.start, out: w, truth: newTruth(), observe: observe}
 	g.hosts = newPool(rng, opt)
 	g.truth.roles = g.hosts.roles()
 	kinds[opt.kind].write(g)
@@ -88,6 +92,9 @@ func (g *gen) emit(l line) {
 		g.err = err
 	}
 	g.truth.add(l)
+	if g.observe != nil {
+		g.observe(l)
+	}
 }
 
 func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }

@@ -103,7 +103,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.matchShare, "match-share", -1, "libp2p, flow: share of canonical / suspicious lines (default 0.30 / 0.10)")
 	fs.Float64Var(&o.attackShare, "attack-share", 0.5, "share of those lines that come from attackers")
 	fs.Float64Var(&o.misbehavingShare, "misbehaving-share", 0.10, "libp2p: share of canonical lines that are CANONICAL_MISBEHAVING_PEER")
-	fs.Float64Var(&o.hostileShare, "hostile-share", 0.002, "sshd: share of sessions with a victim's address in the user name; flow: share of decoy lines; libp2p: share of misbehaving lines whose err names a victim")
+	fs.Float64Var(&o.hostileShare, "hostile-share", 0.002, "sshd: share of sessions with a victim's address in the user name; flow: share of decoy lines; libp2p: fifty times this share of misbehaving lines name a victim in err=")
 	fs.Float64Var(&o.otherShare, "other-share", 0.15, "sshd: share of other programs' lines (cron, sudo, logind)")
 	fs.DurationVar(&o.findtime, "findtime", 0, "findtime of the ground truth (default: libp2p 3m, flow 5m, sshd 10m)")
 	fs.IntVar(&o.maxretry, "maxretry", 0, "maxretry of the ground truth (default: libp2p 90, flow 10, sshd 5)")
