@@ -36,10 +36,11 @@ func TestSameSeedSameBytes(t *testing.T) {
 				}
 				return sha256.Sum256(b.Bytes())
 			}
-			if sum(7) != sum(7) {
+			first, again := sum(7), sum(7)
+			if first != again {
 				t.Error("the same seed gave different corpora")
 			}
-			if sum(7) == sum(8) {
+			if first == sum(8) {
 				t.Error("different seeds gave the same corpus")
 			}
 		})
