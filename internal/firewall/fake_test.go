@@ -10,10 +10,6 @@ import (
 	"time"
 )
 
-func TestFakeHoldsWhatTheKernelHolds(t *testing.T) { checkSemantics(t, NewFake()) }
-
-func TestDryRunHoldsWhatTheKernelHolds(t *testing.T) { checkSemantics(t, NewDryRun(nil)) }
-
 func TestFakeExpiresByItsClock(t *testing.T) {
 	f := NewFake()
 	setup(t, f, Jail{Name: "j"})

@@ -1,10 +1,12 @@
-// Package firewall applies ban decisions to the kernel.
+// Package firewall is the backend-neutral model of what peerjail enforces:
+// the jails' ban changes and elements, the Firewall interface that backends
+// implement (internal/nftables for the kernel), the in-memory Fake, the
+// dry-run backend, validation of jails and changes, and Drift.
 //
-// The nftables backend owns table inet peerjail and nothing else: one pair of
-// sets per jail (<jail>_v4, <jail>_v6, flags interval,timeout) and one input
-// chain whose rules drop traffic from those sets. Every element carries its
-// ban's timeout, so the kernel lifts a ban on time even while peerjail is
-// down. A dry-run backend only logs, and Fake serves the daemon's tests.
+// A backend owns table inet peerjail and nothing else: one pair of sets per
+// jail (<jail>_v4, <jail>_v6) and one input chain whose rules drop traffic
+// from those sets. Every element carries its ban's timeout, so the kernel
+// lifts a ban on time even while peerjail is down.
 //
 // A set never holds overlapping prefixes (the kernel rejects them), so Apply
 // resolves overlaps itself, in the order of the changes: adding a prefix

@@ -9,10 +9,10 @@ import (
 )
 
 // memory is the in-memory model of table inet peerjail that the dry-run and
-// fake backends share. It resolves overlaps with the same planner as the
+// fake backends share. It resolves overlaps with the same Planner as the
 // nftables backend, so tests see what the kernel would hold. Callers lock.
 type memory struct {
-	sets  map[string][]span // by set name; spans carry their remaining time at; nil: no table
+	sets  map[string][]Span // by set name; spans carry their remaining time at; nil: no table
 	jails []Jail            // as last set up, for Verify's view of the chain
 	at    time.Time
 }
@@ -28,9 +28,9 @@ func (m *memory) advance(now time.Time) {
 	for name, spans := range m.sets {
 		kept := spans[:0]
 		for _, s := range spans {
-			if s.timeout > 0 {
-				s.remaining -= elapsed
-				if s.remaining <= 0 {
+			if s.Timeout > 0 {
+				s.Remaining -= elapsed
+				if s.Remaining <= 0 {
 					continue
 				}
 			}
@@ -41,13 +41,13 @@ func (m *memory) advance(now time.Time) {
 }
 
 func (m *memory) setup(jails []Jail) error {
-	if err := validJails(jails); err != nil {
+	if err := CheckJails(jails); err != nil {
 		return err
 	}
-	sets := make(map[string][]span, 2*len(jails))
+	sets := make(map[string][]Span, 2*len(jails))
 	for _, j := range jails {
 		for _, v4 := range []bool{true, false} {
-			name := setName(j.Name, v4)
+			name := SetName(j.Name, v4)
 			sets[name] = m.sets[name] // a reload keeps the bans of remaining jails
 		}
 	}
@@ -58,11 +58,11 @@ func (m *memory) setup(jails []Jail) error {
 
 func (m *memory) apply(changes []Change, now time.Time, log *slog.Logger) error {
 	m.advance(now)
-	norm, err := normalizeAll(changes)
+	norm, err := Normalize(changes)
 	if err != nil {
 		return err
 	}
-	plans, err := planApply(norm, func(set string, _ []Change) ([]span, error) {
+	plans, err := PlanApply(norm, func(set string, _ []Change) ([]Span, error) {
 		spans, ok := m.sets[set]
 		if !ok {
 			return nil, fmt.Errorf("set %s: %w", set, ErrUnknownJail)
@@ -73,7 +73,7 @@ func (m *memory) apply(changes []Change, now time.Time, log *slog.Logger) error 
 		return err
 	}
 	for _, p := range plans {
-		m.sets[p.set] = p.spans
+		m.sets[p.Set] = p.Spans
 	}
 	return nil
 }
@@ -82,9 +82,9 @@ func (m *memory) list(now time.Time, log *slog.Logger) []Element {
 	m.advance(now)
 	var out []Element
 	for name, spans := range m.sets {
-		out = append(out, elementsOf(name, spans, log)...)
+		out = append(out, ElementsOf(name, spans, log)...)
 	}
-	sortElements(out)
+	SortElements(out)
 	return out
 }
 
@@ -93,10 +93,10 @@ func (m *memory) flush() { m.sets, m.jails = nil, nil }
 // verify is Verify on the model: its "chain" differs when the jails of the
 // last setup are not the ones asked for.
 func (m *memory) verify(jails []Jail, bans []Change, now time.Time) (Drift, error) {
-	if err := validJails(jails); err != nil {
+	if err := CheckJails(jails); err != nil {
 		return Drift{}, err
 	}
-	norm, err := restoreOrder(bans)
+	norm, err := RestoreOrder(bans)
 	if err != nil {
 		return Drift{}, err
 	}
@@ -108,12 +108,12 @@ func (m *memory) verify(jails []Jail, bans []Change, now time.Time) (Drift, erro
 		return d, nil
 	}
 	d.Chain = !sameJails(m.jails, jails)
-	for _, name := range wantSets(jails) {
+	for _, name := range WantSets(jails) {
 		if _, ok := m.sets[name]; !ok {
 			d.Sets = append(d.Sets, name)
 		}
 	}
-	d.Missing = verifyBans(norm, func(set string) ([]span, bool) {
+	d.Missing = VerifyBans(norm, func(set string) ([]Span, bool) {
 		s, ok := m.sets[set]
 		return s, ok
 	})
@@ -145,9 +145,9 @@ func (m *memory) deleteSet(name string) { delete(m.sets, name) }
 // `nft delete element` would; false if it is not there.
 func (m *memory) deleteElement(set string, p netip.Prefix) bool {
 	spans := m.sets[set]
-	s := spanOf(p)
+	s := SpanOf(p)
 	for i := range spans {
-		if spans[i].same(s) {
+		if spans[i].Same(s) {
 			m.sets[set] = slices.Delete(spans, i, i+1)
 			return true
 		}

@@ -71,7 +71,7 @@ func (d Drift) String() string {
 	}
 	bySet := map[string]int{}
 	for _, c := range d.Missing {
-		bySet[setName(c.Jail, c.Prefix.Addr().Is4())]++
+		bySet[SetName(c.Jail, c.Prefix.Addr().Is4())]++
 	}
 	names := make([]string, 0, len(bySet))
 	for s := range bySet {
@@ -114,32 +114,32 @@ func Validate(c Change) error {
 	return err
 }
 
-// verifyBans returns the bans that the spans of their sets do not cover; a
+// VerifyBans returns the bans that the spans of their sets do not cover; a
 // set absent from spans lacks them all. A ban inside a wider element counts
 // as held: Apply keeps only the wider one. Spans are sorted and disjoint.
-func verifyBans(bans []Change, spans func(set string) ([]span, bool)) []Change {
+func VerifyBans(bans []Change, spans func(set string) ([]Span, bool)) []Change {
 	var missing []Change
 	for _, b := range bans {
-		ss, ok := spans(setName(b.Jail, b.Prefix.Addr().Is4()))
-		if !ok || !covered(ss, spanOf(b.Prefix)) {
+		ss, ok := spans(SetName(b.Jail, b.Prefix.Addr().Is4()))
+		if !ok || !covered(ss, SpanOf(b.Prefix)) {
 			missing = append(missing, b)
 		}
 	}
 	return missing
 }
 
-// covered reports whether a span of the sorted, disjoint spans holds s and
+// covered reports whether a Span of the sorted, disjoint spans holds s and
 // has time left.
-func covered(spans []span, s span) bool {
-	i := sort.Search(len(spans), func(i int) bool { return spans[i].last.Compare(s.first) >= 0 })
-	return i < len(spans) && spans[i].contains(s) && (spans[i].timeout == 0 || spans[i].remaining > 0)
+func covered(spans []Span, s Span) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].Last.Compare(s.First) >= 0 })
+	return i < len(spans) && spans[i].Contains(s) && (spans[i].Timeout == 0 || spans[i].Remaining > 0)
 }
 
-// wantSets names the sets of jails.
-func wantSets(jails []Jail) []string {
+// WantSets names the sets of jails.
+func WantSets(jails []Jail) []string {
 	out := make([]string, 0, 2*len(jails))
 	for _, j := range jails {
-		out = append(out, setName(j.Name, true), setName(j.Name, false))
+		out = append(out, SetName(j.Name, true), SetName(j.Name, false))
 	}
 	return out
 }

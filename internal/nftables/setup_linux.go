@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
@@ -9,10 +9,12 @@ import (
 
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 func ourTable() *nftables.Table {
-	return &nftables.Table{Family: nftables.TableFamilyINet, Name: Table}
+	return &nftables.Table{Family: nftables.TableFamilyINet, Name: firewall.Table}
 }
 
 // newSet describes a jail's set as peerjail wants it.
@@ -37,16 +39,16 @@ func compatible(old, want *nftables.Set) bool {
 // table does not exist. It reads no other table.
 func readSets(c *nftables.Conn) (map[string]*nftables.Set, error) {
 	sets := map[string]*nftables.Set{}
-	if _, err := c.ListTableOfFamily(Table, nftables.TableFamilyINet); err != nil {
+	if _, err := c.ListTableOfFamily(firewall.Table, nftables.TableFamilyINet); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return sets, nil
 		}
-		return nil, fmt.Errorf("nftables: read table inet %s: %w", Table, err)
+		return nil, fmt.Errorf("nftables: read table inet %s: %w", firewall.Table, err)
 	}
 	// GetSets loses the errno (it wraps with %v), hence the check above.
 	list, err := c.GetSets(ourTable())
 	if err != nil {
-		return nil, fmt.Errorf("nftables: read sets of table inet %s: %w", Table, err)
+		return nil, fmt.Errorf("nftables: read sets of table inet %s: %w", firewall.Table, err)
 	}
 	for _, s := range list {
 		sets[s.Name] = s
@@ -57,14 +59,14 @@ func readSets(c *nftables.Conn) (map[string]*nftables.Set, error) {
 // setupBatch queues, for one transaction, the table, the chain with fresh
 // rules, the jails' sets and the removal of sets no jail uses. The chain is
 // flushed first so that no rule still refers to a set that goes.
-func (n *nft) setupBatch(c *nftables.Conn, jails []Jail, old map[string]*nftables.Set) {
+func (n *nft) setupBatch(c *nftables.Conn, jails []firewall.Jail, old map[string]*nftables.Set) {
 	table := c.AddTable(ourTable())
 	chain := c.AddChain(inputChain(table))
 	c.FlushChain(chain)
 	want := map[string]bool{}
 	var id uint32
 	for _, j := range jails {
-		set4, set6 := newSet(table, setName(j.Name, true), true), newSet(table, setName(j.Name, false), false)
+		set4, set6 := newSet(table, firewall.SetName(j.Name, true), true), newSet(table, firewall.SetName(j.Name, false), false)
 		for _, s := range []*nftables.Set{set4, set6} {
 			want[s.Name] = true
 			if o, ok := old[s.Name]; ok && !compatible(o, s) {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 func TestKernelRestore(t *testing.T) {
@@ -26,16 +28,16 @@ func TestKernelRestoreAfterRestart(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	before, ns := kernelFirewall(t)
-	setup(t, before, Jail{Name: "j"})
+	setup(t, before, firewall.Jail{Name: "j"})
 	apply(t, before, ban("j", "10.0.0.1/32", time.Minute), ban("j", "10.0.0.2/32", time.Minute))
-	ns.MustExec(t, "nft", "add", "element", "inet", Table, "j_v4", "{ 10.0.0.3 timeout 1h, 10.5.0.0/24 timeout 1h }")
+	ns.MustExec(t, "nft", "add", "element", "inet", firewall.Table, "j_v4", "{ 10.0.0.3 timeout 1h, 10.5.0.0/24 timeout 1h }")
 
-	fw, err := NewNFTables(WithNetNS(ns.Open(t)))
+	fw, err := New(WithNetNS(ns.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup(t, fw, Jail{Name: "j"})
-	if err := fw.Restore(ctx, []Change{ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.0.9/32", time.Hour)}); err != nil {
+	setup(t, fw, firewall.Jail{Name: "j"})
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.0.9/32", time.Hour)}); err != nil {
 		t.Fatalf("Restore next to elements it does not know: %v", err)
 	}
 	want := "j 10.0.0.1/32, j 10.0.0.2/32, j 10.0.0.3/32, j 10.0.0.9/32, j 10.5.0.0/24"
@@ -44,19 +46,19 @@ func TestKernelRestoreAfterRestart(t *testing.T) {
 	}
 	// A ban inside an element it does not know: the kernel refuses the
 	// blind addition, and the plan on the listed set skips it.
-	if err := fw.Restore(ctx, []Change{ban("j", "10.5.0.7/32", time.Hour)}); err != nil {
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.5.0.7/32", time.Hour)}); err != nil {
 		t.Fatalf("Restore inside an unknown wider element: %v", err)
 	}
 	if got := listed(t, before); keys(got) != want {
 		t.Fatalf("after the overlapping Restore the kernel holds %s, want %s", keys(got), want)
 	}
 	// Removing an element it does not know reads the set first.
-	fw2, err := NewNFTables(WithNetNS(ns.Open(t)))
+	fw2, err := New(WithNetNS(ns.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup(t, fw2, Jail{Name: "j"})
-	if err := fw2.Restore(ctx, []Change{ban("j", "10.0.0.1/32", time.Hour)}); err != nil {
+	setup(t, fw2, firewall.Jail{Name: "j"})
+	if err := fw2.Restore(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	apply(t, fw2, unban("j", "10.0.0.3/32"))
@@ -70,9 +72,9 @@ func TestKernelRestoreAfterRestart(t *testing.T) {
 func TestKernelListWhileApplying(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
 	const n = 20000
-	var initial []Change
+	var initial []firewall.Change
 	for i := range n {
 		initial = append(initial, ban("j", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String()+"/32", time.Hour))
 	}
@@ -102,7 +104,7 @@ func TestKernelListWhileApplying(t *testing.T) {
 func TestNetlinkRestoreReadsNothing(t *testing.T) {
 	k := newFakeKernel().withSet("j_v4", fakeElem{addr: "10.0.0.1", timeout: time.Hour, expires: time.Minute}, fakeElem{addr: "10.0.0.2", end: true}).withSet("j_v6")
 	fw := k.firewall(t)
-	if err := fw.Restore(ctx, []Change{ban("j", "2001:db8::/64", time.Hour), ban("j", "10.0.0.2/32", time.Hour), ban("j", "10.0.0.1/32", time.Hour)}); err != nil {
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "2001:db8::/64", time.Hour), ban("j", "10.0.0.2/32", time.Hour), ban("j", "10.0.0.1/32", time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(k.queries) != 0 {
@@ -129,14 +131,14 @@ func TestNetlinkRestoreFallsBackWhenTheKernelRefuses(t *testing.T) {
 	k := newFakeKernel().withSet("j_v4", fakeElem{addr: "10.0.0.0", timeout: time.Hour, expires: time.Hour}, fakeElem{addr: "10.0.1.0", end: true})
 	k.fail = []unix.Errno{unix.ENOTEMPTY} // 10.0.0.5 overlaps 10.0.0.0/24
 	fw := k.firewall(t)
-	if err := fw.Restore(ctx, []Change{ban("j", "10.0.0.5/32", time.Hour)}); err != nil {
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.0.0.5/32", time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if q := strings.Join(k.queries, " "); len(k.batches) != 1 || !strings.Contains(q, "GETSETELEM") {
 		t.Errorf("after a refused Restore: %d batches, read %q; want the set read and nothing more sent (the ban is covered)", len(k.batches), q)
 	}
 	k.fail = []unix.Errno{unix.EPERM}
-	if err := fw.Restore(ctx, []Change{ban("j", "10.9.0.1/32", time.Hour)}); !errors.Is(err, unix.EPERM) {
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.9.0.1/32", time.Hour)}); !errors.Is(err, unix.EPERM) {
 		t.Errorf("Restore = %v, want EPERM", err)
 	}
 }

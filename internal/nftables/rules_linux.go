@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"encoding/binary"
@@ -8,6 +8,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // chainPriority runs the bans before the usual filter chains (priority 0).
@@ -16,7 +18,7 @@ const chainPriority = -10
 func inputChain(t *nftables.Table) *nftables.Chain {
 	accept := nftables.ChainPolicyAccept
 	return &nftables.Chain{
-		Name:     Chain,
+		Name:     firewall.Chain,
 		Table:    t,
 		Type:     nftables.ChainTypeFilter,
 		Hooknum:  nftables.ChainHookInput,
@@ -27,7 +29,7 @@ func inputChain(t *nftables.Table) *nftables.Chain {
 
 // jailRules drops traffic from the jail's sets: per address family, one rule
 // per protocol and port range, or a single rule for all traffic.
-func jailRules(t *nftables.Table, ch *nftables.Chain, j Jail, set4, set6 *nftables.Set) []*nftables.Rule {
+func jailRules(t *nftables.Table, ch *nftables.Chain, j firewall.Jail, set4, set6 *nftables.Set) []*nftables.Rule {
 	var rules []*nftables.Rule
 	for _, s := range []*nftables.Set{set4, set6} {
 		v4 := s == set4
@@ -70,7 +72,7 @@ func sourceIn(s *nftables.Set, v4 bool) []expr.Any {
 // trafficMatches returns, per rule, the matches that limit a jail to its
 // protocol and ports: `meta l4proto tcp th dport 4001`. A jail with ports
 // but protocol "all" gets rules for tcp and udp.
-func trafficMatches(j Jail) [][]expr.Any {
+func trafficMatches(j firewall.Jail) [][]expr.Any {
 	var protos []byte
 	switch {
 	case j.Protocol == "tcp":
@@ -99,7 +101,7 @@ func trafficMatches(j Jail) [][]expr.Any {
 }
 
 // portMatch is `th dport N` or `th dport N-M`.
-func portMatch(r PortRange) []expr.Any {
+func portMatch(r firewall.PortRange) []expr.Any {
 	load := &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}
 	if r.From == r.To {
 		return []expr.Any{load, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(r.From)}}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
@@ -12,27 +12,29 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // Verify reads the table, its chain and rules, and the sets that the bans
 // are in, without the lock: listing 10,000 elements takes the kernel tens of
 // milliseconds, which bans need not wait for.
-func (n *nft) Verify(ctx context.Context, jails []Jail, bans []Change) (Drift, error) {
-	if err := validJails(jails); err != nil {
-		return Drift{}, err
+func (n *nft) Verify(ctx context.Context, jails []firewall.Jail, bans []firewall.Change) (firewall.Drift, error) {
+	if err := firewall.CheckJails(jails); err != nil {
+		return firewall.Drift{}, err
 	}
-	norm, err := restoreOrder(bans)
+	norm, err := firewall.RestoreOrder(bans)
 	if err != nil {
-		return Drift{}, err
+		return firewall.Drift{}, err
 	}
 	end, err := n.begin(ctx)
 	if err != nil {
-		return Drift{}, err
+		return firewall.Drift{}, err
 	}
 	end()
-	var d Drift
+	var d firewall.Drift
 	if err := n.withConn(func(c *nftables.Conn) error { return verifyOn(c, jails, norm, &d) }); err != nil {
-		return Drift{}, err
+		return firewall.Drift{}, err
 	}
 	if !d.None() {
 		n.mu.Lock()
@@ -42,13 +44,13 @@ func (n *nft) Verify(ctx context.Context, jails []Jail, bans []Change) (Drift, e
 	return d, nil
 }
 
-func verifyOn(c *nftables.Conn, jails []Jail, bans []Change, d *Drift) error {
-	if _, err := c.ListTableOfFamily(Table, nftables.TableFamilyINet); err != nil {
+func verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d *firewall.Drift) error {
+	if _, err := c.ListTableOfFamily(firewall.Table, nftables.TableFamilyINet); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			d.Table, d.Missing = true, bans
 			return nil
 		}
-		return fmt.Errorf("nftables: read table inet %s: %w", Table, err)
+		return fmt.Errorf("nftables: read table inet %s: %w", firewall.Table, err)
 	}
 	sets, err := readSets(c)
 	if err != nil {
@@ -58,17 +60,17 @@ func verifyOn(c *nftables.Conn, jails []Jail, bans []Change, d *Drift) error {
 		return err
 	}
 	ok := map[string]*nftables.Set{}
-	for _, name := range wantSets(jails) {
-		_, v4, _ := jailOf(name)
+	for _, name := range firewall.WantSets(jails) {
+		_, v4, _ := firewall.JailOfSet(name)
 		if s, found := sets[name]; found && compatible(s, newSet(ourTable(), name, v4)) {
 			ok[name] = s
 			continue
 		}
 		d.Sets = append(d.Sets, name)
 	}
-	listed := map[string][]span{}
+	listed := map[string][]firewall.Span{}
 	for _, b := range bans {
-		name := setName(b.Jail, b.Prefix.Addr().Is4())
+		name := firewall.SetName(b.Jail, b.Prefix.Addr().Is4())
 		s, found := ok[name]
 		if _, done := listed[name]; !found || done {
 			continue
@@ -79,7 +81,7 @@ func verifyOn(c *nftables.Conn, jails []Jail, bans []Change, d *Drift) error {
 		}
 		listed[name] = spans // spansOf sorts them
 	}
-	d.Missing = verifyBans(bans, func(set string) ([]span, bool) {
+	d.Missing = firewall.VerifyBans(bans, func(set string) ([]firewall.Span, bool) {
 		s, ok := listed[set]
 		return s, ok
 	})
@@ -89,7 +91,7 @@ func verifyOn(c *nftables.Conn, jails []Jail, bans []Change, d *Drift) error {
 // chainDrift reports whether the input chain is missing, hooked elsewhere,
 // or holds other rules than Setup(jails) adds: a rule someone flushed,
 // deleted or added (an accept before the drops would let banned hosts in).
-func chainDrift(c *nftables.Conn, jails []Jail) (bool, error) {
+func chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) {
 	table := ourTable()
 	// ListChain loses the errno of a missing chain; the family's chains
 	// are few.
@@ -97,7 +99,7 @@ func chainDrift(c *nftables.Conn, jails []Jail) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("nftables: read chains: %w", err)
 	}
-	i := slices.IndexFunc(chains, func(ch *nftables.Chain) bool { return ch.Table.Name == Table && ch.Name == Chain })
+	i := slices.IndexFunc(chains, func(ch *nftables.Chain) bool { return ch.Table.Name == firewall.Table && ch.Name == firewall.Chain })
 	if i < 0 {
 		return true, nil
 	}
@@ -108,11 +110,11 @@ func chainDrift(c *nftables.Conn, jails []Jail) (bool, error) {
 	}
 	rules, err := c.GetRules(table, ch)
 	if err != nil {
-		return false, fmt.Errorf("nftables: read rules of chain %s: %w", Chain, err)
+		return false, fmt.Errorf("nftables: read rules of chain %s: %w", firewall.Chain, err)
 	}
 	var wantSigs []string
 	for _, j := range jails {
-		set4, set6 := newSet(table, setName(j.Name, true), true), newSet(table, setName(j.Name, false), false)
+		set4, set6 := newSet(table, firewall.SetName(j.Name, true), true), newSet(table, firewall.SetName(j.Name, false), false)
 		for _, r := range jailRules(table, want, j, set4, set6) {
 			wantSigs = append(wantSigs, ruleSig(r.Exprs))
 		}

@@ -1,11 +1,13 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
 
 	"github.com/google/nftables"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // Restore plans the bans on the cache, or where a set is not cached, on an
@@ -16,8 +18,8 @@ import (
 // that transaction fail and be planned again on a fresh read, as a stale
 // cache always does, and removing an element it lacks reads the set first.
 // The next List fills it in.
-func (n *nft) Restore(ctx context.Context, bans []Change) error {
-	norm, err := restoreOrder(bans)
+func (n *nft) Restore(ctx context.Context, bans []firewall.Change) error {
+	norm, err := firewall.RestoreOrder(bans)
 	if err != nil || len(norm) == 0 {
 		return err
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -47,7 +49,7 @@ func wantLines(t *testing.T, got, want []string) {
 func TestNetlinkSetupOnEmptyKernel(t *testing.T) {
 	k := newFakeKernel()
 	fw := k.firewall(t)
-	setup(t, fw, Jail{Name: "sshd", Ports: []PortRange{{22, 22}}, Protocol: "tcp"}, Jail{Name: "p2p", Ports: []PortRange{{4001, 4001}, {30303, 30304}}}, Jail{Name: "all"})
+	setup(t, fw, firewall.Jail{Name: "sshd", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}, {From: 30303, To: 30304}}}, firewall.Jail{Name: "all"})
 	got := oneBatch(t, k)
 	wantLines(t, got, []string{
 		"NEWTABLE peerjail", "NEWCHAIN input", "DELRULE input",
@@ -65,7 +67,7 @@ func TestNetlinkSetupKeepsReplacesAndRemovesSets(t *testing.T) {
 	k := newFakeKernel().withSet("keep_v4").withSet("keep_v6").withSet("old_v4").withSet("old_v6").withSet("bad_v6")
 	k.sets["bad_v6"] = 0 // created without interval and timeout flags
 	fw := k.firewall(t)
-	setup(t, fw, Jail{Name: "keep"}, Jail{Name: "bad"})
+	setup(t, fw, firewall.Jail{Name: "keep"}, firewall.Jail{Name: "bad"})
 	wantLines(t, oneBatch(t, k), []string{
 		"NEWTABLE peerjail", "NEWCHAIN input", "DELRULE input",
 		"NEWSET keep_v4", "NEWSET keep_v6", "NEWRULE input", "NEWRULE input",
@@ -112,7 +114,7 @@ func TestNetlinkApplyWithNothingToDoSendsNothing(t *testing.T) {
 func TestNetlinkLargeApplyIsChunkedInOneBatch(t *testing.T) {
 	k := newFakeKernel().withSet("j_v6")
 	fw := k.firewall(t)
-	var changes []Change
+	var changes []firewall.Change
 	for i := range 1000 {
 		changes = append(changes, ban("j", v6(i)+"/128", time.Hour))
 	}
@@ -145,37 +147,37 @@ func TestNetlinkApplyRetriesOnWhatTheKernelLists(t *testing.T) {
 		t.Errorf("sent %d batches after reading %q, want a failed one and a retry on a fresh read", len(k.batches), k.queries)
 	}
 	k.batches, k.queries, k.fail = nil, nil, []unix.Errno{unix.EPERM}
-	err := fw.Apply(ctx, []Change{ban("j", "10.0.0.7/32", time.Hour)})
+	err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.7/32", time.Hour)})
 	if !errors.Is(err, unix.EPERM) || len(k.batches) != 1 {
 		t.Errorf("Apply = %v after %d batches, want EPERM after one", err, len(k.batches))
 	}
 }
 
 func TestNetlinkApplyPlansOnItsCache(t *testing.T) {
-	now := FakeEpoch
+	now := firewall.FakeEpoch
 	k := newFakeKernel().withSet("j_v4")
-	fw, err := NewNFTables(withTestDial(k.dial), withClock(func() time.Time { return now }))
+	fw, err := New(withTestDial(k.dial), withClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
 		advance time.Duration
-		changes []Change
+		changes []firewall.Change
 		queries string
 		want    []string
 	}{
-		{0, []Change{ban("j", "10.0.0.5/32", 10*time.Second), ban("j", "10.1.0.0/24", 10*time.Second)}, "GETTABLE GETSET GETSETELEM",
+		{0, []firewall.Change{ban("j", "10.0.0.5/32", 10*time.Second), ban("j", "10.1.0.0/24", 10*time.Second)}, "GETTABLE GETSET GETSETELEM",
 			[]string{"NEWSETELEM j_v4: 10.0.0.5/10s end:10.0.0.6 10.1.0.0/10s end:10.1.1.0"}},
-		{5 * time.Second, []Change{ban("j", "10.0.0.5/32", 10*time.Second), ban("j", "10.1.0.7/32", time.Hour)}, "",
+		{5 * time.Second, []firewall.Change{ban("j", "10.0.0.5/32", 10*time.Second), ban("j", "10.1.0.7/32", time.Hour)}, "",
 			[]string{"DELSETELEM j_v4: 10.0.0.5 end:10.0.0.6", "NEWSETELEM j_v4: 10.0.0.5/10s end:10.0.0.6"}},
 		// 10.1.0.0/24 has 500ms left: it no longer covers a new ban.
-		{4500 * time.Millisecond, []Change{ban("j", "10.1.0.7/32", time.Hour)}, "",
+		{4500 * time.Millisecond, []firewall.Change{ban("j", "10.1.0.7/32", time.Hour)}, "",
 			[]string{"DELSETELEM j_v4: 10.1.0.0 end:10.1.1.0", "NEWSETELEM j_v4: 10.1.0.7/1h0m0s end:10.1.0.8"}},
 		// 10.0.0.5 expired 500ms ago: the kernel may still hold it, so it is replaced.
-		{5500 * time.Millisecond, []Change{ban("j", "10.0.0.5/32", time.Minute)}, "",
+		{5500 * time.Millisecond, []firewall.Change{ban("j", "10.0.0.5/32", time.Minute)}, "",
 			[]string{"DELSETELEM j_v4: 10.0.0.5 end:10.0.0.6", "NEWSETELEM j_v4: 10.0.0.5/1m0s end:10.0.0.6"}},
 		// 2s after its expiry an element is gone.
-		{62 * time.Second, []Change{ban("j", "10.0.0.5/32", time.Minute)}, "",
+		{62 * time.Second, []firewall.Change{ban("j", "10.0.0.5/32", time.Minute)}, "",
 			[]string{"NEWSETELEM j_v4: 10.0.0.5/1m0s end:10.0.0.6"}},
 	}
 	for i, s := range steps {
@@ -192,9 +194,9 @@ func TestNetlinkApplyPlansOnItsCache(t *testing.T) {
 func TestNetlinkApplyToUnknownJailSendsNothing(t *testing.T) {
 	k := newFakeKernel().withSet("j_v4")
 	fw := k.firewall(t)
-	err := fw.Apply(ctx, []Change{ban("j", "10.0.0.1/32", time.Hour), ban("j", "2001:db8::1/128", time.Hour)})
-	if !errors.Is(err, ErrUnknownJail) || len(k.batches) != 0 {
-		t.Errorf("Apply = %v with %d batches, want ErrUnknownJail and none", err, len(k.batches))
+	err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Hour), ban("j", "2001:db8::1/128", time.Hour)})
+	if !errors.Is(err, firewall.ErrUnknownJail) || len(k.batches) != 0 {
+		t.Errorf("Apply = %v with %d batches, want firewall.ErrUnknownJail and none", err, len(k.batches))
 	}
 }
 
@@ -232,7 +234,7 @@ func TestNetlinkCallsAfterClose(t *testing.T) {
 	if err := fw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := fw.Setup(ctx, nil); !errors.Is(err, ErrClosed) {
+	if err := fw.Setup(ctx, nil); !errors.Is(err, firewall.ErrClosed) {
 		t.Errorf("Setup after Close = %v, want ErrClosed", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
@@ -8,13 +8,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // verifyJails and verifyBans0 are what the Verify tests set up and ban.
-var verifyJails = []Jail{{Name: "ssh", Ports: []PortRange{{22, 22}}, Protocol: "tcp"}, {Name: "p2p", Ports: []PortRange{{4001, 4002}}}}
+var verifyJails = []firewall.Jail{{Name: "ssh", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, {Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4002}}}}
 
-func verifyBanSet() []Change {
-	return []Change{
+func verifyBanSet() []firewall.Change {
+	return []firewall.Change{
 		ban("ssh", "198.51.100.7/32", time.Hour),
 		ban("ssh", "198.51.100.8/32", time.Hour),
 		ban("ssh", "2001:db8:1:2::/64", time.Hour),
@@ -23,7 +25,7 @@ func verifyBanSet() []Change {
 	}
 }
 
-func verify(t *testing.T, fw Firewall) Drift {
+func verify(t *testing.T, fw firewall.Firewall) firewall.Drift {
 	t.Helper()
 	d, err := fw.Verify(context.Background(), verifyJails, verifyBanSet())
 	if err != nil {
@@ -32,7 +34,7 @@ func verify(t *testing.T, fw Firewall) Drift {
 	return d
 }
 
-func missingPrefixes(d Drift) []string {
+func missingPrefixes(d firewall.Drift) []string {
 	var out []string
 	for _, c := range d.Missing {
 		out = append(out, c.Jail+" "+c.Prefix.String())
@@ -122,7 +124,7 @@ func TestKernelVerifyExpiredAndUnknown(t *testing.T) {
 	setup(t, fw, verifyJails...)
 	apply(t, fw, ban("ssh", "198.51.100.7/32", time.Second))
 	time.Sleep(1500 * time.Millisecond)
-	d, err := fw.Verify(context.Background(), verifyJails, []Change{ban("ssh", "198.51.100.7/32", time.Hour), ban("ssh", "203.0.113.1/32", time.Hour)})
+	d, err := fw.Verify(context.Background(), verifyJails, []firewall.Change{ban("ssh", "198.51.100.7/32", time.Hour), ban("ssh", "203.0.113.1/32", time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,7 @@ func TestKernelWatch(t *testing.T) {
 	done := make(chan error, 1)
 	heard := make(chan struct{}, 16)
 	go func() {
-		done <- fw.(Watcher).Watch(ctx, func() {
+		done <- fw.(firewall.Watcher).Watch(ctx, func() {
 			calls.Add(1)
 			heard <- struct{}{}
 		})

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"encoding/binary"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // fakeKernel answers the netlink requests of the nftables backend from a
@@ -47,11 +49,11 @@ func (k *fakeKernel) withSet(name string, elems ...fakeElem) *fakeKernel {
 	return k
 }
 
-func (k *fakeKernel) firewall(t *testing.T) Firewall {
+func (k *fakeKernel) firewall(t *testing.T) firewall.Firewall {
 	t.Helper()
-	fw, err := NewNFTables(withTestDial(k.dial))
+	fw, err := New(withTestDial(k.dial))
 	if err != nil {
-		t.Fatalf("NewNFTables: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	k.mu.Lock()
 	k.queries = nil
@@ -102,7 +104,7 @@ func (k *fakeKernel) query(m netlink.Message) []netlink.Message {
 		var out []netlink.Message
 		if k.table {
 			out = append(out, reply(m, unix.NFT_MSG_NEWTABLE, attrs(
-				netlink.Attribute{Type: unix.NFTA_TABLE_NAME, Data: cstr(Table)},
+				netlink.Attribute{Type: unix.NFTA_TABLE_NAME, Data: cstr(firewall.Table)},
 				netlink.Attribute{Type: unix.NFTA_TABLE_FLAGS, Data: be32(0)},
 				netlink.Attribute{Type: unix.NFTA_TABLE_USE, Data: be32(1)},
 			)))
@@ -130,7 +132,7 @@ func (k *fakeKernel) setAttrs(name string, flags uint32) []byte {
 		keyLen = l
 	}
 	return attrs(
-		netlink.Attribute{Type: unix.NFTA_SET_TABLE, Data: cstr(Table)},
+		netlink.Attribute{Type: unix.NFTA_SET_TABLE, Data: cstr(firewall.Table)},
 		netlink.Attribute{Type: unix.NFTA_SET_NAME, Data: cstr(name)},
 		netlink.Attribute{Type: unix.NFTA_SET_FLAGS, Data: be32(flags)},
 		netlink.Attribute{Type: unix.NFTA_SET_KEY_TYPE, Data: be32(keyType)},
@@ -154,7 +156,7 @@ func elemAttrs(set string, elems []fakeElem) []byte {
 		list = append(list, netlink.Attribute{Type: unix.NFTA_LIST_ELEM | unix.NLA_F_NESTED, Data: attrs(item...)})
 	}
 	return attrs(
-		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstr(Table)},
+		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstr(firewall.Table)},
 		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: cstr(set)},
 		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_ELEMENTS | unix.NLA_F_NESTED, Data: attrs(list...)},
 	)

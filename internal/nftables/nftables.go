@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // applyTries bounds the attempts of Apply when its view of a set was out of
@@ -34,9 +36,9 @@ type nft struct {
 	sent uint64
 }
 
-// NewNFTables returns the nftables backend. It asks the kernel for its own
+// New returns the nftables backend. It asks the kernel for its own
 // table at once, so that missing privileges or nftables support show at start.
-func NewNFTables(opts ...Option) (Firewall, error) {
+func New(opts ...Option) (firewall.Firewall, error) {
 	cfg := newConfig(opts)
 	n := &nft{cfg: cfg, log: cfg.log.With("firewall", "nftables"), now: time.Now}
 	if cfg.now != nil {
@@ -47,8 +49,8 @@ func NewNFTables(opts ...Option) (Firewall, error) {
 		return nil, err
 	}
 	defer c.CloseLasting()
-	if _, err := c.ListTableOfFamily(Table, nftables.TableFamilyINet); err != nil && !errors.Is(err, unix.ENOENT) {
-		return nil, fmt.Errorf("nftables: read table inet %s: %w", Table, err)
+	if _, err := c.ListTableOfFamily(firewall.Table, nftables.TableFamilyINet); err != nil && !errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("nftables: read table inet %s: %w", firewall.Table, err)
 	}
 	return n, nil
 }
@@ -57,8 +59,8 @@ func NewNFTables(opts ...Option) (Firewall, error) {
 // own, so that a failed call cannot leave unread replies to the next one.
 func (n *nft) open() (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
-	if n.cfg.testDial != nil {
-		opts = append(opts, nftables.WithTestDial(n.cfg.testDial))
+	if n.cfg.dial != nil {
+		opts = append(opts, n.cfg.dial...)
 	} else {
 		opts = append(opts, nftables.WithNetNSFd(n.cfg.netns), nftables.WithSockOptions(tuneSocket))
 	}
@@ -74,7 +76,7 @@ func (n *nft) begin(ctx context.Context) (end func(), err error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
-		return nil, ErrClosed
+		return nil, firewall.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		n.mu.Unlock()
@@ -102,8 +104,8 @@ func (n *nft) withConn(fn func(c *nftables.Conn) error) error {
 	return fn(c)
 }
 
-func (n *nft) Setup(ctx context.Context, jails []Jail) error {
-	if err := validJails(jails); err != nil {
+func (n *nft) Setup(ctx context.Context, jails []firewall.Jail) error {
+	if err := firewall.CheckJails(jails); err != nil {
 		return err
 	}
 	return n.call(ctx, func(c *nftables.Conn) error {
@@ -115,14 +117,14 @@ func (n *nft) Setup(ctx context.Context, jails []Jail) error {
 		n.cache.clear() // sets may have been replaced or removed
 		n.sent++
 		if err := c.Flush(); err != nil {
-			return fmt.Errorf("nftables: set up table inet %s: %w", Table, err)
+			return fmt.Errorf("nftables: set up table inet %s: %w", firewall.Table, err)
 		}
 		return nil
 	})
 }
 
-func (n *nft) Apply(ctx context.Context, changes []Change) error {
-	norm, err := normalizeAll(changes)
+func (n *nft) Apply(ctx context.Context, changes []firewall.Change) error {
+	norm, err := firewall.Normalize(changes)
 	if err != nil || len(norm) == 0 {
 		return err
 	}
@@ -136,7 +138,7 @@ func (n *nft) Apply(ctx context.Context, changes []Change) error {
 
 // applyLocked plans on the cache, and when the kernel refuses the plan
 // (someone else changed a set, or an element expired), on a fresh read.
-func (n *nft) applyLocked(changes []Change) error {
+func (n *nft) applyLocked(changes []firewall.Change) error {
 	for try := 1; ; try++ {
 		err := n.withConn(func(c *nftables.Conn) error { return n.applyOnce(c, changes) })
 		if err == nil {
@@ -154,7 +156,7 @@ func (n *nft) applyLocked(changes []Change) error {
 // seconds to list 100,000 elements and bans must not wait that long; a
 // listing during which a transaction was sent may be torn, and is taken
 // again (the last time under the lock). A whole listing refreshes the cache.
-func (n *nft) List(ctx context.Context) ([]Element, error) {
+func (n *nft) List(ctx context.Context) ([]firewall.Element, error) {
 	for try := 1; ; try++ {
 		out, err := n.listOnce(ctx, try == listTries)
 		if !errors.Is(err, errTorn) {
@@ -166,7 +168,7 @@ func (n *nft) List(ctx context.Context) ([]Element, error) {
 
 var errTorn = errors.New("sets changed while listed")
 
-func (n *nft) listOnce(ctx context.Context, locked bool) ([]Element, error) {
+func (n *nft) listOnce(ctx context.Context, locked bool) ([]firewall.Element, error) {
 	end, err := n.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -182,7 +184,7 @@ func (n *nft) listOnce(ctx context.Context, locked bool) ([]Element, error) {
 			return err
 		}
 		for name, s := range sets {
-			_, v4, ok := jailOf(name)
+			_, v4, ok := firewall.JailOfSet(name)
 			if !ok {
 				continue
 			}
@@ -205,12 +207,12 @@ func (n *nft) listOnce(ctx context.Context, locked bool) ([]Element, error) {
 	if n.sent != sent {
 		return nil, errTorn
 	}
-	var out []Element
+	var out []firewall.Element
 	for name, cs := range read {
 		n.cache.put(name, cs.spans, cs.at, false)
-		out = append(out, elementsOf(name, cs.spans, n.log)...)
+		out = append(out, firewall.ElementsOf(name, cs.spans, n.log)...)
 	}
-	sortElements(out)
+	firewall.SortElements(out)
 	return out, nil
 }
 
@@ -220,7 +222,7 @@ func (n *nft) Flush(ctx context.Context) error {
 		n.cache.clear()
 		n.sent++
 		if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("nftables: delete table inet %s: %w", Table, err)
+			return fmt.Errorf("nftables: delete table inet %s: %w", firewall.Table, err)
 		}
 		return nil
 	})
@@ -240,3 +242,6 @@ func (n *nft) Close() error {
 	n.closed = true
 	return nil
 }
+
+// dialer replaces the connection to the kernel in tests.
+type dialer = []nftables.ConnOption

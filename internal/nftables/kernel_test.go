@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "sshd", Ports: []PortRange{{22, 22}}, Protocol: "tcp"}, Jail{Name: "p2p", Protocol: "all"})
+	setup(t, fw, firewall.Jail{Name: "sshd", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, firewall.Jail{Name: "p2p", Protocol: "all"})
 	apply(t, fw,
 		ban("sshd", "10.1.2.3/32", time.Minute),
 		ban("p2p", "2001:db8::1/128", 90*time.Second),
@@ -68,15 +70,15 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4001}}, Protocol: "tcp"}, Jail{Name: "b"})
+	setup(t, fw, firewall.Jail{Name: "a", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"}, firewall.Jail{Name: "b"})
 	apply(t, fw, ban("a", "10.0.0.1/32", time.Hour), ban("a", "2001:db8::/64", time.Hour), ban("b", "10.0.0.2/32", time.Hour))
 	// A reload: jail a changes its ports, jail b goes, jail c comes.
-	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4002}}, Protocol: "udp"}, Jail{Name: "c"})
+	setup(t, fw, firewall.Jail{Name: "a", Ports: []firewall.PortRange{{From: 4001, To: 4002}}, Protocol: "udp"}, firewall.Jail{Name: "c"})
 	got := listed(t, fw)
 	if len(got) != 2 || !within(got["a 10.0.0.1/32"], time.Hour) || !within(got["a 2001:db8::/64"], time.Hour) {
 		t.Errorf("after re-Setup List = %v, want jail a's two bans kept", got)
 	}
-	sets := ns.MustExec(t, "nft", "list", "table", "inet", Table)
+	sets := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table)
 	for _, gone := range []string{"b_v4", "b_v6"} {
 		if strings.Contains(sets, "set "+gone+" ") {
 			t.Errorf("set %s still there after its jail went:\n%s", gone, sets)
@@ -87,7 +89,7 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 			t.Errorf("set %s missing:\n%s", kept, sets)
 		}
 	}
-	chain := ns.MustExec(t, "nft", "list", "chain", "inet", Table, Chain)
+	chain := ns.MustExec(t, "nft", "list", "chain", "inet", firewall.Table, firewall.Chain)
 	for _, want := range []string{"udp dport 4001-4002 ip saddr @a_v4 counter", "udp dport 4001-4002 ip6 saddr @a_v6 counter", "\t\tip6 saddr @c_v6 counter"} {
 		if !strings.Contains(chain, want) {
 			t.Errorf("chain lacks %q:\n%s", want, chain)
@@ -97,9 +99,9 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 		t.Errorf("chain still has jail a's old tcp rule:\n%s", chain)
 	}
 	// Setup twice with the same jails changes nothing.
-	before := ns.MustExec(t, "nft", "list", "table", "inet", Table)
-	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4002}}, Protocol: "udp"}, Jail{Name: "c"})
-	if after := ns.MustExec(t, "nft", "list", "table", "inet", Table); stripExpires(after) != stripExpires(before) {
+	before := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table)
+	setup(t, fw, firewall.Jail{Name: "a", Ports: []firewall.PortRange{{From: 4001, To: 4002}}, Protocol: "udp"}, firewall.Jail{Name: "c"})
+	if after := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table); stripExpires(after) != stripExpires(before) {
 		t.Errorf("second Setup changed the table:\n%s\nwant\n%s", after, before)
 	}
 }
@@ -113,9 +115,9 @@ func TestKernelApplySemantics(t *testing.T) {
 func TestKernelApplyIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
-	err := fw.Apply(ctx, []Change{ban("j", "10.0.0.1/32", time.Minute), ban("nojail", "10.0.0.2/32", time.Minute)})
-	if !errors.Is(err, ErrUnknownJail) {
+	setup(t, fw, firewall.Jail{Name: "j"})
+	err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Minute), ban("nojail", "10.0.0.2/32", time.Minute)})
+	if !errors.Is(err, firewall.ErrUnknownJail) {
 		t.Fatalf("Apply to a jail not set up: err = %v, want ErrUnknownJail", err)
 	}
 	if got := listed(t, fw); len(got) != 0 {
@@ -124,7 +126,7 @@ func TestKernelApplyIsAllOrNothing(t *testing.T) {
 	if err := fw.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := fw.Apply(ctx, []Change{ban("j", "10.0.0.1/32", time.Minute)}); !errors.Is(err, ErrUnknownJail) {
+	if err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Minute)}); !errors.Is(err, firewall.ErrUnknownJail) {
 		t.Errorf("Apply after Flush: err = %v, want ErrUnknownJail", err)
 	}
 }
@@ -134,7 +136,7 @@ func TestKernelSetupReplacesASetOfAnotherType(t *testing.T) {
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
 	nftFile(t, ns, "table inet peerjail { set x_v4 { type ipv4_addr; elements = { 10.0.0.1 }; }; }")
-	setup(t, fw, Jail{Name: "x"})
+	setup(t, fw, firewall.Jail{Name: "x"})
 	apply(t, fw, ban("x", "10.0.0.0/24", time.Minute))
 	if got := listed(t, fw); len(got) != 1 || !within(got["x 10.0.0.0/24"], time.Minute) {
 		t.Errorf("List = %v, want the /24 ban only", got)
@@ -155,7 +157,7 @@ table ip peerjail { chain c { ip saddr 10.0.0.1 drop; }; }
 		return ns.MustExec(t, "nft", "list", "table", "inet", "other") + ns.MustExec(t, "nft", "list", "table", "ip", "peerjail")
 	}
 	before := snapshot()
-	setup(t, fw, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
 	apply(t, fw, ban("j", "10.0.0.1/32", time.Minute))
 	listed(t, fw)
 	if err := fw.Flush(ctx); err != nil {
@@ -179,8 +181,8 @@ table ip peerjail { chain c { ip saddr 10.0.0.1 drop; }; }
 func TestKernelLargeBurstIsOneApply(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
-	var changes []Change
+	setup(t, fw, firewall.Jail{Name: "j"})
+	var changes []firewall.Change
 	for i := range 3000 {
 		changes = append(changes,
 			ban("j", fmt.Sprintf("10.%d.%d.1/32", i/256, i%256), time.Hour),
@@ -216,14 +218,14 @@ func nftFile(t *testing.T, ns interface {
 func TestKernelMatchesTheFake(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	fake := NewFake()
+	fake := firewall.NewFake()
 	r := rand.New(rand.NewPCG(1, 2))
-	setup(t, fw, Jail{Name: "j"})
-	setup(t, fake, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
+	setup(t, fake, firewall.Jail{Name: "j"})
 	for range 60 {
-		var changes []Change
+		var changes []firewall.Change
 		for range r.IntN(6) + 1 {
-			c := Change{Jail: "j", Add: r.IntN(3) > 0, Timeout: time.Duration(r.IntN(3)+1) * time.Hour}
+			c := firewall.Change{Jail: "j", Add: r.IntN(3) > 0, Timeout: time.Duration(r.IntN(3)+1) * time.Hour}
 			if r.IntN(2) == 0 {
 				c.Prefix = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(64))}), 26+r.IntN(7)).Masked()
 			} else {
@@ -251,7 +253,7 @@ func TestKernelMatchesTheFake(t *testing.T) {
 func TestKernelBanAgainAroundExpiry(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
 	apply(t, fw, ban("j", "10.0.0.1/32", time.Second), ban("j", "10.0.0.2/32", time.Second), ban("j", "10.0.1.0/24", 1500*time.Millisecond))
 	time.Sleep(1200 * time.Millisecond)
 	apply(t, fw, ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.1.1/32", time.Hour)) // within the margin

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/netnstest"
 )
 
@@ -17,7 +18,7 @@ import (
 // listeners on ports 4001 and 4002, attacker connects to them.
 type testbed struct {
 	node, attacker *netnstest.NS
-	fw             Firewall
+	fw             firewall.Firewall
 	node4, node6   string // node's addresses
 	att4, att6     string // attacker's addresses
 	v6net          string // the /64 both share
@@ -101,7 +102,7 @@ func TestPacketsBanUnbanAndExpiry(t *testing.T) {
 	b := newTestbed(t)
 	b.wantOpen(t, "before any ban", b.node4, "4001")
 	b.wantOpen(t, "before any ban", b.node6, "4001")
-	setup(t, b.fw, Jail{Name: "all"}, Jail{Name: "p2p", Ports: []PortRange{{4001, 4001}}, Protocol: "tcp"})
+	setup(t, b.fw, firewall.Jail{Name: "all"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"})
 	b.wantOpen(t, "after Setup", b.node4, "4001")
 
 	apply(t, b.fw, ban("all", b.att4+"/32", time.Hour))

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // chunk bounds the elements of one netlink message: a message's element list
@@ -19,7 +21,7 @@ const chunk = 512
 
 // applyOnce plans the changes on the sets' contents (cached, or read from
 // the kernel) and sends them as one transaction.
-func (n *nft) applyOnce(c *nftables.Conn, changes []Change) error {
+func (n *nft) applyOnce(c *nftables.Conn, changes []firewall.Change) error {
 	return n.send(c, changes, n.view(c, true))
 }
 
@@ -39,7 +41,7 @@ func (n *nft) view(c *nftables.Conn, read bool) *view {
 	return &view{n: n, c: c, now: n.now(), read: read, windows: map[string]window{}}
 }
 
-func (v *view) current(name string, changes []Change) ([]span, error) {
+func (v *view) current(name string, changes []firewall.Change) ([]firewall.Span, error) {
 	if spans, w, ok := v.n.cache.window(name, changes, v.now); ok {
 		v.windows[name] = w
 		return spans, nil
@@ -55,27 +57,27 @@ func (v *view) current(name string, changes []Change) ([]span, error) {
 	}
 	s, ok := v.sets[name]
 	if !ok {
-		return nil, fmt.Errorf("set %s: %w", name, ErrUnknownJail)
+		return nil, fmt.Errorf("set %s: %w", name, firewall.ErrUnknownJail)
 	}
-	_, v4, _ := jailOf(name)
+	_, v4, _ := firewall.JailOfSet(name)
 	return readSpans(v.c, s, v4)
 }
 
 // send plans the changes on v and sends all deletions, then all additions,
 // as one transaction. On success the cache holds the sets' new contents as
 // planned.
-func (n *nft) send(c *nftables.Conn, changes []Change, v *view) error {
-	plans, err := planApply(changes, v.current, n.log)
+func (n *nft) send(c *nftables.Conn, changes []firewall.Change, v *view) error {
+	plans, err := firewall.PlanApply(changes, v.current, n.log)
 	if err != nil {
 		return err
 	}
 	for _, p := range plans {
-		if err := queue(c.SetDeleteElements, newSet(ourTable(), p.set, p.v4), deleteElements(p.del)); err != nil {
+		if err := queue(c.SetDeleteElements, newSet(ourTable(), p.Set, p.V4), deleteElements(p.Del)); err != nil {
 			return err
 		}
 	}
 	for _, p := range plans {
-		if err := queue(c.SetAddElements, newSet(ourTable(), p.set, p.v4), addElements(p.adds())); err != nil {
+		if err := queue(c.SetAddElements, newSet(ourTable(), p.Set, p.V4), addElements(p.Adds())); err != nil {
 			return err
 		}
 	}
@@ -84,10 +86,10 @@ func (n *nft) send(c *nftables.Conn, changes []Change, v *view) error {
 		return fmt.Errorf("nftables: apply %d changes: %w", len(changes), err)
 	}
 	for _, p := range plans {
-		if w, ok := v.windows[p.set]; ok {
-			n.cache.commit(w, p.spans, v.now)
+		if w, ok := v.windows[p.Set]; ok {
+			n.cache.commit(w, p.Spans, v.now)
 		} else {
-			n.cache.put(p.set, p.spans, v.now, !v.read)
+			n.cache.put(p.Set, p.Spans, v.now, !v.read)
 		}
 	}
 	return nil
@@ -112,11 +114,11 @@ func queue(op func(*nftables.Set, []nftables.SetElement) error, s *nftables.Set,
 // addElements encodes spans as interval elements: the start carries the
 // timeout, the end (last+1, omitted past the highest address) carries none,
 // since the kernel refuses a timeout on it.
-func addElements(spans []span) []nftables.SetElement {
+func addElements(spans []firewall.Span) []nftables.SetElement {
 	out := make([]nftables.SetElement, 0, 2*len(spans))
 	for _, s := range spans {
-		out = append(out, nftables.SetElement{Key: s.first.AsSlice(), Timeout: s.timeout})
-		if end := s.last.Next(); end.IsValid() {
+		out = append(out, nftables.SetElement{Key: s.First.AsSlice(), Timeout: s.Timeout})
+		if end := s.Last.Next(); end.IsValid() {
 			out = append(out, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
 		}
 	}
@@ -124,18 +126,18 @@ func addElements(spans []span) []nftables.SetElement {
 }
 
 // deleteElements names existing spans by the keys the kernel holds.
-func deleteElements(spans []span) []nftables.SetElement {
+func deleteElements(spans []firewall.Span) []nftables.SetElement {
 	out := make([]nftables.SetElement, 0, 2*len(spans))
 	for _, s := range spans {
-		out = append(out, nftables.SetElement{Key: s.first.AsSlice()})
-		if end := s.last.Next(); end.IsValid() && !s.noEnd {
+		out = append(out, nftables.SetElement{Key: s.First.AsSlice()})
+		if end := s.Last.Next(); end.IsValid() && !s.NoEnd {
 			out = append(out, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
 		}
 	}
 	return out
 }
 
-func readSpans(c *nftables.Conn, s *nftables.Set, v4 bool) ([]span, error) {
+func readSpans(c *nftables.Conn, s *nftables.Set, v4 bool) ([]firewall.Span, error) {
 	els, err := c.GetSetElements(s)
 	if err != nil {
 		return nil, fmt.Errorf("nftables: read set %s: %w", s.Name, err)
@@ -154,7 +156,7 @@ type key struct {
 // order) into spans. An end without a start is what remains of an expired
 // element until the kernel collects it, and is ignored; a start without an
 // end reaches up to the next start, as the kernel's lookup treats it.
-func spansOf(els []nftables.SetElement, v4 bool) []span {
+func spansOf(els []nftables.SetElement, v4 bool) []firewall.Span {
 	keys := make([]key, 0, len(els))
 	for _, e := range els {
 		a, ok := netip.AddrFromSlice(e.Key)
@@ -163,14 +165,14 @@ func spansOf(els []nftables.SetElement, v4 bool) []span {
 		}
 		keys = append(keys, key{addr: a, end: e.IntervalEnd, timeout: e.Timeout, expires: e.Expires})
 	}
-	// At one address an end sorts first: it closes the previous span.
+	// At one address an end sorts first: it closes the previous firewall.Span.
 	slices.SortFunc(keys, func(a, b key) int {
 		return cmp.Or(a.addr.Compare(b.addr), -cmp.Compare(btoi(a.end), btoi(b.end)))
 	})
-	var out []span
+	var out []firewall.Span
 	var open *key
 	closeAt := func(next netip.Addr, noEnd bool) {
-		out = append(out, span{first: open.addr, last: next.Prev(), timeout: open.timeout, remaining: open.expires, noEnd: noEnd})
+		out = append(out, firewall.Span{First: open.addr, Last: next.Prev(), Timeout: open.timeout, Remaining: open.expires, NoEnd: noEnd})
 		open = nil
 	}
 	for i := range keys {
@@ -187,7 +189,7 @@ func spansOf(els []nftables.SetElement, v4 bool) []span {
 		}
 	}
 	if open != nil {
-		out = append(out, span{first: open.addr, last: maxAddr(v4), timeout: open.timeout, remaining: open.expires, noEnd: true})
+		out = append(out, firewall.Span{First: open.addr, Last: maxAddr(v4), Timeout: open.timeout, Remaining: open.expires, NoEnd: true})
 	}
 	return out
 }

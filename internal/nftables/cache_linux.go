@@ -1,12 +1,14 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"cmp"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // cache remembers each set's contents after the last transaction that
@@ -25,9 +27,9 @@ type cache struct {
 }
 
 type cachedSet struct {
-	spans []span    // sorted, not overlapping
-	at    time.Time // when the spans' remaining times were true
-	swept time.Time // when expired spans were last dropped
+	spans []firewall.Span // sorted, not overlapping
+	at    time.Time       // when the spans' remaining times were true
+	swept time.Time       // when expired spans were last dropped
 	// partial: the set may hold more than spans (Restore planned on an
 	// empty set without reading it), so a removal of something spans lacks
 	// must read the set.
@@ -40,7 +42,7 @@ const sweepEvery = time.Minute
 
 // window is the part of a cached set that changes to some prefixes can
 // touch: ranges of indexes [lo, hi) of the spans that overlap them, sorted
-// and disjoint. An empty range marks where a new span would go.
+// and disjoint. An empty range marks where a new firewall.Span would go.
 type window struct {
 	set    string
 	ranges [][2]int
@@ -48,23 +50,23 @@ type window struct {
 
 // window returns the spans of set that overlap the changes' prefixes, aged
 // to now; false when the cache cannot plan the changes. Spans stay until
-// expiryMargin past their expiry: the kernel starts a timeout when it
+// firewall.ExpiryMargin past their expiry: the kernel starts a timeout when it
 // commits, a little after the time recorded, so it may still hold them; the
-// planner replaces such spans rather than trusting them.
-func (c *cache) window(set string, changes []Change, now time.Time) ([]span, window, bool) {
+// firewall.Planner replaces such spans rather than trusting them.
+func (c *cache) window(set string, changes []firewall.Change, now time.Time) ([]firewall.Span, window, bool) {
 	cs, ok := c.sets[set]
 	if !ok {
 		return nil, window{}, false
 	}
 	w := window{set: set, ranges: make([][2]int, 0, len(changes))}
 	for _, ch := range changes {
-		s := spanOf(ch.Prefix)
-		lo := sort.Search(len(cs.spans), func(i int) bool { return cs.spans[i].last.Compare(s.first) >= 0 })
+		s := firewall.SpanOf(ch.Prefix)
+		lo := sort.Search(len(cs.spans), func(i int) bool { return cs.spans[i].Last.Compare(s.First) >= 0 })
 		hi := lo
-		for hi < len(cs.spans) && cs.spans[hi].first.Compare(s.last) <= 0 {
+		for hi < len(cs.spans) && cs.spans[hi].First.Compare(s.Last) <= 0 {
 			hi++
 		}
-		if cs.partial && !ch.Add && (hi != lo+1 || !cs.spans[lo].same(s)) {
+		if cs.partial && !ch.Add && (hi != lo+1 || !cs.spans[lo].Same(s)) {
 			return nil, window{}, false
 		}
 		w.ranges = append(w.ranges, [2]int{lo, hi})
@@ -80,7 +82,7 @@ func (c *cache) window(set string, changes []Change, now time.Time) ([]span, win
 	}
 	w.ranges = merged
 	elapsed := now.Sub(cs.at)
-	var out []span
+	var out []firewall.Span
 	for _, r := range w.ranges {
 		for _, s := range cs.spans[r[0]:r[1]] {
 			if s, ok := aged(s, elapsed); ok {
@@ -92,10 +94,10 @@ func (c *cache) window(set string, changes []Change, now time.Time) ([]span, win
 }
 
 // aged returns s as it is elapsed later, and false once it is surely gone.
-func aged(s span, elapsed time.Duration) (span, bool) {
-	if s.timeout > 0 {
-		s.remaining -= elapsed
-		if s.remaining <= -expiryMargin {
+func aged(s firewall.Span, elapsed time.Duration) (firewall.Span, bool) {
+	if s.Timeout > 0 {
+		s.Remaining -= elapsed
+		if s.Remaining <= -firewall.ExpiryMargin {
 			return s, false
 		}
 	}
@@ -104,21 +106,21 @@ func aged(s span, elapsed time.Duration) (span, bool) {
 
 // commit replaces w's ranges with result, the sorted spans a plan on the
 // window ended with, whose remaining times are true at now.
-func (c *cache) commit(w window, result []span, now time.Time) {
+func (c *cache) commit(w window, result []firewall.Span, now time.Time) {
 	cs := c.sets[w.set]
 	shift := now.Sub(cs.at)
 	for i := range result {
-		if result[i].timeout > 0 {
-			result[i].remaining += shift // counted from cs.at, like the rest
+		if result[i].Timeout > 0 {
+			result[i].Remaining += shift // counted from cs.at, like the rest
 		}
 	}
-	// Each result span lies between the spans around its range: hand them
+	// Each result firewall.Span lies between the spans around its range: hand them
 	// out from the last range back, so that earlier indexes stay valid.
 	j := len(result)
 	for k := len(w.ranges) - 1; k >= 0; k-- {
 		lo, hi := w.ranges[k][0], w.ranges[k][1]
 		i := j
-		for i > 0 && (lo == 0 || result[i-1].first.Compare(cs.spans[lo-1].last) > 0) {
+		for i > 0 && (lo == 0 || result[i-1].First.Compare(cs.spans[lo-1].Last) > 0) {
 			i--
 		}
 		cs.spans = slices.Replace(cs.spans, lo, hi, result[i:j]...)
@@ -132,7 +134,7 @@ func (c *cache) commit(w window, result []span, now time.Time) {
 // sweep drops the spans that are surely gone by now.
 func (c *cache) sweep(cs *cachedSet, now time.Time) {
 	elapsed := now.Sub(cs.at)
-	cs.spans = slices.DeleteFunc(cs.spans, func(s span) bool {
+	cs.spans = slices.DeleteFunc(cs.spans, func(s firewall.Span) bool {
 		_, ok := aged(s, elapsed)
 		return !ok
 	})
@@ -142,11 +144,11 @@ func (c *cache) sweep(cs *cachedSet, now time.Time) {
 // put records a set's contents as of at, a time taken before the
 // transaction that made them was sent, or before they were listed; partial
 // when the set may hold more.
-func (c *cache) put(set string, spans []span, at time.Time, partial bool) {
+func (c *cache) put(set string, spans []firewall.Span, at time.Time, partial bool) {
 	if c.sets == nil {
 		c.sets = map[string]*cachedSet{}
 	}
-	c.sets[set] = &cachedSet{spans: newPlanner(spans).spans, at: at, swept: at, partial: partial}
+	c.sets[set] = &cachedSet{spans: firewall.NewPlanner(spans).Spans, at: at, swept: at, partial: partial}
 }
 
 func (c *cache) clear() { c.sets = nil }

@@ -1,0 +1,16 @@
+package nftables
+
+import (
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink/nltest"
+)
+
+// withTestDial answers netlink in process instead of the kernel.
+func withTestDial(f nltest.Func) Option {
+	return func(c *config) { c.dial = []nftables.ConnOption{nftables.WithTestDial(f)} }
+}
+
+// withClock sets the clock of the nftables backend's cache.
+func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
