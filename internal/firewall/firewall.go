@@ -47,6 +47,10 @@ type Jail struct {
 	Ports []PortRange
 	// Protocol is "tcp", "udp" or "all" ("" means "all").
 	Protocol string
+	// IPv6Prefix is the length IPv6 hosts are banned by (0 means 64): a
+	// backend may key its sets at it, so a ban of another length is a
+	// network ban to it.
+	IPv6Prefix int
 }
 
 // PortRange is an inclusive range of ports; a single port has From == To.

@@ -131,7 +131,7 @@ func sameJails(a, b []Jail) bool {
 	}
 	for _, j := range b {
 		o, ok := byName[j.Name]
-		if !ok || o.Protocol != j.Protocol || !slices.Equal(o.Ports, j.Ports) {
+		if !ok || o.Protocol != j.Protocol || o.IPv6Prefix != j.IPv6Prefix || !slices.Equal(o.Ports, j.Ports) {
 			return false
 		}
 	}

@@ -35,6 +35,9 @@ func validJail(j Jail) error {
 	default:
 		return fmt.Errorf("%w: %q: protocol %q: want tcp, udp or all", ErrInvalidJail, j.Name, j.Protocol)
 	}
+	if j.IPv6Prefix < 0 || j.IPv6Prefix > 128 {
+		return fmt.Errorf("%w: %q: ipv6 prefix /%d is outside 1-128", ErrInvalidJail, j.Name, j.IPv6Prefix)
+	}
 	for _, r := range j.Ports {
 		if r.From > r.To {
 			return fmt.Errorf("%w: %q: port range %d-%d is empty", ErrInvalidJail, j.Name, r.From, r.To)

@@ -17,11 +17,11 @@ import (
 
 // kernelFirewall returns the nftables backend working inside a fresh
 // network namespace, or skips the test with the reason.
-func kernelFirewall(t *testing.T) (firewall.Firewall, *netnstest.NS) {
+func kernelFirewall(t *testing.T, opts ...Option) (firewall.Firewall, *netnstest.NS) {
 	t.Helper()
 	ns := netnstest.New(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	fw, err := New(WithNetNS(ns.Open(t)), WithLogger(log))
+	fw, err := New(append([]Option{WithNetNS(ns.Open(t)), WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Skipf("needs root and nftables: %v", err)
 	}

@@ -34,6 +34,8 @@ type nft struct {
 	// sent counts the transactions sent, so that List, which reads without
 	// the lock, can tell whether one may have torn its view.
 	sent uint64
+	// jails are the jails of the last Setup, by name.
+	jails map[string]firewall.Jail
 }
 
 // New returns the nftables backend. It asks the kernel for its own
@@ -113,11 +115,21 @@ func (n *nft) Setup(ctx context.Context, jails []firewall.Jail) error {
 		if err != nil {
 			return err
 		}
-		n.setupBatch(c, jails, old)
+		var oldBits map[string]int
+		if n.cfg.hash {
+			if oldBits, err = ruleBits(c); err != nil {
+				return err
+			}
+		}
+		n.setupBatch(c, jails, old, oldBits)
 		n.cache.clear() // sets may have been replaced or removed
 		n.sent++
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("nftables: set up table inet %s: %w", firewall.Table, err)
+		}
+		n.jails = make(map[string]firewall.Jail, len(jails))
+		for _, j := range jails {
+			n.jails[j.Name] = j
 		}
 		return nil
 	})
@@ -133,6 +145,9 @@ func (n *nft) Apply(ctx context.Context, changes []firewall.Change) error {
 		return err
 	}
 	defer end()
+	if n.cfg.hash {
+		return n.applyHash(norm, false)
+	}
 	return n.applyLocked(norm)
 }
 
@@ -157,6 +172,19 @@ func (n *nft) applyLocked(changes []firewall.Change) error {
 // listing during which a transaction was sent may be torn, and is taken
 // again (the last time under the lock). A whole listing refreshes the cache.
 func (n *nft) List(ctx context.Context) ([]firewall.Element, error) {
+	if n.cfg.hash {
+		end, err := n.begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		end()
+		var out []firewall.Element
+		err = n.withConn(func(c *nftables.Conn) (err error) {
+			out, err = n.listHash(c)
+			return err
+		})
+		return out, err
+	}
 	for try := 1; ; try++ {
 		out, err := n.listOnce(ctx, try == listTries)
 		if !errors.Is(err, errTorn) {

@@ -17,6 +17,7 @@ type config struct {
 	// options_test.go), so that no test dialer is part of the binary.
 	dial dialer
 	now  func() time.Time // tests: the clock the cache ages by
+	hash bool             // the hash layout (hash_linux.go)
 }
 
 // WithNetNS makes the firewall work in the network namespace that fd refers
@@ -32,6 +33,10 @@ func WithLogger(log *slog.Logger) Option {
 		}
 	}
 }
+
+// WithHashSets selects the hash layout (hash_linux.go) instead of interval
+// sets, so that both designs can be measured side by side.
+func WithHashSets() Option { return func(c *config) { c.hash = true } }
 
 var discard = slog.New(slog.DiscardHandler)
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -24,9 +25,9 @@ type testbed struct {
 	v6net          string // the /64 both share
 }
 
-func newTestbed(t *testing.T) *testbed {
+func newTestbed(t *testing.T, opts ...Option) *testbed {
 	t.Helper()
-	fw, node := kernelFirewall(t)
+	fw, node := kernelFirewall(t, opts...)
 	attacker := netnstest.New(t)
 	ifNode, ifAtt := netnstest.Veth(t, node, attacker)
 	x := rand.IntN(254) + 1
@@ -99,7 +100,32 @@ func (b *testbed) wantBlocked(t *testing.T, what, host, port string) {
 
 func TestPacketsBanUnbanAndExpiry(t *testing.T) {
 	t.Parallel()
-	b := newTestbed(t)
+	packetsBanUnbanAndExpiry(t, newTestbed(t))
+}
+
+func TestPacketsHashLayout(t *testing.T) {
+	t.Parallel()
+	b := newTestbed(t, WithHashSets())
+	packetsBanUnbanAndExpiry(t, b)
+	// The attacker shares its /64 with the node, so the jail narrows it
+	// to /128: the masked host set cannot hold it, the interval set does.
+	setup(t, b.fw, firewall.Jail{Name: "all"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"})
+	apply(t, b.fw, ban("all", b.att6+"/128", time.Hour))
+	b.wantBlocked(t, "IPv6 /128 ban in a /64 jail", b.node6, "4001")
+	b.wantOpen(t, "IPv6 /128 ban in a /64 jail, IPv4 traffic", b.node4, "4001")
+	if got := keys(listed(t, b.fw)); got != "all "+b.att6+"/128" {
+		t.Errorf("List = %s, want the /128", got)
+	}
+	apply(t, b.fw, unban("all", b.att6+"/128"))
+	b.wantOpen(t, "after the /128 unban", b.node6, "4001")
+	// A manual IPv4 network sits beside a host key inside it.
+	apply(t, b.fw, ban("all", b.att4+"/32", time.Hour), ban("all", netip.PrefixFrom(netip.MustParseAddr(b.att4), 24).Masked().String(), time.Minute))
+	b.wantBlocked(t, "IPv4 host and network", b.node4, "4001")
+	apply(t, b.fw, unban("all", netip.PrefixFrom(netip.MustParseAddr(b.att4), 24).Masked().String()))
+	b.wantBlocked(t, "IPv4 host once its network is lifted", b.node4, "4001")
+}
+
+func packetsBanUnbanAndExpiry(t *testing.T, b *testbed) {
 	b.wantOpen(t, "before any ban", b.node4, "4001")
 	b.wantOpen(t, "before any ban", b.node6, "4001")
 	setup(t, b.fw, firewall.Jail{Name: "all"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"})

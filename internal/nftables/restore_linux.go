@@ -28,6 +28,9 @@ func (n *nft) Restore(ctx context.Context, bans []firewall.Change) error {
 		return err
 	}
 	defer end()
+	if n.cfg.hash {
+		return n.applyHash(norm, true)
+	}
 	err = n.withConn(func(c *nftables.Conn) error { return n.send(c, norm, n.view(c, false)) })
 	if err == nil {
 		return nil

@@ -33,7 +33,7 @@ func (n *nft) Verify(ctx context.Context, jails []firewall.Jail, bans []firewall
 	}
 	end()
 	var d firewall.Drift
-	if err := n.withConn(func(c *nftables.Conn) error { return verifyOn(c, jails, norm, &d) }); err != nil {
+	if err := n.withConn(func(c *nftables.Conn) error { return n.verifyOn(c, jails, norm, &d) }); err != nil {
 		return firewall.Drift{}, err
 	}
 	if !d.None() {
@@ -44,7 +44,7 @@ func (n *nft) Verify(ctx context.Context, jails []firewall.Jail, bans []firewall
 	return d, nil
 }
 
-func verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d *firewall.Drift) error {
+func (n *nft) verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d *firewall.Drift) error {
 	if _, err := c.ListTableOfFamily(firewall.Table, nftables.TableFamilyINet); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			d.Table, d.Missing = true, bans
@@ -56,17 +56,22 @@ func verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d
 	if err != nil {
 		return err
 	}
-	if d.Chain, err = chainDrift(c, jails); err != nil {
+	if d.Chain, err = n.chainDrift(c, jails); err != nil {
 		return err
 	}
 	ok := map[string]*nftables.Set{}
-	for _, name := range firewall.WantSets(jails) {
-		_, v4, _ := firewall.JailOfSet(name)
-		if s, found := sets[name]; found && compatible(s, newSet(ourTable(), name, v4)) {
-			ok[name] = s
-			continue
+	for _, j := range jails {
+		for _, want := range n.jailSets(ourTable(), j) {
+			if s, found := sets[want.Name]; found && compatible(s, want) {
+				ok[want.Name] = s
+				continue
+			}
+			d.Sets = append(d.Sets, want.Name)
 		}
-		d.Sets = append(d.Sets, name)
+	}
+	if n.cfg.hash {
+		d.Missing, err = hashMissing(c, jails, bans, ok)
+		return err
 	}
 	listed := map[string][]firewall.Span{}
 	for _, b := range bans {
@@ -91,7 +96,7 @@ func verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d
 // chainDrift reports whether the input chain is missing, hooked elsewhere,
 // or holds other rules than Setup(jails) adds: a rule someone flushed,
 // deleted or added (an accept before the drops would let banned hosts in).
-func chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) {
+func (n *nft) chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) {
 	table := ourTable()
 	// ListChain loses the errno of a missing chain; the family's chains
 	// are few.
@@ -114,8 +119,7 @@ func chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) {
 	}
 	var wantSigs []string
 	for _, j := range jails {
-		set4, set6 := newSet(table, firewall.SetName(j.Name, true), true), newSet(table, firewall.SetName(j.Name, false), false)
-		for _, r := range jailRules(table, want, j, set4, set6) {
+		for _, r := range jailRules(table, want, j, n.jailSets(table, j)) {
 			wantSigs = append(wantSigs, ruleSig(r.Exprs))
 		}
 	}
@@ -141,6 +145,8 @@ func ruleSig(exprs []expr.Any) string {
 			fmt.Fprintf(&b, "range %d %x %x;", e.Op, e.FromData, e.ToData)
 		case *expr.Payload:
 			fmt.Fprintf(&b, "payload %d %d %d;", e.Base, e.Offset, e.Len)
+		case *expr.Bitwise:
+			fmt.Fprintf(&b, "bitwise %x %x;", e.Mask, e.Xor)
 		case *expr.Lookup:
 			fmt.Fprintf(&b, "lookup %s %t;", e.SetName, e.Invert)
 		case *expr.Counter:
