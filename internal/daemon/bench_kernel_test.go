@@ -226,6 +226,13 @@ func seedBans(b *testing.B, path string, n int) map[string][]string {
 // element: a lookup each, not a listing of the whole set).
 func (env *kernelEnv) checkSample(b *testing.B, sample map[string][]string) {
 	for set, keys := range sample {
+		if hashLayout() && set == "ssh_v6" {
+			// A host set holds the /64 as its first address.
+			keys = slices.Clone(keys)
+			for i, k := range keys {
+				keys[i] = strings.TrimSuffix(k, "/64")
+			}
+		}
 		out, err := env.ns.Exec("nft", "get", "element", "inet", "peerjail", set, "{ "+strings.Join(keys, ", ")+" }")
 		if err != nil {
 			b.Fatalf("bans missing from the kernel after READY: %v", err)

@@ -69,12 +69,26 @@ func benchChanges(from, n int, add bool) []firewall.Change {
 // the process's CPU time (user and system, where the kernel's listing
 // counts) per Verify.
 //
-//	go test -run '^$' -bench Verify ./internal/firewall/
+//	go test -run '^$' -bench Verify ./internal/nftables/
 func BenchmarkVerify(b *testing.B) {
-	for _, n := range []int{10, 10000} {
-		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
+	for _, layout := range benchLayouts {
+		for _, n := range []int{10, 10000} {
+			b.Run(fmt.Sprintf("layout=%s/bans=%d", layout.name, n), func(b *testing.B) { benchVerify(b, n, layout.opts) })
+		}
+	}
+}
+
+// benchLayouts are the set layouts the benchmarks compare.
+var benchLayouts = []struct {
+	name string
+	opts []Option
+}{{"interval", nil}, {"hash", []Option{WithHashSets()}}}
+
+func benchVerify(b *testing.B, n int, opts []Option) {
+	{
+		{
 			ns := netnstest.New(b)
-			fw, err := New(WithNetNS(ns.Open(b)))
+			fw, err := New(append([]Option{WithNetNS(ns.Open(b))}, opts...)...)
 			if err != nil {
 				b.Skipf("needs root and nftables: %v", err)
 			}
@@ -94,7 +108,7 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(cpuTime(b)-cpu0)/1e6/float64(b.N), "cpu-ms/op")
-		})
+		}
 	}
 }
 
@@ -111,7 +125,7 @@ func cpuTime(b *testing.B) time.Duration {
 // peerjail's set (one transaction) to the call of changed. nft-median-ms is
 // how long the command itself ran, process start included, for comparison.
 //
-//	go test -run '^$' -bench Watch -benchtime 20x ./internal/firewall/
+//	go test -run '^$' -bench Watch -benchtime 20x ./internal/nftables/
 func BenchmarkWatch(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
