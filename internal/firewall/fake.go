@@ -220,7 +220,7 @@ func (f *Fake) DeleteElement(jail string, p netip.Prefix) bool {
 	var ok bool
 	f.tamper(func() {
 		f.mem.advance(f.now())
-		ok = f.mem.deleteElement(SetName(jail, p.Addr().Is4()), p.Masked())
+		ok = f.mem.deleteElement(jail, p.Masked())
 	})
 	return ok
 }

@@ -71,24 +71,10 @@ func benchChanges(from, n int, add bool) []firewall.Change {
 //
 //	go test -run '^$' -bench Verify ./internal/nftables/
 func BenchmarkVerify(b *testing.B) {
-	for _, layout := range benchLayouts {
-		for _, n := range []int{10, 10000} {
-			b.Run(fmt.Sprintf("layout=%s/bans=%d", layout.name, n), func(b *testing.B) { benchVerify(b, n, layout.opts) })
-		}
-	}
-}
-
-// benchLayouts are the set layouts the benchmarks compare.
-var benchLayouts = []struct {
-	name string
-	opts []Option
-}{{"interval", nil}, {"hash", []Option{WithHashSets()}}}
-
-func benchVerify(b *testing.B, n int, opts []Option) {
-	{
-		{
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
 			ns := netnstest.New(b)
-			fw, err := New(append([]Option{WithNetNS(ns.Open(b))}, opts...)...)
+			fw, err := New(WithNetNS(ns.Open(b)))
 			if err != nil {
 				b.Skipf("needs root and nftables: %v", err)
 			}
@@ -108,7 +94,7 @@ func benchVerify(b *testing.B, n int, opts []Option) {
 				}
 			}
 			b.ReportMetric(float64(cpuTime(b)-cpu0)/1e6/float64(b.N), "cpu-ms/op")
-		}
+		})
 	}
 }
 

@@ -19,82 +19,6 @@ import (
 // check it. 512 elements stay under 32 KiB even for IPv6.
 const chunk = 512
 
-// applyOnce plans the changes on the sets' contents (cached, or read from
-// the kernel) and sends them as one transaction.
-func (n *nft) applyOnce(c *nftables.Conn, changes []firewall.Change) error {
-	return n.send(c, changes, n.view(c, true))
-}
-
-// view supplies a plan with the sets' contents: the part of a set the
-// changes can touch where the cache knows it, else the whole set as the
-// kernel lists it or, when Restore asks, as empty.
-type view struct {
-	n       *nft
-	c       *nftables.Conn
-	now     time.Time
-	read    bool                     // read uncached sets from the kernel
-	sets    map[string]*nftables.Set // read only when a set is not cached
-	windows map[string]window
-}
-
-func (n *nft) view(c *nftables.Conn, read bool) *view {
-	return &view{n: n, c: c, now: n.now(), read: read, windows: map[string]window{}}
-}
-
-func (v *view) current(name string, changes []firewall.Change) ([]firewall.Span, error) {
-	if spans, w, ok := v.n.cache.window(name, changes, v.now); ok {
-		v.windows[name] = w
-		return spans, nil
-	}
-	if !v.read {
-		return nil, nil
-	}
-	if v.sets == nil {
-		var err error
-		if v.sets, err = readSets(v.c); err != nil {
-			return nil, err
-		}
-	}
-	s, ok := v.sets[name]
-	if !ok {
-		return nil, fmt.Errorf("set %s: %w", name, firewall.ErrUnknownJail)
-	}
-	_, v4, _ := firewall.JailOfSet(name)
-	return readSpans(v.c, s, v4)
-}
-
-// send plans the changes on v and sends all deletions, then all additions,
-// as one transaction. On success the cache holds the sets' new contents as
-// planned.
-func (n *nft) send(c *nftables.Conn, changes []firewall.Change, v *view) error {
-	plans, err := firewall.PlanApply(changes, v.current, n.log)
-	if err != nil {
-		return err
-	}
-	for _, p := range plans {
-		if err := queue(c.SetDeleteElements, newSet(ourTable(), p.Set, p.V4), deleteElements(p.Del)); err != nil {
-			return err
-		}
-	}
-	for _, p := range plans {
-		if err := queue(c.SetAddElements, newSet(ourTable(), p.Set, p.V4), addElements(p.Adds())); err != nil {
-			return err
-		}
-	}
-	n.sent++
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: apply %d changes: %w", len(changes), err)
-	}
-	for _, p := range plans {
-		if w, ok := v.windows[p.Set]; ok {
-			n.cache.commit(w, p.Spans, v.now)
-		} else {
-			n.cache.put(p.Set, p.Spans, v.now, !v.read)
-		}
-	}
-	return nil
-}
-
 // queue adds elements to the batch in messages of at most chunk elements;
 // an interval's start and end stay in the same message.
 func queue(op func(*nftables.Set, []nftables.SetElement) error, s *nftables.Set, els []nftables.SetElement) error {
@@ -111,7 +35,7 @@ func queue(op func(*nftables.Set, []nftables.SetElement) error, s *nftables.Set,
 	return nil
 }
 
-// addElements encodes spans as interval elements: the start carries the
+// addElements encodes a network set's spans as interval elements: the start carries the
 // timeout, the end (last+1, omitted past the highest address) carries none,
 // since the kernel refuses a timeout on it.
 func addElements(spans []firewall.Span) []nftables.SetElement {

@@ -46,9 +46,9 @@ func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 		secs   int
 	}{
 		{"sshd_v4", "10.1.2.3/32", 60},
-		{"p2p_v6", "2001:db8::1/128", 90},
-		{"p2p_v6", "2001:db8:1:2::/64", 120},
-		{"p2p_v4", "192.0.2.0/24", 180},
+		{"p2p_n6", "2001:db8::1/128", 90},     // narrowed in a /64 jail: a network
+		{"p2p_v6", "2001:db8:1:2::/128", 120}, // a /64 host key is its first address
+		{"p2p_n4", "192.0.2.0/24", 180},
 	}
 	for _, c := range cross {
 		els := nftSet(t, ns, c.set)
@@ -61,8 +61,10 @@ func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 			t.Errorf("nft list set %s: %s timeout %ds expires %ds, want timeout %ds", c.set, c.prefix, e.timeout, e.expires, c.secs)
 		}
 	}
-	if els := nftSet(t, ns, "sshd_v6"); len(els) != 0 {
-		t.Errorf("sshd_v6 = %v, want empty", els)
+	for _, set := range []string{"sshd_v6", "sshd_n4", "sshd_n6"} {
+		if els := nftSet(t, ns, set); len(els) != 0 {
+			t.Errorf("%s = %v, want empty", set, els)
+		}
 	}
 }
 
@@ -79,18 +81,18 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 		t.Errorf("after re-Setup List = %v, want jail a's two bans kept", got)
 	}
 	sets := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table)
-	for _, gone := range []string{"b_v4", "b_v6"} {
+	for _, gone := range []string{"b_v4", "b_v6", "b_n4", "b_n6"} {
 		if strings.Contains(sets, "set "+gone+" ") {
 			t.Errorf("set %s still there after its jail went:\n%s", gone, sets)
 		}
 	}
-	for _, kept := range []string{"a_v4", "a_v6", "c_v4", "c_v6"} {
+	for _, kept := range []string{"a_v4", "a_v6", "a_n4", "a_n6", "c_v4", "c_v6", "c_n4", "c_n6"} {
 		if !strings.Contains(sets, "set "+kept+" ") {
 			t.Errorf("set %s missing:\n%s", kept, sets)
 		}
 	}
 	chain := ns.MustExec(t, "nft", "list", "chain", "inet", firewall.Table, firewall.Chain)
-	for _, want := range []string{"udp dport 4001-4002 ip saddr @a_v4 counter", "udp dport 4001-4002 ip6 saddr @a_v6 counter", "\t\tip6 saddr @c_v6 counter"} {
+	for _, want := range []string{"udp dport 4001-4002 ip saddr @a_v4 counter", "udp dport 4001-4002 ip6 saddr & ffff:ffff:ffff:ffff:: == @a_v6 counter", "\t\tip6 saddr @c_n6 counter"} {
 		if !strings.Contains(chain, want) {
 			t.Errorf("chain lacks %q:\n%s", want, chain)
 		}
@@ -135,11 +137,29 @@ func TestKernelSetupReplacesASetOfAnotherType(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
-	nftFile(t, ns, "table inet peerjail { set x_v4 { type ipv4_addr; elements = { 10.0.0.1 }; }; }")
+	nftFile(t, ns, "table inet peerjail { set x_v4 { type ipv4_addr; elements = { 10.0.0.1 }; }; set x_n4 { type ipv4_addr; elements = { 10.0.0.2 }; }; }")
 	setup(t, fw, firewall.Jail{Name: "x"})
-	apply(t, fw, ban("x", "10.0.0.0/24", time.Minute))
-	if got := listed(t, fw); len(got) != 1 || !within(got["x 10.0.0.0/24"], time.Minute) {
-		t.Errorf("List = %v, want the /24 ban only", got)
+	apply(t, fw, ban("x", "10.0.0.0/24", time.Minute), ban("x", "10.0.0.9/32", time.Minute))
+	if got := listed(t, fw); len(got) != 2 || !within(got["x 10.0.0.0/24"], time.Minute) || !within(got["x 10.0.0.9/32"], time.Minute) {
+		t.Errorf("List = %v, want the two bans only", got)
+	}
+}
+
+// TestKernelSetupReplacesTheHostSetWhenTheIPv6PrefixChanges: keys made at
+// /64 mean other hosts at /56, so the set is replaced (the daemon restores
+// its bans at the new length afterwards).
+func TestKernelSetupReplacesTheHostSetWhenTheIPv6PrefixChanges(t *testing.T) {
+	t.Parallel()
+	fw, _ := kernelFirewall(t)
+	setup(t, fw, firewall.Jail{Name: "x"})
+	apply(t, fw, ban("x", "2001:db8:0:1::/64", time.Minute), ban("x", "10.0.0.1/32", time.Minute))
+	setup(t, fw, firewall.Jail{Name: "x", IPv6Prefix: 56})
+	if got := keys(listed(t, fw)); got != "x 10.0.0.1/32" {
+		t.Errorf("after the prefix changed List = %s, want the IPv4 ban only", got)
+	}
+	apply(t, fw, ban("x", "2001:db8:0:100::/56", time.Minute))
+	if got := keys(listed(t, fw)); got != "x 10.0.0.1/32, x 2001:db8:0:100::/56" {
+		t.Errorf("List = %s, want the /56 as a host key", got)
 	}
 }
 
@@ -212,8 +232,8 @@ func nftFile(t *testing.T, ns interface {
 	}
 }
 
-// TestKernelMatchesTheFake sends the same random bursts, rich in overlaps, to
-// the kernel (planned on the backend's cache) and to the fake: both must end
+// TestKernelMatchesTheFake sends the same random bursts, rich in overlaps
+// of host keys and networks, to the kernel and to the fake: both must end
 // with the same elements.
 func TestKernelMatchesTheFake(t *testing.T) {
 	t.Parallel()
@@ -247,9 +267,10 @@ func TestKernelMatchesTheFake(t *testing.T) {
 	}
 }
 
-// TestKernelBanAgainAroundExpiry bans an address again just after its ban
-// expired, when the cache cannot tell whether the kernel still holds it,
-// and well after: both must leave the new ban in place.
+// TestKernelBanAgainAroundExpiry bans an address again just before and
+// just after its ban expired, when the kernel may or may not still hold it,
+// and a host inside a network about to expire: all must leave the new ban in
+// place.
 func TestKernelBanAgainAroundExpiry(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)

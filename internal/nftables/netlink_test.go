@@ -5,6 +5,7 @@ package nftables
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -49,74 +50,106 @@ func wantLines(t *testing.T, got, want []string) {
 func TestNetlinkSetupOnEmptyKernel(t *testing.T) {
 	k := newFakeKernel()
 	fw := k.firewall(t)
-	setup(t, fw, firewall.Jail{Name: "sshd", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}, {From: 30303, To: 30304}}}, firewall.Jail{Name: "all"})
+	setup(t, fw, firewall.Jail{Name: "sshd", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}, {From: 30303, To: 30304}}}, firewall.Jail{Name: "all", IPv6Prefix: 56})
 	got := oneBatch(t, k)
 	wantLines(t, got, []string{
 		"NEWTABLE peerjail", "NEWCHAIN input", "DELRULE input",
-		"NEWSET sshd_v4", "NEWSET sshd_v6", "NEWRULE input", "NEWRULE input",
-		"NEWSET p2p_v4", "NEWSET p2p_v6",
-		// per family: tcp and udp, times two port ranges
+		"NEWSET sshd_v4", "NEWSET sshd_v6", "NEWSET sshd_n4", "NEWSET sshd_n6",
+		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
+		"NEWSET p2p_v4", "NEWSET p2p_v6", "NEWSET p2p_n4", "NEWSET p2p_n6",
+		// per set: tcp and udp, times two port ranges
 		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
 		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
-		"NEWSET all_v4", "NEWSET all_v6", "NEWRULE input", "NEWRULE input",
+		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
+		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
+		"NEWSET all_v4", "NEWSET all_v6", "NEWSET all_n4", "NEWSET all_n6",
+		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
 	})
+	if q := strings.Join(k.queries, " "); q != "GETTABLE GETCHAIN" {
+		t.Errorf("Setup read %q, want only peerjail's table and the chains", q)
+	}
 	golden(t, "testdata/setup.golden", hexBatch(k.batches[0]))
 }
 
 func TestNetlinkSetupKeepsReplacesAndRemovesSets(t *testing.T) {
-	k := newFakeKernel().withSet("keep_v4").withSet("keep_v6").withSet("old_v4").withSet("old_v6").withSet("bad_v6")
-	k.sets["bad_v6"] = 0 // created without interval and timeout flags
+	k := newFakeKernel().withSet("keep_v4").withSet("keep_v6").withSet("keep_n4").withSet("keep_n6").
+		withSet("old_v4").withSet("old_n6").withSet("bad_v6").withSet("bad_n4")
+	k.sets["bad_v6"] = unix.NFT_SET_INTERVAL | unix.NFT_SET_TIMEOUT // the interval sets of before
+	k.sets["bad_n4"] = 0                                            // created without timeouts
 	fw := k.firewall(t)
 	setup(t, fw, firewall.Jail{Name: "keep"}, firewall.Jail{Name: "bad"})
 	wantLines(t, oneBatch(t, k), []string{
 		"NEWTABLE peerjail", "NEWCHAIN input", "DELRULE input",
-		"NEWSET keep_v4", "NEWSET keep_v6", "NEWRULE input", "NEWRULE input",
-		"NEWSET bad_v4", "DELSET bad_v6", "NEWSET bad_v6", "NEWRULE input", "NEWRULE input",
-		"DELSET old_v4", "DELSET old_v6",
+		"NEWSET keep_v4", "NEWSET keep_v6", "NEWSET keep_n4", "NEWSET keep_n6",
+		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
+		"NEWSET bad_v4", "DELSET bad_v6", "NEWSET bad_v6", "DELSET bad_n4", "NEWSET bad_n4", "NEWSET bad_n6",
+		"NEWRULE input", "NEWRULE input", "NEWRULE input", "NEWRULE input",
+		"DELSET old_n6", "DELSET old_v4",
 	})
-	if q := strings.Join(k.queries, " "); q != "GETTABLE GETSET" {
-		t.Errorf("Setup read %q, want only peerjail's table and sets", q)
+	if q := strings.Join(k.queries, " "); q != "GETTABLE GETSET GETCHAIN" {
+		t.Errorf("Setup read %q, want only peerjail's table, sets and the chains", q)
 	}
 }
 
 func TestNetlinkApplyIsOneTransaction(t *testing.T) {
-	k := newFakeKernel().withSet("j_v4",
-		fakeElem{addr: "10.0.0.1", timeout: time.Minute, expires: 30 * time.Second},
-		fakeElem{addr: "10.0.0.2", end: true},
+	k := newFakeKernel().withSet("j_v4").withSet("j_v6").withSet("j_n4",
 		fakeElem{addr: "10.0.1.0", timeout: time.Minute, expires: 30 * time.Second},
-		fakeElem{addr: "10.0.2.0", end: true},
-	).withSet("j_v6")
-	fw := k.firewall(t)
+		fakeElem{addr: "10.0.1.4", end: true},
+	).withSet("j_n6")
+	fw := k.setUp(t, firewall.Jail{Name: "j"})
 	apply(t, fw,
-		ban("j", "10.0.0.1/32", time.Hour),                                   // exists: replaced
-		ban("j", "10.0.0.5/32", 1500*time.Microsecond),                       // new; rounded up to 2ms
-		ban("j", "10.0.1.7/32", time.Hour),                                   // inside 10.0.1.0/24: skipped
-		unban("j", "10.0.0.9/32"),                                            // missing: nothing
-		ban("j", "2001:db8::/64", time.Hour),                                 // new, IPv6
-		ban("j", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", time.Minute), // no end key
+		ban("j", "10.0.0.1/32", time.Hour),                                   // host key: added, or its timeout replaced
+		ban("j", "10.0.0.5/32", 1500*time.Microsecond),                       // rounded up to 2ms
+		unban("j", "10.0.0.9/32"),                                            // added first, so that the deletion cannot fail
+		ban("j", "10.0.1.0/24", time.Hour),                                   // a network over 10.0.1.0/30: replaces it
+		ban("j", "10.0.1.7/32", time.Hour),                                   // a host key inside it: its own
+		ban("j", "2001:db8::/64", time.Hour),                                 // IPv6 host key
+		ban("j", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", time.Minute), // narrowed in a /64 jail: a network, with no end key
 	)
 	wantLines(t, oneBatch(t, k), []string{
-		"DELSETELEM j_v4: 10.0.0.1 end:10.0.0.2",
-		"NEWSETELEM j_v4: 10.0.0.1/1h0m0s end:10.0.0.2 10.0.0.5/2ms end:10.0.0.6",
-		"NEWSETELEM j_v6: 2001:db8::/1h0m0s end:2001:db8:0:1:: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/1m0s",
+		"NEWSETELEM j_v4: 10.0.0.9/1s",
+		"DELSETELEM j_v4: 10.0.0.9",
+		"DELSETELEM j_n4: 10.0.1.0 end:10.0.1.4",
+		"NEWSETELEM j_v4: 10.0.0.1/1h0m0s 10.0.0.5/2ms 10.0.1.7/1h0m0s",
+		"NEWSETELEM j_v6: 2001:db8::/1h0m0s",
+		"NEWSETELEM j_n4: 10.0.1.0/1h0m0s end:10.0.2.0",
+		"NEWSETELEM j_n6: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/1m0s",
+	})
+	if q := strings.Join(k.queries, " "); q != "GETTABLE GETSET GETSETELEM GETSETELEM" {
+		t.Errorf("Apply read %q, want the network sets only", q)
+	}
+}
+
+func TestNetlinkHostBansReadNothing(t *testing.T) {
+	k := newFakeKernel().withSet("j_v4").withSet("j_v6").withSet("j_n4").withSet("j_n6")
+	fw := k.setUp(t, firewall.Jail{Name: "j", IPv6Prefix: 48})
+	apply(t, fw, ban("j", "10.0.0.1/32", time.Hour), ban("j", "2001:db8:1::/48", time.Hour), unban("j", "10.0.0.2/32"))
+	if len(k.queries) != 0 {
+		t.Errorf("Apply of host keys read %q, want nothing read", k.queries)
+	}
+	wantLines(t, oneBatch(t, k), []string{
+		"NEWSETELEM j_v4: 10.0.0.2/1s",
+		"DELSETELEM j_v4: 10.0.0.2",
+		"NEWSETELEM j_v4: 10.0.0.1/1h0m0s",
+		"NEWSETELEM j_v6: 2001:db8:1::/1h0m0s",
 	})
 }
 
 func TestNetlinkApplyWithNothingToDoSendsNothing(t *testing.T) {
-	k := newFakeKernel().withSet("j_v4", fakeElem{addr: "10.1.0.0", timeout: time.Minute, expires: time.Minute}, fakeElem{addr: "10.2.0.0", end: true})
-	fw := k.firewall(t)
-	apply(t, fw, unban("j", "10.9.9.9/32"), ban("j", "10.1.2.3/32", time.Hour))
+	k := newFakeKernel().withSet("j_n4", fakeElem{addr: "10.1.0.0", timeout: time.Minute, expires: time.Minute}, fakeElem{addr: "10.2.0.0", end: true})
+	fw := k.setUp(t, firewall.Jail{Name: "j"})
+	apply(t, fw, unban("j", "10.9.9.0/24"), ban("j", "10.1.2.0/24", time.Hour))
 	if len(k.batches) != 0 {
 		t.Errorf("sent %d batches for changes that change nothing", len(k.batches))
 	}
 }
 
 func TestNetlinkLargeApplyIsChunkedInOneBatch(t *testing.T) {
-	k := newFakeKernel().withSet("j_v6")
-	fw := k.firewall(t)
+	k := newFakeKernel().withSet("j_n6")
+	fw := k.setUp(t, firewall.Jail{Name: "j"})
 	var changes []firewall.Change
 	for i := range 1000 {
-		changes = append(changes, ban("j", v6(i)+"/128", time.Hour))
+		changes = append(changes, ban("j", v6(i)+"/128", time.Hour), ban("j", fmt.Sprintf("10.0.%d.%d/32", i/256, i%256), time.Hour))
 	}
 	apply(t, fw, changes...)
 	if len(k.batches) != 1 {
@@ -133,16 +166,16 @@ func TestNetlinkLargeApplyIsChunkedInOneBatch(t *testing.T) {
 		}
 		elems += n
 	}
-	if elems != 2000 {
-		t.Errorf("batch has %d elements, want 2000 (a start and an end per ban)", elems)
+	if elems != 3000 {
+		t.Errorf("batch has %d elements, want 3000 (a start and an end per network, a key per host)", elems)
 	}
 }
 
 func TestNetlinkApplyRetriesOnWhatTheKernelLists(t *testing.T) {
-	k := newFakeKernel().withSet("j_v4", fakeElem{addr: "10.0.0.1", timeout: time.Minute, expires: time.Second}, fakeElem{addr: "10.0.0.2", end: true})
+	k := newFakeKernel().withSet("j_n4", fakeElem{addr: "10.0.0.0", timeout: time.Minute, expires: time.Second}, fakeElem{addr: "10.0.0.4", end: true})
+	fw := k.setUp(t, firewall.Jail{Name: "j"})
 	k.fail = []unix.Errno{unix.ENOENT}
-	fw := k.firewall(t)
-	apply(t, fw, unban("j", "10.0.0.1/32"))
+	apply(t, fw, unban("j", "10.0.0.0/30"))
 	if len(k.batches) != 2 || strings.Count(strings.Join(k.queries, " "), "GETSETELEM") != 2 {
 		t.Errorf("sent %d batches after reading %q, want a failed one and a retry on a fresh read", len(k.batches), k.queries)
 	}
@@ -150,44 +183,6 @@ func TestNetlinkApplyRetriesOnWhatTheKernelLists(t *testing.T) {
 	err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.7/32", time.Hour)})
 	if !errors.Is(err, unix.EPERM) || len(k.batches) != 1 {
 		t.Errorf("Apply = %v after %d batches, want EPERM after one", err, len(k.batches))
-	}
-}
-
-func TestNetlinkApplyPlansOnItsCache(t *testing.T) {
-	now := firewall.FakeEpoch
-	k := newFakeKernel().withSet("j_v4")
-	fw, err := New(withTestDial(k.dial), withClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps := []struct {
-		advance time.Duration
-		changes []firewall.Change
-		queries string
-		want    []string
-	}{
-		{0, []firewall.Change{ban("j", "10.0.0.5/32", 10*time.Second), ban("j", "10.1.0.0/24", 10*time.Second)}, "GETTABLE GETSET GETSETELEM",
-			[]string{"NEWSETELEM j_v4: 10.0.0.5/10s end:10.0.0.6 10.1.0.0/10s end:10.1.1.0"}},
-		{5 * time.Second, []firewall.Change{ban("j", "10.0.0.5/32", 10*time.Second), ban("j", "10.1.0.7/32", time.Hour)}, "",
-			[]string{"DELSETELEM j_v4: 10.0.0.5 end:10.0.0.6", "NEWSETELEM j_v4: 10.0.0.5/10s end:10.0.0.6"}},
-		// 10.1.0.0/24 has 500ms left: it no longer covers a new ban.
-		{4500 * time.Millisecond, []firewall.Change{ban("j", "10.1.0.7/32", time.Hour)}, "",
-			[]string{"DELSETELEM j_v4: 10.1.0.0 end:10.1.1.0", "NEWSETELEM j_v4: 10.1.0.7/1h0m0s end:10.1.0.8"}},
-		// 10.0.0.5 expired 500ms ago: the kernel may still hold it, so it is replaced.
-		{5500 * time.Millisecond, []firewall.Change{ban("j", "10.0.0.5/32", time.Minute)}, "",
-			[]string{"DELSETELEM j_v4: 10.0.0.5 end:10.0.0.6", "NEWSETELEM j_v4: 10.0.0.5/1m0s end:10.0.0.6"}},
-		// 2s after its expiry an element is gone.
-		{62 * time.Second, []firewall.Change{ban("j", "10.0.0.5/32", time.Minute)}, "",
-			[]string{"NEWSETELEM j_v4: 10.0.0.5/1m0s end:10.0.0.6"}},
-	}
-	for i, s := range steps {
-		now = now.Add(s.advance)
-		k.batches, k.queries = nil, nil
-		apply(t, fw, s.changes...)
-		if q := strings.Join(k.queries, " "); q != s.queries {
-			t.Errorf("step %d read %q, want %q", i, q, s.queries)
-		}
-		wantLines(t, oneBatch(t, k), s.want)
 	}
 }
 
@@ -212,19 +207,20 @@ func TestNetlinkFlushDeletesOnlyOurTable(t *testing.T) {
 
 func TestNetlinkListReadsTimeouts(t *testing.T) {
 	k := newFakeKernel().withSet("j_v4",
-		fakeElem{addr: "10.0.0.2", end: true}, // listed before its start
 		fakeElem{addr: "10.0.0.1", timeout: time.Hour, expires: 20 * time.Minute},
-		fakeElem{addr: "10.0.0.4", end: true}, // the rest of an expired element
+	).withSet("j_n4",
+		fakeElem{addr: "10.0.1.4", end: true}, // listed before its start
 		fakeElem{addr: "10.0.1.0", timeout: time.Hour, expires: 5 * time.Minute},
-		fakeElem{addr: "10.0.1.5", end: true}, // not a prefix: left out
+		fakeElem{addr: "10.0.2.4", end: true}, // the rest of an expired element
+		fakeElem{addr: "10.0.3.0", timeout: time.Hour, expires: 5 * time.Minute},
+		fakeElem{addr: "10.0.3.5", end: true}, // not a prefix: left out
 	).withSet("j_v6",
 		fakeElem{addr: "2001:db8::", timeout: time.Hour, expires: time.Hour},
-		fakeElem{addr: "2001:db8:0:1::", end: true},
 	).withSet("unrelated")
-	fw := k.firewall(t)
+	fw := k.setUp(t, firewall.Jail{Name: "j"})
 	got := listed(t, fw)
-	want := map[string]time.Duration{"j 10.0.0.1/32": 20 * time.Minute, "j 2001:db8::/64": time.Hour}
-	if len(got) != len(want) || got["j 10.0.0.1/32"] != want["j 10.0.0.1/32"] || got["j 2001:db8::/64"] != want["j 2001:db8::/64"] {
+	want := map[string]time.Duration{"j 10.0.0.1/32": 20 * time.Minute, "j 10.0.1.0/30": 5 * time.Minute, "j 2001:db8::/64": time.Hour}
+	if keys(got) != keys(want) || got["j 10.0.0.1/32"] != want["j 10.0.0.1/32"] || got["j 10.0.1.0/30"] != want["j 10.0.1.0/30"] || got["j 2001:db8::/64"] != want["j 2001:db8::/64"] {
 		t.Errorf("List = %v, want %v", got, want)
 	}
 }

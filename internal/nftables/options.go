@@ -4,7 +4,6 @@ package nftables
 
 import (
 	"log/slog"
-	"time"
 )
 
 // Option configures New.
@@ -16,8 +15,6 @@ type config struct {
 	// dial replaces the connection to the kernel; only tests set it (see
 	// options_test.go), so that no test dialer is part of the binary.
 	dial dialer
-	now  func() time.Time // tests: the clock the cache ages by
-	hash bool             // the hash layout (hash_linux.go)
 }
 
 // WithNetNS makes the firewall work in the network namespace that fd refers
@@ -33,10 +30,6 @@ func WithLogger(log *slog.Logger) Option {
 		}
 	}
 }
-
-// WithHashSets selects the hash layout (hash_linux.go) instead of interval
-// sets, so that both designs can be measured side by side.
-func WithHashSets() Option { return func(c *config) { c.hash = true } }
 
 var discard = slog.New(slog.DiscardHandler)
 

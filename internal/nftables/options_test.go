@@ -1,8 +1,6 @@
 package nftables
 
 import (
-	"time"
-
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink/nltest"
 )
@@ -11,6 +9,3 @@ import (
 func withTestDial(f nltest.Func) Option {
 	return func(c *config) { c.dial = []nftables.ConnOption{nftables.WithTestDial(f)} }
 }
-
-// withClock sets the clock of the nftables backend's cache.
-func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

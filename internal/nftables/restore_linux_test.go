@@ -23,47 +23,45 @@ func TestKernelRestore(t *testing.T) {
 }
 
 // TestKernelRestoreAfterRestart restores with a backend that has never
-// read the sets, as at start-up, next to elements it does not know.
+// read the sets, as at start-up, next to elements it does not know, and
+// works with a backend that has not set up (peerjail's other commands).
 func TestKernelRestoreAfterRestart(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	before, ns := kernelFirewall(t)
-	setup(t, before, firewall.Jail{Name: "j"})
+	setup(t, before, firewall.Jail{Name: "j", IPv6Prefix: 56})
 	apply(t, before, ban("j", "10.0.0.1/32", time.Minute), ban("j", "10.0.0.2/32", time.Minute))
-	ns.MustExec(t, "nft", "add", "element", "inet", firewall.Table, "j_v4", "{ 10.0.0.3 timeout 1h, 10.5.0.0/24 timeout 1h }")
+	ns.MustExec(t, "nft", "add", "element", "inet", firewall.Table, "j_v4", "{ 10.0.0.3 timeout 1h }")
+	ns.MustExec(t, "nft", "add", "element", "inet", firewall.Table, "j_n4", "{ 10.5.0.0/24 timeout 1h }")
 
 	fw, err := New(WithNetNS(ns.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup(t, fw, firewall.Jail{Name: "j"})
-	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.0.9/32", time.Hour)}); err != nil {
+	setup(t, fw, firewall.Jail{Name: "j", IPv6Prefix: 56})
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.0.9/32", time.Hour), ban("j", "10.5.0.0/16", time.Hour)}); err != nil {
 		t.Fatalf("Restore next to elements it does not know: %v", err)
 	}
-	want := "j 10.0.0.1/32, j 10.0.0.2/32, j 10.0.0.3/32, j 10.0.0.9/32, j 10.5.0.0/24"
-	if got := listed(t, before); keys(got) != want { // before's List: fw's cache stays as Restore left it
+	want := "j 10.0.0.1/32, j 10.0.0.2/32, j 10.0.0.3/32, j 10.0.0.9/32, j 10.5.0.0/16"
+	if got := listed(t, before); keys(got) != want {
 		t.Fatalf("after Restore the kernel holds %s, want %s", keys(got), want)
 	}
-	// A ban inside an element it does not know: the kernel refuses the
-	// blind addition, and the plan on the listed set skips it.
-	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.5.0.7/32", time.Hour)}); err != nil {
-		t.Fatalf("Restore inside an unknown wider element: %v", err)
+	if got := listed(t, before)["j 10.0.0.1/32"]; !within(got, time.Hour) {
+		t.Errorf("after Restore 10.0.0.1 has %s left, want the ban's hour", got)
 	}
-	if got := listed(t, before); keys(got) != want {
-		t.Fatalf("after the overlapping Restore the kernel holds %s, want %s", keys(got), want)
-	}
-	// Removing an element it does not know reads the set first.
-	fw2, err := New(WithNetNS(ns.Open(t)))
+	// A backend that never set up learns the jail's IPv6 length from the
+	// rules in the kernel.
+	other, err := New(WithNetNS(ns.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup(t, fw2, firewall.Jail{Name: "j"})
-	if err := fw2.Restore(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Hour)}); err != nil {
-		t.Fatal(err)
+	apply(t, other, ban("j", "2001:db8:0:100::/56", time.Hour), unban("j", "10.0.0.3/32"))
+	want = "j 10.0.0.1/32, j 10.0.0.2/32, j 10.0.0.9/32, j 10.5.0.0/16, j 2001:db8:0:100::/56"
+	if got := listed(t, other); keys(got) != want {
+		t.Fatalf("a backend that did not set up lists %s, want %s", keys(got), want)
 	}
-	apply(t, fw2, unban("j", "10.0.0.3/32"))
-	if got := listed(t, before); strings.Contains(keys(got), "10.0.0.3/32") {
-		t.Errorf("unban of an element Restore did not know left it: %s", keys(got))
+	if e, ok := nftSet(t, ns, "j_v6")[mustPrefix("2001:db8:0:100::/128")]; !ok || e.timeout != 3600 {
+		t.Errorf("nft list set j_v6: the /56 key present %v, timeout %ds; want its first address for an hour", ok, e.timeout)
 	}
 }
 
@@ -101,43 +99,31 @@ func TestKernelListWhileApplying(t *testing.T) {
 	}
 }
 
-func TestNetlinkRestoreReadsNothing(t *testing.T) {
-	k := newFakeKernel().withSet("j_v4", fakeElem{addr: "10.0.0.1", timeout: time.Hour, expires: time.Minute}, fakeElem{addr: "10.0.0.2", end: true}).withSet("j_v6")
-	fw := k.firewall(t)
+func TestNetlinkRestoreReadsOnlyNetworkSets(t *testing.T) {
+	k := newFakeKernel().withSet("j_v4").withSet("j_v6").withSet("j_n4").withSet("j_n6")
+	fw := k.setUp(t, firewall.Jail{Name: "j"})
 	if err := fw.Restore(ctx, []firewall.Change{ban("j", "2001:db8::/64", time.Hour), ban("j", "10.0.0.2/32", time.Hour), ban("j", "10.0.0.1/32", time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(k.queries) != 0 {
-		t.Errorf("Restore read %q, want nothing read", k.queries)
+		t.Errorf("Restore of host keys read %q, want nothing read", k.queries)
 	}
 	wantLines(t, oneBatch(t, k), []string{
-		"NEWSETELEM j_v4: 10.0.0.1/1h0m0s end:10.0.0.2 10.0.0.2/1h0m0s end:10.0.0.3",
-		"NEWSETELEM j_v6: 2001:db8::/1h0m0s end:2001:db8:0:1::",
+		"NEWSETELEM j_v4: 10.0.0.1/1h0m0s 10.0.0.2/1h0m0s",
+		"NEWSETELEM j_v6: 2001:db8::/1h0m0s",
 	})
 	k.batches = nil
-	apply(t, fw, ban("j", "10.0.0.7/32", time.Hour), unban("j", "10.0.0.2/32"))
-	if len(k.queries) != 0 {
-		t.Errorf("Apply of what Restore knows read %q, want nothing read", k.queries)
-	}
-	wantLines(t, oneBatch(t, k), []string{"DELSETELEM j_v4: 10.0.0.2 end:10.0.0.3", "NEWSETELEM j_v4: 10.0.0.7/1h0m0s end:10.0.0.8"})
-	k.batches = nil
-	apply(t, fw, unban("j", "10.0.0.9/32"))
-	if q := strings.Join(k.queries, " "); !strings.Contains(q, "GETSETELEM") {
-		t.Errorf("removing an element Restore did not know read %q, want the set read", q)
-	}
-}
-
-func TestNetlinkRestoreFallsBackWhenTheKernelRefuses(t *testing.T) {
-	k := newFakeKernel().withSet("j_v4", fakeElem{addr: "10.0.0.0", timeout: time.Hour, expires: time.Hour}, fakeElem{addr: "10.0.1.0", end: true})
-	k.fail = []unix.Errno{unix.ENOTEMPTY} // 10.0.0.5 overlaps 10.0.0.0/24
-	fw := k.firewall(t)
-	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.0.0.5/32", time.Hour)}); err != nil {
+	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.0.0.0/24", time.Hour), ban("j", "10.0.0.7/32", time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if q := strings.Join(k.queries, " "); len(k.batches) != 1 || !strings.Contains(q, "GETSETELEM") {
-		t.Errorf("after a refused Restore: %d batches, read %q; want the set read and nothing more sent (the ban is covered)", len(k.batches), q)
+	if q := strings.Join(k.queries, " "); q != "GETTABLE GETSET GETSETELEM" {
+		t.Errorf("Restore of a network read %q, want its network set", q)
 	}
-	k.fail = []unix.Errno{unix.EPERM}
+	wantLines(t, oneBatch(t, k), []string{
+		"NEWSETELEM j_v4: 10.0.0.7/1h0m0s",
+		"NEWSETELEM j_n4: 10.0.0.0/1h0m0s end:10.0.1.0",
+	})
+	k.batches, k.fail = nil, []unix.Errno{unix.EPERM}
 	if err := fw.Restore(ctx, []firewall.Change{ban("j", "10.9.0.1/32", time.Hour)}); !errors.Is(err, unix.EPERM) {
 		t.Errorf("Restore = %v, want EPERM", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // Verify reads the table, its chain and rules, and the sets that the bans
-// are in, without the lock: listing 10,000 elements takes the kernel tens of
+// are in, without the lock: listing 10,000 elements takes the kernel
 // milliseconds, which bans need not wait for.
 func (n *nft) Verify(ctx context.Context, jails []firewall.Jail, bans []firewall.Change) (firewall.Drift, error) {
 	if err := firewall.CheckJails(jails); err != nil {
@@ -27,24 +28,14 @@ func (n *nft) Verify(ctx context.Context, jails []firewall.Jail, bans []firewall
 	if err != nil {
 		return firewall.Drift{}, err
 	}
-	end, err := n.begin(ctx)
-	if err != nil {
-		return firewall.Drift{}, err
-	}
-	end()
 	var d firewall.Drift
-	if err := n.withConn(func(c *nftables.Conn) error { return n.verifyOn(c, jails, norm, &d) }); err != nil {
+	if err := n.read(ctx, func(c *nftables.Conn) error { return verifyOn(c, jails, norm, &d) }); err != nil {
 		return firewall.Drift{}, err
-	}
-	if !d.None() {
-		n.mu.Lock()
-		n.cache.clear()
-		n.mu.Unlock()
 	}
 	return d, nil
 }
 
-func (n *nft) verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d *firewall.Drift) error {
+func verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, d *firewall.Drift) error {
 	if _, err := c.ListTableOfFamily(firewall.Table, nftables.TableFamilyINet); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			d.Table, d.Missing = true, bans
@@ -56,12 +47,12 @@ func (n *nft) verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.
 	if err != nil {
 		return err
 	}
-	if d.Chain, err = n.chainDrift(c, jails); err != nil {
+	if d.Chain, err = chainDrift(c, jails); err != nil {
 		return err
 	}
 	ok := map[string]*nftables.Set{}
 	for _, j := range jails {
-		for _, want := range n.jailSets(ourTable(), j) {
+		for _, want := range jailSets(ourTable(), j) {
 			if s, found := sets[want.Name]; found && compatible(s, want) {
 				ok[want.Name] = s
 				continue
@@ -69,34 +60,14 @@ func (n *nft) verifyOn(c *nftables.Conn, jails []firewall.Jail, bans []firewall.
 			d.Sets = append(d.Sets, want.Name)
 		}
 	}
-	if n.cfg.hash {
-		d.Missing, err = hashMissing(c, jails, bans, ok)
-		return err
-	}
-	listed := map[string][]firewall.Span{}
-	for _, b := range bans {
-		name := firewall.SetName(b.Jail, b.Prefix.Addr().Is4())
-		s, found := ok[name]
-		if _, done := listed[name]; !found || done {
-			continue
-		}
-		spans, err := readSpans(c, s, b.Prefix.Addr().Is4())
-		if err != nil {
-			return err
-		}
-		listed[name] = spans // spansOf sorts them
-	}
-	d.Missing = firewall.VerifyBans(bans, func(set string) ([]firewall.Span, bool) {
-		s, ok := listed[set]
-		return s, ok
-	})
-	return nil
+	d.Missing, err = missing(c, jails, bans, ok)
+	return err
 }
 
 // chainDrift reports whether the input chain is missing, hooked elsewhere,
 // or holds other rules than Setup(jails) adds: a rule someone flushed,
 // deleted or added (an accept before the drops would let banned hosts in).
-func (n *nft) chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) {
+func chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) {
 	table := ourTable()
 	// ListChain loses the errno of a missing chain; the family's chains
 	// are few.
@@ -119,7 +90,7 @@ func (n *nft) chainDrift(c *nftables.Conn, jails []firewall.Jail) (bool, error) 
 	}
 	var wantSigs []string
 	for _, j := range jails {
-		for _, r := range jailRules(table, want, j, n.jailSets(table, j)) {
+		for _, r := range jailRules(table, want, j, jailSets(table, j)) {
 			wantSigs = append(wantSigs, ruleSig(r.Exprs))
 		}
 	}
@@ -158,4 +129,72 @@ func ruleSig(exprs []expr.Any) string {
 		}
 	}
 	return b.String()
+}
+
+// missing returns the bans the kernel lacks: a host key not in its
+// hash set (or with no time left), a network not covered by an element of
+// its interval set. Only the sets the bans are in are listed; ok holds the
+// sets found intact.
+func missing(c *nftables.Conn, jails []firewall.Jail, bans []firewall.Change, ok map[string]*nftables.Set) ([]firewall.Change, error) {
+	byName := map[string]firewall.Jail{}
+	for _, j := range jails {
+		byName[j.Name] = j
+	}
+	hosts := map[string]map[netip.Addr]bool{}
+	spans := map[string][]firewall.Span{}
+	var missing []firewall.Change
+	for _, b := range bans {
+		v4 := b.Prefix.Addr().Is4()
+		host := byName[b.Jail].IsHost(b.Prefix)
+		name := firewall.NetSetName(b.Jail, v4)
+		if host {
+			name = firewall.SetName(b.Jail, v4)
+		}
+		s, found := ok[name]
+		if !found {
+			missing = append(missing, b)
+			continue
+		}
+		if host {
+			held, err := hostKeys(c, s, hosts)
+			if err != nil {
+				return nil, err
+			}
+			if !held[b.Prefix.Addr()] {
+				missing = append(missing, b)
+			}
+			continue
+		}
+		if _, done := spans[name]; !done {
+			ss, err := readSpans(c, s, v4)
+			if err != nil {
+				return nil, err
+			}
+			spans[name] = ss
+		}
+		if !firewall.Covered(spans[name], b.Prefix) {
+			missing = append(missing, b)
+		}
+	}
+	return missing, nil
+}
+
+// hostKeys lists a host set once, remembering it in cache: the keys with
+// time left.
+func hostKeys(c *nftables.Conn, s *nftables.Set, cache map[string]map[netip.Addr]bool) (map[netip.Addr]bool, error) {
+	if held, ok := cache[s.Name]; ok {
+		return held, nil
+	}
+	els, err := c.GetSetElements(s)
+	if err != nil {
+		return nil, fmt.Errorf("nftables: read set %s: %w", s.Name, err)
+	}
+	held := make(map[netip.Addr]bool, len(els))
+	for _, e := range els {
+		if a, ok := netip.AddrFromSlice(e.Key); ok && (e.Timeout == 0 || e.Expires > 0) {
+			held[a] = true
+		}
+	}
+	cache[s.Name] = held
+	return held, nil
 }

@@ -87,13 +87,19 @@ func Semantics(t *testing.T, fw firewall.Firewall) {
 			map[string]time.Duration{"j 10.9.0.0/32": time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.2/32": time.Minute}},
 		{"removing a missing element is no error", []firewall.Change{Unban("j", "10.9.0.0/32"), Unban("j", "10.9.9.9/32"), Unban("j", "2001:db8::/64")},
 			map[string]time.Duration{"j 10.9.0.1/32": time.Hour, "j 10.9.0.2/32": time.Minute}},
-		{"a covering prefix replaces the addresses inside", []firewall.Change{Ban("j", "10.9.0.0/30", 2*time.Minute)},
-			map[string]time.Duration{"j 10.9.0.0/30": 2 * time.Minute}},
-		{"an address inside a ban is skipped", []firewall.Change{Ban("j", "10.9.0.3/32", time.Hour), Unban("j", "10.9.0.2/32")},
-			map[string]time.Duration{"j 10.9.0.0/30": 2 * time.Minute}},
+		{"a network beside the host keys inside it", []firewall.Change{Ban("j", "10.9.0.0/30", 2*time.Minute)},
+			map[string]time.Duration{"j 10.9.0.0/30": 2 * time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.2/32": time.Minute}},
+		{"a host key inside a network is its own", []firewall.Change{Ban("j", "10.9.0.3/32", time.Hour), Unban("j", "10.9.0.2/32")},
+			map[string]time.Duration{"j 10.9.0.0/30": 2 * time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.3/32": time.Hour}},
 		{"remove and re-add in one call", []firewall.Change{Unban("j", "10.9.0.0/30"), Ban("j", "10.9.0.0/30", 3*time.Minute), Ban("j", "10.9.0.4/32", time.Minute)},
-			map[string]time.Duration{"j 10.9.0.0/30": 3 * time.Minute, "j 10.9.0.4/32": time.Minute}},
-		{"IPv6 address and /64", []firewall.Change{Unban("j", "10.9.0.0/30"), Unban("j", "10.9.0.4/32"), Ban("j", "2001:db8::1/128", time.Minute), Ban("j", "2001:db8:0:1::/64", time.Hour)},
+			map[string]time.Duration{"j 10.9.0.0/30": 3 * time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.3/32": time.Hour, "j 10.9.0.4/32": time.Minute}},
+		{"a wider network replaces the networks inside", []firewall.Change{Ban("j", "10.9.0.0/29", 4*time.Minute)},
+			map[string]time.Duration{"j 10.9.0.0/29": 4 * time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.3/32": time.Hour, "j 10.9.0.4/32": time.Minute}},
+		{"a network inside a network is skipped", []firewall.Change{Ban("j", "10.9.0.4/30", time.Hour)},
+			map[string]time.Duration{"j 10.9.0.0/29": 4 * time.Minute, "j 10.9.0.1/32": time.Hour, "j 10.9.0.3/32": time.Hour, "j 10.9.0.4/32": time.Minute}},
+		{"unban of the network leaves the host keys", []firewall.Change{Unban("j", "10.9.0.0/29"), Unban("j", "10.9.0.4/30")},
+			map[string]time.Duration{"j 10.9.0.1/32": time.Hour, "j 10.9.0.3/32": time.Hour, "j 10.9.0.4/32": time.Minute}},
+		{"IPv6 address and /64", []firewall.Change{Unban("j", "10.9.0.1/32"), Unban("j", "10.9.0.3/32"), Unban("j", "10.9.0.4/32"), Ban("j", "2001:db8::1/128", time.Minute), Ban("j", "2001:db8:0:1::/64", time.Hour)},
 			map[string]time.Duration{"j 2001:db8::1/128": time.Minute, "j 2001:db8:0:1::/64": time.Hour}},
 		{"the highest addresses", []firewall.Change{Unban("j", "2001:db8::1/128"), Unban("j", "2001:db8:0:1::/64"), Ban("j", "255.255.255.255/32", time.Minute), Ban("j", "ffff:ffff:ffff:ffff::/64", time.Minute)},
 			map[string]time.Duration{"j 255.255.255.255/32": time.Minute, "j ffff:ffff:ffff:ffff::/64": time.Minute}},
@@ -123,18 +129,21 @@ func Restore(t *testing.T, fw firewall.Firewall) {
 	if err := fw.Restore(ctx, []firewall.Change{Unban("j", "10.2.0.1/32")}); !errors.Is(err, firewall.ErrInvalidChange) {
 		t.Fatalf("Restore of a removal = %v, want firewall.ErrInvalidChange", err)
 	}
-	// The store's bans come in no useful order and may overlap: the widest
-	// wins. An element already there takes the ban's timeout; others stay.
+	// The store's bans come in no useful order and may overlap: among
+	// networks the widest wins, host keys stay beside them. An element
+	// already there takes the ban's timeout; others stay.
 	err := fw.Restore(ctx, []firewall.Change{
 		Ban("j", "10.0.0.5/32", time.Hour), Ban("j", "10.0.0.0/24", 2*time.Hour), Ban("j", "10.0.0.7/32", time.Hour),
 		Ban("j", "10.1.0.1/32", time.Hour), Ban("j", "10.2.0.1/32", 3*time.Hour), Ban("j", "2001:db8::/64", time.Hour),
+		Ban("j", "10.4.0.0/24", time.Hour), Ban("j", "10.4.0.0/16", 2*time.Hour),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]time.Duration{
-		"j 10.0.0.0/24": 2 * time.Hour, "j 10.1.0.1/32": time.Hour, "j 10.2.0.1/32": 3 * time.Hour,
-		"j 10.3.0.1/32": time.Minute, "j 2001:db8::/64": time.Hour,
+		"j 10.0.0.0/24": 2 * time.Hour, "j 10.0.0.5/32": time.Hour, "j 10.0.0.7/32": time.Hour,
+		"j 10.1.0.1/32": time.Hour, "j 10.2.0.1/32": 3 * time.Hour, "j 10.3.0.1/32": time.Minute,
+		"j 10.4.0.0/16": 2 * time.Hour, "j 2001:db8::/64": time.Hour,
 	}
 	got := Listed(t, fw)
 	if Keys(got) != Keys(want) {
@@ -147,7 +156,7 @@ func Restore(t *testing.T, fw firewall.Firewall) {
 	}
 	// Afterwards Apply works on what Restore left.
 	Apply(t, fw, Unban("j", "10.3.0.1/32"), Unban("j", "10.0.0.0/24"), Ban("j", "10.1.0.0/16", time.Hour))
-	if got := Listed(t, fw); Keys(got) != "j 10.1.0.0/16, j 10.2.0.1/32, j 2001:db8::/64" {
+	if got := Listed(t, fw); Keys(got) != "j 10.0.0.5/32, j 10.0.0.7/32, j 10.1.0.0/16, j 10.1.0.1/32, j 10.2.0.1/32, j 10.4.0.0/16, j 2001:db8::/64" {
 		t.Errorf("Apply after Restore: List = %s", Keys(got))
 	}
 }
