@@ -75,7 +75,7 @@ func newKernelEnv(tb testing.TB) *kernelEnv {
 	}
 	ns := netnstest.New(tb)
 	env := &kernelEnv{ns: ns, fd: ns.Open(tb), dir: tb.TempDir(), logLevel: slog.LevelWarn}
-	fw, err := nftables.New(nftOptions(env.fd)...)
+	fw, err := nftables.New(nftables.WithNetNS(env.fd))
 	if err != nil {
 		tb.Skipf("needs root and nftables: %v", err)
 	}
@@ -91,18 +91,6 @@ func newKernelEnv(tb testing.TB) *kernelEnv {
 	env.other = ns.MustExec(tb, "nft", "-a", "list", "table", "inet", "other")
 	return env
 }
-
-// nftOptions configure the kernel tests' backend: PEERJAIL_NFT_LAYOUT=hash
-// selects the hash layout, so that scripts/daemon-bench.sh measures both.
-func nftOptions(fd int) []nftables.Option {
-	opts := []nftables.Option{nftables.WithNetNS(fd)}
-	if hashLayout() {
-		opts = append(opts, nftables.WithHashSets())
-	}
-	return opts
-}
-
-func hashLayout() bool { return os.Getenv("PEERJAIL_NFT_LAYOUT") == "hash" }
 
 func mustWrite(tb testing.TB, path, s string) {
 	tb.Helper()
@@ -163,7 +151,7 @@ func (env *kernelEnv) options(tb testing.TB) Options {
 		ConfigPath: env.cfg, StatePath: env.statePath(), SocketPath: filepath.Join(env.dir, "run", "peerjail.sock"),
 		Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: env.logLevel})),
 		NewFirewall: func() (firewall.Firewall, error) {
-			return nftables.New(nftOptions(env.fd)...)
+			return nftables.New(nftables.WithNetNS(env.fd))
 		},
 		Notify:   func(string) {},
 		Registry: registry(env.reg),
