@@ -3,7 +3,6 @@ package firewall
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 )
@@ -23,9 +22,6 @@ func apply(t *testing.T, fw Firewall, changes ...Change) {
 		t.Fatalf("Apply: %v", err)
 	}
 }
-
-// within reports whether a remaining time is what a fresh ban of d shows.
-func within(got, d time.Duration) bool { return got > d-10*time.Second && got <= d }
 
 func ban(jail, prefix string, d time.Duration) Change {
 	return Change{Jail: jail, Prefix: netip.MustParsePrefix(prefix), Add: true, Timeout: d}
@@ -47,13 +43,4 @@ func listed(t *testing.T, fw Firewall) map[string]time.Duration {
 		got[e.Jail+" "+e.Prefix.String()] = e.Remaining
 	}
 	return got
-}
-
-// keys returns the sorted keys of listed's map, for messages.
-func keys(m map[string]time.Duration) string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return strings.Join(sortedStrings(ks), ", ")
 }

@@ -3,7 +3,6 @@ package nftables
 import (
 	"context"
 	"net/netip"
-	"slices"
 
 	"github.com/peerjail/peerjail/internal/firewall/firewalltest"
 )
@@ -22,11 +21,5 @@ var (
 	checkSemantics = firewalltest.Semantics
 	checkRestore   = firewalltest.Restore
 )
-
-func sortedStrings(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
-}
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
