@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"encoding/binary"
@@ -8,6 +8,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // chainPriority runs the bans before the usual filter chains (priority 0).
@@ -16,7 +18,7 @@ const chainPriority = -10
 func inputChain(t *nftables.Table) *nftables.Chain {
 	accept := nftables.ChainPolicyAccept
 	return &nftables.Chain{
-		Name:     Chain,
+		Name:     firewall.Chain,
 		Table:    t,
 		Type:     nftables.ChainTypeFilter,
 		Hooknum:  nftables.ChainHookInput,
@@ -25,16 +27,16 @@ func inputChain(t *nftables.Table) *nftables.Chain {
 	}
 }
 
-// jailRules drops traffic from the jail's sets: per address family, one rule
-// per protocol and port range, or a single rule for all traffic.
-func jailRules(t *nftables.Table, ch *nftables.Chain, j Jail, set4, set6 *nftables.Set) []*nftables.Rule {
+// jailRules drops traffic from the jail's sets: per set, one rule per
+// protocol and port range, or a single rule for all traffic.
+func jailRules(t *nftables.Table, ch *nftables.Chain, j firewall.Jail, sets []*nftables.Set) []*nftables.Rule {
 	var rules []*nftables.Rule
-	for _, s := range []*nftables.Set{set4, set6} {
-		v4 := s == set4
+	for _, s := range sets {
+		v4 := s.KeyType.Bytes == nftables.TypeIPAddr.Bytes
 		for _, m := range trafficMatches(j) {
 			exprs := familyMatch(v4)
 			exprs = append(exprs, m...)
-			exprs = append(exprs, sourceIn(s, v4)...)
+			exprs = append(exprs, sourceIn(s, v4, maskBits(s, j))...)
 			exprs = append(exprs, &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
 			rules = append(rules, &nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
 		}
@@ -55,22 +57,28 @@ func familyMatch(v4 bool) []expr.Any {
 	}
 }
 
-// sourceIn is `ip saddr @set` or `ip6 saddr @set`.
-func sourceIn(s *nftables.Set, v4 bool) []expr.Any {
+// sourceIn is `ip saddr @set`, `ip6 saddr @set` or, when bits masks the
+// address (0 < bits < 128), `ip6 saddr & ffff:...:: @set`.
+func sourceIn(s *nftables.Set, v4 bool, bits int) []expr.Any {
 	offset, size := uint32(8), uint32(16) // IPv6 source address
 	if v4 {
 		offset, size = 12, 4
 	}
-	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: size},
-		&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID},
+	out := []expr.Any{&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: size}}
+	if !v4 && bits > 0 && bits < 128 {
+		var mask [16]byte
+		for i := range bits {
+			mask[i/8] |= 0x80 >> (i % 8)
+		}
+		out = append(out, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 16, Mask: mask[:], Xor: make([]byte, 16)})
 	}
+	return append(out, &expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID})
 }
 
 // trafficMatches returns, per rule, the matches that limit a jail to its
 // protocol and ports: `meta l4proto tcp th dport 4001`. A jail with ports
 // but protocol "all" gets rules for tcp and udp.
-func trafficMatches(j Jail) [][]expr.Any {
+func trafficMatches(j firewall.Jail) [][]expr.Any {
 	var protos []byte
 	switch {
 	case j.Protocol == "tcp":
@@ -99,7 +107,7 @@ func trafficMatches(j Jail) [][]expr.Any {
 }
 
 // portMatch is `th dport N` or `th dport N-M`.
-func portMatch(r PortRange) []expr.Any {
+func portMatch(r firewall.PortRange) []expr.Any {
 	load := &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}
 	if r.From == r.To {
 		return []expr.Any{load, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(r.From)}}

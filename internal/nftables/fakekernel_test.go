@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"encoding/binary"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // fakeKernel answers the netlink requests of the nftables backend from a
@@ -39,22 +41,39 @@ func newFakeKernel() *fakeKernel {
 	return &fakeKernel{sets: map[string]uint32{}, keyLen: map[string]uint32{}, elems: map[string][]fakeElem{}}
 }
 
-// withSet adds a peerjail set with the flags peerjail gives it.
+// withSet adds a peerjail set with the flags peerjail gives it: an
+// interval set for networks (_n4, _n6), else a hash set.
 func (k *fakeKernel) withSet(name string, elems ...fakeElem) *fakeKernel {
 	k.table = true
-	k.sets[name] = unix.NFT_SET_INTERVAL | unix.NFT_SET_TIMEOUT
+	k.sets[name] = unix.NFT_SET_TIMEOUT
+	if strings.HasSuffix(name, "_n4") || strings.HasSuffix(name, "_n6") {
+		k.sets[name] |= unix.NFT_SET_INTERVAL
+	}
 	k.elems[name] = elems
 	return k
 }
 
-func (k *fakeKernel) firewall(t *testing.T) Firewall {
+func (k *fakeKernel) firewall(t *testing.T) firewall.Firewall {
 	t.Helper()
-	fw, err := NewNFTables(withTestDial(k.dial))
+	fw, err := New(withTestDial(k.dial))
 	if err != nil {
-		t.Fatalf("NewNFTables: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	k.mu.Lock()
 	k.queries = nil
+	k.mu.Unlock()
+	return fw
+}
+
+// setUp returns a firewall that has set up jails, as the daemon's always
+// has, with what that sent and read forgotten. The fake kernel does not
+// apply the batch: its sets stay as they were.
+func (k *fakeKernel) setUp(t *testing.T, jails ...firewall.Jail) firewall.Firewall {
+	t.Helper()
+	fw := k.firewall(t)
+	setup(t, fw, jails...)
+	k.mu.Lock()
+	k.queries, k.batches = nil, nil
 	k.mu.Unlock()
 	return fw
 }
@@ -102,7 +121,7 @@ func (k *fakeKernel) query(m netlink.Message) []netlink.Message {
 		var out []netlink.Message
 		if k.table {
 			out = append(out, reply(m, unix.NFT_MSG_NEWTABLE, attrs(
-				netlink.Attribute{Type: unix.NFTA_TABLE_NAME, Data: cstr(Table)},
+				netlink.Attribute{Type: unix.NFTA_TABLE_NAME, Data: cstr(firewall.Table)},
 				netlink.Attribute{Type: unix.NFTA_TABLE_FLAGS, Data: be32(0)},
 				netlink.Attribute{Type: unix.NFTA_TABLE_USE, Data: be32(1)},
 			)))
@@ -114,6 +133,8 @@ func (k *fakeKernel) query(m netlink.Message) []netlink.Message {
 			out = append(out, reply(m, unix.NFT_MSG_NEWSET, k.setAttrs(name, flags)))
 		}
 		return done(m, out)
+	case unix.NFT_MSG_GETCHAIN: // no chain: the rules are not read
+		return done(m, nil)
 	case unix.NFT_MSG_GETSETELEM:
 		name := attrString(m.Data[4:], unix.NFTA_SET_ELEM_LIST_SET)
 		return done(m, []netlink.Message{reply(m, unix.NFT_MSG_NEWSETELEM, elemAttrs(name, k.elems[name]))})
@@ -123,14 +144,14 @@ func (k *fakeKernel) query(m netlink.Message) []netlink.Message {
 
 func (k *fakeKernel) setAttrs(name string, flags uint32) []byte {
 	keyType, keyLen := uint32(8), uint32(16)
-	if strings.HasSuffix(name, "_v4") {
+	if strings.HasSuffix(name, "_v4") || strings.HasSuffix(name, "_n4") {
 		keyType, keyLen = 7, 4
 	}
 	if l, ok := k.keyLen[name]; ok {
 		keyLen = l
 	}
 	return attrs(
-		netlink.Attribute{Type: unix.NFTA_SET_TABLE, Data: cstr(Table)},
+		netlink.Attribute{Type: unix.NFTA_SET_TABLE, Data: cstr(firewall.Table)},
 		netlink.Attribute{Type: unix.NFTA_SET_NAME, Data: cstr(name)},
 		netlink.Attribute{Type: unix.NFTA_SET_FLAGS, Data: be32(flags)},
 		netlink.Attribute{Type: unix.NFTA_SET_KEY_TYPE, Data: be32(keyType)},
@@ -154,7 +175,7 @@ func elemAttrs(set string, elems []fakeElem) []byte {
 		list = append(list, netlink.Attribute{Type: unix.NFTA_LIST_ELEM | unix.NLA_F_NESTED, Data: attrs(item...)})
 	}
 	return attrs(
-		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstr(Table)},
+		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstr(firewall.Table)},
 		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: cstr(set)},
 		netlink.Attribute{Type: unix.NFTA_SET_ELEM_LIST_ELEMENTS | unix.NLA_F_NESTED, Data: attrs(list...)},
 	)
@@ -223,7 +244,7 @@ func msgName(t uint16) string { return strings.TrimPrefix(msgNames[t], "NFT_MSG_
 
 var msgNames = map[uint16]string{
 	unix.NFT_MSG_NEWTABLE: "NEWTABLE", unix.NFT_MSG_GETTABLE: "GETTABLE", unix.NFT_MSG_DELTABLE: "DELTABLE",
-	unix.NFT_MSG_NEWCHAIN: "NEWCHAIN", unix.NFT_MSG_DELCHAIN: "DELCHAIN",
+	unix.NFT_MSG_NEWCHAIN: "NEWCHAIN", unix.NFT_MSG_GETCHAIN: "GETCHAIN", unix.NFT_MSG_DELCHAIN: "DELCHAIN",
 	unix.NFT_MSG_NEWRULE: "NEWRULE", unix.NFT_MSG_DELRULE: "DELRULE",
 	unix.NFT_MSG_NEWSET: "NEWSET", unix.NFT_MSG_GETSET: "GETSET", unix.NFT_MSG_DELSET: "DELSET",
 	unix.NFT_MSG_NEWSETELEM: "NEWSETELEM", unix.NFT_MSG_GETSETELEM: "GETSETELEM", unix.NFT_MSG_DELSETELEM: "DELSETELEM",

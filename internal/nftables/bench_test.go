@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/netnstest"
 )
 
@@ -20,11 +21,11 @@ func BenchmarkApply1000(b *testing.B) {
 	for _, present := range []int{0, 10000} {
 		b.Run(fmt.Sprintf("present=%d", present), func(b *testing.B) {
 			ns := netnstest.New(b)
-			fw, err := NewNFTables(WithNetNS(ns.Open(b)))
+			fw, err := New(WithNetNS(ns.Open(b)))
 			if err != nil {
 				b.Skipf("needs root and nftables: %v", err)
 			}
-			if err := fw.Setup(ctx, []Jail{{Name: "j"}}); err != nil {
+			if err := fw.Setup(ctx, []firewall.Jail{{Name: "j"}}); err != nil {
 				b.Fatal(err)
 			}
 			if err := fw.Apply(ctx, benchChanges(0, present, true)); err != nil {
@@ -47,14 +48,14 @@ func BenchmarkApply1000(b *testing.B) {
 	}
 }
 
-func benchChanges(from, n int, add bool) []Change {
-	out := make([]Change, 0, n)
+func benchChanges(from, n int, add bool) []firewall.Change {
+	out := make([]firewall.Change, 0, n)
 	for i := from; i < from+n; i++ {
 		p := fmt.Sprintf("10.%d.%d.1/32", i/256%256, i%256)
 		if i%2 == 1 {
 			p = fmt.Sprintf("2001:db8:%x:%x::/64", i/65536, i%65536)
 		}
-		c := Change{Jail: "j", Prefix: mustPrefix(p), Add: add}
+		c := firewall.Change{Jail: "j", Prefix: mustPrefix(p), Add: add}
 		if add {
 			c.Timeout = time.Hour
 		}
@@ -68,16 +69,16 @@ func benchChanges(from, n int, add bool) []Change {
 // the process's CPU time (user and system, where the kernel's listing
 // counts) per Verify.
 //
-//	go test -run '^$' -bench Verify ./internal/firewall/
+//	go test -run '^$' -bench Verify ./internal/nftables/
 func BenchmarkVerify(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
 			ns := netnstest.New(b)
-			fw, err := NewNFTables(WithNetNS(ns.Open(b)))
+			fw, err := New(WithNetNS(ns.Open(b)))
 			if err != nil {
 				b.Skipf("needs root and nftables: %v", err)
 			}
-			jails := []Jail{{Name: "j"}}
+			jails := []firewall.Jail{{Name: "j"}}
 			if err := fw.Setup(ctx, jails); err != nil {
 				b.Fatal(err)
 			}
@@ -110,16 +111,16 @@ func cpuTime(b *testing.B) time.Duration {
 // peerjail's set (one transaction) to the call of changed. nft-median-ms is
 // how long the command itself ran, process start included, for comparison.
 //
-//	go test -run '^$' -bench Watch -benchtime 20x ./internal/firewall/
+//	go test -run '^$' -bench Watch -benchtime 20x ./internal/nftables/
 func BenchmarkWatch(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
 			ns := netnstest.New(b)
-			fw, err := NewNFTables(WithNetNS(ns.Open(b)))
+			fw, err := New(WithNetNS(ns.Open(b)))
 			if err != nil {
 				b.Skipf("needs root and nftables: %v", err)
 			}
-			if err := fw.Setup(ctx, []Jail{{Name: "j"}}); err != nil {
+			if err := fw.Setup(ctx, []firewall.Jail{{Name: "j"}}); err != nil {
 				b.Fatal(err)
 			}
 			if err := fw.Restore(ctx, benchChanges(0, n, true)); err != nil {
@@ -128,7 +129,7 @@ func BenchmarkWatch(b *testing.B) {
 			told := make(chan time.Time, 16)
 			wctx, cancel := context.WithCancel(ctx)
 			done := make(chan error, 1)
-			go func() { done <- fw.(Watcher).Watch(wctx, func() { told <- time.Now() }) }()
+			go func() { done <- fw.(firewall.Watcher).Watch(wctx, func() { told <- time.Now() }) }()
 			defer func() { cancel(); <-done }()
 			time.Sleep(100 * time.Millisecond) // subscribed
 			var lat, cmd []time.Duration

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
@@ -8,22 +8,24 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 // verifyJails and verifyBans0 are what the Verify tests set up and ban.
-var verifyJails = []Jail{{Name: "ssh", Ports: []PortRange{{22, 22}}, Protocol: "tcp"}, {Name: "p2p", Ports: []PortRange{{4001, 4002}}}}
+var verifyJails = []firewall.Jail{{Name: "ssh", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, {Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4002}}}}
 
-func verifyBanSet() []Change {
-	return []Change{
+func verifyBanSet() []firewall.Change {
+	return []firewall.Change{
 		ban("ssh", "198.51.100.7/32", time.Hour),
 		ban("ssh", "198.51.100.8/32", time.Hour),
 		ban("ssh", "2001:db8:1:2::/64", time.Hour),
 		ban("p2p", "192.0.2.0/24", time.Hour),
-		ban("p2p", "192.0.2.9/32", time.Hour), // inside the /24: held by it
+		ban("p2p", "192.0.2.9/32", time.Hour), // inside the /24: a host key of its own
 	}
 }
 
-func verify(t *testing.T, fw Firewall) Drift {
+func verify(t *testing.T, fw firewall.Firewall) firewall.Drift {
 	t.Helper()
 	d, err := fw.Verify(context.Background(), verifyJails, verifyBanSet())
 	if err != nil {
@@ -32,7 +34,7 @@ func verify(t *testing.T, fw Firewall) Drift {
 	return d
 }
 
-func missingPrefixes(d Drift) []string {
+func missingPrefixes(d firewall.Drift) []string {
 	var out []string
 	for _, c := range d.Missing {
 		out = append(out, c.Jail+" "+c.Prefix.String())
@@ -61,8 +63,10 @@ func TestKernelVerifyReportsDrift(t *testing.T) {
 			text:    "table inet peerjail missing (5 bans)"},
 		{name: "delete element", tamper: []string{"delete element inet peerjail ssh_v4 { 198.51.100.8 }"}, what: []string{"element"},
 			missing: []string{"ssh 198.51.100.8/32"}, text: "set ssh_v4 missing 1 element"},
-		{name: "delete the wider element", tamper: []string{"delete element inet peerjail p2p_v4 { 192.0.2.0/24 }"}, what: []string{"element"},
-			missing: []string{"p2p 192.0.2.0/24", "p2p 192.0.2.9/32"}, text: "set p2p_v4 missing 2 elements"},
+		{name: "delete the network", tamper: []string{"delete element inet peerjail p2p_n4 { 192.0.2.0/24 }"}, what: []string{"element"},
+			missing: []string{"p2p 192.0.2.0/24"}, text: "set p2p_n4 missing 1 element"},
+		{name: "delete the host key inside the network", tamper: []string{"delete element inet peerjail p2p_v4 { 192.0.2.9 }"}, what: []string{"element"},
+			missing: []string{"p2p 192.0.2.9/32"}, text: "set p2p_v4 missing 1 element"},
 		{name: "flush set", tamper: []string{"flush set inet peerjail ssh_v4"}, what: []string{"element"},
 			missing: []string{"ssh 198.51.100.7/32", "ssh 198.51.100.8/32"}, text: "set ssh_v4 missing 2 elements"},
 		{name: "flush chain", tamper: []string{"flush chain inet peerjail input"}, what: []string{"chain"},
@@ -122,7 +126,7 @@ func TestKernelVerifyExpiredAndUnknown(t *testing.T) {
 	setup(t, fw, verifyJails...)
 	apply(t, fw, ban("ssh", "198.51.100.7/32", time.Second))
 	time.Sleep(1500 * time.Millisecond)
-	d, err := fw.Verify(context.Background(), verifyJails, []Change{ban("ssh", "198.51.100.7/32", time.Hour), ban("ssh", "203.0.113.1/32", time.Hour)})
+	d, err := fw.Verify(context.Background(), verifyJails, []firewall.Change{ban("ssh", "198.51.100.7/32", time.Hour), ban("ssh", "203.0.113.1/32", time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +147,7 @@ func TestKernelWatch(t *testing.T) {
 	done := make(chan error, 1)
 	heard := make(chan struct{}, 16)
 	go func() {
-		done <- fw.(Watcher).Watch(ctx, func() {
+		done <- fw.(firewall.Watcher).Watch(ctx, func() {
 			calls.Add(1)
 			heard <- struct{}{}
 		})

@@ -1,20 +1,20 @@
-package firewall
+// Package nftables is the kernel backend of firewall.Firewall: it keeps table
+// inet peerjail in the kernel over netlink (google/nftables, no nft binary).
+package nftables
 
 import (
 	"log/slog"
-	"time"
-
-	"github.com/mdlayher/netlink/nltest"
 )
 
-// Option configures NewNFTables.
+// Option configures New.
 type Option func(*config)
 
 type config struct {
-	netns    int // 0: the caller's own namespace
-	log      *slog.Logger
-	testDial nltest.Func      // level-1 tests: netlink answered in process
-	now      func() time.Time // tests: the clock the cache ages by
+	netns int // 0: the caller's own namespace
+	log   *slog.Logger
+	// dial replaces the connection to the kernel; only tests set it (see
+	// options_test.go), so that no test dialer is part of the binary.
+	dial dialer
 }
 
 // WithNetNS makes the firewall work in the network namespace that fd refers
@@ -31,11 +31,7 @@ func WithLogger(log *slog.Logger) Option {
 	}
 }
 
-// withTestDial answers netlink in process instead of the kernel.
-func withTestDial(f nltest.Func) Option { return func(c *config) { c.testDial = f } }
-
-// withClock sets the clock of the nftables backend's cache.
-func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+var discard = slog.New(slog.DiscardHandler)
 
 func newConfig(opts []Option) config {
 	c := config{log: discard}

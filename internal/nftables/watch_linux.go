@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"context"
@@ -12,9 +12,11 @@ import (
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
-var _ Watcher = (*nft)(nil)
+var _ firewall.Watcher = (*nft)(nil)
 
 // monitorBuffer holds the kernel's events while the watch reads them: one
 // transaction of 10,000 bans announces each element, about a kilobyte of
@@ -28,7 +30,7 @@ const monitorBuffer = 16 << 20
 // others that touch table inet peerjail, or delete sets or set elements
 // (whose events do not name the table), call changed.
 func (n *nft) Watch(ctx context.Context, changed func()) error {
-	if n.cfg.testDial != nil {
+	if n.cfg.dial != nil {
 		return errors.New("nftables: watch needs the kernel")
 	}
 	c, err := nftables.New(nftables.WithNetNSFd(n.cfg.netns), nftables.WithSockOptions(tuneMonitor), nftables.AsLasting())
@@ -96,7 +98,7 @@ func concernsUs(changes []*nftables.MonitorEvent) bool {
 		case *nftables.Rule:
 			t = data.Table
 		}
-		if t != nil && t.Name == Table && t.Family == nftables.TableFamilyINet {
+		if t != nil && t.Name == firewall.Table && t.Family == nftables.TableFamilyINet {
 			return true
 		}
 		// The library does not read the table of a set or its elements.

@@ -1,15 +1,17 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/netnstest"
 )
 
@@ -17,15 +19,15 @@ import (
 // listeners on ports 4001 and 4002, attacker connects to them.
 type testbed struct {
 	node, attacker *netnstest.NS
-	fw             Firewall
+	fw             firewall.Firewall
 	node4, node6   string // node's addresses
 	att4, att6     string // attacker's addresses
 	v6net          string // the /64 both share
 }
 
-func newTestbed(t *testing.T) *testbed {
+func newTestbed(t *testing.T, opts ...Option) *testbed {
 	t.Helper()
-	fw, node := kernelFirewall(t)
+	fw, node := kernelFirewall(t, opts...)
 	attacker := netnstest.New(t)
 	ifNode, ifAtt := netnstest.Veth(t, node, attacker)
 	x := rand.IntN(254) + 1
@@ -96,12 +98,39 @@ func (b *testbed) wantBlocked(t *testing.T, what, host, port string) {
 	}
 }
 
+func TestPacketsNarrowedAndNetworkBans(t *testing.T) {
+	t.Parallel()
+	b := newTestbed(t)
+	// The attacker shares its /64 with the node, so the jail narrows it
+	// to /128: the masked host set cannot hold it, the interval set does.
+	setup(t, b.fw, firewall.Jail{Name: "all"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"})
+	apply(t, b.fw, ban("all", b.att6+"/128", time.Hour))
+	b.wantBlocked(t, "IPv6 /128 ban in a /64 jail", b.node6, "4001")
+	b.wantOpen(t, "IPv6 /128 ban in a /64 jail, IPv4 traffic", b.node4, "4001")
+	if got := keys(listed(t, b.fw)); got != "all "+b.att6+"/128" {
+		t.Errorf("List = %s, want the /128", got)
+	}
+	apply(t, b.fw, unban("all", b.att6+"/128"))
+	// The ban dropped the attacker's neighbour advertisements too: the
+	// node may need a few tries to reach it again.
+	for try := 0; b.connect(b.node6, "4001") != nil; try++ {
+		if try == 10 {
+			t.Fatal("after the /128 unban the attacker still cannot connect")
+		}
+	}
+	// A manual IPv4 network sits beside a host key inside it.
+	apply(t, b.fw, ban("all", b.att4+"/32", time.Hour), ban("all", netip.PrefixFrom(netip.MustParseAddr(b.att4), 24).Masked().String(), time.Minute))
+	b.wantBlocked(t, "IPv4 host and network", b.node4, "4001")
+	apply(t, b.fw, unban("all", netip.PrefixFrom(netip.MustParseAddr(b.att4), 24).Masked().String()))
+	b.wantBlocked(t, "IPv4 host once its network is lifted", b.node4, "4001")
+}
+
 func TestPacketsBanUnbanAndExpiry(t *testing.T) {
 	t.Parallel()
 	b := newTestbed(t)
 	b.wantOpen(t, "before any ban", b.node4, "4001")
 	b.wantOpen(t, "before any ban", b.node6, "4001")
-	setup(t, b.fw, Jail{Name: "all"}, Jail{Name: "p2p", Ports: []PortRange{{4001, 4001}}, Protocol: "tcp"})
+	setup(t, b.fw, firewall.Jail{Name: "all"}, firewall.Jail{Name: "p2p", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"})
 	b.wantOpen(t, "after Setup", b.node4, "4001")
 
 	apply(t, b.fw, ban("all", b.att4+"/32", time.Hour))

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"encoding/json"
@@ -11,16 +11,17 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/netnstest"
 )
 
 // kernelFirewall returns the nftables backend working inside a fresh
 // network namespace, or skips the test with the reason.
-func kernelFirewall(t *testing.T) (Firewall, *netnstest.NS) {
+func kernelFirewall(t *testing.T, opts ...Option) (firewall.Firewall, *netnstest.NS) {
 	t.Helper()
 	ns := netnstest.New(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	fw, err := NewNFTables(WithNetNS(ns.Open(t)), WithLogger(log))
+	fw, err := New(append([]Option{WithNetNS(ns.Open(t)), WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Skipf("needs root and nftables: %v", err)
 	}
@@ -42,7 +43,7 @@ type nftElem struct{ timeout, expires int }
 // nftSet reads a set with `nft -j list set` and returns its elements by prefix.
 func nftSet(t *testing.T, ns *netnstest.NS, set string) map[netip.Prefix]nftElem {
 	t.Helper()
-	out := ns.MustExec(t, "nft", "-j", "list", "set", "inet", Table, set)
+	out := ns.MustExec(t, "nft", "-j", "list", "set", "inet", firewall.Table, set)
 	var doc struct {
 		Nftables []struct {
 			Set *struct {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package firewall
+package nftables
 
 import (
 	"errors"
@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/firewall"
 )
 
 func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "sshd", Ports: []PortRange{{22, 22}}, Protocol: "tcp"}, Jail{Name: "p2p", Protocol: "all"})
+	setup(t, fw, firewall.Jail{Name: "sshd", Ports: []firewall.PortRange{{From: 22, To: 22}}, Protocol: "tcp"}, firewall.Jail{Name: "p2p", Protocol: "all"})
 	apply(t, fw,
 		ban("sshd", "10.1.2.3/32", time.Minute),
 		ban("p2p", "2001:db8::1/128", 90*time.Second),
@@ -44,9 +46,9 @@ func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 		secs   int
 	}{
 		{"sshd_v4", "10.1.2.3/32", 60},
-		{"p2p_v6", "2001:db8::1/128", 90},
-		{"p2p_v6", "2001:db8:1:2::/64", 120},
-		{"p2p_v4", "192.0.2.0/24", 180},
+		{"p2p_n6", "2001:db8::1/128", 90},     // narrowed in a /64 jail: a network
+		{"p2p_v6", "2001:db8:1:2::/128", 120}, // a /64 host key is its first address
+		{"p2p_n4", "192.0.2.0/24", 180},
 	}
 	for _, c := range cross {
 		els := nftSet(t, ns, c.set)
@@ -59,8 +61,10 @@ func TestKernelBanIsInTheSetWithItsTimeout(t *testing.T) {
 			t.Errorf("nft list set %s: %s timeout %ds expires %ds, want timeout %ds", c.set, c.prefix, e.timeout, e.expires, c.secs)
 		}
 	}
-	if els := nftSet(t, ns, "sshd_v6"); len(els) != 0 {
-		t.Errorf("sshd_v6 = %v, want empty", els)
+	for _, set := range []string{"sshd_v6", "sshd_n4", "sshd_n6"} {
+		if els := nftSet(t, ns, set); len(els) != 0 {
+			t.Errorf("%s = %v, want empty", set, els)
+		}
 	}
 }
 
@@ -68,27 +72,27 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4001}}, Protocol: "tcp"}, Jail{Name: "b"})
+	setup(t, fw, firewall.Jail{Name: "a", Ports: []firewall.PortRange{{From: 4001, To: 4001}}, Protocol: "tcp"}, firewall.Jail{Name: "b"})
 	apply(t, fw, ban("a", "10.0.0.1/32", time.Hour), ban("a", "2001:db8::/64", time.Hour), ban("b", "10.0.0.2/32", time.Hour))
 	// A reload: jail a changes its ports, jail b goes, jail c comes.
-	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4002}}, Protocol: "udp"}, Jail{Name: "c"})
+	setup(t, fw, firewall.Jail{Name: "a", Ports: []firewall.PortRange{{From: 4001, To: 4002}}, Protocol: "udp"}, firewall.Jail{Name: "c"})
 	got := listed(t, fw)
 	if len(got) != 2 || !within(got["a 10.0.0.1/32"], time.Hour) || !within(got["a 2001:db8::/64"], time.Hour) {
 		t.Errorf("after re-Setup List = %v, want jail a's two bans kept", got)
 	}
-	sets := ns.MustExec(t, "nft", "list", "table", "inet", Table)
-	for _, gone := range []string{"b_v4", "b_v6"} {
+	sets := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table)
+	for _, gone := range []string{"b_v4", "b_v6", "b_n4", "b_n6"} {
 		if strings.Contains(sets, "set "+gone+" ") {
 			t.Errorf("set %s still there after its jail went:\n%s", gone, sets)
 		}
 	}
-	for _, kept := range []string{"a_v4", "a_v6", "c_v4", "c_v6"} {
+	for _, kept := range []string{"a_v4", "a_v6", "a_n4", "a_n6", "c_v4", "c_v6", "c_n4", "c_n6"} {
 		if !strings.Contains(sets, "set "+kept+" ") {
 			t.Errorf("set %s missing:\n%s", kept, sets)
 		}
 	}
-	chain := ns.MustExec(t, "nft", "list", "chain", "inet", Table, Chain)
-	for _, want := range []string{"udp dport 4001-4002 ip saddr @a_v4 counter", "udp dport 4001-4002 ip6 saddr @a_v6 counter", "\t\tip6 saddr @c_v6 counter"} {
+	chain := ns.MustExec(t, "nft", "list", "chain", "inet", firewall.Table, firewall.Chain)
+	for _, want := range []string{"udp dport 4001-4002 ip saddr @a_v4 counter", "udp dport 4001-4002 ip6 saddr & ffff:ffff:ffff:ffff:: == @a_v6 counter", "\t\tip6 saddr @c_n6 counter"} {
 		if !strings.Contains(chain, want) {
 			t.Errorf("chain lacks %q:\n%s", want, chain)
 		}
@@ -97,9 +101,9 @@ func TestKernelSetupKeepsBansAndRemovesOldJails(t *testing.T) {
 		t.Errorf("chain still has jail a's old tcp rule:\n%s", chain)
 	}
 	// Setup twice with the same jails changes nothing.
-	before := ns.MustExec(t, "nft", "list", "table", "inet", Table)
-	setup(t, fw, Jail{Name: "a", Ports: []PortRange{{4001, 4002}}, Protocol: "udp"}, Jail{Name: "c"})
-	if after := ns.MustExec(t, "nft", "list", "table", "inet", Table); stripExpires(after) != stripExpires(before) {
+	before := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table)
+	setup(t, fw, firewall.Jail{Name: "a", Ports: []firewall.PortRange{{From: 4001, To: 4002}}, Protocol: "udp"}, firewall.Jail{Name: "c"})
+	if after := ns.MustExec(t, "nft", "list", "table", "inet", firewall.Table); stripExpires(after) != stripExpires(before) {
 		t.Errorf("second Setup changed the table:\n%s\nwant\n%s", after, before)
 	}
 }
@@ -113,9 +117,9 @@ func TestKernelApplySemantics(t *testing.T) {
 func TestKernelApplyIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
-	err := fw.Apply(ctx, []Change{ban("j", "10.0.0.1/32", time.Minute), ban("nojail", "10.0.0.2/32", time.Minute)})
-	if !errors.Is(err, ErrUnknownJail) {
+	setup(t, fw, firewall.Jail{Name: "j"})
+	err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Minute), ban("nojail", "10.0.0.2/32", time.Minute)})
+	if !errors.Is(err, firewall.ErrUnknownJail) {
 		t.Fatalf("Apply to a jail not set up: err = %v, want ErrUnknownJail", err)
 	}
 	if got := listed(t, fw); len(got) != 0 {
@@ -124,7 +128,7 @@ func TestKernelApplyIsAllOrNothing(t *testing.T) {
 	if err := fw.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := fw.Apply(ctx, []Change{ban("j", "10.0.0.1/32", time.Minute)}); !errors.Is(err, ErrUnknownJail) {
+	if err := fw.Apply(ctx, []firewall.Change{ban("j", "10.0.0.1/32", time.Minute)}); !errors.Is(err, firewall.ErrUnknownJail) {
 		t.Errorf("Apply after Flush: err = %v, want ErrUnknownJail", err)
 	}
 }
@@ -133,11 +137,29 @@ func TestKernelSetupReplacesASetOfAnotherType(t *testing.T) {
 	t.Parallel()
 	requireNft(t)
 	fw, ns := kernelFirewall(t)
-	nftFile(t, ns, "table inet peerjail { set x_v4 { type ipv4_addr; elements = { 10.0.0.1 }; }; }")
-	setup(t, fw, Jail{Name: "x"})
-	apply(t, fw, ban("x", "10.0.0.0/24", time.Minute))
-	if got := listed(t, fw); len(got) != 1 || !within(got["x 10.0.0.0/24"], time.Minute) {
-		t.Errorf("List = %v, want the /24 ban only", got)
+	nftFile(t, ns, "table inet peerjail { set x_v4 { type ipv4_addr; elements = { 10.0.0.1 }; }; set x_n4 { type ipv4_addr; elements = { 10.0.0.2 }; }; }")
+	setup(t, fw, firewall.Jail{Name: "x"})
+	apply(t, fw, ban("x", "10.0.0.0/24", time.Minute), ban("x", "10.0.0.9/32", time.Minute))
+	if got := listed(t, fw); len(got) != 2 || !within(got["x 10.0.0.0/24"], time.Minute) || !within(got["x 10.0.0.9/32"], time.Minute) {
+		t.Errorf("List = %v, want the two bans only", got)
+	}
+}
+
+// TestKernelSetupReplacesTheHostSetWhenTheIPv6PrefixChanges: keys made at
+// /64 mean other hosts at /56, so the set is replaced (the daemon restores
+// its bans at the new length afterwards).
+func TestKernelSetupReplacesTheHostSetWhenTheIPv6PrefixChanges(t *testing.T) {
+	t.Parallel()
+	fw, _ := kernelFirewall(t)
+	setup(t, fw, firewall.Jail{Name: "x"})
+	apply(t, fw, ban("x", "2001:db8:0:1::/64", time.Minute), ban("x", "10.0.0.1/32", time.Minute))
+	setup(t, fw, firewall.Jail{Name: "x", IPv6Prefix: 56})
+	if got := keys(listed(t, fw)); got != "x 10.0.0.1/32" {
+		t.Errorf("after the prefix changed List = %s, want the IPv4 ban only", got)
+	}
+	apply(t, fw, ban("x", "2001:db8:0:100::/56", time.Minute))
+	if got := keys(listed(t, fw)); got != "x 10.0.0.1/32, x 2001:db8:0:100::/56" {
+		t.Errorf("List = %s, want the /56 as a host key", got)
 	}
 }
 
@@ -155,7 +177,7 @@ table ip peerjail { chain c { ip saddr 10.0.0.1 drop; }; }
 		return ns.MustExec(t, "nft", "list", "table", "inet", "other") + ns.MustExec(t, "nft", "list", "table", "ip", "peerjail")
 	}
 	before := snapshot()
-	setup(t, fw, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
 	apply(t, fw, ban("j", "10.0.0.1/32", time.Minute))
 	listed(t, fw)
 	if err := fw.Flush(ctx); err != nil {
@@ -179,8 +201,8 @@ table ip peerjail { chain c { ip saddr 10.0.0.1 drop; }; }
 func TestKernelLargeBurstIsOneApply(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
-	var changes []Change
+	setup(t, fw, firewall.Jail{Name: "j"})
+	var changes []firewall.Change
 	for i := range 3000 {
 		changes = append(changes,
 			ban("j", fmt.Sprintf("10.%d.%d.1/32", i/256, i%256), time.Hour),
@@ -210,20 +232,20 @@ func nftFile(t *testing.T, ns interface {
 	}
 }
 
-// TestKernelMatchesTheFake sends the same random bursts, rich in overlaps, to
-// the kernel (planned on the backend's cache) and to the fake: both must end
+// TestKernelMatchesTheFake sends the same random bursts, rich in overlaps
+// of host keys and networks, to the kernel and to the fake: both must end
 // with the same elements.
 func TestKernelMatchesTheFake(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	fake := NewFake()
+	fake := firewall.NewFake()
 	r := rand.New(rand.NewPCG(1, 2))
-	setup(t, fw, Jail{Name: "j"})
-	setup(t, fake, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
+	setup(t, fake, firewall.Jail{Name: "j"})
 	for range 60 {
-		var changes []Change
+		var changes []firewall.Change
 		for range r.IntN(6) + 1 {
-			c := Change{Jail: "j", Add: r.IntN(3) > 0, Timeout: time.Duration(r.IntN(3)+1) * time.Hour}
+			c := firewall.Change{Jail: "j", Add: r.IntN(3) > 0, Timeout: time.Duration(r.IntN(3)+1) * time.Hour}
 			if r.IntN(2) == 0 {
 				c.Prefix = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(64))}), 26+r.IntN(7)).Masked()
 			} else {
@@ -245,13 +267,14 @@ func TestKernelMatchesTheFake(t *testing.T) {
 	}
 }
 
-// TestKernelBanAgainAroundExpiry bans an address again just after its ban
-// expired, when the cache cannot tell whether the kernel still holds it,
-// and well after: both must leave the new ban in place.
+// TestKernelBanAgainAroundExpiry bans an address again just before and
+// just after its ban expired, when the kernel may or may not still hold it,
+// and a host inside a network about to expire: all must leave the new ban in
+// place.
 func TestKernelBanAgainAroundExpiry(t *testing.T) {
 	t.Parallel()
 	fw, _ := kernelFirewall(t)
-	setup(t, fw, Jail{Name: "j"})
+	setup(t, fw, firewall.Jail{Name: "j"})
 	apply(t, fw, ban("j", "10.0.0.1/32", time.Second), ban("j", "10.0.0.2/32", time.Second), ban("j", "10.0.1.0/24", 1500*time.Millisecond))
 	time.Sleep(1200 * time.Millisecond)
 	apply(t, fw, ban("j", "10.0.0.1/32", time.Hour), ban("j", "10.0.1.1/32", time.Hour)) // within the margin
