@@ -21,9 +21,11 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "peerjail",
 		Short:         "Ban misbehaving peers found in logs, with nftables",
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
@@ -31,7 +33,8 @@ func newRootCmd() *cobra.Command {
 	root.PersistentPostRun = func(*cobra.Command, []string) { pprof.StopCPUProfile() }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCheckCmd(), newReplayCmd(), newTestFilterCmd(), newFiltersCmd(),
-		newRunCmd(), newStatusCmd(), newBanCmd(), newUnbanCmd(), newReloadCmd(), newFlushCmd())
+		newRunCmd(), newStatusCmd(), newBanCmd(), newUnbanCmd(), newReloadCmd(), newFlushCmd(),
+		newVersionCmd(), newGenManCmd())
 	return root
 }
 

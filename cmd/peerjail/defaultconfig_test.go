@@ -1,0 +1,21 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The configuration make install and the .deb put in /etc must check clean
+// on a host with none of the logs it names, and run only the ssh jail, from
+// the journal, on port 22: nothing else may ban on a fresh host.
+func TestDefaultConfig(t *testing.T) {
+	code, out, errOut := runCLI(t, "check", "-c", "../../configs/default.yaml")
+	if code != 0 || errOut != "" {
+		t.Fatalf("check: exit %d, stderr %q", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "ssh: filter sshd, journal _SYSTEMD_UNIT=ssh.service or _SYSTEMD_UNIT=sshd.service,") ||
+		!strings.Contains(lines[0], "ports 22 tcp, action nftables") {
+		t.Errorf("enabled jails:\n%s\nwant only ssh from the journal, on port 22", out)
+	}
+}
