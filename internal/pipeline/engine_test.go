@@ -2,11 +2,15 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/filter"
@@ -265,4 +269,218 @@ func TestAfterBatchOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Do runs between batches: never while a batch is being counted, even with
+// several workers matching and Do called in a tight loop from elsewhere.
+// The race detector sees any overlap on the jails; the checks inside Do
+// and OnDecision see it without it.
+func TestDoRunsBetweenBatches(t *testing.T) {
+	const batches, perBatch = 300, 10
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := newJail(t, "a", 1), newJail(t, "b", 1)
+	inDo := false
+	var errs []string
+	e := New([]*Jail{a, b}, Options{Workers: 4, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) {
+		if inDo {
+			errs = append(errs, "a decision was made while Do ran")
+		}
+	}})
+	src, _ := e.NewSource("s", nil, nil)
+	in := make(chan *Batch)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(in)
+		for i := range batches {
+			bt := NewBatch(src)
+			for k := range perBatch {
+				bt.Add(logline.Line{Text: fmt.Appendf(nil, "10.%d.%d.%d", i/250, i%250, k)})
+			}
+			in <- bt
+		}
+	})
+	calls := 0
+	wg.Go(func() {
+		for {
+			e.Do(func() {
+				inDo = true
+				defer func() { inDo = false }()
+				calls++
+				for _, j := range []*Jail{a, b} {
+					if j.Counts.Lines%perBatch != 0 {
+						errs = append(errs, fmt.Sprintf("Do saw jail %s with %d lines counted: inside a batch", j.Jail.Name(), j.Counts.Lines))
+					}
+					if st := j.Jail.Stats(now); int64(st.Banned) != j.Counts.Bans {
+						errs = append(errs, fmt.Sprintf("Do saw jail %s with %d banned but %d bans counted", j.Jail.Name(), st.Banned, j.Counts.Bans))
+					}
+				}
+				e.Expire(now)
+			})
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	})
+	if err := e.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Errorf("%d overlaps, first: %s", len(errs), errs[0])
+	}
+	if calls == 0 || a.Counts.Bans != batches*perBatch || b.Counts.Bans != batches*perBatch {
+		t.Errorf("Do ran %d times; bans a %d, b %d, want %d each", calls, a.Counts.Bans, b.Counts.Bans, batches*perBatch)
+	}
+}
+
+// Cancelling Run's context stops it whether it is idle or busy, returns
+// the context's error, loses no batch it accepted (each is counted and
+// handed to AfterBatch), and leaves no goroutine behind: synctest.Test
+// fails if one is still blocked when the test returns.
+func TestRunStopsOnCancel(t *testing.T) {
+	tests := []struct {
+		name    string
+		workers int
+		busy    bool
+	}{
+		{"idle, one worker", 1, false},
+		{"idle, four workers", 4, false},
+		{"busy, one worker", 1, true},
+		{"busy, four workers", 4, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				j := newJail(t, "a", 3)
+				counted := 0
+				e := New([]*Jail{j}, Options{Workers: tt.workers, AfterBatch: func(*Batch) { counted++ }})
+				src, _ := e.NewSource("s", nil, nil)
+				ctx, cancel := context.WithCancel(context.Background())
+				in := make(chan *Batch) // never closed: only the context ends Run
+				sent := 0
+				var wg sync.WaitGroup
+				if tt.busy {
+					wg.Go(func() {
+						for i := 0; ; i++ {
+							b := NewBatch(src)
+							b.Add(logline.Line{Text: fmt.Appendf(nil, "10.0.%d.%d", i/250%250, i%250), Time: time.Now(), TimeIsExact: true})
+							select {
+							case in <- b:
+								sent++
+								if sent == 100 {
+									cancel()
+								}
+							case <-ctx.Done():
+								return
+							}
+						}
+					})
+				} else {
+					time.AfterFunc(time.Minute, cancel)
+				}
+				err := e.Run(ctx, in)
+				wg.Wait()
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Run returned %v, want context.Canceled", err)
+				}
+				if counted != sent || j.Counts.Lines != int64(sent) {
+					t.Errorf("%d batches sent, %d counted, %d lines: an accepted batch was lost", sent, counted, j.Counts.Lines)
+				}
+			})
+		})
+	}
+}
+
+// outcomeLine answers by the line's text: "miss", "ignored", "nohost" and
+// "unparsed" give that outcome, anything else is a host.
+type outcomeLine struct{}
+
+func (outcomeLine) Match(l *logline.Line) (filter.Hit, filter.Outcome) {
+	switch string(l.Text) {
+	case "miss":
+		return filter.Hit{}, filter.Miss
+	case "ignored":
+		return filter.Hit{}, filter.Ignored
+	case "nohost":
+		return filter.Hit{}, filter.NoHost
+	case "unparsed":
+		return filter.Hit{}, filter.Unparsed
+	}
+	a, err := netip.ParseAddr(string(l.Text))
+	if err != nil {
+		return filter.Hit{}, filter.Unparsed
+	}
+	return filter.Hit{Host: filter.Host{Addr: a}, Weight: 1}, filter.Match
+}
+
+// Lines that cannot be read (AddBad) or that a filter cannot use are
+// counted by kind, decide nothing, and do not shift the hits of the lines
+// around them, with any number of workers.
+func TestLinesCountedByOutcome(t *testing.T) {
+	const bad = "\x00bad" // sent with AddBad
+	tests := []struct {
+		name  string
+		lines []string
+		want  Counts
+		bans  int
+	}{
+		{"bad lines between hits", []string{"198.51.100.1", bad, bad, "198.51.100.1"},
+			Counts{Lines: 4, Matched: 2, Unparsed: 2, Bans: 1}, 1},
+		{"only bad lines", []string{bad, bad, bad},
+			Counts{Lines: 3, Unparsed: 3}, 0},
+		{"every outcome", []string{"miss", "ignored", "nohost", "unparsed", "not an address", "198.51.100.2", bad},
+			Counts{Lines: 7, Matched: 1, Ignored: 1, NoHost: 1, Unparsed: 3}, 0},
+		{"a ban, then hits while banned", []string{"198.51.100.3", "nohost", "198.51.100.3", "198.51.100.3", bad},
+			Counts{Lines: 5, Matched: 3, NoHost: 1, Unparsed: 1, Bans: 1, Banned: 1}, 1},
+	}
+	for _, tt := range tests {
+		for _, workers := range []int{1, 3} {
+			for _, perLine := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s, %d workers, one batch a line %v", tt.name, workers, perLine), func(t *testing.T) {
+					got, other, bans := countOutcomes(t, tt.lines, bad, workers, perLine)
+					if got != tt.want || bans != tt.bans {
+						t.Errorf("counts %+v, %d bans; want %+v, %d bans", got, bans, tt.want, tt.bans)
+					}
+					if other != (Counts{}) {
+						t.Errorf("a jail that does not read the source counted %+v", other)
+					}
+				})
+			}
+		}
+	}
+}
+
+// countOutcomes runs lines (bad ones sent with AddBad) through a jail of
+// outcomeLine beside one that does not read the source.
+func countOutcomes(t *testing.T, lines []string, bad string, workers int, perLine bool) (got, other Counts, bans int) {
+	j, o := newJail(t, "a", 2), newJail(t, "other", 2)
+	j.Filter = outcomeLine{}
+	e := New([]*Jail{j, o}, Options{Workers: workers, OnDecision: func(jail.Decision) { bans++ }})
+	src, _ := e.NewSource("s", nil, []int{0})
+	in := make(chan *Batch, len(lines))
+	b := NewBatch(src)
+	for i, s := range lines {
+		l := logline.Line{Text: []byte(s), Time: engineT0.Add(time.Duration(i) * time.Second), TimeIsExact: true}
+		if s == bad {
+			b.AddBad(l)
+		} else {
+			b.Add(l)
+		}
+		if perLine {
+			in <- b
+			b = NewBatch(src)
+		}
+	}
+	if b.Len() > 0 {
+		in <- b
+	}
+	close(in)
+	if err := e.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	return j.Counts, o.Counts, bans
 }
