@@ -66,14 +66,14 @@ func newCheckCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Validate the configuration and print a summary of each jail",
+		Short: "Validate the configuration and print a summary of each included file and each jail",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := config.Load(path, config.LoadOptions{})
 			if err != nil {
 				return err
 			}
-			for _, line := range c.Summary() {
+			for _, line := range append(c.IncludeSummary(), c.Summary()...) {
 				fmt.Fprintln(cmd.OutOrStdout(), line)
 			}
 			warnSources(cmd.ErrOrStderr(), c, source.CheckJournal)

@@ -17,7 +17,7 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// Exit codes, a contract (DESIGN.md).
+// Exit codes, a contract (docs/architecture.md).
 const (
 	exitOK      = 0
 	exitFailure = 1

@@ -10,7 +10,7 @@ import (
 )
 
 // JailStatus is one jail's state for `peerjail status`. Its JSON form is
-// what `peerjail status --json` prints, a contract (DESIGN.md):
+// what `peerjail status --json` prints, a contract (docs/architecture.md):
 //
 //	{"name":"sshd","filter":"sshd","action":"nftables",
 //	 "sources":["files:/var/log/auth.log"],
