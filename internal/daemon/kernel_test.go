@@ -101,7 +101,9 @@ func TestKernelRestoreAndAdopt(t *testing.T) {
 
 	env.ns.MustExec(t, "nft", "delete", "element", "inet", firewall.Table, "ssh_v4", "{ 198.51.100.7 }")
 	env.ns.MustExec(t, "nft", "add", "element", "inet", firewall.Table, "ssh_v4", "{ 192.0.2.44 timeout 20m, 192.0.2.45 timeout 20m }")
-	time.Sleep(time.Until(short.Until) + 100*time.Millisecond) // the short ban ends while down
+	// The behaviour under test: the short ban ends, on the kernel's own
+	// clock, while no daemon runs.
+	time.Sleep(time.Until(short.Until) + 100*time.Millisecond)
 
 	kd = env.start(t)
 	got := env.elements(t)
