@@ -4,9 +4,8 @@ package nftables
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
+	goldenfile "github.com/peerjail/peerjail/internal/golden"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/peerjail/peerjail/internal/firewall"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // oneBatch returns the only batch the kernel got, checking its framing.
 func oneBatch(t *testing.T, k *fakeKernel) []string {
@@ -272,16 +269,5 @@ func hexBatch(batch []netlink.Message) string {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update if the change is intended):\n%s", path, got)
-	}
+	goldenfile.CheckString(t, path, got)
 }

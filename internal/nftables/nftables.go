@@ -26,7 +26,15 @@ type nft struct {
 	closed bool
 	// jails are the jails of the last Setup, by name.
 	jails map[string]firewall.Jail
+	// sent counts the transactions sent, so that a read without the lock
+	// can tell whether one may have torn it: the kernel's dump of a set
+	// that changes meanwhile can skip elements (TestKernelListWhileApplying).
+	sent uint64
 }
+
+// readTries is how often a read is taken without the lock before the last
+// try holds it: a torn read is taken again.
+const readTries = 3
 
 // New returns the nftables backend. It asks the kernel for its own table at
 // once, so that missing privileges or nftables support show at start.
@@ -81,18 +89,37 @@ func (n *nft) call(ctx context.Context, fn func(c *nftables.Conn) error) error {
 		return err
 	}
 	defer end()
+	n.sent++
 	return n.withConn(fn)
 }
 
 // read runs fn with a connection of its own, without holding the lock:
 // listing 100,000 elements takes the kernel a while, and bans need not wait.
+// A read during which a transaction was sent may be torn and is taken again,
+// the last time under the lock; fn must start afresh each time.
 func (n *nft) read(ctx context.Context, fn func(c *nftables.Conn) error) error {
-	end, err := n.begin(ctx)
-	if err != nil {
-		return err
+	for try := 1; ; try++ {
+		end, err := n.begin(ctx)
+		if err != nil {
+			return err
+		}
+		if try == readTries {
+			defer end()
+			return n.withConn(fn)
+		}
+		sent := n.sent
+		end()
+		if err := n.withConn(fn); err != nil {
+			return err
+		}
+		n.mu.Lock()
+		whole := n.sent == sent
+		n.mu.Unlock()
+		if whole {
+			return nil
+		}
+		n.log.Debug("reading again: a transaction was sent while reading")
 	}
-	end()
-	return n.withConn(fn)
 }
 
 func (n *nft) withConn(fn func(c *nftables.Conn) error) error {
@@ -139,6 +166,7 @@ func (n *nft) Apply(ctx context.Context, changes []firewall.Change) error {
 		return err
 	}
 	defer end()
+	n.sent++
 	return n.apply(norm)
 }
 
@@ -156,13 +184,12 @@ func (n *nft) Restore(ctx context.Context, bans []firewall.Change) error {
 		return err
 	}
 	defer end()
+	n.sent++
 	return n.apply(norm)
 }
 
-// List reads the sets without the lock. Each host key is an element whole
-// in itself, so a transaction that interleaves with the listing shows each
-// of its bans either before or after it, as a listing taken a moment
-// earlier or later would.
+// List reads the sets without the lock (see read): a listing torn by a
+// transaction sent meanwhile is taken again.
 func (n *nft) List(ctx context.Context) ([]firewall.Element, error) {
 	end, err := n.begin(ctx)
 	if err != nil {
@@ -171,7 +198,7 @@ func (n *nft) List(ctx context.Context) ([]firewall.Element, error) {
 	jails := n.jails // Setup replaces the map, never changes it
 	end()
 	var out []firewall.Element
-	err = n.withConn(func(c *nftables.Conn) (err error) {
+	err = n.read(ctx, func(c *nftables.Conn) (err error) {
 		out, err = n.list(c, jails)
 		return err
 	})

@@ -29,7 +29,7 @@ func (n *nft) Verify(ctx context.Context, jails []firewall.Jail, bans []firewall
 		return firewall.Drift{}, err
 	}
 	var d firewall.Drift
-	if err := n.read(ctx, func(c *nftables.Conn) error { return verifyOn(c, jails, norm, &d) }); err != nil {
+	if err := n.read(ctx, func(c *nftables.Conn) error { d = firewall.Drift{}; return verifyOn(c, jails, norm, &d) }); err != nil {
 		return firewall.Drift{}, err
 	}
 	return d, nil
