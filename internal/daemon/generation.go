@@ -39,6 +39,8 @@ type generation struct {
 	startedAt, quitAt time.Time
 }
 
+// runJail is one configured jail as the daemon runs it: its filter and
+// counting in the generation's engine, and the sources that feed it.
 type runJail struct {
 	cfg     config.Jail
 	pj      *pipeline.Jail
