@@ -19,6 +19,11 @@ import (
 // round trip and one fsync. The kernel is changed first, so that a crash
 // between the two leaves a ban in the kernel (adopted on restart), never a
 // ban in the store that was not enforced.
+//
+// Lock order: a generation's engine, then mu. The counting calls queue with
+// the engine held, and the enforcer never takes an engine itself: it
+// changes jails only through adoptTarget.hold, which runs the enforcer's
+// part, and so takes mu, inside the engine's lock.
 type enforcer struct {
 	mu      sync.Mutex
 	kernel  firewall.Firewall // nil when no jail uses nftables
