@@ -1,22 +1,99 @@
-# peerjail: `make build`, `make test` (what CI runs), `make bench`, `make fuzz`.
+# peerjail: `make build`, `make test` (what CI runs), `make bench`,
+# `make bench-compare`, `make fuzz`, `make install`, `make deb`.
 GO      ?= go
 BIN     := bin/peerjail
 PKGS    := ./...
 STATICCHECK_VERSION := v0.8.2
+NFPM_VERSION        := v2.45.2
 
-.PHONY: build test lint unit race bench fuzz clean sample demo
+# The version and commit come from git (packaging/version.sh); the man pages'
+# date is the commit's, so a build of one commit is the same every time.
+VERSION ?= $(shell packaging/version.sh)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+export SOURCE_DATE_EPOCH
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb package-test bench-compare
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/peerjail
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/peerjail
+
+# install: PREFIX for the program and its documentation, SYSCONFDIR for the
+# configuration (the binary's default is /etc/peerjail/peerjail.yaml),
+# DESTDIR for staging. An existing peerjail.yaml or default/peerjail is
+# never overwritten. The unit goes where systemd looks for a PREFIX's units
+# (/usr/local/lib/systemd/system for /usr/local), naming $(BINDIR)/peerjail.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/peerjail
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+UNIT_PATHS  := -e 's|/usr/local/bin/peerjail|$(BINDIR)/peerjail|g' \
+	-e 's|/etc/peerjail/|$(SYSCONFDIR)/peerjail/|g' -e 's|/etc/default/peerjail|$(SYSCONFDIR)/default/peerjail|g'
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/peerjail $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/peerjail/jails.d
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/peerjail
+	sed $(UNIT_PATHS) packaging/systemd/peerjail.service > $(DESTDIR)$(UNITDIR)/peerjail.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/peerjail.service
+	rm -f $(DESTDIR)$(MANDIR)/man1/peerjail*.1
+	$(BIN) gen-man $(DESTDIR)$(MANDIR)/man1
+	$(BIN) completion bash > $(DESTDIR)$(BASHCOMPDIR)/peerjail
+	$(BIN) completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_peerjail
+	$(BIN) completion fish > $(DESTDIR)$(FISHCOMPDIR)/peerjail.fish
+	install -m 0644 configs/peerjail.yaml $(DESTDIR)$(DOCDIR)/peerjail.yaml
+	test -e $(DESTDIR)$(SYSCONFDIR)/peerjail/peerjail.yaml || \
+		sed $(UNIT_PATHS) configs/default.yaml > $(DESTDIR)$(SYSCONFDIR)/peerjail/peerjail.yaml
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/peerjail || \
+		sed $(UNIT_PATHS) packaging/default.env > $(DESTDIR)$(SYSCONFDIR)/default/peerjail
+
+# uninstall leaves the configuration and the state (/var/lib/peerjail).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/peerjail $(DESTDIR)$(UNITDIR)/peerjail.service $(DESTDIR)$(MANDIR)/man1/peerjail*.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/peerjail $(DESTDIR)$(ZSHCOMPDIR)/_peerjail $(DESTDIR)$(FISHCOMPDIR)/peerjail.fish \
+		$(DESTDIR)$(DOCDIR)/peerjail.yaml
+
+# deb: dist/peerjail_VERSION_ARCH.deb, the tree of `make install` for /usr
+# packed by nfpm (packaging/nfpm.yaml) with Debian's paths and gzipped man
+# pages. nfpm is pinned and run with go run: nothing to install. It takes
+# the files' times from SOURCE_DATE_EPOCH: one commit makes one .deb, byte for byte.
+DEBROOT := build/deb
+deb: build
+	rm -rf $(DEBROOT) dist/peerjail_*.deb && mkdir -p dist
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr \
+		ZSHCOMPDIR=/usr/share/zsh/vendor-completions
+	gzip -9n $(DEBROOT)/usr/share/man/man1/*.1
+	PEERJAIL_DEB_VERSION=$$(packaging/version.sh --deb) PEERJAIL_DEB_ARCH=$$($(GO) env GOARCH) \
+		$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package \
+		--config packaging/nfpm.yaml --packager deb --target dist/
+
+# package-test: make install into a scratch DESTDIR; then, as root with dpkg,
+# build the .deb, install it on this machine, check it, purge it. It never
+# starts the service (packaging/test.sh says how).
+package-test:
+	packaging/test.sh
 
 # test: formatting, vet, staticcheck, then the unit tests (the race detector
-# on the packages that run goroutines).
-test: lint unit race
+# on the packages that run goroutines), then the packaging test.
+test: lint unit race package-test
 
+# lint also fails when go.mod or go.sum are not what `go mod tidy` makes of
+# them (it considers every build tag, so tailcompare's nxadm/tail counts).
 lint:
+	$(GO) mod tidy -diff
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags tailcompare ./internal/source/
+	GOEXPERIMENT=jsonv2 $(GO) vet ./internal/filter/
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
 unit:
@@ -25,12 +102,22 @@ unit:
 race:
 	$(GO) test -count=1 -race ./internal/pipeline/ ./internal/timestamp/ ./internal/replay/ ./internal/daemon/ ./internal/control/ ./internal/source/
 
-# bench: replay throughput and memory on 1M-line corpora, correctness against
-# the generator's ground truth, and fail2ban-regex side by side when installed.
+# bench: replay throughput and memory on 1M-line corpora from
+# scripts/gencorpus, correctness against its ground truth, fail2ban-regex
+# side by side when it is on PATH, then the daemon against the kernel (root).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/filter/ ./internal/jail/ ./internal/timestamp/ ./internal/addr/
 	scripts/bench.sh
 	scripts/daemon-bench.sh
+
+# bench-compare: each hand-written part against the library it replaces, at
+# the level the product uses it: the JSON filter against encoding/json (and
+# encoding/json/v2, an experiment in Go 1.26), the regex filters on rematch
+# against regexp, the file follower against nxadm/tail under rotation.
+bench-compare:
+	$(GO) test -run '^$$' -bench 'Compare' -benchmem ./internal/filter/
+	GOEXPERIMENT=jsonv2 $(GO) test -run '^$$' -bench 'CompareJSON' -benchmem ./internal/filter/
+	$(GO) test -tags tailcompare -run '^$$' -bench 'TailCompare' -benchtime 3x ./internal/source/
 
 # fuzz: every fuzz target for FUZZTIME each (long runs are for humans, not CI).
 FUZZTIME ?= 60s
@@ -38,7 +125,7 @@ fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
 clean:
-	rm -rf bin
+	rm -rf bin build dist
 
 # sample: the README's main job: replay the shipped go-libp2p sample.
 sample: build

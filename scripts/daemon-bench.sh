@@ -25,7 +25,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 LINES=${LINES:-2000000}
 KINDS=${KINDS:-sshd libp2p}
-GEN=${GEN:-../shared/bench/gen_corpus.py}
 GO=${GO:-go}
 WORK=$(mktemp -d /tmp/peerjail-daemon-bench.XXXXXX)
 NS=peerjail-bench-$$
@@ -69,6 +68,7 @@ printf 'start-up with 100000 bans until READY: cold %.2f s, warm %.2f s (target 
 
 # 3. Sustained ingest, per corpus kind.
 $GO build -o "$WORK/peerjail" ./cmd/peerjail
+$GO build -o "$WORK/gencorpus" ./scripts/gencorpus
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
 lines_counted() {
@@ -83,7 +83,7 @@ for kind in $KINDS; do
     libp2p) filter=libp2p-peer-status start=now-60 maxretry=90 findtime=180s ;;
     *) echo "daemon-bench: unknown kind $kind" >&2; exit 2 ;;
   esac
-  python3 "$GEN" --kind "$kind" --lines "$LINES" --start "$start" --rate 20000 --out "$WORK/corpus.log"
+  "$WORK/gencorpus" -kind "$kind" -lines "$LINES" -start "$start" -rate 20000 -out "$WORK/corpus.log"
   : >"$WORK/watched.log"
   rm -f "$WORK/state.db"
   cat >"$WORK/peerjail.yaml" <<EOF

@@ -36,6 +36,8 @@ func statusSample() []JailStatus {
 		{
 			Name: "sshd", Filter: "sshd", Action: "nftables",
 			Sources: []string{"/var/log/auth.log", "journal:sshd.service"},
+			Files:   []string{"/var/log/auth.log"},
+			Journal: []string{"_SYSTEMD_UNIT=sshd.service", "SYSLOG_IDENTIFIER=sshd"},
 			Failing: 3, TotalHits: 128, TotalBanned: 7,
 			FindTime: Duration(10 * time.Minute), MaxRetry: 5, BanTime: Duration(time.Hour),
 			Banned: []Banned{
@@ -48,6 +50,7 @@ func statusSample() []JailStatus {
 		},
 		{
 			Name: "libp2p", Filter: "libp2p-misbehaving", Action: "dry-run",
+			Sources: []string{"files:/var/log/ipfs/*.log"}, // matching nothing
 			Failing: 1, TotalHits: 1, FindTime: Duration(90 * time.Second), MaxRetry: 1,
 			BanTime: Duration(24 * time.Hour),
 		},
@@ -87,7 +90,7 @@ func TestStatusJSON(t *testing.T) {
 	if err := json.Unmarshal(got, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back[1].Sources == nil || back[1].Banned == nil {
+	if back[1].Sources == nil || back[1].Files == nil || back[1].Journal == nil || back[1].Banned == nil {
 		t.Errorf("empty lists came back nil: %+v", back[1])
 	}
 	if back[0].Banned[0].Remaining != Duration(55*time.Minute) || back[0].FindTime != Duration(10*time.Minute) {

@@ -50,6 +50,7 @@ type runJail struct {
 	// not (its bans are taken over at the swap).
 	prev    *runJail
 	carried bool
+	live    source.Live // what it reads, for status
 }
 
 // sourceGroup is one reader and the jails that read it: jails with the same

@@ -12,11 +12,10 @@ import (
 	"github.com/peerjail/peerjail/internal/logline"
 )
 
-// testdata/json/flow.log is
-//
-//	gen_corpus.py --kind flow --lines 300 --seed 7 --adversarial-frac 0.03
-//
-// (decoys raised from the default 0.002 so that 300 lines hold several)
+// testdata/json/flow.log is 300 lines of the benchmark's flow corpus (seed
+// 7, decoys raised to 3% so that 300 lines hold several; written by the
+// generator that preceded scripts/gencorpus, whose
+// -kind flow -lines 300 -hostile-share 0.03 writes lines of the same shapes)
 // followed by hand-written hostile lines.
 
 var updateJSON = flag.Bool("update-json", false, "rewrite testdata/json/*.golden")

@@ -169,7 +169,7 @@ func TestReplayOrdersFilesByTime(t *testing.T) {
 	cur := filepath.Join(dir, "auth.log")
 	os.WriteFile(old, []byte("Jul 27 00:00:01 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
 	os.WriteFile(cur, []byte("Jul 27 00:00:02 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	files, err := orderFiles([]string{cur, old})
+	files, err := orderFiles(context.Background(), []string{cur, old})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,11 @@ func runFiles(t *testing.T, fs *Files) (*lines, func()) {
 	}
 	scanned := make(chan struct{})
 	first := true
+	counted := fs.scanned
 	fs.scanned = func() {
+		if counted != nil {
+			counted()
+		}
 		if first {
 			first = false
 			close(scanned)

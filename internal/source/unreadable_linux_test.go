@@ -32,9 +32,9 @@ func TestFilesUnreadable(t *testing.T) {
 	if err := os.Chmod(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec, lr := &recorder{}, &logRecorder{}
 	got, stop := runFiles(t, NewFiles([]string{filepath.Join(dir, "*.log")}, nil,
-		FileOptions{Rescan: 50 * time.Millisecond, Logger: slog.New(rec)}))
+		FileOptions{Rescan: 50 * time.Millisecond, Logger: slog.New(slog.NewMultiHandler(rec, lr))}))
 	defer stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for !rec.logged(path, fs.ErrPermission) {
@@ -43,12 +43,19 @@ func TestFilesUnreadable(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(300 * time.Millisecond) // a few rescans, each failing again
+	if n := lr.count(slog.LevelWarn, "", "path", path); n != 1 {
+		t.Errorf("%d warnings about the unreadable file, want 1 (not one per retry)", n)
+	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // a few rescans: the file is followed from its end
 	appendString(t, path, "readable now\n")
 	got.expect("readable now")
+	if lr.count(slog.LevelInfo, "file readable again", "path", path) != 1 || lr.count(slog.LevelInfo, "following file", "path", path) != 1 {
+		t.Errorf("no info that the file is readable again and followed: %+v", lr.recs)
+	}
 }
 
 // recorder is a slog handler that keeps the errors logged with a path.
