@@ -331,15 +331,15 @@ func (d *Daemon) stopGeneration() error {
 
 func needsKernel(cfg *config.Config) bool {
 	for _, j := range cfg.Jails {
-		if j.Action == "nftables" {
+		if j.Action == config.ActionNFTables {
 			return true
 		}
 	}
 	return false
 }
 
-func actions(cfg *config.Config) map[string]string {
-	m := make(map[string]string, len(cfg.Jails))
+func actions(cfg *config.Config) map[string]config.Action {
+	m := make(map[string]config.Action, len(cfg.Jails))
 	for _, j := range cfg.Jails {
 		m[j.Name] = j.Action
 	}
