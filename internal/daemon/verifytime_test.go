@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/peerjail/peerjail/internal/config"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
@@ -69,7 +70,7 @@ func newTimedEnforcer(t *testing.T, k *timedKernel) (*enforcer, *prometheus.Regi
 	memo := &setupMemo{Firewall: k}
 	e := &enforcer{kernel: memo, memo: memo, dryRun: firewall.NewDryRun(nil), st: st,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		now: time.Now, m: newMetrics(reg), actions: map[string]string{"ssh": "nftables"}, positions: map[string]string{}}
+		now: time.Now, m: newMetrics(reg), actions: map[string]config.Action{"ssh": config.ActionNFTables}, positions: map[string]string{}}
 	if err := memo.Setup(context.Background(), []firewall.Jail{{Name: "ssh"}}); err != nil {
 		t.Fatal(err)
 	}
