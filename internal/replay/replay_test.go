@@ -18,7 +18,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func loadConfig(t *testing.T, path string) *config.Config {
+func loadConfig(t testing.TB, path string) *config.Config {
 	t.Helper()
 	c, err := config.Load(path, config.LoadOptions{SourcesOptional: true})
 	if err != nil {
