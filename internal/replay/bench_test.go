@@ -14,7 +14,8 @@ import (
 )
 
 // isoCorpus returns n lines of the example IPFS log (repeated as needed),
-// each with a short-iso-precise prefix 1 ms after the previous line's: a
+// each with a short-iso-precise prefix 50 ms after the previous line's
+// (the example's pace): a
 // time-sorted log with no two lines at the same time.
 func isoCorpus(tb testing.TB, n int) []string {
 	tb.Helper()
@@ -41,7 +42,7 @@ func isoCorpus(tb testing.TB, n int) []string {
 	base := time.Date(2024, 7, 27, 0, 0, 0, 0, time.UTC)
 	out := make([]string, n)
 	for i := range out {
-		at := base.Add(time.Duration(i) * time.Millisecond)
+		at := base.Add(time.Duration(i) * 50 * time.Millisecond)
 		out[i] = at.Format("2006-01-02T15:04:05.000000-0700") + " " + string(bodies[i%len(bodies)]) + "\n"
 	}
 	return out

@@ -162,22 +162,6 @@ func TestReplayBadInput(t *testing.T) {
 	}
 }
 
-// Rotated logs given newest first are replayed oldest first.
-func TestReplayOrdersFilesByTime(t *testing.T) {
-	dir := t.TempDir()
-	old := filepath.Join(dir, "auth.log.1")
-	cur := filepath.Join(dir, "auth.log")
-	os.WriteFile(old, []byte("Jul 27 00:00:01 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	os.WriteFile(cur, []byte("Jul 27 00:00:02 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	files, err := orderFiles(context.Background(), []string{cur, old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[0].path != old || files[1].path != cur {
-		t.Errorf("order: %s, %s", files[0].path, files[1].path)
-	}
-}
-
 // Syslog stamps are local time; the golden files are written in UTC.
 func TestMain(m *testing.M) {
 	time.Local = time.UTC
