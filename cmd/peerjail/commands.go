@@ -128,7 +128,7 @@ func newReplayCmd() *cobra.Command {
 			journal = journal || journalDir != "" || len(journalFiles) > 0
 			o := replay.Options{
 				Jail: only, Logs: logs, JSON: asJSON, JournalDir: journalDir, JournalFiles: journalFiles,
-				Out: cmd.OutOrStdout(), Progress: os.Stderr, Warn: os.Stderr,
+				Out: cmd.OutOrStdout(), Progress: os.Stderr, Warn: cmd.ErrOrStderr(),
 			}
 			if err := replayWindow(&o, since, until); err != nil {
 				return err

@@ -120,7 +120,7 @@ func openConfigured(ctx context.Context, js []*runJail, o Options, w window) ([]
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("jail %q: %w", j.cfg.Name, err)
 			}
-			if len(paths) == 0 {
+			if len(paths) == 0 && len(source.UnmatchedGlobs(j.cfg.Files)) == len(j.cfg.Files) {
 				fmt.Fprintf(o.Warn, "peerjail: replay: jail %q: files: %s match no file\n", j.cfg.Name, strings.Join(j.cfg.Files, " "))
 			}
 			for _, p := range paths {
