@@ -72,7 +72,8 @@ func writeSplit(tb testing.TB, dir string, lines []string, k int) []string {
 
 // BenchmarkReplay prints lines/s of one time-sorted file and of the same
 // lines split round-robin over three files, merged by time, on one
-// matching goroutine.
+// matching goroutine; cpu-ns/line is the CPU time of all goroutines (the
+// feeder included) per line.
 func BenchmarkReplay(b *testing.B) {
 	const n = 200_000
 	lines := isoCorpus(b, n)
@@ -88,12 +89,14 @@ func BenchmarkReplay(b *testing.B) {
 		b.Run(fmt.Sprintf("files=%d", k), func(b *testing.B) {
 			c := loadConfig(b, "../../examples/replay.yaml")
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				if err := Run(context.Background(), Options{Config: c, Logs: paths, JSON: true, Out: io.Discard, Workers: 1}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(n*b.N), "cpu-ns/line")
 		})
 	}
 }

@@ -180,11 +180,14 @@ func openJournal(ctx context.Context, order int, g *group, o source.JournalRange
 		return nil, err
 	}
 	c := &cursor{order: order, grp: g, name: g.name, offset: func() int64 { return 0 }, close: jr.Close}
+	n := 0
 	c.read = func() error {
-		// Reading the journal never blocks: asking before each entry is
-		// what makes Ctrl-C stop it.
-		if err := ctx.Err(); err != nil {
-			return err
+		// Reading the journal never blocks: asking now and then is what
+		// makes Ctrl-C stop it.
+		if n++; n%64 == 1 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
 		l, err := jr.Next()
 		if err != nil {
