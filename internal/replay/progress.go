@@ -20,8 +20,8 @@ type progressBar struct {
 // newProgressBar returns nil (no bar) unless w is a terminal. total is the
 // inputs' size on disk; a journal counts for nothing.
 func newProgressBar(w io.Writer, total int64) *progressBar {
-	if w == nil || !isTerminal(w) {
-		return nil
+	if w == nil || total == 0 || !isTerminal(w) {
+		return nil // a journal alone has no size to measure progress by
 	}
 	return &progressBar{w: w, total: total}
 }
