@@ -180,6 +180,10 @@ func TestReplayConfiguredSources(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 	checkContract(t, got)
+	text := runReplay(t, Options{Config: loadConfig(t, writeConfig(t, cfg)), ConfiguredFiles: true, ConfiguredJournal: true, JournalFiles: []string{jf}})
+	if !strings.Contains(text, "\n9 lines in ") {
+		t.Errorf("the text report does not count the 5 entries and the 4 file lines:\n%s", text)
+	}
 }
 
 // Ctrl-C while the journal is read: what was read is reported, and Run

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
@@ -74,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 	rep := newReporter(o.Out, o.JSON, jails)
 	if err != nil {
 		if ctx.Err() != nil {
-			return errors.Join(rep.finish(time.Since(start)), ctx.Err())
+			return errors.Join(rep.finish(time.Since(start), 0), ctx.Err())
 		}
 		return err
 	}
@@ -114,7 +115,23 @@ func Run(ctx context.Context, o Options) error {
 		return runErr
 	}
 	eng.Expire(eng.LogTime())
-	return errors.Join(rep.finish(time.Since(start)), ctx.Err())
+	return errors.Join(rep.finish(time.Since(start), linesRead(groups, jails)), ctx.Err())
+}
+
+// linesRead counts the lines of every group once: each jail of a group
+// saw each of its lines.
+func linesRead(groups []*group, jails []*runJail) int64 {
+	var total int64
+	for _, g := range groups {
+		var n int64
+		for i, j := range jails {
+			if g.jails == nil || slices.Contains(g.jails, i) {
+				n = max(n, j.pj.Counts.Lines)
+			}
+		}
+		total += n
+	}
+	return total
 }
 
 // runJail is a configured jail with what the report needs besides counts.
