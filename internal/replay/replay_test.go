@@ -17,7 +17,7 @@ import (
 	"github.com/peerjail/peerjail/internal/golden"
 )
 
-func loadConfig(t *testing.T, path string) *config.Config {
+func loadConfig(t testing.TB, path string) *config.Config {
 	t.Helper()
 	c, err := config.Load(path, config.LoadOptions{SourcesOptional: true})
 	if err != nil {
@@ -140,22 +140,6 @@ func TestReplayBadInput(t *testing.T) {
 	// none of the filter's keys, so it is a plain miss.
 	if !strings.Contains(text, "unparsed               2") {
 		t.Errorf("text report does not count 2 unparsed lines:\n%s", text)
-	}
-}
-
-// Rotated logs given newest first are replayed oldest first.
-func TestReplayOrdersFilesByTime(t *testing.T) {
-	dir := t.TempDir()
-	old := filepath.Join(dir, "auth.log.1")
-	cur := filepath.Join(dir, "auth.log")
-	os.WriteFile(old, []byte("Jul 27 00:00:01 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	os.WriteFile(cur, []byte("Jul 27 00:00:02 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	files, err := orderFiles(context.Background(), []string{cur, old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[0].path != old || files[1].path != cur {
-		t.Errorf("order: %s, %s", files[0].path, files[1].path)
 	}
 }
 
