@@ -61,7 +61,7 @@ func TestErrorMessages(t *testing.T) {
 		{"unknown filter", "jails:\n  a:\n    filter: ssh\n    source: {files: /x}\n",
 			`p.yaml:3:13: jail "a": filter: unknown filter "ssh" (did you mean sshd? stock: flow-suspicious, libp2p-misbehaving, libp2p-peer-status, sshd)`},
 		{"fail without host", "filters:\n  f:\n    regex: {fail: 'Failed login'}\n" + head,
-			`p.yaml:3:19: filter "f": regex.fail: needs exactly one <HOST> or <ID> (or a (?P<host>…) / (?P<id>…) group)`},
+			`p.yaml:3:19: filter "f": regex.fail: needs exactly one <HOST> or <ID>, or one of each (or a (?P<host>…) / (?P<id>…) group)`},
 		{"bad ignore regex", "filters:\n  f:\n    regex:\n      fail: 'from <HOST>'\n      ignore: ['a', 'b(']\n" + head,
 			`p.yaml:5:21: filter "f": regex.ignore[1]: missing closing ): "b("`},
 		{"duplicate jail", head + "  libp2p: {filter: sshd}\n",
