@@ -124,8 +124,12 @@ func afterStamp(line []byte, i int) (Prefix, bool) {
 }
 
 // tagEnd reads "tag[pid]: " or "tag: " at i and returns where the message
-// starts and the tag's span; -1 when there is none.
+// starts and the tag's span; -1 when there is none. BSD's "[tag]: " and
+// "[tag] " count too.
 func tagEnd(line []byte, i int) (int, [2]int) {
+	if i < len(line) && line[i] == '[' {
+		return bracketTagEnd(line, i)
+	}
 	j := i
 	for j < len(line) && !endsTag[line[j]] {
 		j++
@@ -149,6 +153,25 @@ func tagEnd(line []byte, i int) (int, [2]int) {
 	}
 	j++
 	if j < len(line) && line[j] != ' ' {
+		return -1, [2]int{}
+	}
+	return skipSpaces(line, j), tag
+}
+
+func bracketTagEnd(line []byte, i int) (int, [2]int) {
+	j := i + 1
+	for j < len(line) && !endsTag[line[j]] && line[j] != ']' {
+		j++
+	}
+	if j == i+1 || j >= len(line) || line[j] != ']' {
+		return -1, [2]int{}
+	}
+	tag := [2]int{i + 1, j}
+	j++
+	if j < len(line) && line[j] == ':' {
+		j++
+	}
+	if j >= len(line) || line[j] != ' ' {
 		return -1, [2]int{}
 	}
 	return skipSpaces(line, j), tag

@@ -24,6 +24,10 @@ func TestParse(t *testing.T) {
 		{"Dec  1 08:56:14 node sshd[1]: [ID 800047 auth.info] Failed", "node", "sshd", "Failed"},
 		{"Dec  1 08:56:14 <auth.info> node sshd[1]: m", "node", "sshd", "m"},
 		{"Dec 01 08:56:14 ipfs[46133]: m", "", "ipfs", "m"},
+		{"Feb 7 16:01:07 node sshd[5106]: m", "node", "sshd", "m"},
+		{"Mar  3 00:17:22 [sshd]: m", "", "sshd", "m"},
+		{"Jun 25 23:53:34 [sshd] m", "", "sshd", "m"},
+		{"Jun 25 23:53:34 node [sshd] m", "node", "sshd", "m"},
 		{"Dec 01 08:56:14 node sshd[1]:", "node", "sshd", ""},
 
 		{"Failed password for root from 1.2.3.4", "", "", ""},
@@ -31,6 +35,7 @@ func TestParse(t *testing.T) {
 		{"2024-07-27T00:00:23.000Z\tINFO\tcanonical-log\tx", "", "", ""},
 		{"Dec 01 08:56:14 node sshd[x]: m", "", "", ""},
 		{"Dec 01 08:56:14 node sshd[1]:m", "", "", ""},
+		{"Dec 01 08:56:14 node [sshd m", "", "", ""},
 		{"time=2025-11-02T10:00:02.000Z level=WARN msg=x", "", "", ""},
 		{"{\"ts\":\"x\"}", "", "", ""},
 	}

@@ -29,10 +29,13 @@ func syslogEnd(b []byte, i int) int {
 		return -1
 	}
 	d := i + 4
-	if !(b[d] == ' ' || isDigit(b[d])) || !isDigit(b[d+1]) || b[d+2] != ' ' {
-		return -1
+	switch {
+	case (b[d] == ' ' || isDigit(b[d])) && isDigit(b[d+1]) && b[d+2] == ' ':
+		return clockEnd(b, d+3)
+	case isDigit(b[d]) && b[d+1] == ' ': // "Feb 7 16:01:07", as some syslogds write it
+		return clockEnd(b, d+2)
 	}
-	return clockEnd(b, d+3)
+	return -1
 }
 
 // fullEnd: "Tue 2026-12-01 08:56:14 UTC", as journalctl -o short-full and
