@@ -44,6 +44,9 @@ type RegexFilter struct {
 	name   string
 	fail   []pattern
 	ignore []pattern
+	// gate is text every failing line contains (see commonLiteral): most
+	// lines of a busy log are rejected by one substring search.
+	gate []byte
 }
 
 // NewRegex compiles s. Errors are *PatternError.
@@ -52,13 +55,16 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		return nil, &PatternError{Field: "fail", Err: errors.New("no patterns (e.g. 'Failed password for .* from <HOST>')")}
 	}
 	f := &RegexFilter{name: name}
+	var lits [][][]byte
 	for i, src := range s.Fail {
 		p, err := compileFail(src)
 		if err != nil {
 			return nil, &PatternError{Field: "fail", Index: i, Err: err}
 		}
 		f.fail = append(f.fail, p)
+		lits = append(lits, requiredLiterals(p.re.String()))
 	}
+	f.gate = commonLiteral(lits)
 	for i, src := range s.Ignore {
 		p, err := compileIgnore(src)
 		if err != nil {
@@ -128,14 +134,22 @@ func cleanRegexpError(err error, src string) error {
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	text := l.Text
+	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+		return Hit{}, Miss
+	}
 	var pl prefixedLine
 	for i := range f.fail {
 		p := &f.fail[i]
-		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
+		// A program's name is checked before the literal: in a shared
+		// syslog file most lines are another program's.
+		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
 		msg, ok := pl.message(text, &p.prefix)
 		if !ok {
+			continue
+		}
+		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
 			continue
 		}
 		m := p.m.FindSubmatchIndex(msg)

@@ -222,3 +222,24 @@ func TestRegexPrefixToken(t *testing.T) {
 		}
 	}
 }
+
+func TestCommonLiteral(t *testing.T) {
+	tests := []struct {
+		exprs []string
+		want  string
+	}{
+		{[]string{`^\d+ x CANONICAL_PEER_STATUS: peer=`, `msg=CANONICAL_PEER_STATUS peer=`, `\{"msg":"CANONICAL_PEER_STATUS","logger":"c"`}, "CANONICAL_PEER_STATUS"},
+		{[]string{`Failed \S+ for`, `Invalid user`}, ""},
+		{[]string{`a|b`, `abcdef`}, ""},
+		{[]string{`x(?:abcdef)+y`}, "abcdef"},
+	}
+	for _, tt := range tests {
+		var sets [][][]byte
+		for _, e := range tt.exprs {
+			sets = append(sets, requiredLiterals(e))
+		}
+		if got := string(commonLiteral(sets)); got != tt.want {
+			t.Errorf("commonLiteral(%q) = %q, want %q", tt.exprs, got, tt.want)
+		}
+	}
+}
