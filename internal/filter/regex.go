@@ -15,8 +15,10 @@ import (
 // hostPattern is what <HOST> stands for: a bracketed IPv6 with optional port,
 // a multiaddr, or a run of address characters (IPv4, IPv6, v4:port). It is
 // deliberately loose; the captured text is then checked by addr.Parse, which
-// is both stricter and much cheaper than an exact address regex.
-const hostPattern = `(?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/ip[46]/[0-9A-Fa-f:.]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)`
+// is both stricter and much cheaper than an exact address regex. /dns and
+// /unix multiaddrs are captured too, so that a line naming one is a NoHost
+// (matched, nobody to blame) rather than a Miss.
+const hostPattern = `(?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/(?:ip[46]|dns[46]?|dnsaddr|unix)/[^\s/]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)`
 
 // idPattern is what <ID> stands for: a token such as a peer ID.
 const idPattern = `(?P<id>[^\s"',;]+)`

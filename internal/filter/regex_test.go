@@ -29,7 +29,8 @@ func TestRegexHostForms(t *testing.T) {
 		{"fail from /ip4/203.0.113.10/udp/1/quic-v1/webtransport/certhash/uEiA/certhash/uEiB", "203.0.113.10"},
 		{"fail from 999.1.1.1", "nohost"},
 		{"fail from cafe", "nohost"},
-		{"fail from /dns4/example.com/tcp/1", "miss"},
+		{"fail from /dns4/example.com/tcp/1", "nohost"},
+		{"fail from /unix/%2Ftmp%2Fp2p.sock", "nohost"},
 		{"fail from example.com", "miss"},
 		{"other", "miss"},
 	}
@@ -163,7 +164,7 @@ func TestRegexRelayAndFallbackID(t *testing.T) {
 		{"status: peer=12D3KooWB addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit", "12D3KooWB", "nohost"},
 		{"status: peer=12D3KooWB addr=/ip6/2001:db8::66/udp/4001/quic-v1/p2p/12D3KooWRelay/p2p-circuit/p2p/12D3KooWB", "12D3KooWB", "nohost"},
 		{"status: peer= addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit", "nohost", "nohost"},
-		{"status: peer=12D3KooWC addr=/dns4/example.com/tcp/4001", "miss", "miss"},
+		{"status: peer=12D3KooWC addr=/dns4/example.com/tcp/4001", "nohost", "nohost"},
 		{"status: peer=12D3KooWC addr=/ip4/999.1.1.1/tcp/1", "nohost", "nohost"},
 	}
 	for _, tt := range tests {
