@@ -14,7 +14,9 @@ import (
 // programs' own output in every journalctl style, testdata/real) and checks
 // the time found against the instant the truth file says the line was
 // written: within a second, whatever the style's precision. Monotonic and
-// cat output carry no relay wall time: the program's own stamp must be found.
+// cat output carry no relay wall time: the program's own stamp must be found,
+// except for a program that leaves the time to syslog (format
+// "syslog-message": sshd's raw and cat lines hold none).
 func TestRealFixtures(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "real")
 	manifest, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
@@ -38,10 +40,14 @@ func TestRealFixtures(t *testing.T) {
 		}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(nil, 1<<20)
+		stampless := c[3] == "syslog-message" && (c[4] == "raw" || c[4] == "cat" || c[4] == "short-monotonic")
 		for n := 0; sc.Scan(); n++ {
 			got, ok := d.Find(sc.Bytes())
 			if n >= len(stamps) {
 				t.Fatalf("%s: more lines than truth rows", c[0])
+			}
+			if stampless && !ok {
+				continue
 			}
 			if off := got.Sub(stamps[n]); !ok || off >= time.Second || off <= -time.Second {
 				t.Errorf("%s:%d (%s): found %v %v, written at %v", c[0], n+1, c[4], got, ok, stamps[n])
