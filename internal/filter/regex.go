@@ -38,6 +38,7 @@ type pattern struct {
 	host    int // submatch index of <HOST>, or -1
 	id      int // submatch index of <ID>, or -1
 	prefix  prefixRule
+	first   *byteSet // bytes a match can start with (anchoredFirst); nil: any
 }
 
 // RegexFilter is a fail2ban-style filter compiled to Go regexps (RE2: linear
@@ -86,7 +87,7 @@ func compileIgnore(src string) (pattern, error) {
 	if err != nil {
 		return pattern{}, cleanRegexpError(err, src)
 	}
-	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule}, nil
+	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.
@@ -148,7 +149,7 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 			continue
 		}
 		msg, ok := pl.message(text, &p.prefix)
-		if !ok {
+		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
 			continue
 		}
 		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
@@ -176,7 +177,8 @@ func (f *RegexFilter) ignored(text []byte, pl *prefixedLine) bool {
 		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
-		if msg, ok := pl.message(text, &p.prefix); ok && p.m.Match(msg) {
+		msg, ok := pl.message(text, &p.prefix)
+		if ok && (p.first == nil || (len(msg) > 0 && p.first[msg[0]])) && p.m.Match(msg) {
 			return true
 		}
 	}

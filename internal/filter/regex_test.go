@@ -244,3 +244,38 @@ func TestCommonLiteral(t *testing.T) {
 		}
 	}
 }
+
+func TestAnchoredFirst(t *testing.T) {
+	tests := []struct{ expr, want string }{ // want: the set's bytes, "" for nil
+		{`^(?:(?:error|fatal): )?Failed x`, "Fef"},
+		{`^(?:[iI](?:llegal|nvalid) user)`, "Ii"},
+		{`^(?i)abc`, "Aa"},
+		{`^(?i)kelvin`, ""},
+		{`^x?`, ""},
+		{`^.x`, ""},
+		{`Failed`, ""},
+		{`(?m)^Failed`, ""},
+		{`^\d+ x`, "0123456789"},
+		{`^é`, "\xc3"},
+	}
+	for _, tt := range tests {
+		set := anchoredFirst(tt.expr)
+		got := ""
+		if set != nil {
+			for c := range 256 {
+				if set[c] {
+					got += string(rune(c))
+				}
+			}
+			if tt.want == "\xc3" {
+				got = string([]byte{0xc3})
+				if !set[0xc3] {
+					got = "?"
+				}
+			}
+		}
+		if got != tt.want {
+			t.Errorf("anchoredFirst(%q) = %q, want %q", tt.expr, got, tt.want)
+		}
+	}
+}
