@@ -1,5 +1,5 @@
-# peerjail: `make build`, `make test` (what CI runs), `make bench`, `make fuzz`,
-# `make install`, `make deb`.
+# peerjail: `make build`, `make test` (what CI runs), `make bench`,
+# `make bench-compare`, `make fuzz`, `make install`, `make deb`.
 GO      ?= go
 BIN     := bin/peerjail
 PKGS    := ./...
@@ -14,7 +14,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb package-test
+.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb package-test bench-compare
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/peerjail
@@ -40,6 +40,7 @@ install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/peerjail $(DESTDIR)$(SYSCONFDIR)/default \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/peerjail/jails.d
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/peerjail
 	sed $(UNIT_PATHS) packaging/systemd/peerjail.service > $(DESTDIR)$(UNITDIR)/peerjail.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/peerjail.service
@@ -84,10 +85,15 @@ package-test:
 # on the packages that run goroutines), then the packaging test.
 test: lint unit race package-test
 
+# lint also fails when go.mod or go.sum are not what `go mod tidy` makes of
+# them (it considers every build tag, so tailcompare's nxadm/tail counts).
 lint:
+	$(GO) mod tidy -diff
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags tailcompare ./internal/source/
+	GOEXPERIMENT=jsonv2 $(GO) vet ./internal/filter/
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
 unit:
@@ -96,12 +102,22 @@ unit:
 race:
 	$(GO) test -count=1 -race ./internal/pipeline/ ./internal/timestamp/ ./internal/replay/ ./internal/daemon/ ./internal/control/ ./internal/source/
 
-# bench: replay throughput and memory on 1M-line corpora, correctness against
-# the generator's ground truth, and fail2ban-regex side by side when installed.
+# bench: replay throughput and memory on 1M-line corpora from
+# scripts/gencorpus, correctness against its ground truth, fail2ban-regex
+# side by side when it is on PATH, then the daemon against the kernel (root).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/filter/ ./internal/jail/ ./internal/timestamp/ ./internal/addr/
 	scripts/bench.sh
 	scripts/daemon-bench.sh
+
+# bench-compare: each hand-written part against the library it replaces, at
+# the level the product uses it: the JSON filter against encoding/json (and
+# encoding/json/v2, an experiment in Go 1.26), the regex filters on rematch
+# against regexp, the file follower against nxadm/tail under rotation.
+bench-compare:
+	$(GO) test -run '^$$' -bench 'Compare' -benchmem ./internal/filter/
+	GOEXPERIMENT=jsonv2 $(GO) test -run '^$$' -bench 'CompareJSON' -benchmem ./internal/filter/
+	$(GO) test -tags tailcompare -run '^$$' -bench 'TailCompare' -benchtime 3x ./internal/source/
 
 # fuzz: every fuzz target for FUZZTIME each (long runs are for humans, not CI).
 FUZZTIME ?= 60s

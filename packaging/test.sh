@@ -2,10 +2,12 @@
 # The packaging test `make test` runs:
 #  1. (anyone) `make install` into a scratch DESTDIR with another PREFIX: the
 #     unit names the installed binary, a second install keeps an edited
-#     config, the man pages and completions are there.
+#     config, the man pages and completions are there, and so is jails.d,
+#     which the installed config includes.
 #  2. (root with dpkg) the .deb on this machine: dpkg -i, peerjail version and
 #     check with the installed config, systemd-analyze verify and security
-#     (exposure at most 2.0) on the installed unit, an edited conffile kept on
+#     (exposure at most 2.0) on the installed unit, a jail dropped into
+#     /etc/peerjail/jails.d seen by check, an edited conffile kept on
 #     reinstall, dpkg -r keeps only the conffiles, dpkg --purge leaves nothing.
 # It never starts peerjail: the maintainer scripts only daemon-reload,
 # try-restart on upgrade (a no-op for a stopped service), stop and disable;
@@ -30,6 +32,15 @@ for f in opt/pj/bin/peerjail opt/pj/share/man/man1/peerjail.1 opt/pj/share/man/m
 	[ -s "$dest/$f" ] || fail "make install did not install $f"
 done
 "$dest/opt/pj/bin/peerjail" check -c "$dest/etc/peerjail/peerjail.yaml" >/dev/null || fail "installed default config does not check"
+[ -d "$dest/etc/peerjail/jails.d" ] || fail "make install did not create etc/peerjail/jails.d"
+grep -qx 'include: \[/etc/peerjail/jails.d/\*.yaml\]' "$dest/etc/peerjail/peerjail.yaml" || fail "installed config does not include jails.d"
+# The installed config names /etc; point a copy at the staged jails.d.
+sed "s|/etc/peerjail/jails.d/|$dest/etc/peerjail/jails.d/|" "$dest/etc/peerjail/peerjail.yaml" >"$dest/staged.yaml"
+printf 'jails:\n  dropin:\n    filter: sshd\n    source: {journal: {match: [SYSLOG_IDENTIFIER=dropin]}}\n' >"$dest/etc/peerjail/jails.d/dropin.yaml"
+out=$("$dest/opt/pj/bin/peerjail" check -c "$dest/staged.yaml") || fail "check with a drop-in in the staged jails.d"
+grep -qx "include $dest/etc/peerjail/jails.d/dropin.yaml: jails dropin" <<<"$out" || fail "check did not list the drop-in: $out"
+grep -q '^dropin: filter sshd, journal SYSLOG_IDENTIFIER=dropin, maxretry 5 in 10m' <<<"$out" || fail "check did not run the dropped-in jail: $out"
+rm "$dest/etc/peerjail/jails.d/dropin.yaml" "$dest/staged.yaml"
 echo "# mine" >>"$dest/etc/peerjail/peerjail.yaml"
 echo "PEERJAIL_OPTS=--log-level=debug" >>"$dest/etc/default/peerjail"
 "$MAKE" --no-print-directory -s install DESTDIR="$dest" PREFIX=/opt/pj >/dev/null
@@ -79,6 +90,13 @@ got=$(peerjail version) || fail "peerjail version"
 [ "$(peerjail --version)" = "$got" ] || fail "peerjail --version differs from peerjail version"
 [ "$(command -v peerjail)" = /usr/bin/peerjail ] || fail "peerjail on PATH is $(command -v peerjail)"
 peerjail check -c /etc/peerjail/peerjail.yaml >/dev/null || fail "peerjail check with the installed config"
+[ -d /etc/peerjail/jails.d ] || fail "the .deb did not create /etc/peerjail/jails.d"
+dropin=/etc/peerjail/jails.d/packaging-test.yaml
+printf 'jails:\n  dropin:\n    filter: sshd\n    source: {journal: {match: [SYSLOG_IDENTIFIER=dropin]}}\n' >$dropin
+out=$(peerjail check -c /etc/peerjail/peerjail.yaml) || { rm -f $dropin; fail "peerjail check with a jail in jails.d"; }
+rm $dropin
+grep -qx "include $dropin: jails dropin" <<<"$out" || fail "check did not list $dropin: $out"
+grep -q '^dropin: filter sshd, journal SYSLOG_IDENTIFIER=dropin, maxretry 5 in 10m' <<<"$out" || fail "check did not run the jail in $dropin: $out"
 installed=/usr/lib/systemd/system/peerjail.service
 grep -q '^ExecStart=/usr/bin/peerjail run ' $installed || fail "installed unit: $(grep ^ExecStart= $installed)"
 out=$(systemd-analyze verify $installed 2>&1) || fail "systemd-analyze verify: $out"

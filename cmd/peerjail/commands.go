@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/replay"
+	"github.com/peerjail/peerjail/internal/source"
 	"github.com/peerjail/peerjail/internal/trial"
 )
 
@@ -64,21 +66,43 @@ func newCheckCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Validate the configuration and print a summary of each jail",
+		Short: "Validate the configuration and print a summary of each included file and each jail",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := config.Load(path, config.LoadOptions{})
 			if err != nil {
 				return err
 			}
-			for _, line := range c.Summary() {
+			for _, line := range append(c.IncludeSummary(), c.Summary()...) {
 				fmt.Fprintln(cmd.OutOrStdout(), line)
 			}
+			warnSources(cmd.ErrOrStderr(), c, source.CheckJournal)
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file")
 	return cmd
+}
+
+// warnSources says which jails would watch nothing if started now: a
+// valid configuration, but not what the operator meant.
+func warnSources(w io.Writer, c *config.Config, checkJournal func() error) {
+	var journalErr error
+	checked := false
+	for _, j := range c.Jails {
+		for _, g := range source.UnmatchedGlobs(j.Files) {
+			fmt.Fprintf(w, "peerjail: warning: jail %q: files: %s matches no file; the jail reads it once a file appears\n", j.Name, g)
+		}
+		if len(j.Journal) == 0 {
+			continue
+		}
+		if !checked {
+			journalErr, checked = checkJournal(), true
+		}
+		if journalErr != nil {
+			fmt.Fprintf(w, "peerjail: warning: jail %q: journal %s: %v\n", j.Name, strings.Join(j.Journal, "+"), journalErr)
+		}
+	}
 }
 
 func newReplayCmd() *cobra.Command {
@@ -121,7 +145,7 @@ func newTestFilterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = trial.Run(trial.Options{
+			_, err = trial.Run(cmd.Context(), trial.Options{
 				Spec: spec, Log: a[1], JSON: asJSON, Out: cmd.OutOrStdout(),
 			})
 			return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -132,6 +133,9 @@ func newBanCmd() *cobra.Command {
 			if cmd.Flags().Changed("for") {
 				d, err := config.ParseDuration(length)
 				if err != nil {
+					if strings.HasPrefix(length, "-") || strings.Trim(length, "0") == "" {
+						return usageError{fmt.Errorf("--for %q: a ban lasts a positive duration (e.g. 90s, 2h, 1d)", length)}
+					}
 					return usageError{fmt.Errorf("--for: %w", err)}
 				}
 				dur = d

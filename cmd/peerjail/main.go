@@ -17,16 +17,21 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// Exit codes, a contract (DESIGN.md).
+// Exit codes, a contract (docs/architecture.md).
 const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitInterrupted is the shell's 128+SIGINT: a command stopped by
+	// SIGINT or SIGTERM before it was done.
+	exitInterrupted = 130
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A second signal kills, should a read refuse to end (a terminal).
+	context.AfterFunc(ctx, stop)
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -34,6 +39,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return exitInterrupted // what the command had is printed; the signal says the rest
 	}
 	fmt.Fprintf(stderr, "peerjail: %v\n", err)
 	var ue usageError

@@ -3,6 +3,7 @@
 //
 // The schema (configs/peerjail.yaml is an annotated example):
 //
+//	include: [/etc/peerjail/jails.d/*.yaml]  # globs, relative ones from this file's directory; see below
 //	defaults:                 # every jail key except filter and source
 //	  findtime: 10m
 //	  maxretry: 5
@@ -51,7 +52,21 @@
 // 2d12h; all must be positive. A jail's key overrides the same key under
 // defaults, which overrides the built-in default; lists are replaced whole.
 //
+// include: names more files, only in the main file (one level: an included
+// file cannot include). Each glob's matches are read in sorted order, the
+// globs in the order given, a file matched twice once. A glob may match
+// nothing; a plain path must exist; a match that is not a regular file, or
+// is the main file, is a mistake. An included file holds jails: and
+// filters: only: its jails inherit the main file's defaults, its relative
+// source globs are taken from its own directory, and a jail or filter name
+// is defined in one file only, across all of them. Filters of every file
+// are seen by the jails of every file. Jails run in order: the main file's,
+// then each included file's. The size limits (4 MiB, 2^20 nodes) hold for
+// all files together.
+//
 // Problems read `FILE:LINE:COL: jail "x": key: what is wrong (e.g. a right
-// value)`. All of them are reported at once, one per line, and every one
-// matches ErrInvalid.
+// value)`, FILE being the file the problem is in (the included file's path
+// as matched). All of them are reported at once, file by file, one per
+// line, and every one matches ErrInvalid; an included file that cannot be
+// read is an I/O error instead, as the main file is.
 package config

@@ -27,6 +27,9 @@ type Error struct {
 	// "source.files[0]", "match.level"; empty for whole-file problems.
 	Key string
 	Msg string
+	// rank is the place of File among the files one Load reads (the main
+	// file is 0), so that problems are listed file by file.
+	rank int
 }
 
 func (e *Error) Error() string {
@@ -56,23 +59,48 @@ func (e *Error) Is(target error) bool { return target == ErrInvalid }
 // should not print a million lines.
 const maxErrors = 50
 
-// errlist collects the problems of one file, so that a single run of
-// `peerjail check` shows all of them.
+// errlist collects the problems of one Load (the main file and those it
+// includes), so that a single run of `peerjail check` shows all of them.
 type errlist struct {
-	file    string
+	file    string // the file being walked, which add blames
+	rank    int    // its place in the order the files were read
 	errs    []*Error
 	dropped int // problems found after the list was full
 }
 
+// fileRef names one of the files of a Load, for problems found while
+// walking another (a jail in an included file inherits a value set under
+// the main file's defaults).
+type fileRef struct {
+	name string
+	rank int
+}
+
+func (l *errlist) current() fileRef { return fileRef{l.file, l.rank} }
+
+// at makes f the file that add blames.
+func (l *errlist) at(f fileRef) { l.file, l.rank = f.name, f.rank }
+
 func (l *errlist) add(n *yaml.Node, scope, key, msg string) {
+	l.addIn(l.current(), n, scope, key, msg)
+}
+
+func (l *errlist) addIn(f fileRef, n *yaml.Node, scope, key, msg string) {
+	e := &Error{File: f.name, Scope: scope, Key: key, Msg: msg}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	l.push(e, f.rank)
+}
+
+// push records an error made elsewhere (by decode) as a problem of the file
+// ranked rank.
+func (l *errlist) push(e *Error, rank int) {
 	if l.full() {
 		l.dropped++
 		return
 	}
-	e := &Error{File: l.file, Scope: scope, Key: key, Msg: msg}
-	if n != nil {
-		e.Line, e.Column = n.Line, n.Column
-	}
+	e.rank = rank
 	l.errs = append(l.errs, e)
 }
 
@@ -90,14 +118,14 @@ func (l *errlist) err() error {
 		return nil
 	}
 	slices.SortStableFunc(l.errs, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
 	errs := make([]error, 0, len(l.errs)+1)
 	for _, e := range l.errs {
 		errs = append(errs, e)
 	}
 	if l.dropped > 0 {
-		errs = append(errs, &Error{File: l.file, Msg: fmt.Sprintf("%d more errors not shown", l.dropped)})
+		errs = append(errs, &Error{File: l.errs[len(l.errs)-1].File, Msg: fmt.Sprintf("%d more errors not shown", l.dropped)})
 	}
 	return errors.Join(errs...)
 }

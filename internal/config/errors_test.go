@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
 
 // TestLoadBadGolden loads every testdata/bad/NAME.yaml and compares all its
@@ -23,7 +25,7 @@ func TestLoadBadGolden(t *testing.T) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("%v does not match ErrInvalid", err)
 			}
-			golden(t, strings.TrimSuffix(f, ".yaml")+".err", err.Error()+"\n")
+			golden.CheckString(t, strings.TrimSuffix(f, ".yaml")+".err", err.Error()+"\n")
 		})
 	}
 }

@@ -2,8 +2,10 @@ package config
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,16 +28,85 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("jails: {a: {filter: sshd, source: {files: /x}, ports: ['1-2'], ignoreip: ['::1']}}"))
 	f.Add([]byte("a: &a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Parse("p.yaml", data, LoadOptions{SourcesOptional: len(data)%2 == 0})
+		// No files to include: a fuzzed glob must not read the disk.
+		c, err := parse("p.yaml", ".", data, LoadOptions{SourcesOptional: len(data)%2 == 0}, memFS{})
 		if err != nil {
-			checkErrors(t, err)
+			checkErrors(t, err, "p.yaml")
 			return
 		}
 		checkConfig(t, c)
 	})
 }
 
-func checkErrors(t *testing.T, err error) {
+// FuzzInclude fuzzes a main file and one of the two files in its jails.d:
+// whatever they say, every problem is located in one of the three files,
+// and an accepted config has each jail once and each included file once.
+func FuzzInclude(f *testing.F) {
+	const good = "filters:\n  theirs: {regex: {fail: ['Bad token from <HOST>']}}\njails:\n  b: {filter: theirs, source: {files: b.log}}\n"
+	for _, seed := range [][2]string{
+		{"include: [jails.d/*.yaml]\njails: {ssh: {filter: sshd, source: {files: /x}}}\n",
+			"jails: {ipfs: {filter: libp2p-peer-status, source: {journal: {match: [_SYSTEMD_UNIT=ipfs.service]}}}}\n"},
+		{"defaults: {maxretry: 2}\ninclude: [jails.d/b.yaml, 'jails.d/*', /etc/x/*.yaml, '*.yaml', 'jails.d/[']\n",
+			"defaults: {maxretry: 3}\ninclude: [a.yaml]\njails: {b: {filter: sshd}}\n"},
+		{"include: jails.d/a.yaml\nfilters: {theirs: {regex: {fail: ['<HOST>']}}}\njails:\n",
+			"jails:\n  a: &a {filter: theirs, source: {files: [../a.log]}}\n  c: *a\n"},
+		{"include: ['../etc/jails.d/./a.yaml', jails.d/a.yaml, jails.d/../jails.d/a.yaml]\n", "jails: {}\n---\n"},
+	} {
+		f.Add([]byte(seed[0]), []byte(seed[1]))
+	}
+	f.Fuzz(func(t *testing.T, main, inc []byte) {
+		fsys := memFS{"etc/peerjail.yaml": string(main), "etc/jails.d/a.yaml": string(inc), "etc/jails.d/b.yaml": good}
+		c, err := parse("etc/peerjail.yaml", "etc", main, LoadOptions{SourcesOptional: len(main)%2 == 0}, fsys)
+		if err != nil {
+			checkErrors(t, err, "etc/peerjail.yaml", "etc/jails.d/a.yaml", "etc/jails.d/b.yaml")
+			return
+		}
+		checkConfig(t, c)
+		names := map[string]bool{}
+		for _, j := range c.Jails {
+			if names[j.Name] {
+				t.Fatalf("jail %s accepted twice", j.Name)
+			}
+			names[j.Name] = true
+		}
+		read := map[string]bool{}
+		for _, inc := range c.Includes {
+			if _, ok := fsys[inc.Path]; !ok || inc.Path == c.Path || read[inc.Path] {
+				t.Fatalf("included %q (of %+v)", inc.Path, c.Includes)
+			}
+			read[inc.Path] = true
+		}
+	})
+}
+
+// memFS holds the files to include in memory, by clean relative path.
+type memFS map[string]string
+
+func (m memFS) glob(pattern string) ([]string, error) {
+	if _, err := filepath.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	var out []string
+	for name := range m {
+		if ok, _ := filepath.Match(pattern, name); ok {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (m memFS) read(path string, limit int) ([]byte, error) {
+	data, ok := m[filepath.Clean(path)]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return []byte(data[:min(len(data), limit)]), nil
+}
+
+func (m memFS) same(a, b string) bool { return filepath.Clean(a) == filepath.Clean(b) }
+
+func checkErrors(t *testing.T, err error, files ...string) {
 	t.Helper()
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("error does not wrap ErrInvalid: %v", err)
@@ -46,8 +117,8 @@ func checkErrors(t *testing.T, err error) {
 	}
 	for _, e := range errs {
 		var ce *Error
-		if !errors.As(e, &ce) || !strings.HasPrefix(e.Error(), "p.yaml") {
-			t.Fatalf("error %q is not a located config error", e)
+		if !errors.As(e, &ce) || !slices.Contains(files, ce.File) || !strings.HasPrefix(e.Error(), ce.File+":") {
+			t.Fatalf("error %q is not a located config error in one of %q", e, files)
 		}
 	}
 }

@@ -41,6 +41,7 @@ type settings struct {
 	banTime     time.Duration
 	inc         jail.Increment
 	incNode     *yaml.Node // the node that set inc.MaxTime, for the bantime check
+	incFile     fileRef    // the file incNode is in: the main file's defaults are inherited by included jails
 	ignoreIP    []netip.Prefix
 	ignoreSelf  bool
 	ipv6Prefix  int
@@ -117,7 +118,7 @@ func (s scope) increment(n *yaml.Node, key string, st *settings) {
 			at = resolve(v)
 		}},
 	})
-	st.inc, st.incNode = inc, at
+	st.inc, st.incNode, st.incFile = inc, at, s.errs.current()
 }
 
 func (s scope) factor(n *yaml.Node, key string) (float64, bool) {
@@ -200,8 +201,8 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 		s.fail(n, "source", "missing (e.g. source: %s)", egSource)
 	}
 	if st.inc.Factor > 1 && st.inc.MaxTime < st.banTime {
-		s.fail(st.incNode, "bantime_increment.maxtime", "%s is shorter than bantime %s (e.g. %s)",
-			formatDuration(st.inc.MaxTime), formatDuration(st.banTime), egIncrement)
+		p.errs.addIn(st.incFile, st.incNode, s.name, "bantime_increment.maxtime", fmt.Sprintf("%s is shorter than bantime %s (e.g. %s)",
+			formatDuration(st.inc.MaxTime), formatDuration(st.banTime), egIncrement))
 	}
 	j := Jail{
 		Name:    name,

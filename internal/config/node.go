@@ -24,37 +24,45 @@ const (
 // decode parses data as a single YAML document and returns its root node;
 // a nil node means the document is empty.
 func decode(file string, data []byte) (*yaml.Node, error) {
+	root, _, err := decodeCounted(file, data)
+	return root, err
+}
+
+// decodeCounted is decode that also returns the document's size in nodes
+// with aliases expanded, which bounds the work of walking it.
+func decodeCounted(file string, data []byte) (*yaml.Node, int, error) {
 	if len(data) > maxFileSize {
-		return nil, &Error{File: file, Msg: fmt.Sprintf("file is larger than %d MiB; is this really a config?", maxFileSize>>20)}
+		return nil, 0, &Error{File: file, Msg: fmt.Sprintf("file is larger than %d MiB; is this really a config?", maxFileSize>>20)}
 	}
 	if err := checkText(file, data); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := safeDecode(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, nil
+			return nil, 0, nil
 		}
-		return nil, syntaxError(file, data, err)
+		return nil, 0, syntaxError(file, data, err)
 	}
 	var extra yaml.Node
 	switch err := safeDecode(dec, &extra); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, syntaxError(file, data, err)
+		return nil, 0, syntaxError(file, data, err)
 	default:
-		return nil, &Error{File: file, Line: extra.Line, Column: extra.Column,
+		return nil, 0, &Error{File: file, Line: extra.Line, Column: extra.Column,
 			Msg: "a second YAML document (after ---) is not allowed; put everything in one"}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	if err := checkSize(file, root); err != nil {
-		return nil, err
+	size, err := measure(file, root)
+	if err != nil {
+		return nil, 0, err
 	}
-	return root, nil
+	return root, size, nil
 }
 
 // safeDecode turns a panic inside the YAML library into an error: no input
@@ -71,14 +79,21 @@ func safeDecode(dec *yaml.Decoder, n *yaml.Node) (err error) {
 // checkSize refuses documents whose aliases expand beyond maxNodes, and
 // aliases that contain themselves.
 func checkSize(file string, root *yaml.Node) error {
+	_, err := measure(file, root)
+	return err
+}
+
+// measure is checkSize that also returns the size.
+func measure(file string, root *yaml.Node) (int, error) {
 	s := sizer{memo: map[*yaml.Node]int{}, active: map[*yaml.Node]bool{}}
-	if n := s.size(root); s.cycle != nil {
-		return &Error{File: file, Line: s.cycle.Line, Column: s.cycle.Column,
+	n := s.size(root)
+	if s.cycle != nil {
+		return 0, &Error{File: file, Line: s.cycle.Line, Column: s.cycle.Column,
 			Msg: fmt.Sprintf("alias *%s is inside its own anchor", s.cycle.Value)}
 	} else if n > maxNodes {
-		return &Error{File: file, Msg: fmt.Sprintf("document has more than %d nodes once aliases are expanded", maxNodes)}
+		return 0, &Error{File: file, Msg: fmt.Sprintf("document has more than %d nodes once aliases are expanded", maxNodes)}
 	}
-	return nil
+	return n, nil
 }
 
 type sizer struct {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/golden"
 	"github.com/peerjail/peerjail/internal/logline"
 )
 
@@ -125,7 +126,7 @@ func TestStockOnRealFixtures(t *testing.T) {
 	for _, k := range keys {
 		fmt.Fprintf(&table, "%-20s %-18s %d/%d\n", k.filter, k.style, sums[k][0], sums[k][1])
 	}
-	compareGolden(t, filepath.Join("testdata", "stock", "real.golden"), table.Bytes())
+	golden.Check(t, filepath.Join("testdata", "stock", "real.golden"), table.Bytes())
 }
 
 // firstMarker returns which marker the line's message starts with: the
@@ -191,21 +192,4 @@ func readTruth(t *testing.T, path string) [][2]string {
 		out = append(out, [2]string{c[2], c[3]})
 	}
 	return out
-}
-
-func compareGolden(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	if *updateStock {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("differs from %s (run with -update to see):\n%s", golden, diff(string(want), string(got)))
-	}
 }

@@ -3,18 +3,16 @@ package config
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/logline"
-)
 
-var updateStock = flag.Bool("update", false, "rewrite the stock filters' golden files")
+	"github.com/peerjail/peerjail/internal/golden"
+)
 
 // victim is written into attacker-controlled text in the test logs; no stock
 // filter may ever blame it.
@@ -68,20 +66,7 @@ func TestStockGolden(t *testing.T) {
 				}
 				fmt.Fprintf(&got, "%d %s %s %d\n", n, out, hit.Host, hit.Rule)
 			}
-			golden := filepath.Join("testdata", "stock", name+".golden")
-			if *updateStock {
-				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("outcomes differ from %s (run with -update to see):\n%s", golden, diff(string(want), got.String()))
-			}
+			golden.Check(t, filepath.Join("testdata", "stock", name+".golden"), got.Bytes())
 		})
 	}
 }
@@ -185,25 +170,6 @@ func TestStockFiltersAllLoad(t *testing.T) {
 			t.Errorf("stock filter %q missing or without description", name)
 		}
 	}
-}
-
-// diff shows the first differing lines, enough to see what changed.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)) && b.Len() < 2000; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "- %s\n+ %s\n", wl, gl)
-		}
-	}
-	return b.String()
 }
 
 // The sshd modes nest as fail2ban's do: ddos adds to normal, aggressive to

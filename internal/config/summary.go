@@ -17,6 +17,39 @@ func (c *Config) Summary() []string {
 	return lines
 }
 
+// IncludeSummary describes each included file in one line, for `peerjail
+// check`, so that an operator sees which drop-ins were read:
+//
+//	include /etc/peerjail/jails.d/ipfs.yaml: jails ipfs, ipfs-dht (disabled); filters my-ipfs
+func (c *Config) IncludeSummary() []string {
+	enabled := make(map[string]bool, len(c.Jails))
+	for _, j := range c.Jails {
+		enabled[j.Name] = true
+	}
+	lines := make([]string, len(c.Includes))
+	for i, inc := range c.Includes {
+		var parts []string
+		if len(inc.Jails) > 0 {
+			names := make([]string, len(inc.Jails))
+			for k, name := range inc.Jails {
+				names[k] = name
+				if !enabled[name] {
+					names[k] += " (disabled)"
+				}
+			}
+			parts = append(parts, "jails "+strings.Join(names, ", "))
+		}
+		if len(inc.Filters) > 0 {
+			parts = append(parts, "filters "+strings.Join(inc.Filters, ", "))
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "defines nothing")
+		}
+		lines[i] = "include " + inc.Path + ": " + strings.Join(parts, "; ")
+	}
+	return lines
+}
+
 func (j *Jail) summary() string {
 	p := &j.Policy
 	parts := []string{

@@ -16,7 +16,8 @@ var until = time.Date(2024, 7, 27, 12, 0, 0, 0, time.UTC)
 
 func sampleJails() []JailStatus {
 	return []JailStatus{{
-		Name: "sshd", Filter: "sshd", Action: "nftables", Sources: []string{"/var/log/auth.log"},
+		Name: "sshd", Filter: "sshd", Action: "nftables", Sources: []string{"files:/var/log/auth.log"},
+		Files: []string{"/var/log/auth.log"}, Journal: []string{},
 		Failing: 3, TotalHits: 128, TotalBanned: 7,
 		Banned:   []Banned{{Host: "203.0.113.7", Until: until, Remaining: Duration(55 * time.Minute)}},
 		FindTime: Duration(10 * time.Minute), MaxRetry: 5, BanTime: Duration(time.Hour),

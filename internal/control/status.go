@@ -10,22 +10,25 @@ import (
 )
 
 // JailStatus is one jail's state for `peerjail status`. Its JSON form is
-// what `peerjail status --json` prints, a contract (DESIGN.md):
+// what `peerjail status --json` prints, a contract (docs/architecture.md):
 //
 //	{"name":"sshd","filter":"sshd","action":"nftables",
-//	 "sources":["/var/log/auth.log"],
+//	 "sources":["files:/var/log/auth.log"],
+//	 "files":["/var/log/auth.log"],"journal":[],
 //	 "failing":3,"total_hits":128,
 //	 "banned":[{"host":"203.0.113.7","until":"2024-07-27T12:00:00Z","remaining":"55m0s","enforcement":"enforced"}],
 //	 "total_banned":7,
 //	 "findtime":"10m0s","maxretry":5,"bantime":"1h0m0s"}
 //
-// sources and banned are always arrays, never null. Fields may be added;
+// sources, files, journal and banned are always arrays, never null. Fields may be added;
 // none will be renamed or removed.
 type JailStatus struct {
 	Name        string   `json:"name"`
 	Filter      string   `json:"filter"`
 	Action      string   `json:"action"`
 	Sources     []string `json:"sources"`
+	Files       []string `json:"files"`      // the files followed now (fail2ban's File list)
+	Journal     []string `json:"journal"`    // the journal matches read
 	Failing     int      `json:"failing"`    // hosts with hits inside findtime now
 	TotalHits   int64    `json:"total_hits"` // since the daemon started
 	Banned      []Banned `json:"banned"`     // current bans
@@ -66,8 +69,10 @@ type BanResult struct {
 func (s JailStatus) MarshalJSON() ([]byte, error) {
 	type plain JailStatus
 	p := plain(s)
-	if p.Sources == nil {
-		p.Sources = []string{}
+	for _, l := range []*[]string{&p.Sources, &p.Files, &p.Journal} {
+		if *l == nil {
+			*l = []string{}
+		}
 	}
 	if p.Banned == nil {
 		p.Banned = []Banned{}
@@ -104,6 +109,7 @@ func writeJail(w io.Writer, s JailStatus, now time.Time) {
 	fmt.Fprintf(tw, "  filter:\t%s\n", s.Filter)
 	fmt.Fprintf(tw, "  action:\t%s\n", s.Action)
 	fmt.Fprintf(tw, "  sources:\t%s\n", sources)
+	writeWatched(tw, s)
 	fmt.Fprintf(tw, "  policy:\tmaxretry %d in %s, bantime %s\n",
 		s.MaxRetry, shortDuration(time.Duration(s.FindTime)), shortDuration(time.Duration(s.BanTime)))
 	fmt.Fprintf(tw, "  currently failing:\t%d %s\n", s.Failing, plural(s.Failing, "host", "hosts"))
@@ -116,6 +122,25 @@ func writeJail(w io.Writer, s JailStatus, now time.Time) {
 	fmt.Fprintf(tw, "  total banned:\t%d\n", s.TotalBanned)
 	_ = tw.Flush()
 	writeBans(w, s.Banned, now)
+}
+
+// writeWatched shows what the sources read now: a jail whose glob
+// matches nothing says so.
+func writeWatched(w io.Writer, s JailStatus) {
+	files := len(s.Files) > 0
+	for _, src := range s.Sources {
+		files = files || strings.HasPrefix(src, "files:")
+	}
+	if files {
+		list := "none (no readable file matches)"
+		if len(s.Files) > 0 {
+			list = strings.Join(s.Files, ", ")
+		}
+		fmt.Fprintf(w, "  file list:\t%s\n", list)
+	}
+	if len(s.Journal) > 0 {
+		fmt.Fprintf(w, "  journal matches:\t%s\n", strings.Join(s.Journal, " + "))
+	}
 }
 
 func writeBans(w io.Writer, bans []Banned, now time.Time) {

@@ -3,30 +3,16 @@ package control
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test ./internal/control -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 var statusNow = time.Date(2024, 7, 27, 11, 5, 0, 0, time.UTC)
@@ -36,6 +22,8 @@ func statusSample() []JailStatus {
 		{
 			Name: "sshd", Filter: "sshd", Action: "nftables",
 			Sources: []string{"/var/log/auth.log", "journal:sshd.service"},
+			Files:   []string{"/var/log/auth.log"},
+			Journal: []string{"_SYSTEMD_UNIT=sshd.service", "SYSLOG_IDENTIFIER=sshd"},
 			Failing: 3, TotalHits: 128, TotalBanned: 7,
 			FindTime: Duration(10 * time.Minute), MaxRetry: 5, BanTime: Duration(time.Hour),
 			Banned: []Banned{
@@ -48,6 +36,7 @@ func statusSample() []JailStatus {
 		},
 		{
 			Name: "libp2p", Filter: "libp2p-misbehaving", Action: "dry-run",
+			Sources: []string{"files:/var/log/ipfs/*.log"}, // matching nothing
 			Failing: 1, TotalHits: 1, FindTime: Duration(90 * time.Second), MaxRetry: 1,
 			BanTime: Duration(24 * time.Hour),
 		},
@@ -69,7 +58,7 @@ func TestWriteStatus(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			WriteStatus(&buf, tt.st, statusNow.In(tt.loc))
-			golden(t, tt.golden, buf.Bytes())
+			checkGolden(t, tt.golden, buf.Bytes())
 		})
 	}
 }
@@ -82,12 +71,12 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "status.json", append(got, '\n'))
+	checkGolden(t, "status.json", append(got, '\n'))
 	var back []JailStatus
 	if err := json.Unmarshal(got, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back[1].Sources == nil || back[1].Banned == nil {
+	if back[1].Sources == nil || back[1].Files == nil || back[1].Journal == nil || back[1].Banned == nil {
 		t.Errorf("empty lists came back nil: %+v", back[1])
 	}
 	if back[0].Banned[0].Remaining != Duration(55*time.Minute) || back[0].FindTime != Duration(10*time.Minute) {

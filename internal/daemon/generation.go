@@ -47,6 +47,7 @@ type runJail struct {
 	// not (its bans are taken over at the swap).
 	prev    *runJail
 	carried bool
+	live    source.Live // what it reads, for status
 }
 
 // sourceGroup is one reader and the jails that read it: jails with the same
@@ -239,7 +240,7 @@ func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 			return
 		}
 		seen[j.Name] = true
-		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol}
+		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol, IPv6Prefix: j.Policy.IPv6Prefix}
 		for _, p := range j.Ports {
 			fj.Ports = append(fj.Ports, firewall.PortRange{From: p.From, To: p.To})
 		}

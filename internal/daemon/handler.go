@@ -9,6 +9,7 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/source"
 )
 
 // ErrNoJail is returned for a command that names no configured jail.
@@ -53,6 +54,7 @@ func jailStatus(rj *runJail, now time.Time, enf *enforcer) control.JailStatus {
 		Sources: rj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
 		FindTime: control.Duration(p.FindTime), MaxRetry: p.MaxRetry, BanTime: control.Duration(p.BanTime),
 	}
+	watching(&js, rj.live)
 	bans := j.Bans()
 	keys := make([]jail.Key, len(bans))
 	for i, b := range bans {
@@ -61,6 +63,20 @@ func jailStatus(rj *runJail, now time.Time, enf *enforcer) control.JailStatus {
 	}
 	enf.enforcement(rj.cfg.Name, js.Banned, keys)
 	return js
+}
+
+// watching fills in what a jail's source reads now: the files it follows,
+// or the journal matches.
+func watching(js *control.JailStatus, live source.Live) {
+	w, ok := live.(source.Watcher)
+	if !ok {
+		return
+	}
+	if _, journal := live.(*source.Journal); journal {
+		js.Journal = w.Watching()
+		return
+	}
+	js.Files = w.Watching()
 }
 
 // Ban implements control.Handler. The host is read as the jail's filter

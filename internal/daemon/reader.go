@@ -89,6 +89,7 @@ func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
 		}
 		grp.jails = append(grp.jails, i)
 		rj.sources = append(rj.sources[:0], key)
+		rj.live = grp.r.live
 	}
 	sort.Strings(keys)
 	out := make([]*sourceGroup, len(keys))

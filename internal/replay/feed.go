@@ -26,8 +26,9 @@ type logFile struct {
 // orderFiles sorts the inputs by their first timestamp, so that
 // "auth.log auth.log.1 auth.log.2.gz" (newest first, as a shell glob lists
 // them) is replayed oldest first. Files without a timestamp keep their place
-// after the dated ones. Standard input is read as given, never probed.
-func orderFiles(paths []string) ([]logFile, error) {
+// after the dated ones. Standard input, FIFOs and devices are read as
+// given, never probed.
+func orderFiles(ctx context.Context, paths []string) ([]logFile, error) {
 	files := make([]logFile, 0, len(paths))
 	for _, p := range paths {
 		lf := logFile{path: p, ref: time.Now()}
@@ -37,7 +38,13 @@ func orderFiles(paths []string) ([]logFile, error) {
 				return nil, err
 			}
 			lf.ref, lf.size = st.ModTime(), st.Size()
-			first, err := firstTime(p, lf.ref)
+			if !st.Mode().IsRegular() {
+				// A FIFO or a device is read once, as given: probing it
+				// would take the lines (or never end, /dev/zero).
+				files = append(files, lf)
+				continue
+			}
+			first, err := firstTime(ctx, p, lf.ref)
 			if err != nil {
 				return nil, err
 			}
@@ -53,8 +60,8 @@ func orderFiles(paths []string) ([]logFile, error) {
 }
 
 // firstTime returns the first timestamp among the first lines of a file.
-func firstTime(path string, ref time.Time) (time.Time, error) {
-	rc, _, err := source.OpenFile(path)
+func firstTime(ctx context.Context, path string, ref time.Time) (time.Time, error) {
+	rc, _, err := source.OpenFileContext(ctx, path)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -70,6 +77,9 @@ func firstTime(path string, ref time.Time) (time.Time, error) {
 			break
 		}
 		if err != nil && !errors.Is(err, source.ErrOversized) {
+			if ctx.Err() != nil {
+				return time.Time{}, ctx.Err()
+			}
 			return time.Time{}, fmt.Errorf("%s: %w", path, err)
 		}
 		if t, ok := d.Find(line); ok {
@@ -99,7 +109,7 @@ func feed(ctx context.Context, eng *pipeline.Engine, files []logFile, in chan<- 
 }
 
 func feedFile(ctx context.Context, eng *pipeline.Engine, f logFile, in chan<- *pipeline.Batch, bar *progressBar) error {
-	rc, _, err := source.OpenFile(f.path)
+	rc, _, err := source.OpenFileContext(ctx, f.path)
 	if err != nil {
 		return err
 	}
@@ -111,15 +121,12 @@ func feedFile(ctx context.Context, eng *pipeline.Engine, f logFile, in chan<- *p
 	}
 	r := source.NewReader(rc)
 	b := pipeline.NewBatch(src)
-	send := func() error {
-		select {
-		case in <- b:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	// The engine takes every batch until in is closed, also once ctx has
+	// ended: what was read is counted.
+	send := func() {
+		in <- b
 		bar.update(r.Offset())
 		b = pipeline.NewBatch(src)
-		return nil
 	}
 	for {
 		text, err := r.Next()
@@ -127,20 +134,24 @@ func feedFile(ctx context.Context, eng *pipeline.Engine, f logFile, in chan<- *p
 		case errors.Is(err, io.EOF):
 			bar.fileDone(f.size)
 			if b.Len() > 0 {
-				return send()
+				send()
 			}
 			return nil
 		case errors.Is(err, source.ErrOversized):
 			b.AddBad(logline.Line{Source: f.path, Number: r.Line()})
 		case err != nil:
+			if b.Len() > 0 {
+				send()
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("%s: line %d: %w", f.path, r.Line()+1, err)
 		default:
 			b.Add(logline.Line{Text: text, Source: f.path, Number: r.Line()})
 		}
 		if b.Full() {
-			if err := send(); err != nil {
-				return err
-			}
+			send()
 		}
 	}
 }

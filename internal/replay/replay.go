@@ -34,7 +34,8 @@ type Options struct {
 // ErrUnknownJail is returned when Options.Jail names no jail of the config.
 var ErrUnknownJail = errors.New("no such jail")
 
-// Run replays the logs and writes the report.
+// Run replays the logs and writes the report. When ctx ends first, the
+// lines read so far are counted and reported, and Run returns ctx's error.
 func Run(ctx context.Context, o Options) error {
 	jails, err := buildJails(o.Config, o.Jail)
 	if err != nil {
@@ -49,17 +50,23 @@ func Run(ctx context.Context, o Options) error {
 		OnDecision: rep.decision,
 		TrackHosts: true,
 	})
-	files, err := orderFiles(o.Logs)
+	start := time.Now()
+	files, err := orderFiles(ctx, o.Logs)
 	if err != nil {
+		if ctx.Err() != nil {
+			return errors.Join(rep.finish(time.Since(start)), ctx.Err())
+		}
 		return err
 	}
-	start := time.Now()
 	in := make(chan *pipeline.Batch, 8)
 	feedErr := make(chan error, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { feedErr <- feed(fctx, eng, files, in, o.Progress, o.Warn) }()
-	runErr := eng.Run(ctx, in)
+	// The engine is not stopped by ctx: feed stops reading and closes in,
+	// and what it had read is counted, for the report of an interrupted
+	// replay.
+	runErr := eng.Run(context.WithoutCancel(ctx), in)
 	cancel()
 	if err := <-feedErr; err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -68,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 		return runErr
 	}
 	eng.Expire(eng.LogTime())
-	return rep.finish(time.Since(start))
+	return errors.Join(rep.finish(time.Since(start)), ctx.Err())
 }
 
 // runJail is a configured jail with what the report needs besides counts.

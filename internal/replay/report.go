@@ -29,7 +29,7 @@ func newReporter(w io.Writer, asJSON bool, jails []*runJail) *reporter {
 	return r
 }
 
-// The JSON Lines contract of DESIGN.md; field order is part of it.
+// The JSON Lines contract of docs/architecture.md; field order is part of it.
 type banEvent struct {
 	Event string `json:"event"`
 	Jail  string `json:"jail"`

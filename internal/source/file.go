@@ -35,6 +35,12 @@ const (
 // A truncation is recognised when the fpLen bytes before the read offset
 // are no longer there or have changed: a file truncated and quickly
 // rewritten past the old offset keeps its size but not its content.
+//
+// After a rotation by rename the follower reads the new file at once and
+// the renamed one on, by its descriptor, until it has been quiet for the
+// grace period: writers append to it until they reopen their log. The
+// lines of both carry the path's position in the new file, so that a
+// restart resumes that one.
 type follower struct {
 	path      string
 	f         *os.File
@@ -54,10 +60,24 @@ type follower struct {
 	ends      []int
 	gone      time.Time // since when path no longer names f (zero while it does)
 	statFail  bool      // a stat error was logged
+	readFail  bool      // a read error was logged
 	dropAfter time.Duration
 	reg       *registry
 	log       *slog.Logger
 	wake      chan struct{}
+	grace     time.Duration // renameGrace
+
+	// renamed are the files the path named before, still read through
+	// their descriptors after a rotation; a writer appends to them until
+	// it reopens its log.
+	renamed []*follower
+	// primary, in a renamed file's follower, is the follower of the path:
+	// it numbers the lines and gives them their positions.
+	primary *follower
+	quiet   time.Time // renamed file: when it last had new data, or was renamed
+
+	upcoming []upcoming // files the path named since f, oldest first
+	looked   time.Time  // when lookAhead last looked at the path
 }
 
 // use makes f, whose identity is id, the file being read, from offset off.
@@ -89,54 +109,155 @@ func resumeAt(f *os.File, p filePos) int64 {
 // run follows the file until ctx ends or the file is gone for good.
 func (fl *follower) run(ctx context.Context, out chan<- logline.Line, every time.Duration) {
 	defer func() {
-		fl.reg.release(fl.position())
-		fl.f.Close()
+		for _, r := range fl.renamed {
+			r.close()
+		}
+		fl.dropUpcoming()
+		fl.close()
 	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if !fl.readAvailable(ctx, out) || !fl.checkPath(ctx, out) {
+		more, ok := fl.step(ctx, out)
+		if !ok {
+			if ctx.Err() == nil { // the path is done with: what was renamed away is not
+				fl.readRenamed(ctx, out, true)
+			}
 			return
+		}
+		if more {
+			continue
+		}
+		// Writes to a renamed file wake no one: its new name, if the
+		// directory is watched, is not a followed path.
+		var poll *time.Timer
+		var polled <-chan time.Time
+		if len(fl.renamed) > 0 {
+			poll = time.NewTimer(pollEvery)
+			polled = poll.C
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-fl.wake:
 		case <-t.C:
+		case <-polled:
+		}
+		if poll != nil {
+			poll.Stop()
 		}
 	}
+}
+
+// step reads one chunk of each file and looks at the path, so that a
+// file that the path names only briefly (rotations in a burst) is opened
+// while it does, however much there is to read: once open, it is read to
+// its end whatever its name. more is true when a file may have more to
+// read; ok is false when the follower should end.
+func (fl *follower) step(ctx context.Context, out chan<- logline.Line) (more, ok bool) {
+	moreRenamed, ok := fl.readRenamed(ctx, out, false)
+	if !ok {
+		return false, false
+	}
+	alive, more := fl.read(ctx, out)
+	if !alive || !fl.checkPath(ctx, out) {
+		return false, false
+	}
+	return more || moreRenamed, true
+}
+
+// close records where reading stopped, for a follower that takes the
+// file up under another name, and closes it.
+func (fl *follower) close() {
+	fl.reg.release(fl.position())
+	fl.f.Close()
+}
+
+// readRenamed reads a chunk of each renamed file (all of each when final)
+// and leaves those read to their end and quiet for the grace period (all
+// when final), once their last line is delivered. ok is false when ctx
+// ended.
+func (fl *follower) readRenamed(ctx context.Context, out chan<- logline.Line, final bool) (more, ok bool) {
+	keep := fl.renamed[:0:0]
+	for i, r := range fl.renamed {
+		pos := r.pos
+		alive, rmore := r.read(ctx, out)
+		for final && alive && rmore {
+			alive, rmore = r.read(ctx, out)
+		}
+		if !alive {
+			fl.renamed = append(keep, fl.renamed[i:]...)
+			return false, false
+		}
+		now := time.Now()
+		if r.pos != pos {
+			r.quiet = now
+		}
+		if !final && (rmore || now.Sub(r.quiet) < r.grace) {
+			keep = append(keep, r)
+			more = more || rmore
+			continue
+		}
+		if !r.flush(ctx, out) {
+			fl.renamed = append(keep, fl.renamed[i:]...)
+			return false, false
+		}
+		fl.log.Info("renamed file read to its end, no longer read", "path", fl.path, "offset", r.pos)
+		r.close()
+	}
+	fl.renamed = keep
+	return more, true
 }
 
 // readAvailable delivers the lines appended since the last call. It returns
 // false when ctx ended.
 func (fl *follower) readAvailable(ctx context.Context, out chan<- logline.Line) bool {
 	for {
-		if fl.truncated() {
-			fl.log.Info("file truncated, reading it from its start", "path", fl.path)
-			fl.use(fl.f, fl.id, 0, skipNone)
-		}
-		fl.makeRoom()
-		m, err := fl.f.ReadAt(fl.buf[fl.n:], fl.pos)
-		if m == 0 {
-			if err != nil && !errors.Is(err, io.EOF) {
-				fl.log.Warn("read file", "path", fl.path, "err", err)
-			}
-			return true
-		}
-		fl.now = time.Now()
-		data := fl.buf[:fl.n+m]
-		base := fl.pos - int64(fl.n)
-		fl.fp = keepTail(fl.fp, data[fl.n:])
-		fl.pos += int64(m)
-		used, alive := fl.consume(ctx, out, data, base)
-		if !alive {
-			return false
-		}
-		fl.n = copy(fl.buf, data[used:])
-		if err != nil { // io.EOF: the next read would return nothing
-			return true
+		alive, more := fl.read(ctx, out)
+		if !alive || !more {
+			return alive
 		}
 	}
+}
+
+// read delivers the lines of one read of the file. alive is false when
+// ctx ended; more is true when the read did not reach the end.
+func (fl *follower) read(ctx context.Context, out chan<- logline.Line) (alive, more bool) {
+	if fl.truncated() {
+		fl.log.Info("file truncated, reading it from its start", "path", fl.path)
+		fl.use(fl.f, fl.id, 0, skipNone)
+	}
+	fl.makeRoom()
+	m, err := fl.f.ReadAt(fl.buf[fl.n:], fl.pos)
+	if m == 0 {
+		fl.readFailed(err)
+		return true, false
+	}
+	fl.readFailed(nil)
+	fl.now = time.Now()
+	data := fl.buf[:fl.n+m]
+	base := fl.pos - int64(fl.n)
+	fl.fp = keepTail(fl.fp, data[fl.n:])
+	fl.pos += int64(m)
+	used, alive := fl.consume(ctx, out, data, base)
+	if !alive {
+		return false, false
+	}
+	fl.n = copy(fl.buf, data[used:])
+	return true, err == nil // io.EOF: the next read would return nothing
+}
+
+// readFailed logs a failing read once, and the first read that works
+// again after it: a follower retries at every wake-up.
+func (fl *follower) readFailed(err error) {
+	failing := err != nil && !errors.Is(err, io.EOF)
+	switch {
+	case failing && !fl.readFail:
+		fl.log.Warn("read file, will retry", "path", fl.path, "err", err)
+	case !failing && fl.readFail:
+		fl.log.Info("file readable again", "path", fl.path)
+	}
+	fl.readFail = failing
 }
 
 // truncated reports whether the bytes before the read offset are gone.
@@ -159,8 +280,13 @@ func (fl *follower) checkPath(ctx context.Context, out chan<- logline.Line) bool
 	fi, err := os.Stat(fl.path)
 	switch {
 	case err == nil && idOf(fi) == fl.id:
+		if fl.statFail {
+			fl.log.Info("file can be looked at again", "path", fl.path)
+		}
 		fl.gone, fl.statFail = time.Time{}, false
 		return true
+	case len(fl.upcoming) > 0: // the path named another file since
+		return fl.rotate(ctx, out)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		if !fl.statFail {
 			fl.log.Warn("stat file, still reading it", "path", fl.path, "err", err)
@@ -177,22 +303,23 @@ func (fl *follower) checkPath(ctx context.Context, out chan<- logline.Line) bool
 			return true
 		}
 		fl.log.Info("file gone, no longer read", "path", fl.path)
-		fl.flush(ctx, out)
+		if fl.readAvailable(ctx, out) {
+			fl.flush(ctx, out)
+		}
 		return false
-	}
-	if fi.Size() == 0 && !expired {
-		// Renamed away, and the writer may still append to it until it
-		// reopens its log: the new file is read once it has data.
-		return true
 	}
 	return fl.rotate(ctx, out)
 }
 
-// rotate moves from the renamed file to the new file at the path, once the
-// old one is read to its end. It returns false when the follower should end.
+// rotate moves to the new file at the path. The renamed one is read on
+// through its descriptor for the grace period: a writer appends to it
+// until it reopens its log. It returns false when the follower should end.
 func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
-	if !fl.readAvailable(ctx, out) || !fl.flush(ctx, out) {
-		return false
+	if len(fl.upcoming) > 0 {
+		u := fl.upcoming[0]
+		fl.upcoming = fl.upcoming[1:]
+		fl.switchTo(u.f, u.id, u.left, u.known)
+		return true
 	}
 	f, id, err := openRegular(fl.path)
 	if err != nil {
@@ -202,20 +329,112 @@ func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
 		}
 		return true
 	}
+	if fl.statFail {
+		fl.log.Info("rotated file readable", "path", fl.path)
+		fl.statFail = false
+	}
 	left, known, free := fl.reg.claim(id, fl.path)
 	if !free { // read by another follower under another name
 		f.Close()
+		fl.log.Info("file at the path already read under another name, no longer read here", "path", fl.path)
+		if fl.readAvailable(ctx, out) {
+			fl.flush(ctx, out)
+		}
 		return false
 	}
-	fl.reg.release(fl.position())
-	fl.f.Close()
+	fl.switchTo(f, id, left, known)
+	return true
+}
+
+// switchTo makes f, claimed, the file read, and the one read so far a
+// renamed one.
+func (fl *follower) switchTo(f *os.File, id fileID, left filePos, known bool) {
+	fl.keepRenamed()
 	var off int64
 	if known {
 		off = resumeAt(f, left)
 	}
 	fl.log.Info("file rotated, reading the new one", "path", fl.path, "offset", off)
 	fl.use(f, id, off, skipNone)
-	return fl.readAvailable(ctx, out)
+}
+
+// upcoming is a file the path named while the follower was busy reading:
+// opened then, so that rotations in a burst lose no file, and read once
+// the files before it have been switched from.
+type upcoming struct {
+	f     *os.File
+	id    fileID
+	left  filePos
+	known bool
+}
+
+// lookAheadEvery is how often, at most, a busy follower looks at what its
+// path names.
+const lookAheadEvery = 10 * time.Millisecond
+
+// lookAhead opens the file the path names if it is not one already
+// opened: a follower far behind its writer sees every file of a burst of
+// rotations, each named by the path only briefly.
+func (fl *follower) lookAhead() {
+	if fl.primary != nil {
+		fl.primary.lookAhead()
+		return
+	}
+	now := time.Now()
+	if now.Sub(fl.looked) < lookAheadEvery {
+		return
+	}
+	fl.looked = now
+	fi, err := os.Stat(fl.path)
+	if err != nil {
+		return
+	}
+	last := fl.id
+	if n := len(fl.upcoming); n > 0 {
+		last = fl.upcoming[n-1].id
+	}
+	if idOf(fi) == last {
+		return
+	}
+	f, id, err := openRegular(fl.path)
+	if err != nil {
+		return // checkPath says why, if it lasts
+	}
+	if id == last {
+		f.Close()
+		return
+	}
+	left, known, free := fl.reg.claim(id, fl.path)
+	if !free {
+		f.Close()
+		return
+	}
+	fl.upcoming = append(fl.upcoming, upcoming{f: f, id: id, left: left, known: known})
+}
+
+// dropUpcoming closes the files opened ahead and not read.
+func (fl *follower) dropUpcoming() {
+	for _, u := range fl.upcoming {
+		p := u.left
+		if !u.known {
+			p = filePos{id: u.id, sum: crc32.Checksum(nil, castagnoli), hasSum: true}
+		}
+		fl.reg.release(p)
+		u.f.Close()
+	}
+	fl.upcoming = nil
+}
+
+// keepRenamed hands the file being read, with the line it is in the middle
+// of, to a follower of its own among fl.renamed, so that fl can take the
+// new file. The registry keeps the renamed file claimed until it is left,
+// so that a glob matching its new name does not read it twice.
+func (fl *follower) keepRenamed() {
+	r := &follower{path: fl.path, f: fl.f, id: fl.id, prefix: fl.prefix, pos: fl.pos, off: fl.off,
+		buf: fl.buf, n: fl.n, skip: fl.skip, max: fl.max, fp: fl.fp, before: fl.before, now: fl.now,
+		reg: fl.reg, log: fl.log, grace: fl.grace, primary: fl, quiet: time.Now()}
+	fl.renamed = append(fl.renamed, r)
+	fl.buf, fl.fp, fl.before = nil, nil, nil
 }
 
 // openRegular opens a regular file for reading. It looks before it opens:

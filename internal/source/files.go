@@ -24,6 +24,16 @@ const (
 	pollEvery     = 250 * time.Millisecond // Poll: how often a file is looked at
 	safetyEvery   = 2 * time.Second        // inotify: in case an event was missed
 	tailWindow    = 64 << 10               // how far back a start at the end looks for a line start
+
+	// renameGrace is how long a file renamed away (rotated) is read on
+	// after it last grew. logrotate renames, creates the new file, then
+	// signals the writer (postrotate; with sharedscripts only after every
+	// file of the block), and the writer appends to its old descriptor
+	// until it handles the signal, flushing what it buffered first: well
+	// under a second usually, a few seconds on a loaded host. Counting from
+	// the last growth follows a slower writer for as long as it writes;
+	// the price is one open descriptor per rotated file for that long.
+	renameGrace = 5 * time.Second
 )
 
 // FileOptions tunes a Files source.
@@ -47,7 +57,8 @@ type Files struct {
 	saved   Positions
 	o       FileOptions
 	log     *slog.Logger
-	maxLine int // MaxLine; lowered by tests
+	maxLine int           // MaxLine; lowered by tests
+	grace   time.Duration // renameGrace; changed by tests
 	// scanned, when set, is called after each scan of the globs (tests).
 	scanned func()
 	ready   readiness
@@ -56,6 +67,7 @@ type Files struct {
 	mu      sync.Mutex
 	running map[string]*follower
 	failed  map[string]bool // paths that could not be opened; true: since the start
+	empty   bool            // the globs matched nothing, which was logged
 }
 
 // NewFiles returns a source following the files that match globs. saved
@@ -67,7 +79,8 @@ func NewFiles(globs []string, saved Positions, o FileOptions) *Files {
 	if o.Rescan <= 0 {
 		o.Rescan = defaultRescan
 	}
-	return &Files{globs: globs, saved: saved, o: o, log: orDiscard(o.Logger), maxLine: MaxLine, ready: newReadiness()}
+	return &Files{globs: globs, saved: saved, o: o, log: orDiscard(o.Logger), maxLine: MaxLine,
+		grace: renameGrace, ready: newReadiness()}
 }
 
 // Ready is closed once Run has opened the files there at its start and
@@ -85,7 +98,9 @@ func (fs *Files) Run(ctx context.Context, out chan<- logline.Line) error {
 		}
 	}
 	fs.reg = newRegistry()
+	fs.mu.Lock()
 	fs.running = make(map[string]*follower)
+	fs.mu.Unlock()
 	fs.failed = make(map[string]bool)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -152,9 +167,23 @@ func (fs *Files) matches() []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
+// Watching returns the files being followed now, sorted.
+func (fs *Files) Watching() []string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return slices.Sorted(maps.Keys(fs.running))
+}
+
 // scan starts a follower for each matching file not followed yet.
 func (fs *Files) scan(ctx context.Context, out chan<- logline.Line, wg *sync.WaitGroup, w *watcher, initial bool) {
 	paths := fs.matches()
+	switch {
+	case len(paths) == 0 && !fs.empty:
+		fs.log.Warn("no file matches the globs; following them once one appears", "globs", fs.globs)
+		fs.empty = true
+	case len(paths) > 0:
+		fs.empty = false
+	}
 	w.watchDirs(fs.globs, paths, fs.log)
 	byID := fs.savedByID(paths, initial)
 	seen := make(map[fileID]bool, len(paths))
@@ -204,7 +233,11 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 		return nil
 	}
 	// A file there at the start, readable only later, is still an old one.
-	initial = initial || fs.failed[path]
+	wasInitial, failed := fs.failed[path]
+	if failed {
+		fs.log.Info("file readable again", "path", path)
+	}
+	initial = initial || wasInitial
 	delete(fs.failed, path)
 	left, known, free := fs.reg.claim(id, path)
 	if !free {
@@ -218,9 +251,9 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 		off, sk = fs.startAt(f, path, id, byID, initial)
 	}
 	fl := &follower{path: path, max: fs.maxLine, dropAfter: 3 * fs.o.Rescan, reg: fs.reg,
-		log: fs.log, wake: make(chan struct{}, 1)}
+		log: fs.log, wake: make(chan struct{}, 1), grace: fs.grace}
 	fl.use(f, id, off, sk)
-	fs.log.Debug("following file", "path", path, "offset", off)
+	fs.log.Info("following file", "path", path, "offset", off)
 	fs.mu.Lock()
 	fs.running[path] = fl
 	fs.mu.Unlock()

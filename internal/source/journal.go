@@ -15,8 +15,12 @@ import (
 	"github.com/peerjail/peerjail/internal/logline"
 )
 
-// waitStep bounds a wait for new entries, so that Run notices ctx ending.
-const waitStep = 250 * time.Millisecond
+const (
+	// waitStep bounds a wait for new entries, so that Run notices ctx ending.
+	waitStep = 250 * time.Millisecond
+	// journalRetry is how often a journal that cannot be read is tried again.
+	journalRetry = 5 * time.Second
+)
 
 // basicFields are the fields a line carries without JournalOptions.Fields.
 var basicFields = []string{"_SYSTEMD_UNIT", "SYSLOG_IDENTIFIER", "_PID"}
@@ -30,6 +34,10 @@ type Journal struct {
 	// ready, when set, is called once the journal is positioned (tests).
 	ready   func()
 	started readiness
+	retry   time.Duration // journalRetry; shortened by tests
+	// retried, when set, is called after each failed try has waited out
+	// retry (tests).
+	retried func()
 }
 
 // NewJournal returns a source for the journal entries matching any of
@@ -43,7 +51,8 @@ func NewJournal(matches []string, saved Positions, o JournalOptions) (*Journal, 
 	if saved == nil {
 		saved = noPositions
 	}
-	return &Journal{matches: matches, saved: saved, o: o, log: orDiscard(o.Logger), started: newReadiness()}, nil
+	return &Journal{matches: matches, saved: saved, o: o, log: orDiscard(o.Logger), started: newReadiness(),
+		retry: journalRetry}, nil
 }
 
 // Name returns "journal:" and the matches joined by "+".
@@ -53,23 +62,57 @@ func (j *Journal) Name() string { return journalName(j.matches) }
 // tail, or after the saved cursor).
 func (j *Journal) Ready() <-chan struct{} { return j.started.ch }
 
-// Run sends entries until ctx ends; failing to open or read the journal is
-// fatal.
+// Run sends entries until ctx ends. A journal that cannot be opened or
+// read is warned about once and tried again every journalRetry, on from
+// the last entry delivered.
 func (j *Journal) Run(ctx context.Context, out chan<- logline.Line) error {
+	var f journalState
+	for {
+		err := j.follow(ctx, out, &f)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !f.failing {
+			j.log.Warn("journal unreadable, will retry", "matches", j.matches, "err", err)
+			f.failing = true
+		}
+		j.started.done() // nothing to position: do not hold the daemon's start
+		sleep(ctx, j.retry)
+		if j.retried != nil {
+			j.retried()
+		}
+	}
+}
+
+// journalState is what Run keeps across reopenings of the journal.
+type journalState struct {
+	cursor  string // of the last entry delivered
+	num     int64
+	failing bool // the journal could not be read, which was logged
+}
+
+// follow opens the journal and delivers entries until ctx ends (nil) or
+// reading fails.
+func (j *Journal) follow(ctx context.Context, out chan<- logline.Line, f *journalState) error {
 	jr, err := j.open()
 	if err != nil {
 		return err
 	}
 	defer jr.Close()
-	pending, err := j.seek(jr)
+	pending, err := j.seek(jr, f.cursor)
 	if err != nil {
 		return err
+	}
+	if f.failing {
+		j.log.Info("journal readable again", "matches", j.matches)
+		f.failing = false
+	} else {
+		j.log.Info("journal opened", "matches", j.matches, "dir", j.o.Dir)
 	}
 	if j.ready != nil {
 		j.ready()
 	}
 	j.started.done()
-	var num int64
 	for ctx.Err() == nil {
 		if !pending {
 			n, err := jr.Next()
@@ -89,14 +132,18 @@ func (j *Journal) Run(ctx context.Context, out chan<- logline.Line) error {
 			j.log.Warn("journal entry skipped", "err", err)
 			continue
 		}
-		num++
-		l.Number = num
+		f.num++
+		l.Number = f.num
 		if !send(ctx, out, l) {
 			return nil
 		}
+		f.cursor = l.Position
 	}
 	return nil
 }
+
+// Watching returns the matches, the journal being what is read.
+func (j *Journal) Watching() []string { return append([]string(nil), j.matches...) }
 
 func (j *Journal) open() (*sdjournal.Journal, error) {
 	var jr *sdjournal.Journal
@@ -127,10 +174,15 @@ func (j *Journal) open() (*sdjournal.Journal, error) {
 	return jr, nil
 }
 
-// seek positions the journal before the first entry to deliver. pending
-// is true when that entry is already the current one.
-func (j *Journal) seek(jr *sdjournal.Journal) (pending bool, err error) {
-	if c, ok := j.saved(journalSource); ok && c != "" {
+// seek positions the journal before the first entry to deliver: after
+// cursor, else after the saved one. pending is true when that entry is
+// already the current one.
+func (j *Journal) seek(jr *sdjournal.Journal, cursor string) (pending bool, err error) {
+	c, ok := cursor, cursor != ""
+	if !ok {
+		c, ok = j.saved(journalSource)
+	}
+	if ok && c != "" {
 		if err := jr.SeekCursor(c); err != nil {
 			j.log.Warn("saved journal cursor unusable, starting at the end", "err", err)
 		} else {
@@ -215,4 +267,14 @@ func basicEntry(jr *sdjournal.Journal) ([]byte, map[string]string, error) {
 		}
 	}
 	return text, fields, nil
+}
+
+// openJournal opens and closes the system journal, to tell whether it can
+// be read.
+func openJournal() error {
+	jr, err := sdjournal.NewJournal()
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return jr.Close()
 }

@@ -24,3 +24,8 @@ func (j *Journal) Name() string { return journalName(j.matches) }
 
 // Run returns ErrJournalUnsupported.
 func (j *Journal) Run(context.Context, chan<- logline.Line) error { return ErrJournalUnsupported }
+
+// Watching returns the matches.
+func (j *Journal) Watching() []string { return append([]string(nil), j.matches...) }
+
+func openJournal() error { return ErrJournalUnsupported }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -62,6 +63,12 @@ func TestJournal(t *testing.T) {
 	t.Run("restart", testJournalRestart)
 	t.Run("starts at the tail of an empty match", testJournalEmptyStart)
 	t.Run("all fields", testJournalFields)
+	t.Run("unreadable, then readable", testJournalUnreadable)
+	t.Run("check", func(t *testing.T) {
+		if err := checkJournal([]string{runtimeDir}); err != nil {
+			t.Errorf("checkJournal(%s) = %v, want nil: journald runs", runtimeDir, err)
+		}
+	})
 }
 
 // startJournald mounts the private directories and starts journald; both
@@ -297,5 +304,62 @@ func testJournalFields(t *testing.T) {
 	}
 	if _, err := strconv.Atoi(l.Fields["_PID"]); err != nil {
 		t.Errorf("_PID %q", l.Fields["_PID"])
+	}
+}
+
+// testJournalUnreadable: a journal that cannot be opened is warned about
+// once, not at every retry, and said at info to be readable again when it
+// can be; the entries then arrive.
+func testJournalUnreadable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal") // not there yet
+	lr := &logRecorder{}
+	j, err := NewJournal([]string{"SYSLOG_IDENTIFIER=peerjail-unreadable"}, nil, JournalOptions{Dir: dir, Logger: lr.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.retry = 10 * time.Millisecond
+	retries := make(chan struct{}, 1)
+	j.retried = func() {
+		select {
+		case retries <- struct{}{}:
+		default:
+		}
+	}
+	if got := j.Watching(); len(got) != 1 || got[0] != "SYSLOG_IDENTIFIER=peerjail-unreadable" {
+		t.Errorf("Watching() = %v", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan logline.Line)
+	errc := make(chan error, 1)
+	go func() { errc <- j.Run(ctx, out) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	<-j.Ready()   // a journal that cannot be read holds no one's start
+	for range 4 { // several retries, each failing again
+		select {
+		case <-retries:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the unreadable journal was not retried")
+		}
+	}
+	if n := lr.count(slog.LevelWarn, "journal unreadable, will retry", "", ""); n != 1 {
+		t.Errorf("%d warnings, want 1", n)
+	}
+	if err := os.Symlink(runtimeDir, dir); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); lr.count(slog.LevelInfo, "journal readable again", "", "") != 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("no info that the journal is readable again")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	logLines(t, "peerjail-unreadable", []string{"now read"})
+	if l := receive(t, out); string(l.Text) != "now read" {
+		t.Errorf("got %q", l.Text)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 )
 
@@ -54,4 +55,27 @@ func validField(f string) bool {
 		}
 	}
 	return true
+}
+
+// ErrNoJournal is returned by CheckJournal on a host without a journal.
+var ErrNoJournal = errors.New("no journal on this host")
+
+// journalDirs are where journald keeps its files: persistent, and volatile.
+var journalDirs = []string{"/var/log/journal", "/run/log/journal"}
+
+// CheckJournal says why the system journal cannot be read on this host:
+// journald keeps no files (not running, or Storage=none), or sd-journal
+// cannot open them (this build, a missing libsystemd, permissions). It
+// returns nil when it can be read.
+func CheckJournal() error { return checkJournal(journalDirs) }
+
+func checkJournal(dirs []string) error {
+	for _, d := range dirs {
+		for _, pattern := range []string{"*.journal", "*/*.journal"} {
+			if m, _ := filepath.Glob(filepath.Join(d, pattern)); len(m) > 0 {
+				return openJournal()
+			}
+		}
+	}
+	return fmt.Errorf("%w: no journal files in %s", ErrNoJournal, strings.Join(dirs, " or "))
 }

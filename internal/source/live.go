@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -75,4 +76,26 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// Watcher is implemented by live sources that can say what they read now:
+// the files a Files source follows, a Journal's matches. Watching is safe
+// to call while Run runs.
+type Watcher interface {
+	Watching() []string
+}
+
+// UnmatchedGlobs returns the globs that match no file now ("-", standard
+// input, is not a glob).
+func UnmatchedGlobs(globs []string) []string {
+	var out []string
+	for _, g := range globs {
+		if g == "-" {
+			continue
+		}
+		if m, err := filepath.Glob(g); err == nil && len(m) == 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }

@@ -10,7 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // watcher wakes followers when inotify reports a change in the directory
@@ -27,11 +28,11 @@ type watcher struct {
 	warn bool // a failed watch was logged
 }
 
-const watchMask = syscall.IN_MODIFY | syscall.IN_CREATE | syscall.IN_MOVED_TO |
-	syscall.IN_MOVED_FROM | syscall.IN_DELETE | syscall.IN_ATTRIB | syscall.IN_ONLYDIR
+const watchMask = unix.IN_MODIFY | unix.IN_CREATE | unix.IN_MOVED_TO |
+	unix.IN_MOVED_FROM | unix.IN_DELETE | unix.IN_ATTRIB | unix.IN_ONLYDIR
 
 func newWatcher(wake func(path string)) (*watcher, error) {
-	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
@@ -83,9 +84,9 @@ func (w *watcher) add(dir string, log *slog.Logger) {
 		return
 	}
 	cerr = rc.Control(func(fd uintptr) {
-		wd, err = syscall.InotifyAddWatch(int(fd), dir, watchMask)
+		wd, err = unix.InotifyAddWatch(int(fd), dir, watchMask)
 	})
-	if cerr != nil || errors.Is(err, syscall.ENOENT) {
+	if cerr != nil || errors.Is(err, unix.ENOENT) {
 		return // no such directory yet: the next scan tries again
 	}
 	if err != nil {
@@ -113,7 +114,7 @@ func (w *watcher) run() {
 // dispatch routes a batch of inotify events (struct inotify_event: wd,
 // mask, cookie, len, then a NUL-padded name of len bytes).
 func (w *watcher) dispatch(b []byte) {
-	const header = syscall.SizeofInotifyEvent
+	const header = unix.SizeofInotifyEvent
 	for len(b) >= header {
 		wd := int32(binary.NativeEndian.Uint32(b[0:]))
 		mask := binary.NativeEndian.Uint32(b[4:])
@@ -128,14 +129,14 @@ func (w *watcher) dispatch(b []byte) {
 }
 
 func (w *watcher) event(wd int32, mask uint32, name string) {
-	if mask&syscall.IN_Q_OVERFLOW != 0 {
+	if mask&unix.IN_Q_OVERFLOW != 0 {
 		w.wakeF("")
 		poke(w.newF)
 		return
 	}
 	w.mu.Lock()
 	dir, ok := w.wds[wd]
-	if ok && mask&syscall.IN_IGNORED != 0 { // the directory went away
+	if ok && mask&unix.IN_IGNORED != 0 { // the directory went away
 		delete(w.wds, wd)
 		delete(w.dirs, dir)
 	}
@@ -143,7 +144,7 @@ func (w *watcher) event(wd int32, mask uint32, name string) {
 	if !ok || name == "" {
 		return
 	}
-	if mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0 {
+	if mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 {
 		poke(w.newF)
 	}
 	w.wakeF(filepath.Join(dir, name))

@@ -5,10 +5,12 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // MaxLine is the longest line kept. A longer line is still consumed whole
@@ -95,9 +97,16 @@ func trimEOL(b []byte) []byte {
 // standard input. The returned size is the file's size on disk (0 for stdin),
 // for progress reports.
 func OpenFile(path string) (rc io.ReadCloser, size int64, err error) {
+	return OpenFileContext(context.Background(), path)
+}
+
+// OpenFileContext is OpenFile whose reads fail with ctx's error once ctx
+// ends, a read waiting on a pipe or FIFO included: endless input (/dev/zero,
+// a FIFO whose writer never closes it) stops on Ctrl-C.
+func OpenFileContext(ctx context.Context, path string) (rc io.ReadCloser, size int64, err error) {
 	var f *os.File
 	if path == "-" {
-		f = os.Stdin
+		f = stdinFile()
 	} else {
 		f, err = os.Open(path)
 		if err != nil {
@@ -111,17 +120,47 @@ func OpenFile(path string) (rc io.ReadCloser, size int64, err error) {
 			size = st.Size()
 		}
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	cr := &ctxReader{ctx: ctx, f: f}
+	// A read blocked on a pipe or FIFO ends at its deadline; a regular file
+	// or a device has none, and returns at once anyway.
+	cr.stop = context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+	br := bufio.NewReaderSize(cr, 64<<10)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			f.Close()
+			cr.Close()
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
 			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
-		return &readCloser{Reader: zr, close: f.Close}, size, nil
+		return &readCloser{Reader: zr, close: cr.Close}, size, nil
 	}
-	return &readCloser{Reader: br, close: f.Close}, size, nil
+	return &readCloser{Reader: br, close: cr.Close}, size, nil
+}
+
+// ctxReader reads f until ctx ends.
+type ctxReader struct {
+	ctx  context.Context
+	f    *os.File
+	stop func() bool
+}
+
+func (r *ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := r.f.Read(p)
+	if err != nil && r.ctx.Err() != nil {
+		return n, r.ctx.Err() // the deadline set when ctx ended
+	}
+	return n, err
+}
+
+func (r *ctxReader) Close() error {
+	r.stop()
+	return r.f.Close()
 }
 
 type readCloser struct {

@@ -58,12 +58,31 @@ func (fl *follower) consume(ctx context.Context, out chan<- logline.Line, data [
 
 // sendOversized reports the line that ended at file offset end.
 func (fl *follower) sendOversized(ctx context.Context, out chan<- logline.Line, end int64) bool {
-	fl.num++
-	fl.log.Warn("line longer than the limit, skipped", "path", fl.path, "line", fl.num, "limit", fl.max)
+	num := fl.number()
+	fl.log.Warn("line longer than the limit, skipped", "path", fl.path, "line", num, "limit", fl.max)
 	fl.off = end
 	fl.before, _ = readBefore(fl.f, end, fl.before[:0])
-	pos := appendPos(nil, fl.prefix, end, crc32.Checksum(fl.before, castagnoli))
-	return send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: fl.num, Position: string(pos), Oversized: true})
+	return send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: num, Position: fl.positionAt(end), Oversized: true})
+}
+
+// number counts a line of the path and returns its number.
+func (fl *follower) number() int64 {
+	if fl.primary != nil {
+		return fl.primary.number()
+	}
+	fl.num++
+	return fl.num
+}
+
+// positionAt is the position a line ending at end, fl.before being the
+// bytes before end, carries. A line of a renamed file carries the
+// position reached in the file now at the path: a position is saved per
+// path, and a restart resumes the path's file from it.
+func (fl *follower) positionAt(end int64) string {
+	if fl.primary != nil {
+		return fl.primary.position().String()
+	}
+	return string(appendPos(nil, fl.prefix, end, crc32.Checksum(fl.before, castagnoli)))
 }
 
 // sendLines delivers chunk, complete lines starting at file offset base. The
@@ -72,9 +91,14 @@ func (fl *follower) sendOversized(ctx context.Context, out chan<- logline.Line, 
 func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chunk []byte, base int64) bool {
 	own := bytes.Clone(chunk)
 	fl.pbuf, fl.ends = fl.pbuf[:0], fl.ends[:0]
+	if fl.primary != nil {
+		fl.pbuf = append(fl.pbuf, fl.primary.position().String()...)
+	}
 	for s := 0; s < len(own); {
 		e := s + bytes.IndexByte(own[s:], '\n') + 1
-		fl.pbuf = appendPos(fl.pbuf, fl.prefix, base+int64(e), sumBefore(fl.before, own, e))
+		if fl.primary == nil {
+			fl.pbuf = appendPos(fl.pbuf, fl.prefix, base+int64(e), sumBefore(fl.before, own, e))
+		}
 		fl.ends = append(fl.ends, e, len(fl.pbuf))
 		s = e
 	}
@@ -83,9 +107,14 @@ func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chun
 	s, ps := 0, 0
 	for k := 0; k < len(fl.ends); k += 2 {
 		e, pe := fl.ends[k], fl.ends[k+1]
-		fl.num++
+		if fl.primary != nil {
+			ps = 0 // all share the path's position
+		}
+		if k%1024 == 0 {
+			fl.lookAhead()
+		}
 		l := logline.Line{Text: trimEOL(own[s:e:e]), Time: fl.now, Source: fl.path,
-			Number: fl.num, Position: positions[ps:pe]}
+			Number: fl.number(), Position: positions[ps:pe]}
 		if !send(ctx, out, l) {
 			return false
 		}
@@ -106,10 +135,8 @@ func (fl *follower) flush(ctx context.Context, out chan<- logline.Line) bool {
 		text := bytes.TrimSuffix(bytes.Clone(fl.buf[:fl.n]), []byte{'\r'})
 		fl.before = keepTail(fl.before, fl.buf[:fl.n])
 		fl.n, fl.off = 0, fl.pos
-		fl.num++
-		pos := appendPos(nil, fl.prefix, fl.pos, crc32.Checksum(fl.before, castagnoli))
 		return send(ctx, out, logline.Line{Text: text, Time: time.Now(), Source: fl.path,
-			Number: fl.num, Position: string(pos)})
+			Number: fl.number(), Position: fl.positionAt(fl.pos)})
 	}
 	return true
 }

@@ -2,8 +2,9 @@ package timestamp
 
 import "testing"
 
-// The corpora in testdata come from
-// python3 ../shared/bench/gen_corpus.py --kind K --lines 50 --out testdata/K.log
+// The corpora in testdata are 50-line samples of the benchmark corpora, such
+// as go run ./scripts/gencorpus -kind K -lines 50 -out testdata/K.log writes
+// (the golden files hold what Find returns for these exact lines).
 
 // BenchmarkFind is the pipeline's case: one detector per source, so every
 // line after the first takes the cached path.

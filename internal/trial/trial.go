@@ -3,6 +3,7 @@
 package trial
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,8 +34,10 @@ type Result struct {
 	Elapsed                                           time.Duration
 }
 
-// Run tries the filter on the log and writes the report.
-func Run(o Options) (*Result, error) {
+// Run tries the filter on the log and writes the report. When ctx ends
+// first, the report covers the lines read so far and Run returns ctx's
+// error with it.
+func Run(ctx context.Context, o Options) (*Result, error) {
 	f, err := filter.New(o.Spec)
 	if err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func Run(o Options) (*Result, error) {
 	if o.Samples == 0 {
 		o.Samples = 10
 	}
-	rc, _, err := source.OpenFile(o.Log)
+	rc, _, err := source.OpenFileContext(ctx, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +62,9 @@ func Run(o Options) (*Result, error) {
 		}
 		if err != nil && !errors.Is(err, source.ErrOversized) {
 			readErr = fmt.Errorf("%s: line %d: %w", o.Log, r.Line()+1, err)
+			if ctx.Err() != nil {
+				readErr = ctx.Err()
+			}
 			break
 		}
 		res.Lines++

@@ -3,6 +3,7 @@ package trial
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestTrialCounts(t *testing.T) {
 		"Accepted password for bob from 198.51.100.3 port 22 ssh2",
 	)
 	var out bytes.Buffer
-	res, err := Run(Options{Spec: sshSpec(), Log: log, Out: &out})
+	res, err := Run(context.Background(), Options{Spec: sshSpec(), Log: log, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestTrialCounts(t *testing.T) {
 func TestTrialJSON(t *testing.T) {
 	log := writeLog(t, "x", "Invalid user a from 2001:db8::1", "Failed none for b from 198.51.100.4 port 1")
 	var out bytes.Buffer
-	if _, err := Run(Options{Spec: sshSpec(), Log: log, Out: &out, JSON: true}); err != nil {
+	if _, err := Run(context.Background(), Options{Spec: sshSpec(), Log: log, Out: &out, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(&out)
