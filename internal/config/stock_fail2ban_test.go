@@ -107,7 +107,6 @@ func TestStockSSHDHostileUserNames(t *testing.T) {
 		"error: PAM: User not known to the underlying authentication module for illegal user %s from %s",
 		"User %s from %s not allowed because listed in DenyUsers",
 		"error: maximum authentication attempts exceeded for invalid user %s from %s port 2222 ssh2 [preauth]",
-		"Disconnecting invalid user %s %s port 2222: Too many authentication failures [preauth]",
 		"Connection closed by invalid user %s %s port 2222 [preauth]",
 		"Disconnected from invalid user %s %s port 2222 [preauth]",
 	}
