@@ -24,6 +24,7 @@ import (
 //	  "Misbehaving: peer=%d (%d -> %d)%s%s\n" (warning " DISCOURAGE THRESHOLD EXCEEDED")
 //	  "receive version message: %s: version %d, blocks=%d, us=%s, txrelay=%d, peer=%d%s\n"
 //	  "wtxidrelay received after verack from peer=%d; disconnecting\n"
+//	  "New outbound peer connected: version: %d, blocks=%d, peer=%d%s (%s)\n" (LogPrintf)
 //	src/logging.cpp (v29 era) FormatLogStrInPlace: timestamp, "[thread] " (-logthreadnames),
 //	  "[file:line] [function] " (-logsourcelocations), then GetLogPrefix: "[net] " for a
 //	  debug line of a category, nothing for LogPrintf/LogInfo.
@@ -77,6 +78,8 @@ func bitcoin() *logfile {
 	v25("Misbehaving: peer=%d (%d -> %d)%s%s", 5, 80, 100, " DISCOURAGE THRESHOLD EXCEEDED", ": headers message size = 2001")
 	v25("Disconnecting and discouraging peer %d!", 5)
 	v25("wtxidrelay received after verack from peer=%d; disconnecting", 6)
+	// VERACK before v27: "New outbound peer connected: version: %d, blocks=%d, peer=%d%s (%s)\n" (LogPrintf)
+	f.add(f.now().Format("2006-01-02T15:04:05.000000Z") + " " + fmt.Sprintf("New outbound peer connected: version: %d, blocks=%d, peer=%d%s (%s)", 70016, 800001, 17, logIP("198.51.100.17:8333"), "block-relay-only"))
 	return f
 }
 

@@ -18,6 +18,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"os"
@@ -69,7 +70,8 @@ func write(dir, name string, lines []string) {
 
 // journalStyles wraps each line of f in one of the prefixes journalctl
 // writes (systemd src/shared/logs-show.c: -o short, short-iso,
-// short-iso-precise, short-precise, short-full, with-unit), in turn, as an
+// short-iso-precise, short-precise, short-full, with-unit, short-unix,
+// short-monotonic), in turn, as an
 // operator piping `journalctl -u UNIT -o STYLE` gets them.
 func journalStyles(f *logfile) []string {
 	ident := map[string]string{"bitcoin": "bitcoind", "nano": "nano_node", "geth": "geth", "cometbft": "cometbft"}[f.name]
@@ -77,7 +79,7 @@ func journalStyles(f *logfile) []string {
 	for i, l := range f.lines {
 		t := base.Add(time.Duration(i) * time.Second)
 		var p string
-		switch i % 6 {
+		switch i % 8 {
 		case 0:
 			p = t.Format("Jan 02 15:04:05") + " node " + ident + "[4242]: "
 		case 1:
@@ -90,6 +92,10 @@ func journalStyles(f *logfile) []string {
 			p = t.Format("Mon 2006-01-02 15:04:05 MST") + " node " + ident + "[4242]: "
 		case 5:
 			p = t.Format("Jan 02 15:04:05") + " node " + ident + ".service[4242]: "
+		case 6:
+			p = fmt.Sprintf("%d.%06d node %s[4242]: ", t.Unix(), t.Nanosecond()/1000, ident)
+		case 7:
+			p = fmt.Sprintf("[%5d.%06d] node %s[4242]: ", 1234+i, 567890, ident)
 		}
 		out = append(out, p+l)
 	}
