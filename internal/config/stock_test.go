@@ -133,7 +133,7 @@ func TestStockHostile(t *testing.T) {
 		{"libp2p-peer-status", "time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=\"\" addr=/ip4/203.0.113.66/udp/4001/quic-v1/p2p/12D3KooWRelay/p2p-circuit sample_rate=100", "nohost"},
 		{"libp2p-peer-status", "ts=2025-11-02T10:00:03.000Z level=info msg=CANONICAL_PEER_STATUS logger=canonical-log peer=\"\" addr=/ip4/198.51.100.32/tcp/60184 sample_rate=100 handshake_failure=noise err=\"peer=x addr=/ip4/203.0.113.66/tcp/1\"", "198.51.100.32"},
 		{"libp2p-peer-status", `{"ts":"2025-11-02T10:00:03Z","level":"info","msg":"CANONICAL_PEER_STATUS","logger":"canonical-log","peer":"","addr":"/ip4/198.51.100.33/tcp/60184","sample_rate":"100","err":"\"addr\":\"/ip4/203.0.113.66/tcp/1\""}`, "198.51.100.33"},
-		{"libp2p-peer-status", "time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=12D3KooWQ addr=/dns4/example.com/tcp/4001 sample_rate=100", "miss"},
+		{"libp2p-peer-status", "time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=12D3KooWQ addr=/dns4/example.com/tcp/4001 sample_rate=100", "nohost"},
 		{"libp2p-peer-status", "<30>1 2026-12-01T08:56:14.717400+00:00 node ipfs 46133 - - time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=12D3KooWQ addr=/ip4/198.51.100.34/tcp/4001 sample_rate=100", "198.51.100.34"},
 		{"libp2p-misbehaving", "2024-07-27T00:00:22.000Z\tWARN\tcanonical-log\tid.go:655\tCANONICAL_MISBEHAVING_PEER: peer=12D3KooWX addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit component=identify err=\"x\" msg=\"y\"", "12D3KooWX"},
 		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: error: PAM: Authentication failure for root from 198.51.100.40", "198.51.100.40"},

@@ -15,8 +15,10 @@ import (
 // hostPattern is what <HOST> stands for: a bracketed IPv6 with optional port,
 // a multiaddr, or a run of address characters (IPv4, IPv6, v4:port). It is
 // deliberately loose; the captured text is then checked by addr.Parse, which
-// is both stricter and much cheaper than an exact address regex.
-const hostPattern = `(?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/ip[46]/[0-9A-Fa-f:.]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)`
+// is both stricter and much cheaper than an exact address regex. /dns and
+// /unix multiaddrs are captured too, so that a line naming one is a NoHost
+// (matched, nobody to blame) rather than a Miss.
+const hostPattern = `(?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/(?:ip[46]|dns[46]?|dnsaddr|unix)/[^\s/]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)`
 
 // idPattern is what <ID> stands for: a token such as a peer ID.
 const idPattern = `(?P<id>[^\s"',;]+)`
@@ -36,6 +38,7 @@ type pattern struct {
 	host    int // submatch index of <HOST>, or -1
 	id      int // submatch index of <ID>, or -1
 	prefix  prefixRule
+	first   *byteSet // bytes a match can start with (anchoredFirst); nil: any
 }
 
 // RegexFilter is a fail2ban-style filter compiled to Go regexps (RE2: linear
@@ -44,6 +47,9 @@ type RegexFilter struct {
 	name   string
 	fail   []pattern
 	ignore []pattern
+	// gate is text every failing line contains (see commonLiteral): most
+	// lines of a busy log are rejected by one substring search.
+	gate []byte
 }
 
 // NewRegex compiles s. Errors are *PatternError.
@@ -52,13 +58,16 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		return nil, &PatternError{Field: "fail", Err: errors.New("no patterns (e.g. 'Failed password for .* from <HOST>')")}
 	}
 	f := &RegexFilter{name: name}
+	var lits [][][]byte
 	for i, src := range s.Fail {
 		p, err := compileFail(src)
 		if err != nil {
 			return nil, &PatternError{Field: "fail", Index: i, Err: err}
 		}
 		f.fail = append(f.fail, p)
+		lits = append(lits, requiredLiterals(p.re.String()))
 	}
+	f.gate = commonLiteral(lits)
 	for i, src := range s.Ignore {
 		p, err := compileIgnore(src)
 		if err != nil {
@@ -78,7 +87,7 @@ func compileIgnore(src string) (pattern, error) {
 	if err != nil {
 		return pattern{}, cleanRegexpError(err, src)
 	}
-	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule}, nil
+	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.
@@ -128,14 +137,22 @@ func cleanRegexpError(err error, src string) error {
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	text := l.Text
+	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+		return Hit{}, Miss
+	}
 	var pl prefixedLine
 	for i := range f.fail {
 		p := &f.fail[i]
-		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
+		// A program's name is checked before the literal: in a shared
+		// syslog file most lines are another program's.
+		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
 		msg, ok := pl.message(text, &p.prefix)
-		if !ok {
+		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
+			continue
+		}
+		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
 			continue
 		}
 		m := p.m.FindSubmatchIndex(msg)
@@ -160,7 +177,8 @@ func (f *RegexFilter) ignored(text []byte, pl *prefixedLine) bool {
 		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
-		if msg, ok := pl.message(text, &p.prefix); ok && p.m.Match(msg) {
+		msg, ok := pl.message(text, &p.prefix)
+		if ok && (p.first == nil || (len(msg) > 0 && p.first[msg[0]])) && p.m.Match(msg) {
 			return true
 		}
 	}

@@ -29,7 +29,8 @@ func TestRegexHostForms(t *testing.T) {
 		{"fail from /ip4/203.0.113.10/udp/1/quic-v1/webtransport/certhash/uEiA/certhash/uEiB", "203.0.113.10"},
 		{"fail from 999.1.1.1", "nohost"},
 		{"fail from cafe", "nohost"},
-		{"fail from /dns4/example.com/tcp/1", "miss"},
+		{"fail from /dns4/example.com/tcp/1", "nohost"},
+		{"fail from /unix/%2Ftmp%2Fp2p.sock", "nohost"},
 		{"fail from example.com", "miss"},
 		{"other", "miss"},
 	}
@@ -163,7 +164,7 @@ func TestRegexRelayAndFallbackID(t *testing.T) {
 		{"status: peer=12D3KooWB addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit", "12D3KooWB", "nohost"},
 		{"status: peer=12D3KooWB addr=/ip6/2001:db8::66/udp/4001/quic-v1/p2p/12D3KooWRelay/p2p-circuit/p2p/12D3KooWB", "12D3KooWB", "nohost"},
 		{"status: peer= addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit", "nohost", "nohost"},
-		{"status: peer=12D3KooWC addr=/dns4/example.com/tcp/4001", "miss", "miss"},
+		{"status: peer=12D3KooWC addr=/dns4/example.com/tcp/4001", "nohost", "nohost"},
 		{"status: peer=12D3KooWC addr=/ip4/999.1.1.1/tcp/1", "nohost", "nohost"},
 	}
 	for _, tt := range tests {
@@ -219,6 +220,62 @@ func TestRegexPrefixToken(t *testing.T) {
 	for _, bad := range []string{`x <PREFIX> <HOST>`, `<PREFIX:> <HOST>`, `<PREFIX:a||b> <HOST>`, `<PREFIXx <HOST>`} {
 		if _, err := NewRegex("t", &RegexSpec{Fail: []string{bad}}); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestCommonLiteral(t *testing.T) {
+	tests := []struct {
+		exprs []string
+		want  string
+	}{
+		{[]string{`^\d+ x CANONICAL_PEER_STATUS: peer=`, `msg=CANONICAL_PEER_STATUS peer=`, `\{"msg":"CANONICAL_PEER_STATUS","logger":"c"`}, "CANONICAL_PEER_STATUS"},
+		{[]string{`Failed \S+ for`, `Invalid user`}, ""},
+		{[]string{`a|b`, `abcdef`}, ""},
+		{[]string{`x(?:abcdef)+y`}, "abcdef"},
+	}
+	for _, tt := range tests {
+		var sets [][][]byte
+		for _, e := range tt.exprs {
+			sets = append(sets, requiredLiterals(e))
+		}
+		if got := string(commonLiteral(sets)); got != tt.want {
+			t.Errorf("commonLiteral(%q) = %q, want %q", tt.exprs, got, tt.want)
+		}
+	}
+}
+
+func TestAnchoredFirst(t *testing.T) {
+	tests := []struct{ expr, want string }{ // want: the set's bytes, "" for nil
+		{`^(?:(?:error|fatal): )?Failed x`, "Fef"},
+		{`^(?:[iI](?:llegal|nvalid) user)`, "Ii"},
+		{`^(?i)abc`, "Aa"},
+		{`^(?i)kelvin`, ""},
+		{`^x?`, ""},
+		{`^.x`, ""},
+		{`Failed`, ""},
+		{`(?m)^Failed`, ""},
+		{`^\d+ x`, "0123456789"},
+		{`^é`, "\xc3"},
+	}
+	for _, tt := range tests {
+		set := anchoredFirst(tt.expr)
+		got := ""
+		if set != nil {
+			for c := range 256 {
+				if set[c] {
+					got += string(rune(c))
+				}
+			}
+			if tt.want == "\xc3" {
+				got = string([]byte{0xc3})
+				if !set[0xc3] {
+					got = "?"
+				}
+			}
+		}
+		if got != tt.want {
+			t.Errorf("anchoredFirst(%q) = %q, want %q", tt.expr, got, tt.want)
 		}
 	}
 }

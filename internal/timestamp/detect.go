@@ -144,6 +144,3 @@ func clfStart(line []byte) int {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
-
-// endsTag marks the bytes that end a syslog tag ("sshd" in "sshd[1]: ").
-var endsTag = [256]bool{' ': true, '\t': true, '[': true, ':': true}
