@@ -133,6 +133,10 @@ func TestNodeStockHostile(t *testing.T) {
 		{"cometbft-peer-error", `I[2026-12-01|08:56:14.717] Stopping peer for error                      module=p2p peer="Peer{MConn{203.0.113.66:26656} 7f3c in}" err=x`, "miss"},
 		{"cometbft-peer-error", `E[2026-12-01|08:56:14.717] Error in validation                          module=consensus err="Stopping peer for error module=p2p peer=\"Peer{MConn{203.0.113.66:26656} 7f3c in}\" err=x"`, "miss"},
 		{"cometbft-peer-error", `E[2026-12-01|08:56:14.717] Stopping peer for error                      module=p2p peer="Peer{MConn{unix:///run/x.sock} 7f3c5e1d in}" err="x"`, "nohost"},
+		{"cometbft-peer-error", `{"_msg":"Stopping peer for error","err":"x\",\"level\":\"error\",\"module\":\"p2p\",\"peer\":\"Peer{MConn{203.0.113.66:1} ab in}\",\"ts\":\"x\"}","level":"error","module":"p2p","peer":"Peer{MConn{198.51.100.46:26656} 7f3c in}","ts":"2026-12-01T08:56:14Z"}`, "198.51.100.46"},
+		{"cometbft-peer-error", `{"_msg":"Stopping peer for error","err":"x","level":"info","module":"p2p","peer":"Peer{MConn{203.0.113.66:1} ab in}","ts":"2026-12-01T08:56:14Z"}`, "miss"},
+		{"geth-connections", `{"t":"2026-12-01T08:56:45Z","lvl":"debug","msg":"Adding p2p peer","peercount":12,"id":"a1b2","conn":"inbound","addr":"198.51.100.30:30303","name":"\",\"addr\":\"203.0.113.66:30303\""}`, "198.51.100.30"},
+		{"geth-handshake", `{"t":"2026-12-01T08:56:45Z","lvl":"info","msg":"Rejected inbound connection","addr":"203.0.113.66:30303","err":"too many attempts"}`, "miss"},
 		// Nano: only nano's endpoint, at the end of its own debug line.
 		{"nano-peer-errors", "[2026-12-01 08:56:15.717] [tcp_server] [debug] Error deserializing message: invalid_header ([::ffff:198.51.100.20]:7075) ([::ffff:203.0.113.66]:7075)", "miss"},
 		{"nano-peer-errors", "[2026-12-01 08:56:15.717] [tcp_server] [info] Error deserializing message: invalid_header ([::ffff:203.0.113.66]:7075)", "miss"},

@@ -9,8 +9,8 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 )
 
-// CometBFT lines, written by CometBFT's own logger (libs/log NewTMLogger,
-// v0.38.17) with the call of p2p/switch.go (same version):
+// CometBFT lines, written by CometBFT's own loggers (libs/log NewTMLogger and
+// NewTMJSONLogger, v0.38.17) with the call of p2p/switch.go (same version):
 //
 //	StopPeerForError: sw.Logger.Error("Stopping peer for error", "peer", peer, "err", reason)
 //	StopPeerGracefully: sw.Logger.Info("Stopping peer gracefully")
@@ -21,7 +21,19 @@ import (
 func cometbft() *logfile {
 	f := &logfile{name: "cometbft"}
 	var out bytes.Buffer
-	logger := cmtlog.NewTMLogger(cmtlog.NewSyncWriter(&out)).With("module", "p2p")
+	for _, logger := range []cmtlog.Logger{
+		cmtlog.NewTMLogger(cmtlog.NewSyncWriter(&out)).With("module", "p2p"),
+		cmtlog.NewTMJSONLogger(cmtlog.NewSyncWriter(&out)).With("module", "p2p"), // log_format = "json"
+	} {
+		cometbftLines(logger)
+	}
+	for _, l := range bytes.Split(bytes.TrimRight(out.Bytes(), "\n"), []byte("\n")) {
+		f.add(string(l))
+	}
+	return f
+}
+
+func cometbftLines(logger cmtlog.Logger) {
 	stop := func(p fmt.Stringer, reason error) {
 		logger.Error("Stopping peer for error", "peer", p, "err", reason)
 	}
@@ -34,10 +46,6 @@ func cometbft() *logfile {
 	logger.Info("Stopping peer gracefully")
 	// peer-scoped form (ID@IP:PORT, p2p.NetAddress.String())
 	stop(netAddress{id40, "198.51.100.44", 26656}, errors.New("unknown channel 0x99"))
-	for _, l := range bytes.Split(bytes.TrimRight(out.Bytes(), "\n"), []byte("\n")) {
-		f.add(string(l))
-	}
-	return f
 }
 
 type peer struct {
