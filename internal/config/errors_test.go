@@ -61,7 +61,7 @@ func TestErrorMessages(t *testing.T) {
 		{"datepattern", head + "    datepattern: whenever\n",
 			`p.yaml:5:18: jail "libp2p": datepattern: unknown datepattern "whenever" (e.g. iso8601, rfc3339, syslog, epoch, epoch_ms or %Y-%m-%d %H:%M:%S)`},
 		{"unknown filter", "jails:\n  a:\n    filter: ssh\n    source: {files: /x}\n",
-			`p.yaml:3:13: jail "a": filter: unknown filter "ssh" (did you mean sshd? stock: flow-suspicious, libp2p-misbehaving, libp2p-peer-status, sshd, sshd-aggressive, sshd-ddos)`},
+			`p.yaml:3:13: jail "a": filter: unknown filter "ssh" (did you mean sshd? stock: bitcoin-connections, bitcoin-discouraged, bitcoin-misbehaving, cometbft-peer-error, flow-suspicious, geth-connections, geth-handshake, geth-peer-drop, geth-too-many-peers, libp2p-misbehaving, libp2p-peer-status, nano-peer-errors, sshd, sshd-aggressive, sshd-ddos)`},
 		{"fail without host", "filters:\n  f:\n    regex: {fail: 'Failed login'}\n" + head,
 			`p.yaml:3:19: filter "f": regex.fail: needs exactly one <HOST> or <ID>, or one of each (or a (?P<host>…) / (?P<id>…) group)`},
 		{"bad ignore regex", "filters:\n  f:\n    regex:\n      fail: 'from <HOST>'\n      ignore: ['a', 'b(']\n" + head,
