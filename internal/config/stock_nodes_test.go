@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/peerjail/peerjail/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,25 +67,12 @@ func TestNodeStockGolden(t *testing.T) {
 			// Rule numbers may differ: a pattern can come in a bare and a
 			// prefixed form. Who is blamed, and how, may not.
 			if j, g := withoutRules(journal), withoutRules(got); j != g {
-				t.Errorf("%s-journal.log differs from %s.log:\n%s", prog, prog, diff(g, j))
+				t.Errorf("%s-journal.log differs from %s.log:\n%s", prog, prog, golden.Diff([]byte(g), []byte(j)))
 			}
 			if !strings.Contains(got, " match ") {
 				t.Errorf("no line of %s.log matches", prog)
 			}
-			golden := filepath.Join(dir, name+".golden")
-			if *updateStock {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("outcomes differ from %s (run with -update to see):\n%s", golden, diff(string(want), got))
-			}
+			golden.CheckString(t, filepath.Join(dir, name+".golden"), got)
 		})
 	}
 }
