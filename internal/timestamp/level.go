@@ -19,20 +19,10 @@ const maxLevel = 5
 // an optional pad space, and a bracketed "[MM-DD|hh:mm:ss]" or
 // "[YYYY-MM-DD|hh:mm:ss]" with an optional fraction.
 func parseLevelAt(b []byte, p int, s *stamp) bool {
-	i := p
-	for i < len(b) && i-p < maxLevel && b[i] >= 'A' && b[i] <= 'Z' {
-		i++
-	}
-	if i == p || i >= len(b) {
+	i := levelEnd(b, p)
+	if i < 0 {
 		return false
 	}
-	if b[i] == ' ' && i-p < maxLevel { // "INFO [": padded to five
-		i++
-	}
-	if i >= len(b) || b[i] != '[' {
-		return false
-	}
-	i++
 	e := -1
 	switch {
 	case i+14 <= len(b) && b[i+2] == '-' && b[i+5] == '|':
@@ -50,6 +40,25 @@ func parseLevelAt(b []byte, p int, s *stamp) bool {
 	}
 	s.pos, s.end, s.kind = p, e+1, kindLevel
 	return true
+}
+
+// levelEnd returns where the stamp starts after a level and its '[' at
+// b[p:] ("DEBUG[", "INFO [", "E["), or -1.
+func levelEnd(b []byte, p int) int {
+	i := p
+	for i < len(b) && i-p < maxLevel && b[i] >= 'A' && b[i] <= 'Z' {
+		i++
+	}
+	if i == p || i >= len(b) {
+		return -1
+	}
+	if b[i] == ' ' && i-p < maxLevel { // "INFO [": padded to five
+		i++
+	}
+	if i >= len(b) || b[i] != '[' {
+		return -1
+	}
+	return i + 1
 }
 
 // levelDate reads "MM-DD|hh:mm:ss" and a fraction at b[i:] and returns where
