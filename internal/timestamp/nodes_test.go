@@ -47,7 +47,7 @@ func TestNodeFixtures(t *testing.T) {
 	}
 }
 
-func fixtureLines(t *testing.T, path string) []string {
+func fixtureLines(t testing.TB, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
