@@ -21,6 +21,11 @@ var attackStamps = []string{
 	"Jan  1 00:00:00.999999999", "4070908800.123456", "4070908800123", "audit(4070908800.123:1):",
 	`{"time":"2099-01-01T00:00:00.123456789Z"}`, `{"ts":978307200.5}`,
 	"time=2099-01-01T00:00:00.123456789Z", "ts=4070908800.123",
+	// The node programs' own formats: go-ethereum's terminal, logfmt and
+	// JSON stamps, CometBFT's, Nano's, Bitcoin Core's with -logtimemicros.
+	"DEBUG[01-01|00:00:00.999]", "INFO [12-31|23:59:59.999]", "E[2099-01-01|00:00:00.123]",
+	"t=2099-01-01T00:00:00+0000", `{"t":"2099-01-01T00:00:00.123456789Z"}`, `{"_msg":"x","ts":"2001-01-01T00:00:00.5Z"}`,
+	"[2099-01-01 00:00:00.123]", "2001-01-01T00:00:00.123456Z",
 }
 
 // bitcoinSanitize keeps what Bitcoin Core's SanitizeString (SAFE_CHARS_DEFAULT)
@@ -114,21 +119,55 @@ func TestStockFiltersTakeNoTimeFromMessages(t *testing.T) {
 		{"nano-peer-errors", "no peer text", func(string) string {
 			return "[2024-07-27 00:00:00.014] [tcp_listener] [debug] Rejected connection from excluded peer: ::ffff:198.51.100.7"
 		}, "2024-07-27T00:00:00.014Z"},
+		{"bitcoin-misbehaving", "reason, -logtimemicros", func(a string) string {
+			return "2024-07-27T00:00:00.014000Z Misbehaving: peer=5 (0 -> 20): " + a
+		}, "2024-07-27T00:00:00.014Z"},
+		{"bitcoin-misbehaving", "reason behind a monotonic journal", func(a string) string {
+			return "[ 1234.567890] n bitcoind[1]: 2024-07-27T00:00:00Z [net] Misbehaving: peer=5: " + a
+		}, "2024-07-27T00:00:00Z"},
+		{"nano-peer-errors", "error text", func(a string) string {
+			return "[2024-07-27 00:00:00.014] [tcp_server] [debug] Error reading message: " + strings.NewReplacer("(", "", ")", "").Replace(a) + ", status: invalid_header ([::ffff:198.51.100.7]:7075)"
+		}, "2024-07-27T00:00:00.014Z"},
 		{"geth-handshake", "err", func(a string) string {
 			return "DEBUG[07-27|00:00:00.014] Rejected inbound connection              addr=198.51.100.7:30303 err=" + strconv.Quote(a)
-		}, ""},
+		}, "2024-07-27T00:00:00.014Z"},
+		{"geth-handshake", "err in the journal", func(a string) string {
+			return "2024-07-27T00:00:00+0000 n geth[1]: TRACE[07-27|00:00:00.014] Failed RLPx handshake                    addr=198.51.100.7:41234 conn=inbound err=" + strconv.Quote(a)
+		}, "2024-07-27T00:00:00.014Z"},
+		{"geth-handshake", "err behind a monotonic journal", func(a string) string {
+			return "[ 1234.567890] n geth[1]: DEBUG[07-27|00:00:00.014] Rejected inbound connection              addr=198.51.100.7:30303 err=" + strconv.Quote(a)
+		}, "2024-07-27T00:00:00.014Z"},
+		{"geth-handshake", "logfmt err", func(a string) string {
+			return `t=2024-07-27T00:00:00+0000 lvl=debug msg="Rejected inbound connection" addr=198.51.100.7:30303 err=` + strconv.Quote(a)
+		}, "2024-07-27T00:00:00Z"},
+		{"geth-handshake", "json err", func(a string) string {
+			return `{"t":"2024-07-27T00:00:00.014Z","lvl":"trace","msg":"Failed RLPx handshake","addr":"198.51.100.7:41234","conn":"inbound","err":` + quoteJSON(a) + `}`
+		}, "2024-07-27T00:00:00.014Z"},
 		{"geth-too-many-peers", "no peer text", func(string) string {
 			return `t=2024-07-27T00:00:00+0000 lvl=trace msg="Rejected peer" id=5555aaaa addr=198.51.100.7:30303 conn=inbound err="too many peers"`
-		}, ""},
+		}, "2024-07-27T00:00:00Z"},
 		{"geth-peer-drop", "err", func(a string) string {
 			return `{"t":"2024-07-27T00:00:00.014Z","lvl":"debug","msg":"Removing p2p peer","peercount":1,"id":"a1b2","duration":"3s","req":false,"err":` + quoteJSON(a) + `}`
-		}, ""},
+		}, "2024-07-27T00:00:00.014Z"},
+		{"geth-peer-drop", "logfmt err", func(a string) string {
+			return `t=2024-07-27T00:00:00+0000 lvl=debug msg="Removing p2p peer" peercount=1 id=a1b2 duration=3s req=false err=` + strconv.Quote(a)
+		}, "2024-07-27T00:00:00Z"},
 		{"geth-connections", "client name", func(a string) string {
 			return "DEBUG[07-27|00:00:00.014] Adding p2p peer                          peercount=1 id=a1b2 conn=inbound addr=198.51.100.7:30303 name=" + strconv.Quote(a)
-		}, ""},
+		}, "2024-07-27T00:00:00.014Z"},
+		{"geth-connections", "json client name", func(a string) string {
+			return `{"t":"2024-07-27T00:00:00.014Z","lvl":"debug","msg":"Adding p2p peer","peercount":1,"id":"a1b2","conn":"inbound","addr":"198.51.100.7:30303","name":` + quoteJSON(a) + `}`
+		}, "2024-07-27T00:00:00.014Z"},
 		{"cometbft-peer-error", "err", func(a string) string {
 			return `E[2024-07-27|00:00:00.014] Stopping peer for error                      module=p2p peer="Peer{MConn{198.51.100.7:26656} 7f3c in}" err=` + strconv.Quote(a)
-		}, ""},
+		}, "2024-07-27T00:00:00.014Z"},
+		{"cometbft-peer-error", "err in the journal", func(a string) string {
+			return `Jul 27 00:00:00 n cometbft[1]: E[2024-07-27|00:00:00.014] Stopping peer for error                      module=p2p peer=7f3c@198.51.100.7:26656 err=` + strconv.Quote(a)
+		}, "2024-07-27T00:00:00.014Z"},
+		// go-kit's JSON logger sorts the keys: the peer's err comes before ts.
+		{"cometbft-peer-error", "json err", func(a string) string {
+			return `{"_msg":"Stopping peer for error","err":` + quoteJSON(a) + `,"level":"error","module":"p2p","peer":"Peer{MConn{198.51.100.7:26656} 7f3c in}","ts":"2024-07-27T00:00:00.014Z"}`
+		}, "2024-07-27T00:00:00.014Z"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

@@ -1,6 +1,9 @@
 package timestamp
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+)
 
 // The corpora in testdata are 50-line samples of the benchmark corpora, such
 // as go run ./scripts/gencorpus -kind K -lines 50 -out testdata/K.log writes
@@ -84,5 +87,26 @@ func BenchmarkParseValue(b *testing.B) {
 		if _, ok := ParseValue(v); !ok {
 			b.Fatal("no timestamp")
 		}
+	}
+}
+
+// BenchmarkFindNodes is the pipeline's case on the node software fixtures
+// (go-ethereum's three formats, CometBFT's two, Bitcoin Core, Nano).
+func BenchmarkFindNodes(b *testing.B) {
+	for _, name := range []string{"geth", "cometbft", "bitcoin", "nano"} {
+		b.Run(name, func(b *testing.B) {
+			var lines [][]byte
+			for _, l := range fixtureLines(b, filepath.Join(nodeFixtures, name+".log")) {
+				lines = append(lines, []byte(l))
+			}
+			d := newTestDetector(b, "")
+			d.Find(lines[0])
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, ok := d.Find(lines[i%len(lines)]); !ok {
+					b.Fatal("no timestamp")
+				}
+			}
+		})
 	}
 }

@@ -69,6 +69,9 @@ func leadStamp(line []byte, s *stamp) bool {
 			s.pos = p
 			return true
 		}
+		if parseLevelAt(line, p, s) {
+			return true
+		}
 	}
 	if logfmtTime(line, p, s) {
 		return true
@@ -97,7 +100,8 @@ func header(line []byte) int {
 }
 
 // programStamp reads the stamp that starts the program's message at m: a
-// date-time (go-log's zap console, Python, Go's log), a JSON object's time
+// date-time (go-log's zap console, Python, Go's log, Bitcoin Core, Nano), a
+// level and bracketed stamp (go-ethereum, CometBFT), a JSON object's time
 // key or a leading logfmt time key.
 func programStamp(line []byte, m int, s *stamp) bool {
 	if m >= len(line) {
@@ -110,6 +114,8 @@ func programStamp(line []byte, m int, s *stamp) bool {
 		return parseISOAt(line, m+1, s)
 	case c == '{':
 		return jsonTime(line, m, s)
+	case c >= 'A' && c <= 'Z':
+		return parseLevelAt(line, m, s)
 	}
 	return logfmtTime(line, m, s)
 }

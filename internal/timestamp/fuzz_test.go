@@ -27,6 +27,11 @@ var fuzzLines = []string{
 	`{"a":[{"time":1}],"msg":"\"time\":\"2099-01-01T00:00:00Z","ts":1722038400}`,
 	`level=info err="x time=2099-01-01T00:00:00Z" ts=1722038400 msg=y`,
 	"[2024-07-27 00:00:00] x",
+	"DEBUG[07-27|00:00:00.717] Adding p2p peer name=\"E[2099-01-01|00:00:00.000]\"",
+	"[ 1241.567890] node geth[1]: INFO [02-29|23:59:60.999999999] x",
+	"E[2024-07-27|00:00:00.524] Stopping peer for error module=p2p",
+	`t=2024-07-27T00:00:00+0000 lvl=debug msg="x" t=2099-01-01T00:00:00Z`,
+	`{"t":"2024-07-27T00:00:00.7174Z","lvl":"debug","msg":"x"}`,
 }
 
 // checkSane fails unless t, found in some text, is a time a log could hold,

@@ -2,11 +2,13 @@ package timestamp
 
 import "bytes"
 
-// Time keys, as JSON loggers (zerolog, zap, slog's JSON handler, logstash)
-// and logfmt loggers (slog's text handler, go-kit, logrus) name them.
+// Time keys, as JSON loggers (zerolog, zap, slog's JSON handler, logstash,
+// CometBFT's "ts") and logfmt loggers (slog's text handler, go-kit, logrus)
+// name them; go-ethereum's JSON and logfmt handlers write "t" (log/format.go
+// timeKey).
 var (
-	jsonKeys   = []string{"time", "ts", "timestamp", "@timestamp"}
-	logfmtKeys = []string{"time", "ts", "timestamp"}
+	jsonKeys   = []string{"time", "ts", "timestamp", "@timestamp", "t"}
+	logfmtKeys = []string{"time", "ts", "timestamp", "t"}
 )
 
 func isKey(keys []string, k []byte) bool {
@@ -53,12 +55,12 @@ func jsonTime(line []byte, i int, s *stamp) bool {
 
 var (
 	quote       = []byte{'"'}
-	jsonKeyText = [...][]byte{[]byte(`"time":`), []byte(`"ts":`), []byte(`"timestamp":`), []byte(`"@timestamp":`)}
+	jsonKeyText = [...][]byte{[]byte(`"time":`), []byte(`"ts":`), []byte(`"timestamp":`), []byte(`"@timestamp":`), []byte(`"t":`)}
 	// jsonKeyRare is, for each key, the index of the byte that the search
 	// looks for with bytes.IndexByte: one that is rare in JSON lines ('m' is
 	// absent from hex IDs, ':' comes once per field), since a search for
-	// the leading quote stops at every string.
-	jsonKeyRare = [...]int{3, 4, 3, 1}
+	// the leading quote stops at every string; `"t":` has none better.
+	jsonKeyRare = [...]int{3, 4, 3, 1, 3}
 )
 
 // flatJSON reports whether b, the text of an object before a key, holds no

@@ -14,6 +14,7 @@ const (
 	kindAudit        // epoch number in auditd's msg=audit(1722038400.123:42)
 	kindJSON         // value of a top-level time key of a JSON object
 	kindLogfmt       // value of a leading logfmt time key (slog's time=, go-kit's ts=)
+	kindLevel        // level then bracketed stamp: DEBUG[12-01|08:56:14.717], E[2026-12-01|08:56:14.717]
 	kindPattern      // an operator's strftime pattern
 )
 
@@ -32,7 +33,7 @@ func setOf(ks ...kind) kinds {
 
 var (
 	keyKinds = setOf(kindJSON, kindLogfmt)
-	allKinds = setOf(kindISO, kindGoLog, kindCLF, kindSyslog, kindEpoch, kindAudit) | keyKinds
+	allKinds = setOf(kindISO, kindGoLog, kindCLF, kindSyslog, kindEpoch, kindAudit, kindLevel) | keyKinds
 )
 
 // Epoch numbers by their count of integer digits: seconds, milliseconds,

@@ -73,12 +73,22 @@ func (p *pattern) find(line []byte, s *stamp) bool {
 	return c >= 0 && p.matchAt(line, c, s)
 }
 
-// at matches the pattern at line[i:], or inside a bracket that opens there.
+// at matches the pattern at line[i:], or inside a bracket that opens there,
+// alone or after a level ("DEBUG[", "E[", as go-ethereum and CometBFT write).
 func (p *pattern) at(line []byte, i int, s *stamp) bool {
 	if p.matchAt(line, i, s) {
 		return true
 	}
-	return i < len(line) && line[i] == '[' && p.matchAt(line, i+1, s)
+	if i >= len(line) {
+		return false
+	}
+	if line[i] == '[' {
+		return p.matchAt(line, i+1, s)
+	}
+	if b := levelEnd(line, i); b > 0 {
+		return p.matchAt(line, b, s)
+	}
+	return false
 }
 
 // matchAt matches the whole pattern at b[i:].

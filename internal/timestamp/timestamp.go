@@ -63,14 +63,15 @@ func NewDetector(o Options) (*Detector, error) {
 
 // Find returns the time written in line; ok is false when it holds none.
 //
-// The stamp at the start of the line counts (after a "<PRI>" header, or in
-// brackets), and so does the one at the start of the program's message after
-// a syslog relay's prefix, which wins when it is finer (a journal's seconds
-// before go-log's milliseconds). A JSON object's top-level "time", "ts",
-// "timestamp" or "@timestamp" key, and a "time", "ts" or "timestamp" key
-// among the logfmt pairs before msg=, count as that position's stamp. Times
-// with a zone and epoch numbers come back in UTC, others in
-// Options.Location.
+// The stamp at the start of the line counts (after a "<PRI>" header, in
+// brackets, or after a level as go-ethereum and CometBFT write it:
+// "DEBUG[12-01|08:56:14.717]", "E[2026-12-01|08:56:14.717]"), and so does the
+// one at the start of the program's message after a syslog relay's prefix,
+// which wins when it is finer (a journal's seconds before go-log's
+// milliseconds). A JSON object's top-level "time", "ts", "timestamp",
+// "@timestamp" or "t" key, and a "time", "ts", "timestamp" or "t" key among
+// the logfmt pairs before msg=, count as that position's stamp. Times with a
+// zone and epoch numbers come back in UTC, others in Options.Location.
 func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
 	var s stamp
 	if d.pat != nil {

@@ -107,6 +107,36 @@ func TestFind(t *testing.T) {
 		{"logfmt epoch ms", `level=info ts=1722038400123 msg=x`, "2024-07-27T00:00:00.123Z"},
 		{"json epoch ns", `{"time":1722038400000000001}`, "2024-07-27T00:00:00.000000001Z"},
 
+		// A level, then a bracketed stamp: go-ethereum's terminal format (no
+		// year) and CometBFT's; go-ethereum's "t" key in logfmt and JSON.
+		{"geth debug", "DEBUG[07-27|00:00:00.717] Rejected inbound connection addr=1.2.3.4:30303", "2024-07-27T00:00:00.717Z"},
+		{"geth info padded", "INFO [07-27|00:00:00.717] Looking for peers", "2024-07-27T00:00:00.717Z"},
+		{"geth crit padded", "CRIT [07-27|00:00:00.717] x", "2024-07-27T00:00:00.717Z"},
+		{"geth without fraction", "WARN [07-27|00:00:00] x", "2024-07-27T00:00:00Z"},
+		{"geth more than a week ahead", "DEBUG[08-05|00:00:00.717] x", "2023-08-05T00:00:00.717Z"},
+		{"geth in syslog", "Jul 27 00:00:00 n geth[1]: DEBUG[07-27|00:00:00.717] x", "2024-07-27T00:00:00.717Z"},
+		{"geth behind a monotonic journal", "[ 1241.567890] n geth[1]: TRACE[07-27|00:00:00.717] x", "2024-07-27T00:00:00.717Z"},
+		{"geth logfmt", `t=2024-07-27T02:00:00+0200 lvl=debug msg="Rejected inbound connection"`, "2024-07-27T00:00:00Z"},
+		{"geth json", `{"t":"2024-07-27T00:00:00.7174Z","lvl":"debug","msg":"x"}`, "2024-07-27T00:00:00.7174Z"},
+		{"json t loses to time", `{"t":"2099-01-01T00:00:00Z","time":"2024-07-27T00:00:00Z"}`, "2024-07-27T00:00:00Z"},
+		{"cometbft", "E[2024-07-27|00:00:00.524] Stopping peer for error module=p2p", "2024-07-27T00:00:00.524Z"},
+		{"cometbft info", "I[2024-07-27|00:00:00.524] Stopping peer gracefully module=p2p ", "2024-07-27T00:00:00.524Z"},
+		{"cometbft in short-iso", "2024-07-27T00:00:00+0000 n cometbft[1]: E[2024-07-27|00:00:00.524] x", "2024-07-27T00:00:00.524Z"},
+		{"cometbft json", `{"_msg":"x","err":"EOF","level":"error","module":"p2p","ts":"2024-07-27T00:00:00.524082434Z"}`, "2024-07-27T00:00:00.524082434Z"},
+		{"nano", "[2024-07-27 00:00:00.717] [tcp_server] [debug] x", "2024-07-27T00:00:00.717Z"},
+		{"bitcoin", "2024-07-27T00:00:00Z [net] Added connection peer=8", "2024-07-27T00:00:00Z"},
+		{"bitcoin logtimemicros", "2024-07-27T00:00:00.717400Z Added connection peer=5", "2024-07-27T00:00:00.7174Z"},
+		{"level too long", "NOTICE[07-27|00:00:00.717] x", ""},
+		{"lower-case level", "debug[07-27|00:00:00.717] x", ""},
+		{"level glued to a word", "xDEBUG[07-27|00:00:00.717] x", ""},
+		{"level stamp unclosed", "DEBUG[07-27|00:00:00.717 x", ""},
+		{"level stamp month 13", "DEBUG[13-01|00:00:00.717] x", ""},
+		{"level stamp iso separator", "E[2024-07-27T00:00:00.524] x", ""},
+		{"level stamp two pads", "INFO  [07-27|00:00:00.717] x", ""},
+		{"level stamp mid message", "Jul 27 00:00:00 n geth[1]: Peer said DEBUG[01-01|00:00:00.717] x", "2024-07-27T00:00:00Z"},
+		{"t key after msg", `lvl=info msg=x t=2099-01-01T00:00:00Z`, ""},
+		{"nested t key", `{"lvl":"info","peer":{"t":"2099-01-01T00:00:00Z"}}`, ""},
+
 		// Epoch numbers where loggers put them.
 		{"epoch at start", "1722038400 connection from 1.2.3.4", "2024-07-27T00:00:00Z"},
 		{"epoch fraction at start", "1722038400.5\tx", "2024-07-27T00:00:00.5Z"},
@@ -182,6 +212,8 @@ func TestYearInference(t *testing.T) {
 		{"clock a week fast", "2024-12-28T00:00:00Z", "Jan  3 12:00:00 h p: x", "2025-01-03T12:00:00Z"},
 		{"more than a week ahead", "2024-12-20T00:00:00Z", "Jan  3 12:00:00 h p: x", "2024-01-03T12:00:00Z"},
 		{"feb 29 finds the leap year", "2025-03-01T00:00:00Z", "Feb 29 10:00:00 h p: x", "2024-02-29T10:00:00Z"},
+		{"geth december line read in january", "2025-01-02T08:00:00Z", "DEBUG[12-31|23:59:59.717] x", "2024-12-31T23:59:59.717Z"},
+		{"geth feb 29", "2025-03-01T00:00:00Z", "INFO [02-29|10:00:00.000] x", "2024-02-29T10:00:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,9 @@ var attackStamps = []string{
 	`{"@timestamp":"2001-01-01T00:00:00.5Z","timestamp":"2099-01-01T00:00:00.5Z"}`,
 	"time=2099-01-01T00:00:00.123456789Z", "ts=4070908800.123", "timestamp=2001-01-01T00:00:00.5Z",
 	`time="2099-01-01 00:00:00.123456789"`, "<34>1 2099-01-01T00:00:00.123456789Z h a - - -",
+	"DEBUG[01-01|00:00:00.999]", "INFO [12-31|23:59:59.999]", "E[2099-01-01|00:00:00.123]",
+	"I[2001-01-01|00:00:00.123456789]", "t=2099-01-01T00:00:00+0000", `{"t":"2099-01-01T00:00:00.123456789Z"}`,
+	`{"_msg":"x","ts":"2001-01-01T00:00:00.5Z"}`, "[2099-01-01 00:00:00.123]", "2001-01-01T00:00:00.123456Z",
 }
 
 // carrier is a line shape whose attacker-written part is filled in by fill.
@@ -101,6 +104,47 @@ var carriers = []carrier{
 	{"epoch at start", func(a string) string {
 		return "1722038409.75 rejected " + a
 	}, "2024-07-27T00:00:09.75Z"},
+	// Node software: go-ethereum (terminal, logfmt, JSON), CometBFT (text,
+	// JSON), Bitcoin Core, Nano; the peer's text where each writes one.
+	{"geth terminal name", func(a string) string {
+		return "DEBUG[07-27|00:00:00.717] Adding p2p peer                          peercount=13 id=0f1e2d3c4b5a6978 conn=inbound addr=198.51.100.7:30303 name=" + strconv.Quote(a)
+	}, "2024-07-27T00:00:00.717Z"},
+	{"geth terminal err in syslog", func(a string) string {
+		return "Jul 27 00:00:00 node geth[1]: DEBUG[07-27|00:00:00.717] Removing p2p peer                        peercount=12 id=a1b2c3d4e5f60718 duration=3s req=false err=" + strconv.Quote(a)
+	}, "2024-07-27T00:00:00.717Z"},
+	{"geth terminal behind a monotonic journal", func(a string) string {
+		return "[ 1241.567890] node geth[1]: INFO [07-27|00:00:00.717] Rejected inbound connection              addr=198.51.100.7:30303 err=" + strconv.Quote(a)
+	}, "2024-07-27T00:00:00.717Z"},
+	{"geth logfmt err", func(a string) string {
+		return `t=2024-07-27T00:00:00+0000 lvl=debug msg="Rejected inbound connection" addr=198.51.100.7:30303 err=` + strconv.Quote(a)
+	}, "2024-07-27T00:00:00Z"},
+	{"logfmt t after msg", func(a string) string {
+		return "lvl=debug msg=refused t=" + a
+	}, ""},
+	{"geth json err", func(a string) string {
+		return `{"t":"2024-07-27T00:00:00.7174Z","lvl":"debug","msg":"Removing p2p peer","err":` + jsonString(a) + `}`
+	}, "2024-07-27T00:00:00.7174Z"},
+	{"json nested t", func(a string) string {
+		return `{"lvl":"debug","msg":"Adding p2p peer","peer":{"t":` + jsonString(a) + `},"name":` + jsonString(a) + `}`
+	}, ""},
+	{"cometbft err", func(a string) string {
+		return `E[2024-07-27|00:00:00.524] Stopping peer for error                      module=p2p peer="Peer{MConn{198.51.100.7:26656} 7f3c in}" err=` + strconv.Quote(a)
+	}, "2024-07-27T00:00:00.524Z"},
+	{"cometbft err in the journal", func(a string) string {
+		return `2024-07-27T00:00:00+00:00 node cometbft[1]: E[2024-07-27|00:00:00.524] Stopping peer for error                      module=p2p peer=7f3c@198.51.100.7:26656 err=` + strconv.Quote(a)
+	}, "2024-07-27T00:00:00.524Z"},
+	{"cometbft json err before ts", func(a string) string {
+		return `{"_msg":"Stopping peer for error","err":` + jsonString(a) + `,"level":"error","module":"p2p","peer":"Peer{MConn{198.51.100.7:26656} 7f3c in}","ts":"2024-07-27T00:00:00.524082434Z"}`
+	}, "2024-07-27T00:00:00.524082434Z"},
+	{"bitcoin user agent", func(a string) string {
+		return "2024-07-27T00:00:00Z [net] receive version message: /" + a + "/: version 70016, blocks=1, us=192.0.2.1:8333, txrelay=1, peer=9, peeraddr=198.51.100.7:8333"
+	}, "2024-07-27T00:00:00Z"},
+	{"bitcoin logtimemicros reason", func(a string) string {
+		return "2024-07-27T00:00:00.717400Z Misbehaving: peer=5 (0 -> 20): " + a
+	}, "2024-07-27T00:00:00.7174Z"},
+	{"nano error text", func(a string) string {
+		return "[2024-07-27 00:00:00.717] [tcp_server] [debug] Error reading message: " + a + ", status: invalid_header ([::ffff:198.51.100.7]:7075)"
+	}, "2024-07-27T00:00:00.717Z"},
 	{"rfc5424", func(a string) string {
 		return "<34>1 2024-07-27T00:00:00.003Z host app 1 - - rejected " + a
 	}, "2024-07-27T00:00:00.003Z"},
