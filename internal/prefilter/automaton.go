@@ -1,0 +1,135 @@
+package prefilter
+
+// automaton is an Aho–Corasick automaton compiled to a dense DFA over byte
+// classes: one table load per byte of the line, whatever the number of
+// literals. Bytes that occur in no literal share one class, which keeps the
+// table small enough for the cache.
+type automaton struct {
+	class [256]uint8
+	ncls  int
+	// delta[s+c] is the next state of state s (premultiplied by ncls) on
+	// class c, also premultiplied.
+	delta []int32
+	// States at or after firstOut (premultiplied) end at least one literal;
+	// numbering them last makes the test one comparison.
+	firstOut int32
+	// outs[(s-firstOut)/ncls] are the literals state s ends (its own and,
+	// through the failure links, its suffixes').
+	outs [][]int32
+}
+
+func newAutomaton(lits [][]byte) *automaton {
+	a := &automaton{}
+	// Class 0 is every byte no literal holds.
+	for _, lit := range lits {
+		for _, c := range lit {
+			if a.class[c] == 0 {
+				a.ncls++
+				a.class[c] = uint8(a.ncls)
+			}
+		}
+	}
+	a.ncls++
+	if a.ncls > 256 {
+		// Every byte value in some literal: classes no longer fit a
+		// byte, and one class per byte is what 256 would mean anyway.
+		for c := range a.class {
+			a.class[c] = uint8(c)
+		}
+		a.ncls = 256
+	}
+	// The trie, with -1 for a missing edge.
+	type node struct {
+		next []int32
+		fail int32
+		out  []int32
+	}
+	newNode := func() node {
+		n := node{next: make([]int32, a.ncls)}
+		for i := range n.next {
+			n.next[i] = -1
+		}
+		return n
+	}
+	trie := []node{newNode()}
+	for id, lit := range lits {
+		s := int32(0)
+		for _, c := range lit {
+			k := a.class[c]
+			if trie[s].next[k] < 0 {
+				trie[s].next[k] = int32(len(trie))
+				trie = append(trie, newNode())
+			}
+			s = trie[s].next[k]
+		}
+		trie[s].out = append(trie[s].out, int32(id))
+	}
+	// Breadth first, so that a state's failure target is complete before
+	// the state: missing edges become the failure target's edges (the DFA).
+	queue := make([]int32, 0, len(trie))
+	for k := range a.ncls {
+		if t := trie[0].next[k]; t < 0 {
+			trie[0].next[k] = 0
+		} else {
+			trie[t].fail = 0
+			queue = append(queue, t)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		f := trie[s].fail
+		trie[s].out = append(trie[s].out, trie[f].out...)
+		for k := range a.ncls {
+			t := trie[s].next[k]
+			if t < 0 {
+				trie[s].next[k] = trie[f].next[k]
+				continue
+			}
+			trie[t].fail = trie[f].next[k]
+			queue = append(queue, t)
+		}
+	}
+	// Renumber: states without output first (the start state, which ends
+	// no literal since literals are not empty, stays 0).
+	order := make([]int32, len(trie))
+	n := int32(0)
+	for s := range trie {
+		if len(trie[s].out) == 0 {
+			order[s] = n
+			n++
+		}
+	}
+	first := n
+	for s := range trie {
+		if len(trie[s].out) > 0 {
+			order[s] = n
+			a.outs = append(a.outs, trie[s].out)
+			n++
+		}
+	}
+	ncls := int32(a.ncls)
+	a.firstOut = first * ncls
+	a.delta = make([]int32, len(trie)*a.ncls)
+	for s := range trie {
+		row := order[s] * ncls
+		for k, t := range trie[s].next {
+			a.delta[row+int32(k)] = order[t] * ncls
+		}
+	}
+	return a
+}
+
+// scan sets bit i of found for every literal i that occurs in text.
+func (a *automaton) scan(text []byte, found []uint64) {
+	delta, class, first := a.delta, &a.class, a.firstOut
+	s := int32(0)
+	for _, c := range text {
+		s = delta[s+int32(class[c])]
+		if s >= first {
+			for _, id := range a.outs[(s-first)/int32(a.ncls)] {
+				found[id/64] |= 1 << (id % 64)
+			}
+		}
+	}
+}

@@ -1,0 +1,161 @@
+// Package prefilter decides, with one pass over a line, which of several
+// filters can match it. Several jails on one source used to run every
+// filter on every line, so each extra jail cost as much as the first; the
+// pipeline now scans each line once for the literals all its filters
+// require (filter.Requirement) and runs only the filters that can match.
+package prefilter
+
+import (
+	"bytes"
+	"math/bits"
+
+	"github.com/peerjail/peerjail/internal/filter"
+)
+
+// Strategy is how a Set looks for its literals.
+type Strategy uint8
+
+const (
+	// Auto picks Index for few literals and Automaton for many (see
+	// BenchmarkStrategies: bytes.Index is vectorised, so it wins until the
+	// number of literals makes one pass over the line cheaper).
+	Auto Strategy = iota
+	// Index runs bytes.Contains once per literal.
+	Index
+	// Automaton runs an Aho–Corasick automaton over the line once.
+	Automaton
+)
+
+// indexUpTo is the most literals Auto searches with bytes.Index; measured
+// by BenchmarkStrategies on the stock libp2p, sshd and flow literals.
+const indexUpTo = 6
+
+// Set holds the requirements of a source's filters. It is immutable and
+// safe for concurrent use.
+type Set struct {
+	filters []want
+	lits    [][]byte
+	ac      *automaton // nil: bytes.Index per literal
+	words   int        // uint64 words of a literal bit set
+}
+
+// want is one filter's requirement over literal numbers.
+type want struct {
+	always bool
+	longer int
+	// any are alternatives, each a bit set of literal numbers (words long).
+	any [][]uint64
+}
+
+// New builds a Set over reqs; filter i of Candidates is reqs[i].
+func New(reqs []filter.Requirement, s Strategy) *Set {
+	set := &Set{}
+	ids := make(map[string]int)
+	var alts [][][]int
+	for _, r := range reqs {
+		var fa [][]int
+		for _, alt := range r.Any {
+			var nums []int
+			for _, lit := range alt {
+				if len(lit) == 0 {
+					continue
+				}
+				id, ok := ids[string(lit)]
+				if !ok {
+					id = len(set.lits)
+					ids[string(lit)] = id
+					set.lits = append(set.lits, lit)
+				}
+				nums = append(nums, id)
+			}
+			fa = append(fa, nums)
+		}
+		alts = append(alts, fa)
+	}
+	set.words = (len(set.lits) + 63) / 64
+	for i, r := range reqs {
+		w := want{always: r.Always(), longer: r.Longer}
+		for _, nums := range alts[i] {
+			if len(nums) == 0 {
+				// An alternative without literals holds on every line.
+				w.always = true
+			}
+			bs := make([]uint64, set.words)
+			for _, n := range nums {
+				bs[n/64] |= 1 << (n % 64)
+			}
+			w.any = append(w.any, bs)
+		}
+		set.filters = append(set.filters, w)
+	}
+	if s == Automaton || s == Auto && len(set.lits) > indexUpTo {
+		set.ac = newAutomaton(set.lits)
+	}
+	return set
+}
+
+// Len returns the number of filters.
+func (s *Set) Len() int { return len(s.filters) }
+
+// Literals returns the number of distinct literals searched for.
+func (s *Set) Literals() int { return len(s.lits) }
+
+// Scratch is per-goroutine working memory for Candidates.
+type Scratch struct {
+	found []uint64
+}
+
+// Candidates sets bit i of dst (which must hold Len() bits) for every filter
+// i that can return something other than a Miss for text, and clears the
+// others.
+func (s *Set) Candidates(text []byte, dst []uint64, sc *Scratch) {
+	clear(dst)
+	if cap(sc.found) < s.words {
+		sc.found = make([]uint64, s.words)
+	}
+	found := sc.found[:s.words]
+	clear(found)
+	if s.ac != nil {
+		s.ac.scan(text, found)
+	} else {
+		for i, lit := range s.lits {
+			if bytes.Contains(text, lit) {
+				found[i/64] |= 1 << (i % 64)
+			}
+		}
+	}
+	for i := range s.filters {
+		w := &s.filters[i]
+		if w.always || w.longer > 0 && len(text) > w.longer || holdsAny(w.any, found) {
+			dst[i/64] |= 1 << (i % 64)
+		}
+	}
+}
+
+func holdsAny(alts [][]uint64, found []uint64) bool {
+	for _, alt := range alts {
+		ok := true
+		for k, w := range alt {
+			if found[k]&w != w {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Has reports whether bit i of a Candidates result is set.
+func Has(dst []uint64, i int) bool { return dst[i/64]&(1<<(i%64)) != 0 }
+
+// Count returns how many bits of a Candidates result are set.
+func Count(dst []uint64) int {
+	n := 0
+	for _, w := range dst {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
