@@ -22,8 +22,13 @@ func (e *Engine) count(b *Batch) {
 	}
 	nj := len(e.jails)
 	for i := range b.Lines {
+		row := b.idx[i*nj : i*nj+nj]
 		for _, j := range b.src.jails {
-			e.countOne(e.jails[j], b.src, &b.res[i*nj+j], b.Lines[i].Text, now)
+			if k := row[j]; k > 0 {
+				e.countOne(e.jails[j], b.src, &b.res[k-1], b.Lines[i].Text, now)
+			} else {
+				e.jails[j].Counts.Lines++
+			}
 		}
 	}
 	e.mu.Unlock()

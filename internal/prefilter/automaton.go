@@ -16,6 +16,10 @@ type automaton struct {
 	// outs[(s-firstOut)/ncls] are the literals state s ends (its own and,
 	// through the failure links, its suffixes').
 	outs [][]int32
+	// lead[c]: byte c leaves the start state. The scan skips other bytes
+	// with a loop whose steps do not wait on a table load, the chain that
+	// bounds the automaton's speed.
+	lead [256]bool
 }
 
 func newAutomaton(lits [][]byte) *automaton {
@@ -108,6 +112,9 @@ func newAutomaton(lits [][]byte) *automaton {
 			n++
 		}
 	}
+	for c := range 256 {
+		a.lead[c] = trie[0].next[a.class[c]] != 0
+	}
 	ncls := int32(a.ncls)
 	a.firstOut = first * ncls
 	a.delta = make([]int32, len(trie)*a.ncls)
@@ -122,10 +129,18 @@ func newAutomaton(lits [][]byte) *automaton {
 
 // scan sets bit i of found for every literal i that occurs in text.
 func (a *automaton) scan(text []byte, found []uint64) {
-	delta, class, first := a.delta, &a.class, a.firstOut
+	delta, class, first, lead := a.delta, &a.class, a.firstOut, &a.lead
 	s := int32(0)
-	for _, c := range text {
-		s = delta[s+int32(class[c])]
+	for i := 0; i < len(text); i++ {
+		if s == 0 {
+			for i < len(text) && !lead[text[i]] {
+				i++
+			}
+			if i == len(text) {
+				return
+			}
+		}
+		s = delta[s+int32(class[text[i]])]
 		if s >= first {
 			for _, id := range a.outs[(s-first)/int32(a.ncls)] {
 				found[id/64] |= 1 << (id % 64)

@@ -8,6 +8,7 @@ package prefilter
 import (
 	"bytes"
 	"math/bits"
+	"strings"
 
 	"github.com/peerjail/peerjail/internal/filter"
 )
@@ -28,7 +29,7 @@ const (
 
 // indexUpTo is the most literals Auto searches with bytes.Index; measured
 // by BenchmarkStrategies on the stock libp2p, sshd and flow literals.
-const indexUpTo = 6
+const indexUpTo = 4
 
 // Set holds the requirements of a source's filters. It is immutable and
 // safe for concurrent use.
@@ -60,6 +61,7 @@ func New(reqs []filter.Requirement, s Strategy) *Set {
 				if len(lit) == 0 {
 					continue
 				}
+				lit = rareSuffix(lit)
 				id, ok := ids[string(lit)]
 				if !ok {
 					id = len(set.lits)
@@ -158,4 +160,38 @@ func Count(dst []uint64) int {
 		n += bits.OnesCount64(w)
 	}
 	return n
+}
+
+// minSuffix is the shortest part of a literal rareSuffix keeps.
+const minSuffix = 4
+
+// rareSuffix returns the part of lit from its rarest byte on, keeping at
+// least minSuffix bytes. A line that holds lit holds every part of it, so
+// the requirement stays exact; but the automaton leaves its start state
+// only on a literal's first byte, and a literal starting with a space or a
+// quote would stop its fast skip at every word.
+func rareSuffix(lit []byte) []byte {
+	best := 0
+	for i := 0; i+minSuffix <= len(lit); i++ {
+		if rarity(lit[i]) > rarity(lit[best]) {
+			best = i
+		}
+	}
+	return lit[best:]
+}
+
+// rarity guesses how rare a byte is in log text: white space, quotes,
+// separators and digits are everywhere, lower-case letters by their
+// frequency in English, other punctuation like a rare letter, capitals
+// (which start few words) rarest.
+func rarity(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return 1 + strings.IndexByte("etaoinsrhldcumfpgwybvkxjqz", c)
+	case c >= 'A' && c <= 'Z':
+		return 30
+	case c >= '0' && c <= '9', strings.IndexByte(" \t\":,.=/-", c) >= 0:
+		return 0
+	}
+	return 10
 }
