@@ -109,7 +109,8 @@ type Scratch struct {
 
 // Candidates sets bit i of dst (which must hold Len() bits) for every filter
 // i that can return something other than a Miss for text, and clears the
-// others.
+// others. It looks for parts of the literals (rareSuffix), so it may also
+// set the bit of a filter that then misses, never leave one out.
 func (s *Set) Candidates(text []byte, dst []uint64, sc *Scratch) {
 	clear(dst)
 	if cap(sc.found) < s.words {
