@@ -96,7 +96,7 @@ func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
 	case r.at.Sub(now) > jl.skew():
 		jl.Counts.FutureTime++
 		return now
-	case now.Sub(r.at) > jl.Jail.Config().FindTime:
+	case now.Sub(r.at) > jl.findTime:
 		jl.Counts.PastTime++
 		return now
 	}
@@ -117,7 +117,7 @@ func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
 // clock, so that one stamp cannot end every ban or make later lines old.
 func (e *Engine) replayTime(jl *Jail, src *Source, t time.Time) time.Time {
 	ref := src.ref()
-	if t.Sub(ref) <= jl.skew() && (src.latest.IsZero() || src.latest.Sub(t) <= jl.Jail.Config().FindTime) {
+	if t.Sub(ref) <= jl.skew() && (src.latest.IsZero() || src.latest.Sub(t) <= jl.findTime) {
 		if t.After(src.latest) {
 			src.latest = t
 		}

@@ -35,6 +35,9 @@ type Jail struct {
 	// keys are equal run one Match per line. Empty: the Filter value
 	// itself identifies it.
 	filterKey string
+	// findTime is the jail's, read once by New: Config copies the
+	// policy's slices, too much for every hit.
+	findTime time.Duration
 }
 
 // Counts are what happened to the lines a jail saw.
@@ -99,6 +102,9 @@ func New(jails []*Jail, o Options) *Engine {
 	for _, j := range jails {
 		if o.TrackHosts && j.Hosts == nil {
 			j.Hosts = make(map[jail.Key]int)
+		}
+		if j.Jail != nil {
+			j.findTime = j.Jail.Config().FindTime
 		}
 	}
 	e := &Engine{jails: jails, opts: o}
