@@ -21,7 +21,7 @@ const (
 	// BenchmarkStrategies: bytes.Index is vectorised, so it wins until the
 	// number of literals makes one pass over the line cheaper).
 	Auto Strategy = iota
-	// Index runs bytes.Contains once per literal.
+	// Index searches for each literal in turn, from its rarest byte.
 	Index
 	// Automaton runs an Aho–Corasick automaton over the line once.
 	Automaton
@@ -36,6 +36,7 @@ const indexUpTo = 4
 type Set struct {
 	filters []want
 	lits    [][]byte
+	anchors []int // per literal, the index of its rarest byte
 	ac      *automaton // nil: bytes.Index per literal
 	words   int        // uint64 words of a literal bit set
 }
@@ -75,6 +76,9 @@ func New(reqs []filter.Requirement, s Strategy) *Set {
 		alts = append(alts, fa)
 	}
 	set.words = (len(set.lits) + 63) / 64
+	for _, lit := range set.lits {
+		set.anchors = append(set.anchors, rarest(lit))
+	}
 	for i, r := range reqs {
 		w := want{always: r.Always(), longer: r.Longer}
 		for _, nums := range alts[i] {
@@ -122,7 +126,7 @@ func (s *Set) Candidates(text []byte, dst []uint64, sc *Scratch) {
 		s.ac.scan(text, found)
 	} else {
 		for i, lit := range s.lits {
-			if bytes.Contains(text, lit) {
+			if contains(text, lit, s.anchors[i]) {
 				found[i/64] |= 1 << (i % 64)
 			}
 		}
@@ -163,22 +167,60 @@ func Count(dst []uint64) int {
 	return n
 }
 
+// rareSuffix returns lit without the leading bytes that are everywhere in
+// log text (white space, quotes, separators, digits), keeping at least
+// minSuffix bytes. A line that holds lit holds every part of it, so the
+// requirement stays exact; but the automaton leaves its start state only
+// on a literal's first byte, and a literal starting with a space would
+// stop its fast skip at every word.
+func rareSuffix(lit []byte) []byte {
+	i := 0
+	for i+minSuffix < len(lit) && rarity(lit[i]) == 0 {
+		i++
+	}
+	return lit[i:]
+}
+
 // minSuffix is the shortest part of a literal rareSuffix keeps.
 const minSuffix = 4
 
-// rareSuffix returns the part of lit from its rarest byte on, keeping at
-// least minSuffix bytes. A line that holds lit holds every part of it, so
-// the requirement stays exact; but the automaton leaves its start state
-// only on a literal's first byte, and a literal starting with a space or a
-// quote would stop its fast skip at every word.
-func rareSuffix(lit []byte) []byte {
+// rarest returns the index of lit's rarest byte.
+func rarest(lit []byte) int {
 	best := 0
-	for i := 0; i+minSuffix <= len(lit); i++ {
+	for i := range lit {
 		if rarity(lit[i]) > rarity(lit[best]) {
 			best = i
 		}
 	}
-	return lit[best:]
+	return best
+}
+
+// contains is bytes.Contains(b, lit) by way of lit's rarest byte (at
+// anchor): bytes.Index looks for the first byte, and a literal that starts
+// with a space stops it at every word. When the rare byte turns out to be
+// common in b, it hands over to bytes.Index, whose cost does not depend on
+// the text (a hostile line full of that byte stays cheap).
+func contains(b, lit []byte, anchor int) bool {
+	c := lit[anchor]
+	fails := 0
+	for i := anchor; i < len(b); i++ {
+		j := bytes.IndexByte(b[i:], c)
+		if j < 0 {
+			return false
+		}
+		i += j
+		start := i - anchor
+		if start+len(lit) > len(b) {
+			return false
+		}
+		if bytes.Equal(b[start:start+len(lit)], lit) {
+			return true
+		}
+		if fails++; fails > 4+i/16 {
+			return bytes.Contains(b[start+1:], lit)
+		}
+	}
+	return false
 }
 
 // rarity guesses how rare a byte is in log text: white space, quotes,
@@ -193,6 +235,8 @@ func rarity(c byte) int {
 		return 30
 	case c >= '0' && c <= '9', strings.IndexByte(" \t\":,.=/-", c) >= 0:
 		return 0
+	case c == '\\':
+		return 28
 	}
 	return 10
 }

@@ -93,8 +93,10 @@ func TestCandidatesAgreeWithNaive(t *testing.T) {
 func TestRareSuffix(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{" user ", "user "},
-		{"msg=CANONICAL_PEER_STATUS peer=", "CANONICAL_PEER_STATUS peer="},
-		{`"suspicious"`, `picious"`},
+		{"msg=CANONICAL_PEER_STATUS peer=", "msg=CANONICAL_PEER_STATUS peer="},
+		{`"suspicious"`, `suspicious"`},
+		{"\tdial failed\t{", "dial failed\t{"},
+		{" abc", " abc"},
 		{`\u`, `\u`},
 		{"ab", "ab"},
 	} {
