@@ -43,14 +43,16 @@ fi
 # median of RUNS timings of a command: prints "seconds peak_rss_kb". A
 # Python wrapper times it to the microsecond (/usr/bin/time's hundredths
 # are a tenth of grep's time on a small corpus), /usr/bin/time measures the
-# peak RSS; grep's status 1 (no line matched) is no failure.
+# peak RSS; grep's status 1 (no line matched) is no failure. Output goes
+# to a file: GNU grep writing to /dev/null stops at the first match.
 measure() {
   local out=() i
   for ((i = 0; i < RUNS; i++)); do
     out+=("$(python3 -c '
 import resource, subprocess, sys, time
 t = time.perf_counter()
-rc = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", sys.argv[2]] + sys.argv[3:], stdout=subprocess.DEVNULL)
+with open(sys.argv[2] + ".out", "wb") as out:
+    rc = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", sys.argv[2]] + sys.argv[3:], stdout=out)
 wall = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 if rc not in (0, 1) or rc == 1 and "grep" not in sys.argv[3:]:
