@@ -20,6 +20,7 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
+	"github.com/peerjail/peerjail/internal/nftables"
 	"github.com/peerjail/peerjail/internal/store"
 )
 
@@ -126,7 +127,7 @@ func withDefaults(o Options) Options {
 	}
 	if o.NewFirewall == nil {
 		log := o.Logger.With("firewall", "nftables")
-		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables(firewall.WithLogger(log)) }
+		o.NewFirewall = func() (firewall.Firewall, error) { return nftables.New(nftables.WithLogger(log)) }
 	}
 	if o.Notify == nil {
 		o.Notify = sdNotify

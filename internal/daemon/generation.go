@@ -240,7 +240,7 @@ func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 			return
 		}
 		seen[j.Name] = true
-		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol}
+		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol, IPv6Prefix: j.Policy.IPv6Prefix}
 		for _, p := range j.Ports {
 			fj.Ports = append(fj.Ports, firewall.PortRange{From: p.From, To: p.To})
 		}

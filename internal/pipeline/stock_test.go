@@ -53,6 +53,12 @@ func TestStockFiltersTakeNoTimeFromMessages(t *testing.T) {
 		{"sshd", "failed password", func(a string) string {
 			return "2024-07-27T00:00:00+0000 bastion sshd[1]: Failed password for invalid user " + a + " from 198.51.100.7 port 4444 ssh2"
 		}, "2024-07-27T00:00:00Z"},
+		{"sshd-ddos", "client banner", func(a string) string {
+			return "Jul 27 00:00:00 bastion sshd[1]: Bad protocol version identification '" + a + "' from 198.51.100.7 port 4444"
+		}, "2024-07-27T00:00:00Z"},
+		{"sshd-aggressive", "client offer", func(a string) string {
+			return "[ 1234.567890] bastion sshd[1]: Unable to negotiate with 198.51.100.7 port 4444: no matching cipher found. Their offer: " + a + " [preauth]"
+		}, ""},
 		{"libp2p-misbehaving", "zap err", func(a string) string {
 			return zap + "CANONICAL_MISBEHAVING_PEER: peer=12D3KooW addr=/ip4/198.51.100.7/tcp/4001 component=identify err=" + strconv.Quote(a)
 		}, "2024-07-27T00:00:00.014Z"},

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,9 +13,9 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/peerjail/peerjail/internal/golden"
+)
 
 func loadConfig(t *testing.T, path string) *config.Config {
 	t.Helper()
@@ -37,24 +36,6 @@ func runReplay(t *testing.T, o Options) string {
 	return out.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./internal/replay -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
 // TestReplaySSHD pins the JSON Lines contract on a small log: an attacker
 // banned, unbanned by log time and banned again for twice as long; a victim
 // named only in user names never banned; ignoreip (127.0.0.1) ignored.
@@ -72,7 +53,7 @@ func TestReplaySSHD(t *testing.T) {
 		t.Fatal("cannot prepare the log")
 	}
 	got := runReplay(t, Options{Config: c, Logs: []string{log}, JSON: true, Workers: 1})
-	golden(t, "sshd.jsonl", got)
+	golden.CheckString(t, filepath.Join("testdata", "sshd.jsonl"), got)
 	if strings.Contains(got, "203.0.113.66") {
 		t.Error("the victim named in user names was banned")
 	}
