@@ -33,17 +33,24 @@ func RequirementOf(f Filter) Requirement {
 	return Requirement{}
 }
 
-// requirement: Match tries the fail patterns in turn and skips one whose
-// literal is missing; only a fail pattern's match leads to Ignored, NoHost
-// or Match.
+// requirement: Match misses a line without the gate, tries the fail
+// patterns in turn and skips one whose literal is missing (from the line,
+// or from the message, a part of it); only a fail pattern's match leads to
+// Ignored, NoHost or Match.
 func (f *RegexFilter) requirement() Requirement {
 	var r Requirement
 	for i := range f.fail {
-		lit := f.fail[i].literal
-		if len(lit) == 0 {
+		var alt [][]byte
+		if len(f.gate) > 0 {
+			alt = append(alt, f.gate)
+		}
+		if lit := f.fail[i].literal; len(lit) > 0 {
+			alt = append(alt, lit)
+		}
+		if len(alt) == 0 {
 			return Requirement{}
 		}
-		r.Any = append(r.Any, [][]byte{lit})
+		r.Any = append(r.Any, alt)
 	}
 	return r
 }
