@@ -29,7 +29,7 @@ const (
 
 // indexUpTo is the most literals Auto searches with bytes.Index; measured
 // by BenchmarkStrategies on the stock libp2p, sshd and flow literals.
-const indexUpTo = 4
+const indexUpTo = 6
 
 // Set holds the requirements of a source's filters. It is immutable and
 // safe for concurrent use.
@@ -58,8 +58,8 @@ func New(reqs []filter.Requirement, s Strategy) *Set {
 		var fa [][]int
 		for _, alt := range r.Any {
 			var nums []int
-			for _, lit := range alt {
-				if len(lit) == 0 {
+			for k, lit := range alt {
+				if len(lit) == 0 || implied(alt, k) {
 					continue
 				}
 				lit = rareSuffix(lit)
@@ -139,6 +139,18 @@ func (s *Set) Candidates(text []byte, dst []uint64, sc *Scratch) {
 	}
 }
 
+// implied reports whether another literal of alt holds alt[k] (a line that
+// holds it holds alt[k] too), so alt[k] need not be looked for; of equal
+// literals the first is kept.
+func implied(alt [][]byte, k int) bool {
+	for i, o := range alt {
+		if i != k && len(o) >= len(alt[k]) && bytes.Contains(o, alt[k]) && (len(o) > len(alt[k]) || i < k) {
+			return true
+		}
+	}
+	return false
+}
+
 func holdsAny(alts [][]uint64, found []uint64) bool {
 	for _, alt := range alts {
 		ok := true
@@ -167,22 +179,32 @@ func Count(dst []uint64) int {
 	return n
 }
 
-// rareSuffix returns lit without the leading bytes that are everywhere in
-// log text (white space, quotes, separators, digits), keeping at least
-// minSuffix bytes. A line that holds lit holds every part of it, so the
-// requirement stays exact; but the automaton leaves its start state only
-// on a literal's first byte, and a literal starting with a space would
-// stop its fast skip at every word.
+// rareSuffix returns the part of lit from its rarest byte on, keeping at
+// least minSuffix bytes (minShort of a shorter lit). A line that holds lit holds
+// every part of it, so the requirement stays exact (a line may hold the
+// part and not lit: its filter runs and misses); but the automaton leaves
+// its start state only on a literal's first byte, and a literal starting
+// with a space or a common letter would stop its fast skip at every word.
 func rareSuffix(lit []byte) []byte {
-	i := 0
-	for i+minSuffix < len(lit) && rarity(lit[i]) == 0 {
-		i++
+	keep := min(len(lit), minSuffix)
+	if keep < minSuffix {
+		keep = min(len(lit), minShort)
 	}
-	return lit[i:]
+	best := 0
+	for i := 0; i+keep <= len(lit); i++ {
+		if rarity(lit[i]) > rarity(lit[best]) {
+			best = i
+		}
+	}
+	return lit[best:]
 }
 
-// minSuffix is the shortest part of a literal rareSuffix keeps.
-const minSuffix = 4
+// minSuffix and minShort are the shortest parts of a literal rareSuffix
+// keeps: long enough that the part is about as rare as the literal.
+const (
+	minSuffix = 8
+	minShort  = 4
+)
 
 // rarest returns the index of lit's rarest byte.
 func rarest(lit []byte) int {
@@ -223,20 +245,20 @@ func contains(b, lit []byte, anchor int) bool {
 	return false
 }
 
-// rarity guesses how rare a byte is in log text: white space, quotes,
-// separators and digits are everywhere, lower-case letters by their
-// frequency in English, other punctuation like a rare letter, capitals
-// (which start few words) rarest.
+// byFrequency lists the printable bytes from the commonest to the rarest
+// in the real-format fixtures of go-libp2p, flow-go and OpenSSH
+// (testdata/real, each program weighted alike).
+const byFrequency = "e 01\"os2a:dnrit6c35pl._4uf,m789Tbh/=g-SAEINORwvPCMD[k]\\UyFxLZYHWKqG;JzjBQX{}V+@'#()>!$%&*<?^`|~"
+
+// rarity ranks how rare a byte is in log text: the rank in byFrequency;
+// tabs (go-log's separator) are common, other bytes rarer than any
+// printable one.
 func rarity(c byte) int {
-	switch {
-	case c >= 'a' && c <= 'z':
-		return 1 + strings.IndexByte("etaoinsrhldcumfpgwybvkxjqz", c)
-	case c >= 'A' && c <= 'Z':
-		return 30
-	case c >= '0' && c <= '9', strings.IndexByte(" \t\":,.=/-", c) >= 0:
+	if c == '\t' {
 		return 0
-	case c == '\\':
-		return 28
 	}
-	return 10
+	if i := strings.IndexByte(byFrequency, c); i >= 0 {
+		return i
+	}
+	return len(byFrequency)
 }
