@@ -36,7 +36,7 @@ const indexUpTo = 6
 type Set struct {
 	filters []want
 	lits    [][]byte
-	anchors []int // per literal, the index of its rarest byte
+	anchors []int      // per literal, the index of its rarest byte
 	ac      *automaton // nil: bytes.Index per literal
 	words   int        // uint64 words of a literal bit set
 }
