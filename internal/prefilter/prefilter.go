@@ -8,6 +8,7 @@ package prefilter
 import (
 	"bytes"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/peerjail/peerjail/internal/filter"
@@ -56,6 +57,12 @@ func New(reqs []filter.Requirement, s Strategy) *Set {
 	var alts [][][]int
 	for _, r := range reqs {
 		var fa [][]int
+		if g := common(r.Any); g != nil {
+			// Every alternative needs g: looking for it alone lets
+			// through a few more lines (the filter then misses them) for
+			// fewer literals to look for.
+			r.Any = [][][]byte{{g}}
+		}
 		for _, alt := range r.Any {
 			var nums []int
 			for k, lit := range alt {
@@ -137,6 +144,28 @@ func (s *Set) Candidates(text []byte, dst []uint64, sc *Scratch) {
 			dst[i/64] |= 1 << (i % 64)
 		}
 	}
+}
+
+// common returns the longest literal every alternative holds, or nil (also
+// for a single alternative, which is looked for as it is).
+func common(alts [][][]byte) []byte {
+	if len(alts) < 2 {
+		return nil
+	}
+	var best []byte
+	for _, lit := range alts[0] {
+		if len(lit) <= len(best) {
+			continue
+		}
+		in := true
+		for _, alt := range alts[1:] {
+			in = in && slices.ContainsFunc(alt, func(o []byte) bool { return bytes.Equal(o, lit) })
+		}
+		if in {
+			best = lit
+		}
+	}
+	return best
 }
 
 // implied reports whether another literal of alt holds alt[k] (a line that

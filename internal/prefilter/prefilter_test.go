@@ -10,12 +10,16 @@ import (
 
 // naive is the definition: a filter is a candidate when it always is, the
 // line is longer than its limit, or the line holds every literal of one of
-// its alternatives (suffix: the rareSuffix of every literal not implied by
-// another, which is what a Set looks for).
+// its alternatives (suffix: what a Set looks for, the literal common to all
+// alternatives if there is one, and the rareSuffix of every literal not
+// implied by another).
 func naive(reqs []filter.Requirement, text []byte, suffix bool) []bool {
 	out := make([]bool, len(reqs))
 	for i, r := range reqs {
 		out[i] = r.Always() || r.Longer > 0 && len(text) > r.Longer
+		if g := common(r.Any); suffix && g != nil {
+			r.Any = [][][]byte{{g}}
+		}
 		for _, alt := range r.Any {
 			all := true
 			for k, lit := range alt {
