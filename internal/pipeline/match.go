@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/logline"
 	"github.com/peerjail/peerjail/internal/prefilter"
 	"github.com/peerjail/peerjail/internal/timestamp"
 )
@@ -17,13 +18,12 @@ type sourceGroup struct {
 	jails []int
 }
 
-// lineStamp is a line's time as one detector found it, memoised for the
+// lineStamp is the stamp one detector found in a line, memoised for the
 // other jails of the line that use the same detector.
 type lineStamp struct {
-	gen   uint32
-	at    time.Time
-	dated bool
-	read  bool
+	gen uint32
+	at  time.Time
+	ok  bool
 }
 
 // minPrefilter is the fewest distinct filters on a source for which the
@@ -147,6 +147,12 @@ func (e *Engine) match(b *Batch) {
 			continue
 		}
 		l := &b.Lines[i]
+		// A new generation forgets the previous line's stamps.
+		b.gen++
+		if b.gen == 0 {
+			clear(b.times)
+			b.gen = 1
+		}
 		if src.pre != nil {
 			src.pre.Candidates(l.Text, b.cand, &b.sc)
 		}
@@ -159,26 +165,35 @@ func (e *Engine) match(b *Batch) {
 			if out == filter.Miss {
 				continue
 			}
-			// The time depends on the line, the hit and the detector: a
-			// new generation forgets the stamps of the previous hit.
-			b.gen++
-			if b.gen == 0 {
-				clear(b.times)
-				b.gen = 1
-			}
 			for _, j := range sg.jails {
 				r := result{hit: hit, outcome: out}
 				if out == filter.Match {
-					ts := &b.times[src.detOf[j]]
-					if ts.gen != b.gen {
-						ts.at, ts.dated, ts.read = lineTime(l, hit, src.dets[src.detOf[j]])
-						ts.gen = b.gen
-					}
-					r.at, r.dated, r.read = ts.at, ts.dated, ts.read
+					r.at, r.dated, r.read = b.lineTime(l, hit, src, j)
 				}
 				b.res = append(b.res, r)
 				row[j] = int32(len(b.res))
 			}
 		}
 	}
+}
+
+// lineTime is the package's lineTime, with the stamp a detector finds in the
+// line's text found once per line and detector.
+func (b *Batch) lineTime(l *logline.Line, h filter.Hit, src *Source, j int) (t time.Time, dated, read bool) {
+	switch {
+	case l.TimeIsExact:
+		return l.Time, true, false
+	case !h.Time.IsZero():
+		return h.Time, true, false
+	}
+	d := src.detOf[j]
+	ts := &b.times[d]
+	if ts.gen != b.gen {
+		ts.at, ts.ok = src.dets[d].Find(l.Text)
+		ts.gen = b.gen
+	}
+	if ts.ok {
+		return ts.at, true, false
+	}
+	return l.Time, !l.Time.IsZero(), true
 }

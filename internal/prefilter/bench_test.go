@@ -112,3 +112,33 @@ func BenchmarkStrategies(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCrossover runs both strategies on the first K literals of the
+// 16-jail mix, one filter per literal, to place Auto's threshold.
+func BenchmarkCrossover(b *testing.B) {
+	lines := corpusLines(b)
+	all := New(benchRequirements(b, 16), Index).lits
+	for _, k := range []int{1, 2, 3, 4, 6, 8, 12} {
+		reqs := make([]filter.Requirement, k)
+		for i := range reqs {
+			reqs[i] = filter.Requirement{Any: [][][]byte{{all[i]}}}
+		}
+		for _, st := range []struct {
+			name string
+			s    Strategy
+		}{{"index", Index}, {"automaton", Automaton}} {
+			set := New(reqs, st.s)
+			b.Run(fmt.Sprintf("literals=%d/%s", k, st.name), func(b *testing.B) {
+				dst := make([]uint64, 1)
+				var sc Scratch
+				i := 0
+				for b.Loop() {
+					set.Candidates(lines[i], dst, &sc)
+					if i++; i == len(lines) {
+						i = 0
+					}
+				}
+			})
+		}
+	}
+}

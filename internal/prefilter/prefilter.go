@@ -29,7 +29,7 @@ const (
 )
 
 // indexUpTo is the most literals Auto searches with bytes.Index; measured
-// by BenchmarkStrategies on the stock libp2p, sshd and flow literals.
+// by BenchmarkCrossover (and BenchmarkStrategies) on the bench mix's literals.
 const indexUpTo = 6
 
 // Set holds the requirements of a source's filters. It is immutable and
