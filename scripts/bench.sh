@@ -12,6 +12,14 @@
 # PATH, times it on the same file in the same run with the filters in
 # scripts/bench/fail2ban (F2B_SSHD=PATH times another sshd filter, such as
 # fail2ban's stock filter.d/sshd.conf, instead of ours).
+#
+# It also times `LC_ALL=C grep -cE` with a pattern close to each primary
+# jail's filter on the same file, one core each, and prints peerjail's cost
+# as a multiple of grep's (the cost of reading the bytes); and, on the
+# libp2p corpus, the cost of the first 1, 2, 4, 8 and 16 jails of
+# scripts/bench/jails.yaml (many jails on one source) as a multiple of one.
+# TIME=cpu times user+system CPU seconds instead of elapsed ones, steadier
+# on a machine that runs other work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${LINES:-1000000}
@@ -19,6 +27,7 @@ RUNS=${RUNS:-3}
 SEED=${SEED:-1}
 DIR=${BENCH_DIR:-/tmp/peerjail-bench}
 GO=${GO:-go}
+TIME=${TIME:-elapsed}
 F2B=scripts/bench/fail2ban
 mkdir -p "$DIR"
 [ -x bin/peerjail ] || make -s build
@@ -31,17 +40,43 @@ else
   echo "bench: fail2ban-regex is not on PATH: its column is skipped (Debian: apt-get install fail2ban)" >&2
 fi
 
-# median of RUNS timings of a command: prints "seconds peak_rss_kb"
+# median of RUNS timings of a command: prints "seconds peak_rss_kb". A
+# Python wrapper times it to the microsecond (/usr/bin/time's hundredths
+# are a tenth of grep's time on a small corpus), /usr/bin/time measures the
+# peak RSS; grep's status 1 (no line matched) is no failure. Output goes
+# to a file: GNU grep writing to /dev/null stops at the first match.
 measure() {
   local out=() i
   for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -f '%e %M' -o "$DIR/time.txt" "$@" >/dev/null
-    out+=("$(cat "$DIR/time.txt")")
+    out+=("$(python3 -c '
+import resource, subprocess, sys, time
+t = time.perf_counter()
+with open(sys.argv[2] + ".out", "wb") as out:
+    rc = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", sys.argv[2]] + sys.argv[3:], stdout=out)
+wall = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+if rc not in (0, 1) or rc == 1 and "grep" not in sys.argv[3:]:
+    sys.exit(f"bench: {sys.argv[3:]} exited {rc}")
+secs = ru.ru_utime + ru.ru_stime if sys.argv[1] == "cpu" else wall
+print(f"{secs:.4f} {open(sys.argv[2]).read().split()[-1]}")' "$TIME" "$DIR/time.txt" "$@")")
   done
   printf '%s\n' "${out[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
 }
 
 rate() { python3 -c "import sys; print(f'{$1/max($2,1e-9):,.0f}')"; }
+ratio() { python3 -c "print(f'{$1/max($2,1e-9):.2f}')"; }
+
+# firstn N: scripts/bench/jails.yaml with only its first N jails
+firstn() { awk -v n="$1" '/^jails:/{j=1; print; next} j && /^  [A-Za-z0-9_-]+:$/{k++} !j || k<=n' scripts/bench/jails.yaml; }
+
+# What grep is asked on each corpus: the primary jail's marker and address.
+grep_pattern() {
+  case $1 in
+    libp2p) echo 'CANONICAL_PEER_STATUS.*addr=/ip[46]/' ;;
+    flow) echo '"suspicious":true.*"remote_address":"|"remote_address":".*"suspicious":true' ;;
+    sshd) echo '(Failed [^ ]+ for|[iI]nvalid user|maximum authentication attempts exceeded for|not allowed because|[aA]uthentication (failure|error|failed) for).* from [0-9A-Fa-f:.]+' ;;
+  esac
+}
 
 printf '%-7s %-30s %12s %10s\n' corpus what lines/s RSS_MB
 failed=0
@@ -61,9 +96,19 @@ for kind in libp2p flow sshd; do
     printf '%-7s %-30s %12s %10.1f\n' "$kind" "peerjail $primary GOMAXPROCS=$procs" "$(rate "$LINES" "$secs")" "$(python3 -c "print($rss/1024)")"
     [ "$procs" = 1 ] && p1=$secs
   done
+  read -r gsecs grss < <(measure env LC_ALL=C grep -cE "$(grep_pattern "$kind")" "$log")
+  printf '%-7s %-30s %12s %10.1f   peerjail (1 core) costs %sx grep\n' "$kind" "LC_ALL=C grep -cE" \
+    "$(rate "$LINES" "$gsecs")" "$(python3 -c "print($grss/1024)")" "$(ratio "$p1" "$gsecs")"
   if [ "$kind" = libp2p ]; then
     read -r secs rss < <(measure env GOMAXPROCS=1 bin/peerjail replay -c "$cfg" --json "$log")
     printf '%-7s %-30s %12s %10.1f\n' "$kind" "peerjail both jails GOMAXPROCS=1" "$(rate "$LINES" "$secs")" "$(python3 -c "print($rss/1024)")"
+    for n in 1 2 4 8 16; do
+      firstn "$n" > "$DIR/jails-$n.yaml"
+      read -r secs rss < <(measure env GOMAXPROCS=1 bin/peerjail replay -c "$DIR/jails-$n.yaml" --json "$log")
+      [ "$n" = 1 ] && one=$secs
+      printf '%-7s %-30s %12s %10.1f   %sx one jail\n' "$kind" "peerjail $n jails GOMAXPROCS=1" "$(rate "$LINES" "$secs")" \
+        "$(python3 -c "print($rss/1024)")" "$(ratio "$secs" "$one")"
+    done
   fi
   bin/peerjail replay -c "$cfg" --json "$log" > "$DIR/$kind.jsonl"
   python3 scripts/bench/compare.py "$kind" "$DIR/$kind.jsonl" "$truth" || failed=1

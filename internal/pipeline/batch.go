@@ -6,6 +6,7 @@ import (
 
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/logline"
+	"github.com/peerjail/peerjail/internal/prefilter"
 	"github.com/peerjail/peerjail/internal/timestamp"
 )
 
@@ -24,8 +25,16 @@ type Batch struct {
 	// offsets[i] is where line i's text starts in buf.
 	offsets []int
 	src     *Source
-	res     []result // len(Lines) × jails
-	done    chan struct{}
+	// idx[line×jails+jail] is 1 + the index in res of the line's result
+	// for the jail, or 0 for a Miss (most lines: nothing to store).
+	idx  []int32
+	res  []result
+	done chan struct{}
+	// Working memory of match.
+	cand  []uint64
+	sc    prefilter.Scratch
+	times []lineStamp
+	gen   uint32
 }
 
 type result struct {
@@ -36,13 +45,18 @@ type result struct {
 	read    bool // at is when a live source read the line, not a stamp
 }
 
-// Source is a registered line source: the jails that read it, and the
-// timestamp detectors its lines are read with, one per jail, since each jail
-// may set a datepattern.
+// Source is a registered line source: the jails that read it, the filters
+// they run (each once per line, see plan) and the timestamp detectors its
+// lines are read with, one per datepattern of its jails.
 type Source struct {
-	Name  string
-	jails []int // indexes into the engine's jails
-	dets  []*timestamp.Detector
+	Name   string
+	jails  []int // indexes into the engine's jails
+	groups []sourceGroup
+	// pre picks the groups that can match a line; nil: run them all.
+	pre  *prefilter.Set
+	dets []*timestamp.Detector
+	// detOf[j] is the index in dets of engine jail j's detector.
+	detOf []int
 	ref   func() time.Time
 	// latest is the latest hit time taken in order (replay): the source's
 	// own clock, which out-of-order stamps are judged by.
@@ -100,7 +114,7 @@ func (b *Batch) release() {
 	if cap(b.buf) > 16<<20 {
 		b.buf = nil // do not keep the memory of one giant line around
 	}
-	b.Lines, b.bad, b.buf, b.res, b.offsets = b.Lines[:0], b.bad[:0], b.buf[:0], b.res[:0], b.offsets[:0]
+	b.Lines, b.bad, b.buf, b.res, b.offsets, b.idx = b.Lines[:0], b.bad[:0], b.buf[:0], b.res[:0], b.offsets[:0], b.idx[:0]
 	b.src, b.done = nil, nil
 	batchPool.Put(b)
 }

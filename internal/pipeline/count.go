@@ -22,8 +22,13 @@ func (e *Engine) count(b *Batch) {
 	}
 	nj := len(e.jails)
 	for i := range b.Lines {
+		row := b.idx[i*nj : i*nj+nj]
 		for _, j := range b.src.jails {
-			e.countOne(e.jails[j], b.src, &b.res[i*nj+j], b.Lines[i].Text, now)
+			if k := row[j]; k > 0 {
+				e.countOne(e.jails[j], b.src, &b.res[k-1], b.Lines[i].Text, now)
+			} else {
+				e.jails[j].Counts.Lines++
+			}
 		}
 	}
 	e.mu.Unlock()
@@ -91,7 +96,7 @@ func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
 	case r.at.Sub(now) > jl.skew():
 		jl.Counts.FutureTime++
 		return now
-	case now.Sub(r.at) > jl.Jail.Config().FindTime:
+	case now.Sub(r.at) > jl.findTime:
 		jl.Counts.PastTime++
 		return now
 	}
@@ -112,7 +117,7 @@ func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
 // clock, so that one stamp cannot end every ban or make later lines old.
 func (e *Engine) replayTime(jl *Jail, src *Source, t time.Time) time.Time {
 	ref := src.ref()
-	if t.Sub(ref) <= jl.skew() && (src.latest.IsZero() || src.latest.Sub(t) <= jl.Jail.Config().FindTime) {
+	if t.Sub(ref) <= jl.skew() && (src.latest.IsZero() || src.latest.Sub(t) <= jl.findTime) {
 		if t.After(src.latest) {
 			src.latest = t
 		}

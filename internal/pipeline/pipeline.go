@@ -31,6 +31,13 @@ type Jail struct {
 	Counts Counts
 	// Hosts holds hits per host when Options.TrackHosts is set.
 	Hosts map[jail.Key]int
+	// filterKey identifies the filter's Spec (see NewJail): jails whose
+	// keys are equal run one Match per line. Empty: the Filter value
+	// itself identifies it.
+	filterKey string
+	// findTime is the jail's, read once by New: Config copies the
+	// policy's slices, too much for every hit.
+	findTime time.Duration
 }
 
 // Counts are what happened to the lines a jail saw.
@@ -76,6 +83,9 @@ type Options struct {
 type Engine struct {
 	jails []*Jail
 	opts  Options
+	// groups are the distinct filters; group[j] is jail j's.
+	groups []filter.Filter
+	group  []int
 	// mu serialises counting with Do: the jails are not safe for
 	// concurrent use.
 	mu sync.Mutex
@@ -93,8 +103,13 @@ func New(jails []*Jail, o Options) *Engine {
 		if o.TrackHosts && j.Hosts == nil {
 			j.Hosts = make(map[jail.Key]int)
 		}
+		if j.Jail != nil {
+			j.findTime = j.Jail.Config().FindTime
+		}
 	}
-	return &Engine{jails: jails, opts: o}
+	e := &Engine{jails: jails, opts: o}
+	e.groups, e.group = groupFilters(jails)
+	return e
 }
 
 // NewSource registers a line source read by the given jails (indexes into
@@ -115,16 +130,14 @@ func (e *Engine) NewSource(name string, ref func() time.Time, jails []int) (*Sou
 			jails[i] = i
 		}
 	}
-	s := &Source{Name: name, jails: jails, dets: make([]*timestamp.Detector, len(e.jails)), ref: ref}
+	s := &Source{Name: name, jails: jails, ref: ref}
 	for _, j := range jails {
 		if j < 0 || j >= len(e.jails) {
 			return nil, fmt.Errorf("source %s: no jail %d", name, j)
 		}
-		d, err := timestamp.NewDetector(timestamp.Options{Pattern: e.jails[j].DatePattern, Reference: ref})
-		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", name, err)
-		}
-		s.dets[j] = d
+	}
+	if err := s.plan(e); err != nil {
+		return nil, fmt.Errorf("source %s: %w", name, err)
 	}
 	return s, nil
 }
@@ -191,32 +204,6 @@ func (e *Engine) Run(ctx context.Context, in <-chan *Batch) error {
 	return ctx.Err()
 }
 
-// match runs every jail's filter over the batch and dates the hits.
-func (e *Engine) match(b *Batch) {
-	b.seal()
-	nj := len(e.jails)
-	if cap(b.res) < len(b.Lines)*nj {
-		b.res = make([]result, len(b.Lines)*nj)
-	}
-	b.res = b.res[:len(b.Lines)*nj]
-	for i := range b.Lines {
-		l := &b.Lines[i]
-		for _, j := range b.src.jails {
-			jl := e.jails[j]
-			r := &b.res[i*nj+j]
-			if b.bad[i] {
-				*r = result{outcome: filter.Unparsed}
-				continue
-			}
-			hit, out := jl.Filter.Match(l)
-			*r = result{hit: hit, outcome: out}
-			if out == filter.Match {
-				r.at, r.dated, r.read = lineTime(l, hit, b.src.dets[j])
-			}
-		}
-	}
-}
-
 // lineTime picks a hit's time: the record's own (journald's stamp, a JSON
 // filter's time field), else the stamp where the line's writers put it
 // (never one inside the message, see timestamp.Detector.Find), else the time
@@ -244,5 +231,5 @@ func NewJail(jc config.Jail) (*Jail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
 	}
-	return &Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew}, nil
+	return &Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew, filterKey: specKey(jc.Filter)}, nil
 }

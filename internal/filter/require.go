@@ -1,0 +1,70 @@
+package filter
+
+// Requirement is what a line must hold for a filter to return anything but
+// a Miss. A caller that runs many filters over each line (several jails on
+// one source) scans the line once for every filter's literals and runs only
+// the filters whose requirement holds; see internal/prefilter. It is derived
+// from the same checks Match makes first, so skipping a filter whose
+// requirement fails changes no outcome.
+type Requirement struct {
+	// Any lists alternatives: the filter can return other than Miss only
+	// for a line that contains every literal of at least one of them. Nil
+	// means any line can (a pattern without a required literal).
+	Any [][][]byte
+	// Longer, when positive: a line longer than this can return other than
+	// Miss whatever it contains (a JSON filter reports it Unparsed).
+	Longer int
+}
+
+// Always reports whether every line can give something other than a Miss.
+func (r Requirement) Always() bool { return len(r.Any) == 0 }
+
+// requirer is implemented by the filters that know their requirement.
+type requirer interface {
+	requirement() Requirement
+}
+
+// RequirementOf returns f's requirement; for a filter that does not know
+// one, every line is a candidate.
+func RequirementOf(f Filter) Requirement {
+	if r, ok := f.(requirer); ok {
+		return r.requirement()
+	}
+	return Requirement{}
+}
+
+// requirement: Match misses a line without the gate, tries the fail
+// patterns in turn and skips one whose literal is missing (from the line,
+// or from the message, a part of it); only a fail pattern's match leads to
+// Ignored, NoHost or Match.
+func (f *RegexFilter) requirement() Requirement {
+	var r Requirement
+	for i := range f.fail {
+		var alt [][]byte
+		if len(f.gate) > 0 {
+			alt = append(alt, f.gate)
+		}
+		if lit := f.fail[i].literal; len(lit) > 0 {
+			alt = append(alt, lit)
+		}
+		if len(alt) == 0 {
+			return Requirement{}
+		}
+		r.Any = append(r.Any, alt)
+	}
+	return r
+}
+
+// requirement: Match reports a line longer than maxJSONLine Unparsed before
+// the pre-check, and the pre-check (mayMatch) lets through lines that hold
+// every needle or a \u escape. Journald conditions only add Misses.
+func (f *JSONFilter) requirement() Requirement {
+	if len(f.needles) == 0 {
+		return Requirement{}
+	}
+	all := make([][]byte, len(f.needles))
+	for i := range f.needles {
+		all[i] = f.needles[i].text
+	}
+	return Requirement{Any: [][][]byte{all, {unicodeEscape}}, Longer: maxJSONLine}
+}

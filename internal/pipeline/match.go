@@ -1,0 +1,199 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"reflect"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/logline"
+	"github.com/peerjail/peerjail/internal/prefilter"
+	"github.com/peerjail/peerjail/internal/timestamp"
+)
+
+// sourceGroup is one distinct filter of a source and the source's jails
+// that run it.
+type sourceGroup struct {
+	f     filter.Filter
+	jails []int
+}
+
+// lineStamp is the stamp one detector found in a line, memoised for the
+// other jails of the line that use the same detector.
+type lineStamp struct {
+	gen uint32
+	at  time.Time
+	ok  bool
+}
+
+// minPrefilter is the fewest distinct filters on a source for which the
+// combined prefilter runs: one filter's own literal checks are the same
+// search without the bookkeeping.
+const minPrefilter = 2
+
+// groupFilters numbers the distinct filters of jails: jails built from equal
+// Specs (NewJail), or holding the same Filter value, share one. A Match
+// depends only on the filter and the line, so they share its result.
+func groupFilters(jails []*Jail) (groups []filter.Filter, group []int) {
+	group = make([]int, len(jails))
+	for j, jl := range jails {
+		group[j] = -1
+		for k := range j {
+			if sameFilter(jails[k], jl) {
+				group[j] = group[k]
+				break
+			}
+		}
+		if group[j] < 0 {
+			group[j] = len(groups)
+			groups = append(groups, jl.Filter)
+		}
+	}
+	return groups, group
+}
+
+func sameFilter(a, b *Jail) bool {
+	if a.filterKey != "" && a.filterKey == b.filterKey {
+		return true
+	}
+	if a.Filter == nil || b.Filter == nil {
+		return false
+	}
+	// Comparing interfaces whose dynamic type is not comparable panics.
+	if t := reflect.TypeOf(a.Filter); t != reflect.TypeOf(b.Filter) || !t.Comparable() {
+		return false
+	}
+	return a.Filter == b.Filter
+}
+
+// specKey identifies what a Spec matches: everything but its name and
+// description. "" (no sharing) when the Spec cannot be encoded.
+func specKey(s filter.Spec) string {
+	s.Name, s.Description = "", ""
+	b, err := json.Marshal(s)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// plan works out what a line of s costs: each distinct filter of its jails
+// once, the prefilter to skip those that cannot match, and one timestamp
+// detector per datepattern.
+func (s *Source) plan(e *Engine) error {
+	s.detOf = make([]int, len(e.jails))
+	pats := make(map[string]int)
+	at := make(map[int]int) // engine group → index in s.groups
+	for _, j := range s.jails {
+		jl := e.jails[j]
+		d, ok := pats[jl.DatePattern]
+		if !ok {
+			det, err := timestamp.NewDetector(timestamp.Options{Pattern: jl.DatePattern, Reference: s.ref})
+			if err != nil {
+				return err
+			}
+			d = len(s.dets)
+			pats[jl.DatePattern] = d
+			s.dets = append(s.dets, det)
+		}
+		s.detOf[j] = d
+		g, ok := at[e.group[j]]
+		if !ok {
+			g = len(s.groups)
+			at[e.group[j]] = g
+			s.groups = append(s.groups, sourceGroup{f: e.groups[e.group[j]]})
+		}
+		s.groups[g].jails = append(s.groups[g].jails, j)
+	}
+	if len(s.groups) >= minPrefilter {
+		reqs := make([]filter.Requirement, len(s.groups))
+		for g := range s.groups {
+			reqs[g] = filter.RequirementOf(s.groups[g].f)
+		}
+		s.pre = prefilter.New(reqs, prefilter.Auto)
+	}
+	return nil
+}
+
+// match runs each distinct filter of the batch's source once per line (only
+// those the prefilter lets through) and dates the hits.
+func (e *Engine) match(b *Batch) {
+	b.seal()
+	src := b.src
+	nj := len(e.jails)
+	n := len(b.Lines) * nj
+	if cap(b.idx) < n {
+		b.idx = make([]int32, n)
+	}
+	b.idx = b.idx[:n]
+	clear(b.idx)
+	b.res = b.res[:0]
+	if words := (len(src.groups) + 63) / 64; cap(b.cand) < words {
+		b.cand = make([]uint64, words)
+	} else {
+		b.cand = b.cand[:words]
+	}
+	if cap(b.times) < len(src.dets) {
+		b.times = make([]lineStamp, len(src.dets))
+	}
+	b.times = b.times[:len(src.dets)]
+	for i := range b.Lines {
+		row := b.idx[i*nj : i*nj+nj]
+		if b.bad[i] {
+			for _, j := range src.jails {
+				b.res = append(b.res, result{outcome: filter.Unparsed})
+				row[j] = int32(len(b.res))
+			}
+			continue
+		}
+		l := &b.Lines[i]
+		// A new generation forgets the previous line's stamps.
+		b.gen++
+		if b.gen == 0 {
+			clear(b.times)
+			b.gen = 1
+		}
+		if src.pre != nil {
+			src.pre.Candidates(l.Text, b.cand, &b.sc)
+		}
+		for g := range src.groups {
+			if src.pre != nil && !prefilter.Has(b.cand, g) {
+				continue
+			}
+			sg := &src.groups[g]
+			hit, out := sg.f.Match(l)
+			if out == filter.Miss {
+				continue
+			}
+			for _, j := range sg.jails {
+				r := result{hit: hit, outcome: out}
+				if out == filter.Match {
+					r.at, r.dated, r.read = b.lineTime(l, hit, src, j)
+				}
+				b.res = append(b.res, r)
+				row[j] = int32(len(b.res))
+			}
+		}
+	}
+}
+
+// lineTime is the package's lineTime, with the stamp a detector finds in the
+// line's text found once per line and detector.
+func (b *Batch) lineTime(l *logline.Line, h filter.Hit, src *Source, j int) (t time.Time, dated, read bool) {
+	switch {
+	case l.TimeIsExact:
+		return l.Time, true, false
+	case !h.Time.IsZero():
+		return h.Time, true, false
+	}
+	d := src.detOf[j]
+	ts := &b.times[d]
+	if ts.gen != b.gen {
+		ts.at, ts.ok = src.dets[d].Find(l.Text)
+		ts.gen = b.gen
+	}
+	if ts.ok {
+		return ts.at, true, false
+	}
+	return l.Time, !l.Time.IsZero(), true
+}
