@@ -197,7 +197,7 @@ func (d *Daemon) buildJails(g *generation, prev *generation) ([]int, error) {
 		old := prev.find(jc.Name)
 		if old != nil && reflect.DeepEqual(old.cfg, jc) {
 			g.jails = append(g.jails, &runJail{cfg: jc, prev: old, carried: true,
-				pj: &pipeline.Jail{Filter: old.pj.Filter, Jail: old.pj.Jail, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew}})
+				pj: old.pj.Carry(jc.DatePattern, jc.MaxClockSkew)})
 			continue
 		}
 		pj, err := pipeline.NewJail(jc)

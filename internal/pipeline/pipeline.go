@@ -221,6 +221,14 @@ func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (t time.Time
 	return l.Time, !l.Time.IsZero(), true
 }
 
+// Carry returns a jail for the next configuration of the same jail (a
+// reload that left its filter and policy alone): it goes on counting with
+// the same filter and counter, and shares matches as before, with the new
+// configuration's datepattern and clock skew.
+func (j *Jail) Carry(datePattern string, maxClockSkew time.Duration) *Jail {
+	return &Jail{Filter: j.Filter, Jail: j.Jail, DatePattern: datePattern, MaxClockSkew: maxClockSkew, filterKey: j.filterKey}
+}
+
 // NewJail builds a configured jail: its filter in front of its counting.
 func NewJail(jc config.Jail) (*Jail, error) {
 	f, err := filter.New(jc.Filter)
