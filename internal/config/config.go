@@ -44,7 +44,7 @@ type Jail struct {
 	Name       string
 	FilterName string
 	Filter     filter.Spec
-	Policy     jail.Config
+	Policy     jail.Policy
 	// IgnoreSelf asks the daemon to add the host's own addresses to
 	// Policy.IgnoreIP.
 	IgnoreSelf bool

@@ -40,7 +40,7 @@ func TestBuiltinDefaults(t *testing.T) {
 		t.Fatalf("got %d jails, want 1", len(c.Jails))
 	}
 	j := c.Jails[0]
-	want := jail.Config{
+	want := jail.Policy{
 		Name:       "ssh",
 		FindTime:   10 * time.Minute,
 		MaxRetry:   5,

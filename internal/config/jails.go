@@ -219,8 +219,8 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	return j, st.enabled
 }
 
-func (st *settings) policy(name string) jail.Config {
-	return jail.Config{
+func (st *settings) policy(name string) jail.Policy {
+	return jail.Policy{
 		Name:       name,
 		FindTime:   st.findTime,
 		MaxRetry:   st.maxRetry,

@@ -40,9 +40,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(c.d.st.Errors()))
 	now := c.d.o.Now()
 	g.eng.Do(func() {
-		for _, rj := range g.jails {
-			n, cs := rj.cfg.Name, rj.pj.Counts
-			st := rj.pj.Jail.Stats(now)
+		for _, lj := range g.jails {
+			n, cs := lj.cfg.Name, lj.lane.Counts
+			st := lj.lane.Counter.Stats(now)
 			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated
 			for _, o := range []struct {
 				name string

@@ -296,8 +296,8 @@ func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 	}
 	g.takeOver()
 	// The addresses may have changed while g was built.
-	for _, rj := range g.jails {
-		d.self.hand(rj.cfg, rj.pj.Jail)
+	for _, lj := range g.jails {
+		d.self.hand(lj.cfg, lj.lane.Counter)
 	}
 	d.enf.setActions(actions(g.cfg))
 	d.enf.retarget(g)

@@ -25,7 +25,7 @@ import (
 // and bans, and the readers whose files or journal matches did not change.
 type generation struct {
 	cfg    *config.Config
-	jails  []*runJail
+	jails  []*liveJail
 	eng    *pipeline.Engine
 	groups []*sourceGroup
 
@@ -39,16 +39,16 @@ type generation struct {
 	startedAt, quitAt time.Time
 }
 
-// runJail is one configured jail as the daemon runs it: its filter and
+// liveJail is one configured jail as the daemon runs it: its filter and
 // counting in the generation's engine, and the sources that feed it.
-type runJail struct {
+type liveJail struct {
 	cfg     config.Jail
-	pj      *pipeline.Jail
+	lane    *pipeline.Lane
 	sources []string
 	// prev is the replaced generation's jail of the same name: carried
-	// (same filter and policy, so the same *jail.Jail goes on counting) or
+	// (same filter and policy, so the same *jail.Counter goes on counting) or
 	// not (its bans are taken over at the swap).
-	prev    *runJail
+	prev    *liveJail
 	carried bool
 	live    source.Live // what it reads, for status
 }
@@ -75,7 +75,7 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	// control request's (reload) or the one SIGTERM ends, and a batch
 	// counted while stopping must still reach the kernel.
 	flushCtx := context.WithoutCancel(ctx)
-	g.eng = pipeline.New(pipelineJails(g.jails), pipeline.Options{
+	g.eng = pipeline.New(lanes(g.jails), pipeline.Options{
 		Now:        d.o.Now,
 		OnDecision: d.enf.queue,
 		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b); d.savePending(flushCtx, g, pendingSaveInterval) },
@@ -94,9 +94,9 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 		d.revertSetup(ctx, prev)
 		return nil, err
 	}
-	for _, rj := range g.jails {
-		if rj.prev != nil && !rj.carried {
-			if err := d.restoreOffenders(rj); err != nil {
+	for _, lj := range g.jails {
+		if lj.prev != nil && !lj.carried {
+			if err := d.restoreOffenders(lj); err != nil {
 				d.revertSetup(ctx, prev)
 				return nil, err
 			}
@@ -124,14 +124,14 @@ func (d *Daemon) revertSetup(ctx context.Context, prev *generation) {
 // jails' counters and the bans of the jails whose policy changed. Nothing
 // else uses either generation.
 func (g *generation) takeOver() {
-	for _, rj := range g.jails {
+	for _, lj := range g.jails {
 		switch {
-		case rj.prev == nil:
-		case rj.carried:
-			rj.pj.Counts = rj.prev.pj.Counts
+		case lj.prev == nil:
+		case lj.carried:
+			lj.lane.Counts = lj.prev.lane.Counts
 		default:
-			for _, b := range rj.prev.pj.Jail.Bans() {
-				rj.pj.Jail.Restore(b)
+			for _, b := range lj.prev.lane.Counter.Bans() {
+				lj.lane.Counter.Restore(b)
 			}
 		}
 	}
@@ -196,24 +196,24 @@ func (d *Daemon) buildJails(g *generation, prev *generation) ([]int, error) {
 	for _, jc := range g.cfg.Jails {
 		old := prev.find(jc.Name)
 		if old != nil && reflect.DeepEqual(old.cfg, jc) {
-			g.jails = append(g.jails, &runJail{cfg: jc, prev: old, carried: true,
-				pj: old.pj.Carry(jc.DatePattern, jc.MaxClockSkew)})
+			g.jails = append(g.jails, &liveJail{cfg: jc, prev: old, carried: true,
+				lane: old.lane.Carry(jc.DatePattern, jc.MaxClockSkew)})
 			continue
 		}
-		pj, err := pipeline.NewJail(jc)
+		lane, err := pipeline.NewLane(jc)
 		if err != nil {
 			return nil, err
 		}
-		d.self.hand(jc, pj.Jail)
+		d.self.hand(jc, lane.Counter)
 		if old == nil {
 			fresh = append(fresh, len(g.jails))
 		}
-		g.jails = append(g.jails, &runJail{cfg: jc, pj: pj, prev: old})
+		g.jails = append(g.jails, &liveJail{cfg: jc, lane: lane, prev: old})
 	}
 	return fresh, nil
 }
 
-func (g *generation) find(name string) *runJail {
+func (g *generation) find(name string) *liveJail {
 	if g == nil {
 		return nil
 	}
@@ -240,27 +240,27 @@ type adoptTarget interface {
 }
 
 func (g *generation) adopts(name string) bool {
-	rj := g.find(name)
-	return rj != nil && rj.cfg.Action == config.ActionNFTables
+	lj := g.find(name)
+	return lj != nil && lj.cfg.Action == config.ActionNFTables
 }
 
 func (g *generation) hold(f func(restore func(jail string, b jail.Ban) bool)) {
 	g.eng.Do(func() {
 		f(func(name string, b jail.Ban) bool {
-			rj := g.find(name)
-			if rj == nil {
+			lj := g.find(name)
+			if lj == nil {
 				return false
 			}
-			rj.pj.Jail.Restore(b)
+			lj.lane.Counter.Restore(b)
 			return true
 		})
 	})
 }
 
-func pipelineJails(js []*runJail) []*pipeline.Jail {
-	out := make([]*pipeline.Jail, len(js))
+func lanes(js []*liveJail) []*pipeline.Lane {
+	out := make([]*pipeline.Lane, len(js))
 	for i, j := range js {
-		out[i] = j.pj
+		out[i] = j.lane
 	}
 	return out
 }

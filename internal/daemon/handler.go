@@ -32,11 +32,11 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 	now := d.o.Now()
 	var out []control.JailStatus
 	g.eng.Do(func() {
-		for _, rj := range g.jails {
-			if name != "" && rj.cfg.Name != name {
+		for _, lj := range g.jails {
+			if name != "" && lj.cfg.Name != name {
 				continue
 			}
-			out = append(out, jailStatus(rj, now, d.enf))
+			out = append(out, jailStatus(lj, now, d.enf))
 		}
 	})
 	if name != "" && len(out) == 0 {
@@ -45,23 +45,23 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 	return out, nil
 }
 
-func jailStatus(rj *runJail, now time.Time, enf *enforcer) control.JailStatus {
-	j := rj.pj.Jail
+func jailStatus(lj *liveJail, now time.Time, enf *enforcer) control.JailStatus {
+	j := lj.lane.Counter
 	st := j.Stats(now)
-	p := rj.cfg.Policy
+	p := lj.cfg.Policy
 	js := control.JailStatus{
-		Name: rj.cfg.Name, Filter: rj.cfg.FilterName, Action: string(rj.cfg.Action),
-		Sources: rj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
+		Name: lj.cfg.Name, Filter: lj.cfg.FilterName, Action: string(lj.cfg.Action),
+		Sources: lj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
 		FindTime: control.Duration(p.FindTime), MaxRetry: p.MaxRetry, BanTime: control.Duration(p.BanTime),
 	}
-	watching(&js, rj.live)
+	watching(&js, lj.live)
 	bans := j.Bans()
 	keys := make([]jail.Key, len(bans))
 	for i, b := range bans {
 		keys[i] = b.Key
 		js.Banned = append(js.Banned, control.Banned{Host: b.Key.String(), Until: b.Until, Remaining: control.Duration(b.Until.Sub(now).Round(time.Second))})
 	}
-	enf.enforcement(rj.cfg.Name, js.Banned, keys)
+	enf.enforcement(lj.cfg.Name, js.Banned, keys)
 	return js
 }
 
@@ -88,20 +88,20 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 	}
 	g, release := d.acquire()
 	defer release()
-	rj := g.find(name)
-	if rj == nil {
+	lj := g.find(name)
+	if lj == nil {
 		return control.BanResult{}, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
-	k, err := manualKey(rj, host)
+	k, err := manualKey(lj, host)
 	if err != nil {
 		return control.BanResult{}, err
 	}
-	if err := d.checkBan(ctx, g, rj, k, force); err != nil {
+	if err := d.checkBan(ctx, g, lj, k, force); err != nil {
 		return control.BanResult{}, err
 	}
 	var dec jail.Decision
 	g.eng.Do(func() {
-		dec = rj.pj.Jail.Ban(k, d.o.Now(), dur)
+		dec = lj.lane.Counter.Ban(k, d.o.Now(), dur)
 		d.enf.queue(dec)
 	})
 	if err := d.enf.flush(ctx, true); err != nil {
@@ -116,20 +116,20 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, error) {
 	g, release := d.acquire()
 	defer release()
-	rj := g.find(name)
-	if rj == nil {
+	lj := g.find(name)
+	if lj == nil {
 		return 0, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
 	var decs []jail.Decision
 	if all {
-		g.eng.Do(func() { decs = rj.pj.Jail.UnbanAll(d.o.Now()) })
+		g.eng.Do(func() { decs = lj.lane.Counter.UnbanAll(d.o.Now()) })
 	} else {
-		k, err := d.unbanKey(g, rj, host)
+		k, err := d.unbanKey(g, lj, host)
 		if err != nil {
 			return 0, err
 		}
 		g.eng.Do(func() {
-			if dec, ok := rj.pj.Jail.Unban(k, d.o.Now()); ok {
+			if dec, ok := lj.lane.Counter.Unban(k, d.o.Now()); ok {
 				decs = append(decs, dec)
 			}
 		})
@@ -143,14 +143,14 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 	return len(decs), d.enf.flush(ctx, true)
 }
 
-func (d *Daemon) unbanKey(g *generation, rj *runJail, host string) (jail.Key, error) {
-	k, err := manualKey(rj, host)
+func (d *Daemon) unbanKey(g *generation, lj *liveJail, host string) (jail.Key, error) {
+	k, err := manualKey(lj, host)
 	if err == nil {
 		return k, nil
 	}
 	var found jail.Key
 	g.eng.Do(func() {
-		for _, b := range rj.pj.Jail.Bans() {
+		for _, b := range lj.lane.Counter.Bans() {
 			if b.Key.String() == host {
 				found = b.Key
 			}

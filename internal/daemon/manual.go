@@ -31,8 +31,8 @@ var ErrIgnored = errors.New("never banned by this jail")
 // filter reads <HOST> in a log (the same parser, internal/addr), or as a
 // CIDR prefix. An identity is taken only by a jail whose filter yields
 // identities: anywhere else it would be a ban nothing ever enforces.
-func manualKey(rj *runJail, host string) (jail.Key, error) {
-	prefix := rj.cfg.Policy.IPv6Prefix
+func manualKey(lj *liveJail, host string) (jail.Key, error) {
+	prefix := lj.cfg.Policy.IPv6Prefix
 	if a, ok := addr.ParseString(host); ok {
 		return jail.ParseKey(a.String(), prefix)
 	}
@@ -40,13 +40,13 @@ func manualKey(rj *runJail, host string) (jail.Key, error) {
 		return jail.ParseKey(p.String(), prefix)
 	}
 	want := wantHost
-	if yieldsIDs(rj) {
+	if yieldsIDs(lj) {
 		if isID(host) {
 			return jail.Key{ID: host}, nil
 		}
 		want = wantHostOrID
 	}
-	return jail.Key{}, invalid{fmt.Errorf("%q: jail %q takes %s", host, rj.cfg.Name, want)}
+	return jail.Key{}, invalid{fmt.Errorf("%q: jail %q takes %s", host, lj.cfg.Name, want)}
 }
 
 // idFilter reads a whole text as a filter's <ID> reads it from a log.
@@ -70,8 +70,8 @@ func isID(s string) bool {
 
 // yieldsIDs reports whether the jail's filter can name an identity, so
 // that an identity ban in it may ever match.
-func yieldsIDs(rj *runJail) bool {
-	s := rj.cfg.Filter
+func yieldsIDs(lj *liveJail) bool {
+	s := lj.cfg.Filter
 	if s.JSON != nil {
 		return s.JSON.ID != ""
 	}
@@ -89,18 +89,18 @@ func yieldsIDs(rj *runJail) bool {
 // checkBan refuses, before anything is decided or saved, a ban that the
 // firewall would refuse (a prefix matching every address) or that would
 // cut off what the jail never bans, unless forced.
-func (d *Daemon) checkBan(ctx context.Context, g *generation, rj *runJail, k jail.Key, force bool) error {
+func (d *Daemon) checkBan(ctx context.Context, g *generation, lj *liveJail, k jail.Key, force bool) error {
 	if !k.Prefix.IsValid() {
 		return nil
 	}
-	if err := firewallAccepts(ctx, rj.cfg.Name, k.Prefix); err != nil {
+	if err := firewallAccepts(ctx, lj.cfg.Name, k.Prefix); err != nil {
 		return invalid{err}
 	}
 	if force {
 		return nil
 	}
-	if why, ok := d.ignores(g, rj, k.Prefix); ok {
-		return invalid{fmt.Errorf("%s in jail %q: %w: %s (--force bans it anyway)", k, rj.cfg.Name, ErrIgnored, why)}
+	if why, ok := d.ignores(g, lj, k.Prefix); ok {
+		return invalid{fmt.Errorf("%s in jail %q: %w: %s (--force bans it anyway)", k, lj.cfg.Name, ErrIgnored, why)}
 	}
 	return nil
 }
@@ -125,10 +125,10 @@ func firewallAccepts(ctx context.Context, name string, p netip.Prefix) error {
 // decides for hits: its ignoreip, this host's own addresses and the special
 // addresses (loopback, multicast...). A ban overlapping them would drop
 // their traffic too.
-func (d *Daemon) ignores(g *generation, rj *runJail, p netip.Prefix) (string, bool) {
+func (d *Daemon) ignores(g *generation, lj *liveJail, p netip.Prefix) (string, bool) {
 	var why string
 	var ok bool
-	g.eng.Do(func() { why, ok = rj.pj.Jail.Ignores(jail.Key{Prefix: p}) })
+	g.eng.Do(func() { why, ok = lj.lane.Counter.Ignores(jail.Key{Prefix: p}) })
 	if ok {
 		return "it overlaps " + why, true
 	}

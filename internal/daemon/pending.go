@@ -129,8 +129,8 @@ func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
 			return
 		}
 		taken = make(map[string][]jail.Pending, len(g.jails))
-		for _, rj := range g.jails {
-			taken[rj.cfg.Name] = rj.pj.Jail.Pending(now)
+		for _, lj := range g.jails {
+			taken[lj.cfg.Name] = lj.lane.Counter.Pending(now)
 		}
 		seq = e.snapshotTaken(snapshots{gen: g, at: now, sig: sig, cost: last.cost})
 	})
@@ -153,8 +153,8 @@ func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
 // counted changes whenever a window may have: a hit counted, a ban made.
 func counted(g *generation) int64 {
 	var n int64
-	for _, rj := range g.jails {
-		n += rj.pj.Counts.Matched + rj.pj.Counts.Bans
+	for _, lj := range g.jails {
+		n += lj.lane.Counts.Matched + lj.lane.Counts.Bans
 	}
 	return n
 }
@@ -167,10 +167,10 @@ func counted(g *generation) int64 {
 func (d *Daemon) restorePending(g *generation, fresh []int, now time.Time) {
 	n := 0
 	for _, i := range fresh {
-		rj := g.jails[i]
-		hosts, err := d.st.Pending(rj.cfg.Name)
+		lj := g.jails[i]
+		hosts, err := d.st.Pending(lj.cfg.Name)
 		if err != nil {
-			d.log.Warn("read saved pending windows; the jail starts without them", "jail", rj.cfg.Name, "err", err)
+			d.log.Warn("read saved pending windows; the jail starts without them", "jail", lj.cfg.Name, "err", err)
 			continue
 		}
 		ps := make([]jail.Pending, 0, len(hosts))
@@ -182,7 +182,7 @@ func (d *Daemon) restorePending(g *generation, fresh []int, now time.Time) {
 			}
 			ps = append(ps, jail.Pending{Key: k, Hits: h.Hits})
 		}
-		rj.pj.Jail.RestorePending(ps, now)
+		lj.lane.Counter.RestorePending(ps, now)
 		n += len(ps)
 	}
 	if n > 0 {

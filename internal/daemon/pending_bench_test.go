@@ -18,7 +18,7 @@ import (
 // "write" the store's Update of those windows with fsync, off the lock.
 func BenchmarkPendingSnapshot(b *testing.B) {
 	for _, n := range []int{10_000, 100_000, 1_000_000} {
-		j, err := jail.New(jail.Config{Name: "ssh", FindTime: time.Hour, MaxRetry: 5, BanTime: time.Hour, MaxHosts: n})
+		j, err := jail.NewCounter(jail.Policy{Name: "ssh", FindTime: time.Hour, MaxRetry: 5, BanTime: time.Hour, MaxHosts: n})
 		if err != nil {
 			b.Fatal(err)
 		}

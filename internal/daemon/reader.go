@@ -66,8 +66,8 @@ func (r *reader) hasEnded() bool {
 func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
 	byKey := map[string]*sourceGroup{}
 	var keys []string
-	for i, rj := range g.jails {
-		key, err := d.sourceKey(rj.cfg)
+	for i, lj := range g.jails {
+		key, err := d.sourceKey(lj.cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -77,9 +77,9 @@ func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
 			if r == nil || r.hasEnded() {
 				// An ended reader is replaced: a reload retries a source
 				// that failed.
-				live, err := d.openSource(rj.cfg, key)
+				live, err := d.openSource(lj.cfg, key)
 				if err != nil {
-					return nil, fmt.Errorf("jail %q: %w", rj.cfg.Name, err)
+					return nil, fmt.Errorf("jail %q: %w", lj.cfg.Name, err)
 				}
 				r = &reader{key: key, live: live, lines: make(chan logline.Line, 4*pipeline.BatchSize), ended: make(chan struct{})}
 			}
@@ -88,8 +88,8 @@ func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
 			keys = append(keys, key)
 		}
 		grp.jails = append(grp.jails, i)
-		rj.sources = append(rj.sources[:0], key)
-		rj.live = grp.r.live
+		lj.sources = append(lj.sources[:0], key)
+		lj.live = grp.r.live
 	}
 	sort.Strings(keys)
 	out := make([]*sourceGroup, len(keys))
@@ -232,8 +232,8 @@ func (d *Daemon) tick(g *generation, engineDone <-chan struct{}) {
 				now := d.o.Now()
 				g.eng.Expire(now)
 				// Windows whose hits all left findtime hold memory for nothing.
-				for _, rj := range g.jails {
-					rj.pj.Jail.Prune(now)
+				for _, lj := range g.jails {
+					lj.lane.Counter.Prune(now)
 				}
 			})
 			if err := d.enf.flush(context.Background(), false); err != nil {

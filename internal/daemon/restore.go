@@ -106,17 +106,17 @@ type restorePlan struct {
 }
 
 type restored struct {
-	j      *jail.Jail
-	ban    jail.Ban
-	kernel string // the jail's name if the ban is in nftables, else ""
+	counter *jail.Counter
+	ban     jail.Ban
+	kernel  string // the jail's name if the ban is in nftables, else ""
 }
 
 func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now time.Time) *restorePlan {
 	rp := &restorePlan{keep: make([]restored, 0, len(bans)), adopting: map[string]bool{}}
 	for _, i := range fresh {
-		rj := g.jails[i]
-		name := rj.cfg.Name
-		inKernel := d.kernel != nil && rj.cfg.Action == config.ActionNFTables
+		lj := g.jails[i]
+		name := lj.cfg.Name
+		inKernel := d.kernel != nil && lj.cfg.Action == config.ActionNFTables
 		if inKernel {
 			rp.adopting[name] = true
 		}
@@ -134,7 +134,7 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 				rp.batch.DeleteBans = append(rp.batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
 				continue
 			}
-			r := restored{j: rj.pj.Jail, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences}}
+			r := restored{counter: lj.lane.Counter, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences}}
 			if inKernel && k.Prefix.IsValid() {
 				r.kernel = name
 				rp.changes = append(rp.changes, firewall.Change{Jail: name, Prefix: k.Prefix, Add: true, Timeout: b.Until.Sub(now)})
@@ -150,7 +150,7 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 func (rp *restorePlan) restoreJails() map[banID]struct{} {
 	known := make(map[banID]struct{}, len(rp.changes))
 	for _, r := range rp.keep {
-		r.j.Restore(r.ban)
+		r.counter.Restore(r.ban)
 		if r.kernel != "" {
 			known[banID{r.kernel, r.ban.Key.Prefix}] = struct{}{}
 		}
@@ -163,7 +163,7 @@ func (rp *restorePlan) restoreJails() map[banID]struct{} {
 func (rp *restorePlan) track(e *enforcer) {
 	byJail := map[string][]jail.Ban{}
 	for _, r := range rp.keep {
-		byJail[r.j.Name()] = append(byJail[r.j.Name()], r.ban)
+		byJail[r.counter.Name()] = append(byJail[r.counter.Name()], r.ban)
 	}
 	for name, bans := range byJail {
 		e.track(name, bans)
@@ -180,14 +180,14 @@ func (d *Daemon) restoreKernel(ctx context.Context, changes []firewall.Change) e
 	return nil
 }
 
-func (d *Daemon) restoreOffenders(rj *runJail) error {
-	offenders, err := d.st.Offenders(rj.cfg.Name)
+func (d *Daemon) restoreOffenders(lj *liveJail) error {
+	offenders, err := d.st.Offenders(lj.cfg.Name)
 	if err != nil {
 		return err
 	}
 	for _, o := range offenders {
 		if k, err := jail.ParseKey(o.Key, 128); err == nil {
-			rj.pj.Jail.SetOffences(k, o.Offences)
+			lj.lane.Counter.SetOffences(k, o.Offences)
 		}
 	}
 	return nil

@@ -48,7 +48,7 @@ func (s *selfWatch) set(addrs []netip.Prefix) bool {
 }
 
 // hand gives a new jail the current addresses if its policy ignores them.
-func (s *selfWatch) hand(jc config.Jail, j *jail.Jail) {
+func (s *selfWatch) hand(jc config.Jail, j *jail.Counter) {
 	if jc.IgnoreSelf {
 		j.SetSelf(s.current())
 	}
@@ -102,9 +102,9 @@ func (d *Daemon) handSelf() {
 	}
 	addrs := d.self.current()
 	g.eng.Do(func() {
-		for _, rj := range g.jails {
-			if rj.cfg.IgnoreSelf {
-				rj.pj.Jail.SetSelf(addrs)
+		for _, lj := range g.jails {
+			if lj.cfg.IgnoreSelf {
+				lj.lane.Counter.SetSelf(addrs)
 			}
 		}
 	})

@@ -127,7 +127,7 @@ func TestReloadKeepsWindowsWhenOwnAddressesChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := td.d.current()
-	if after == before || after.jails[0].pj.Jail != before.jails[0].pj.Jail {
+	if after == before || after.jails[0].lane.Counter != before.jails[0].lane.Counter {
 		t.Fatal("the unchanged jail was rebuilt by the reload: its windows are gone")
 	}
 	td.appendLines(t, failed("198.51.100.4", 1)...)

@@ -7,7 +7,7 @@ import (
 
 // banLength is BanTime × Factor^prev, capped at MaxTime (or, without one, at
 // the longest Duration) when the factor grows bans at all.
-func (j *Jail) banLength(prev int) time.Duration {
+func (j *Counter) banLength(prev int) time.Duration {
 	inc := j.cfg.Increment
 	if inc.Factor <= 1 {
 		return j.cfg.BanTime
@@ -26,7 +26,7 @@ func (j *Jail) banLength(prev int) time.Duration {
 // ban records a new offence and an active ban for k. i is k's window (none
 // for a manual ban of a host with no pending hits), whose lines become the
 // evidence; the caller ends it.
-func (j *Jail) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) Decision {
+func (j *Counter) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) Decision {
 	prev := j.offenceCount(k)
 	if d <= 0 {
 		d = j.banLength(prev)
@@ -53,7 +53,7 @@ func (j *Jail) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) Dec
 // computes for this key. It counts as an offence and replaces any active ban
 // of k. It bypasses IgnoreIP: the operator asked for it. An invalid key yields
 // a zero Decision.
-func (j *Jail) Ban(k Key, at time.Time, d time.Duration) Decision {
+func (j *Counter) Ban(k Key, at time.Time, d time.Duration) Decision {
 	k = canonical(k)
 	if !k.IsValid() {
 		return Decision{}
@@ -68,7 +68,7 @@ func (j *Jail) Ban(k Key, at time.Time, d time.Duration) Decision {
 }
 
 // Unban lifts k's ban at at; false if k is not banned.
-func (j *Jail) Unban(k Key, at time.Time) (Decision, bool) {
+func (j *Counter) Unban(k Key, at time.Time) (Decision, bool) {
 	b, ok := j.bans.remove(canonical(k))
 	if !ok {
 		return Decision{}, false
@@ -77,7 +77,7 @@ func (j *Jail) Unban(k Key, at time.Time) (Decision, bool) {
 }
 
 // UnbanAll lifts every ban at at, in the order they would have ended.
-func (j *Jail) UnbanAll(at time.Time) []Decision {
+func (j *Counter) UnbanAll(at time.Time) []Decision {
 	bans := j.bans.sorted()
 	if len(bans) == 0 {
 		return nil
@@ -92,7 +92,7 @@ func (j *Jail) UnbanAll(at time.Time) []Decision {
 
 // Expire lifts and returns every ban ending at or before now, by end time; each
 // unban's At is its ban's Until.
-func (j *Jail) Expire(now time.Time) []Decision {
+func (j *Counter) Expire(now time.Time) []Decision {
 	var out []Decision
 	for {
 		b, ok := j.bans.popDue(now)
@@ -104,19 +104,19 @@ func (j *Jail) Expire(now time.Time) []Decision {
 }
 
 // NextExpiry is when the first active ban ends; false when none is active.
-func (j *Jail) NextExpiry() (time.Time, bool) {
+func (j *Counter) NextExpiry() (time.Time, bool) {
 	b, ok := j.bans.next()
 	return b.Until, ok
 }
 
-func (j *Jail) unbanDecision(k Key, at time.Time) Decision {
+func (j *Counter) unbanDecision(k Key, at time.Time) Decision {
 	return Decision{Action: ActionUnban, Jail: j.cfg.Name, Key: k, At: at}
 }
 
 // Restore re-adds a ban loaded from the state store after a restart. It is not
 // a new offence, but offender history is raised to b.Offences if lower. Any
 // pending window of the key is dropped, as after any ban.
-func (j *Jail) Restore(b Ban) {
+func (j *Counter) Restore(b Ban) {
 	b.Key = canonical(b.Key)
 	if !b.Key.IsValid() {
 		return
@@ -131,10 +131,10 @@ func (j *Jail) Restore(b Ban) {
 }
 
 // Bans returns the active bans, by end time.
-func (j *Jail) Bans() []Ban { return j.bans.sorted() }
+func (j *Counter) Bans() []Ban { return j.bans.sorted() }
 
 // SetOffences restores k's offender history: n earlier bans; n <= 0 forgets it.
-func (j *Jail) SetOffences(k Key, n int) {
+func (j *Counter) SetOffences(k Key, n int) {
 	k = canonical(k)
 	if !k.IsValid() {
 		return
@@ -148,7 +148,7 @@ func (j *Jail) SetOffences(k Key, n int) {
 	j.setOffences(k, n)
 }
 
-func (j *Jail) offenceCount(k Key) int {
+func (j *Counter) offenceCount(k Key) int {
 	if e := j.offences.get(k); e != nil {
 		return e.val
 	}
@@ -157,7 +157,7 @@ func (j *Jail) offenceCount(k Key) int {
 
 // setOffences records n for k as the most recent history entry; at MaxHosts
 // the history of the key banned longest ago is dropped.
-func (j *Jail) setOffences(k Key, n int) {
+func (j *Counter) setOffences(k Key, n int) {
 	e := j.offences.get(k)
 	if e != nil {
 		j.offences.touch(e)

@@ -18,7 +18,7 @@ var benchLine = []byte("Mar  1 12:00:00 node geth[812]: WARN Failed RLPx handsha
 // BenchmarkAddHot counts hits from 1,000 hosts whose windows keep sliding
 // without ever filling: the steady state of a busy, tolerated network.
 func BenchmarkAddHot(b *testing.B) {
-	j := mustNew(b, Config{Name: "bench", FindTime: 3 * time.Second, MaxRetry: 5, BanTime: time.Hour})
+	j := mustNew(b, Policy{Name: "bench", FindTime: 3 * time.Second, MaxRetry: 5, BanTime: time.Hour})
 	hits := make([]filter.Hit, 1000)
 	for i := range hits {
 		hits[i] = filter.Hit{Host: filter.Host{Addr: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})}, Weight: 1}
@@ -43,7 +43,7 @@ func BenchmarkAddFlood(b *testing.B) {
 }
 
 func benchFlood(b *testing.B, maxHosts int) {
-	j := mustNew(b, Config{Name: "bench", FindTime: time.Minute, MaxRetry: 5, BanTime: time.Hour, MaxHosts: maxHosts})
+	j := mustNew(b, Policy{Name: "bench", FindTime: time.Minute, MaxRetry: 5, BanTime: time.Hour, MaxHosts: maxHosts})
 	h := filter.Hit{Weight: 1}
 	add := func(i int) {
 		h.Host.Addr = netip.AddrFrom4([4]byte{10 + byte(i>>24), byte(i >> 16), byte(i >> 8), byte(i)})
@@ -72,7 +72,7 @@ func BenchmarkIgnored(b *testing.B) {
 			netip.PrefixFrom(netip.AddrFrom4([4]byte{203, 0, byte(i), 0}), 24),
 			netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 32))
 	}
-	j := mustNew(b, Config{Name: "bench", FindTime: time.Minute, MaxRetry: 5, BanTime: time.Hour, IgnoreIP: ps})
+	j := mustNew(b, Policy{Name: "bench", FindTime: time.Minute, MaxRetry: 5, BanTime: time.Hour, IgnoreIP: ps})
 	h := hit("203.0.150.9", 1)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -95,8 +95,8 @@ func spoofHit(i int) filter.Hit {
 
 // floodJail tracks n spoofed hosts with one to three hits each under
 // maxretry 5, as the default maxhosts lets a flood do.
-func floodJail(tb testing.TB, n int) *Jail {
-	j := mustNew(tb, Config{Name: "bench", FindTime: 10 * time.Minute, MaxRetry: 5, BanTime: time.Hour, MaxHosts: n})
+func floodJail(tb testing.TB, n int) *Counter {
+	j := mustNew(tb, Policy{Name: "bench", FindTime: 10 * time.Minute, MaxRetry: 5, BanTime: time.Hour, MaxHosts: n})
 	for i := range n {
 		h := spoofHit(i)
 		for k := range 1 + i%3 {

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Config is a jail's counting and banning policy, already validated.
-type Config struct {
+// Policy is a jail's counting and banning policy, already validated.
+type Policy struct {
 	Name     string
 	FindTime time.Duration
 	MaxRetry int
@@ -32,18 +32,18 @@ type Increment struct {
 	MaxTime time.Duration
 }
 
-// Defaults applied by New for zero fields.
+// Defaults applied by NewCounter for zero fields.
 const (
 	DefaultIPv6Prefix = 64
 	DefaultMaxHosts   = 1_000_000
 )
 
-// ErrConfig marks a policy New refuses.
-var ErrConfig = errors.New("invalid jail config")
+// ErrPolicy marks a policy NewCounter refuses.
+var ErrPolicy = errors.New("invalid jail config")
 
 // normalize returns c with defaults filled in and its slices copied, so that a
-// caller changing its Config afterwards cannot change a running jail.
-func (c Config) normalize() (Config, error) {
+// caller changing its Policy afterwards cannot change a running jail.
+func (c Policy) normalize() (Policy, error) {
 	if c.IPv6Prefix == 0 {
 		c.IPv6Prefix = DefaultIPv6Prefix
 	}
@@ -51,33 +51,33 @@ func (c Config) normalize() (Config, error) {
 		c.MaxHosts = DefaultMaxHosts
 	}
 	if err := c.validate(); err != nil {
-		return Config{}, fmt.Errorf("jail %q: %w", c.Name, err)
+		return Policy{}, fmt.Errorf("jail %q: %w", c.Name, err)
 	}
 	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
 	return c, nil
 }
 
-func (c Config) validate() error {
+func (c Policy) validate() error {
 	f := c.Increment.Factor
 	switch {
 	case c.MaxRetry < 1:
-		return fmt.Errorf("maxretry %d is below 1: %w", c.MaxRetry, ErrConfig)
+		return fmt.Errorf("maxretry %d is below 1: %w", c.MaxRetry, ErrPolicy)
 	case c.FindTime <= 0:
-		return fmt.Errorf("findtime %v is not positive: %w", c.FindTime, ErrConfig)
+		return fmt.Errorf("findtime %v is not positive: %w", c.FindTime, ErrPolicy)
 	case c.BanTime <= 0:
-		return fmt.Errorf("bantime %v is not positive: %w", c.BanTime, ErrConfig)
+		return fmt.Errorf("bantime %v is not positive: %w", c.BanTime, ErrPolicy)
 	case c.IPv6Prefix < 1 || c.IPv6Prefix > 128:
-		return fmt.Errorf("ipv6 prefix /%d is outside 1–128: %w", c.IPv6Prefix, ErrConfig)
+		return fmt.Errorf("ipv6 prefix /%d is outside 1–128: %w", c.IPv6Prefix, ErrPolicy)
 	case c.MaxHosts < 0:
-		return fmt.Errorf("maxhosts %d is negative: %w", c.MaxHosts, ErrConfig)
+		return fmt.Errorf("maxhosts %d is negative: %w", c.MaxHosts, ErrPolicy)
 	case !(f >= 0) || math.IsInf(f, 1):
-		return fmt.Errorf("increment factor %v is not a finite number >= 0: %w", f, ErrConfig)
+		return fmt.Errorf("increment factor %v is not a finite number >= 0: %w", f, ErrPolicy)
 	case c.Increment.MaxTime < 0:
-		return fmt.Errorf("increment maxtime %v is negative: %w", c.Increment.MaxTime, ErrConfig)
+		return fmt.Errorf("increment maxtime %v is negative: %w", c.Increment.MaxTime, ErrPolicy)
 	}
 	for _, p := range c.IgnoreIP {
 		if !p.IsValid() {
-			return fmt.Errorf("ignoreip %v is not a valid prefix: %w", p, ErrConfig)
+			return fmt.Errorf("ignoreip %v is not a valid prefix: %w", p, ErrPolicy)
 		}
 	}
 	return nil

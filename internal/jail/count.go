@@ -21,7 +21,7 @@ import (
 // Bans end only through Expire, Unban or UnbanAll: a hit for a key whose ban
 // has passed its Until but was not yet expired is still AlreadyBanned, so the
 // caller should Expire(t) before adding hits at t.
-func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) {
+func (j *Counter) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) {
 	if at.IsZero() {
 		at = h.Time
 	}
@@ -32,7 +32,7 @@ func (j *Jail) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdict) 
 // daemon's clock, not at the hit's own time: a live hit's stamp only places
 // it in its window, and a ban that started when a line was written (up to
 // findtime ago) would end early.
-func (j *Jail) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decision, Verdict) {
+func (j *Counter) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decision, Verdict) {
 	banAt := now
 	if at.After(now) {
 		banAt = at
@@ -40,7 +40,7 @@ func (j *Jail) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decision, 
 	return j.add(h, at, banAt, line)
 }
 
-func (j *Jail) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Verdict) {
+func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Verdict) {
 	k, ok := j.KeyFor(h.Host)
 	if !ok {
 		return Decision{}, InvalidHost
@@ -77,7 +77,7 @@ func (j *Jail) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Ve
 
 // track returns k's slot, evicting the host whose last hit is oldest at
 // MaxHosts. A new host's slot holds no hits and is not linked yet.
-func (j *Jail) track(k Key) uint32 {
+func (j *Counter) track(k Key) uint32 {
 	if i := j.hosts.get(k); i != none {
 		return i
 	}

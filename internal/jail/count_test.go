@@ -22,7 +22,7 @@ func TestAddWindow(t *testing.T) {
 	const s = time.Second
 	tests := []struct {
 		name  string
-		cfg   func(*Config)
+		cfg   func(*Policy)
 		steps []step
 	}{
 		{name: "hit exactly at t-findtime is outside", steps: []step{
@@ -52,7 +52,7 @@ func TestAddWindow(t *testing.T) {
 			{host: "192.0.2.1", at: 4 * s, want: AlreadyBanned},
 			{host: "192.0.2.1", at: 5 * s, want: AlreadyBanned},
 		}},
-		{name: "window restarts after a ban", cfg: func(c *Config) { c.BanTime = 5 * s }, steps: []step{
+		{name: "window restarts after a ban", cfg: func(c *Policy) { c.BanTime = 5 * s }, steps: []step{
 			{host: "192.0.2.1", at: 0, want: Counted},
 			{host: "192.0.2.1", at: 1 * s, want: Counted},
 			{host: "192.0.2.1", at: 2 * s, want: Banned, hits: 3},
@@ -90,7 +90,7 @@ func TestAddWindow(t *testing.T) {
 			{host: "192.0.2.1", at: 12 * s, want: Counted, comment: "2 left (2,12], 10 stays"},
 			{host: "192.0.2.1", at: 13 * s, want: Banned, hits: 3},
 		}},
-		{name: "weights", cfg: func(c *Config) { c.MaxRetry = 5 }, steps: []step{
+		{name: "weights", cfg: func(c *Policy) { c.MaxRetry = 5 }, steps: []step{
 			{host: "192.0.2.1", at: 0, weight: 3, want: Counted},
 			{host: "192.0.2.1", at: 1 * s, weight: 2, want: Banned, hits: 5},
 			{host: "192.0.2.2", at: 0, weight: 0, want: Counted, comment: "weight 0 counts as 1"},
@@ -100,13 +100,13 @@ func TestAddWindow(t *testing.T) {
 			{host: "192.0.2.2", at: 4 * s, weight: 1, want: Banned, hits: 5},
 			{host: "192.0.2.3", at: 0, weight: 1000, want: Banned, hits: 5, comment: "capped at maxretry"},
 		}},
-		{name: "weighted hits leave the window together", cfg: func(c *Config) { c.MaxRetry = 5 }, steps: []step{
+		{name: "weighted hits leave the window together", cfg: func(c *Policy) { c.MaxRetry = 5 }, steps: []step{
 			{host: "192.0.2.1", at: 0, weight: 4, want: Counted},
 			{host: "192.0.2.1", at: 10 * s, weight: 1, want: Counted},
 			{host: "192.0.2.1", at: 11 * s, weight: 3, want: Counted},
 			{host: "192.0.2.1", at: 12 * s, weight: 1, want: Banned, hits: 5},
 		}},
-		{name: "maxretry 1 bans on the first hit", cfg: func(c *Config) { c.MaxRetry = 1 }, steps: []step{
+		{name: "maxretry 1 bans on the first hit", cfg: func(c *Policy) { c.MaxRetry = 1 }, steps: []step{
 			{host: "peer-a", at: 0, want: Banned, hits: 1},
 			{host: "peer-b", at: 0, want: Banned, hits: 1},
 		}},

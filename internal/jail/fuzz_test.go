@@ -31,7 +31,7 @@ func FuzzJail(f *testing.F) {
 	f.Add([]byte{4, 3, 9, 2, 2, 1, 7, 2, 4, 3, 1, 6, 9, 3, 0, 2, 15, 3, 1, 0, 4, 2, 5, 3, 9, 2})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytesIn(data)
-		cfg := Config{
+		cfg := Policy{
 			Name:       "fuzz",
 			MaxRetry:   1 + in.next()%5,
 			MaxHosts:   1 + in.next()%4,
@@ -76,7 +76,7 @@ func FuzzJail(f *testing.F) {
 // fuzzModel tracks which keys are banned, independently of the jail.
 type fuzzModel struct {
 	t      *testing.T
-	j      *Jail
+	j      *Counter
 	banned map[Key]bool
 }
 

@@ -23,12 +23,12 @@ func hostOf(s string) filter.Host {
 
 func hit(s string, weight int) filter.Hit { return filter.Hit{Host: hostOf(s), Weight: weight} }
 
-func mustNew(t testing.TB, cfg Config) *Jail {
+func mustNew(t testing.TB, cfg Policy) *Counter {
 	t.Helper()
 	if cfg.Name == "" {
 		cfg.Name = "test"
 	}
-	j, err := New(cfg)
+	j, err := NewCounter(cfg)
 	if err != nil {
 		t.Fatalf("New(%+v): %v", cfg, err)
 	}
@@ -45,6 +45,6 @@ func mustKey(t testing.TB, s string, bits int) Key {
 }
 
 // basic is a policy most tests start from: 3 hits in 10 s ban for 1 h.
-func basic() Config {
-	return Config{Name: "test", FindTime: 10 * time.Second, MaxRetry: 3, BanTime: time.Hour}
+func basic() Policy {
+	return Policy{Name: "test", FindTime: 10 * time.Second, MaxRetry: 3, BanTime: time.Hour}
 }

@@ -96,7 +96,7 @@ func TestSpecialAddressesIgnored(t *testing.T) {
 		{"240.0.0.1", false}, {"255.255.255.254", false}, {"::2", false}, {"fec0::1", false},
 		{"fe00::1", false}, {"2001:db8::1", false},
 	}
-	for _, cfg := range []Config{basic(), {Name: "empty-ignoreip", FindTime: time.Second, MaxRetry: 1, BanTime: time.Hour, IgnoreIP: []netip.Prefix{}}} {
+	for _, cfg := range []Policy{basic(), {Name: "empty-ignoreip", FindTime: time.Second, MaxRetry: 1, BanTime: time.Hour, IgnoreIP: []netip.Prefix{}}} {
 		j := mustNew(t, cfg)
 		for _, tt := range tests {
 			_, v := j.Add(hit(tt.host, 1), t0, nil)

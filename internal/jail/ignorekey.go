@@ -6,7 +6,7 @@ import "net/netip"
 // ignored like ignoreip entries and narrow the IPv6 groups holding them to
 // /128. Windows and bans are left alone: an address change must not reset
 // counting, and a ban already in the kernel is the operator's to lift.
-func (j *Jail) SetSelf(self []netip.Prefix) {
+func (j *Counter) SetSelf(self []netip.Prefix) {
 	j.self = append(j.self[:0:0], self...)
 	j.ignore = newIgnoreSet(j.cfg.IPv6Prefix, j.cfg.IgnoreIP, j.self)
 }
@@ -15,7 +15,7 @@ func (j *Jail) SetSelf(self []netip.Prefix) {
 // ignoreip entry or an own address), and which: a manual ban of such a key cuts
 // off what the policy protects, so the caller should ask for confirmation.
 // Identities are never ignored.
-func (j *Jail) Ignores(k Key) (reason string, ok bool) {
+func (j *Counter) Ignores(k Key) (reason string, ok bool) {
 	k = canonical(k)
 	if !k.Prefix.IsValid() {
 		return "", false

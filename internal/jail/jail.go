@@ -1,8 +1,8 @@
 // Package jail counts failures per host and decides bans.
 //
 // It is pure logic: no I/O, no goroutines, no clock reads; every method takes
-// the time. A Jail is used from one goroutine (the pipeline counts hits in
-// order), so it does no locking.
+// the time. A Counter is used from one goroutine (the pipeline counts hits
+// in order), so it does no locking.
 package jail
 
 import (
@@ -78,10 +78,10 @@ type Decision struct {
 	Evidence []string      // ban: last matched lines, oldest first
 }
 
-// Jail counts hits per host key in a sliding window and bans hosts that reach
-// MaxRetry hits within FindTime.
-type Jail struct {
-	cfg      Config
+// Counter counts hits per host key in a sliding window and bans hosts that
+// reach MaxRetry hits within FindTime: the counting of one jail.
+type Counter struct {
+	cfg      Policy
 	self     []netip.Prefix // this host's own addresses (SetSelf)
 	ignore   ignoreSet
 	keep     int       // evidence lines kept per host
@@ -94,14 +94,14 @@ type Jail struct {
 	totalHits, totalBanned, evicted, ignored int64
 }
 
-// New returns an empty jail for cfg, with defaults applied to zero IPv6Prefix
-// and MaxHosts. Errors wrap ErrConfig.
-func New(cfg Config) (*Jail, error) {
+// NewCounter returns an empty counter for cfg, with defaults applied to zero
+// IPv6Prefix and MaxHosts. Errors wrap ErrPolicy.
+func NewCounter(cfg Policy) (*Counter, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err
 	}
-	return &Jail{
+	return &Counter{
 		cfg:      cfg,
 		ignore:   newIgnoreSet(cfg.IPv6Prefix, cfg.IgnoreIP, nil),
 		keep:     min(maxEvidence, cfg.MaxRetry),
@@ -114,10 +114,10 @@ func New(cfg Config) (*Jail, error) {
 }
 
 // Name is the jail's name as Decisions carry it.
-func (j *Jail) Name() string { return j.cfg.Name }
+func (j *Counter) Name() string { return j.cfg.Name }
 
-// Config returns the policy in force, defaults applied.
-func (j *Jail) Config() Config {
+// Policy returns the policy in force, defaults applied.
+func (j *Counter) Policy() Policy {
 	c := j.cfg
 	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
 	return c

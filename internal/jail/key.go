@@ -78,7 +78,7 @@ func canonical(k Key) Key {
 // KeyFor returns the key a hit on h counts towards; false when h names no one.
 // An IPv6 address whose group holds an ignored or own address is keyed by its
 // /128: banning the group would cut those off.
-func (j *Jail) KeyFor(h filter.Host) (Key, bool) {
+func (j *Counter) KeyFor(h filter.Host) (Key, bool) {
 	switch {
 	case h.Addr.IsValid():
 		k := addrKey(h.Addr, j.cfg.IPv6Prefix)

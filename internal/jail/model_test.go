@@ -19,7 +19,7 @@ type refWindow struct {
 // for the host to evict: the differential fuzz target checks the host table,
 // its order, Stats, Failing, Prune and Pending against it.
 type refJail struct {
-	cfg     Config
+	cfg     Policy
 	keep    int
 	hosts   map[Key]*refWindow
 	banned  map[Key]bool
@@ -109,7 +109,7 @@ func FuzzJailModel(f *testing.F) {
 	f.Add([]byte{1, 4, 0, 2, 40, 200, 0, 3, 20, 100, 1, 2, 5, 0, 0, 3, 77, 5, 1, 2})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytesIn(data)
-		cfg := Config{
+		cfg := Policy{
 			Name:       "model",
 			MaxRetry:   2 + in.next()%13,
 			FindTime:   time.Duration(1+in.next()%5) * 4096 * time.Microsecond,

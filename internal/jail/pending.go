@@ -15,7 +15,7 @@ type Pending struct {
 
 // Pending returns every tracked host's hits inside (now-FindTime, now], the
 // host whose last hit is oldest first (the eviction order).
-func (j *Jail) Pending(now time.Time) []Pending {
+func (j *Counter) Pending(now time.Time) []Pending {
 	hi := toNanos(now)
 	lo := subSat(hi, j.cfg.FindTime)
 	h := &j.hosts
@@ -41,7 +41,7 @@ func (j *Jail) Pending(now time.Time) []Pending {
 // needs a hit that is counted now, with its line as evidence. When more hosts
 // are saved than MaxHosts leaves room for, those seen most recently win, and
 // no host tracked already is evicted for a saved one.
-func (j *Jail) RestorePending(ps []Pending, now time.Time) {
+func (j *Counter) RestorePending(ps []Pending, now time.Time) {
 	if j.cfg.MaxRetry < 2 {
 		return // every hit bans on its own: nothing is ever pending
 	}
@@ -93,7 +93,7 @@ func (j *Jail) RestorePending(ps []Pending, now time.Time) {
 
 // merge adds sorted times to host i's window, keeping the newest MaxRetry-1
 // within FindTime of the newest, as count would have.
-func (j *Jail) merge(i uint32, times []int64) {
+func (j *Counter) merge(i uint32, times []int64) {
 	h := &j.hosts
 	old := h.times(i)
 	wasLinked := len(old) > 0

@@ -69,7 +69,7 @@ func TestRestorePending(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		cfg   func(*Config)
+		cfg   func(*Policy)
 		live  []string // hosts hit at 19s before the restore
 		saved []Pending
 		want  map[string][]time.Duration
@@ -98,20 +98,20 @@ func TestRestorePending(t *testing.T) {
 		},
 		{
 			name:  "maxhosts: live hosts stay, the most recently seen saved ones fill the room",
-			cfg:   func(c *Config) { c.MaxHosts = 3 },
+			cfg:   func(c *Policy) { c.MaxHosts = 3 },
 			live:  []string{"peer-live"},
 			saved: []Pending{p("peer-a", 18*s), p("peer-b", 12*s), p("peer-c", 17*s), p("peer-d", 11*s)},
 			want:  map[string][]time.Duration{"peer-live": {19 * s}, "peer-a": {18 * s}, "peer-c": {17 * s}},
 		},
 		{
 			name:  "ignored and own addresses skipped",
-			cfg:   func(c *Config) { c.IgnoreIP = mustPrefixes(t, "192.0.2.0/24", "2001:db8:1:2::5/128") },
+			cfg:   func(c *Policy) { c.IgnoreIP = mustPrefixes(t, "192.0.2.0/24", "2001:db8:1:2::5/128") },
 			saved: []Pending{p("192.0.2.1", 15*s), p("2001:db8:1:2::/64", 15*s), p("2001:db8:1:3::/64", 15*s)},
 			want:  map[string][]time.Duration{"2001:db8:1:3::/64": {15 * s}},
 		},
 		{
 			name:  "maxretry 1 pends nothing",
-			cfg:   func(c *Config) { c.MaxRetry = 1 },
+			cfg:   func(c *Policy) { c.MaxRetry = 1 },
 			saved: []Pending{p("192.0.2.1", 15*s)},
 			want:  map[string][]time.Duration{},
 		},

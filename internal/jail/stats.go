@@ -28,7 +28,7 @@ type Offender struct {
 // Stats is cheap enough for every metrics scrape: it looks only at the hosts
 // whose hits left findtime since the last Prune and at those with hits after
 // now, not at every tracked host.
-func (j *Jail) Stats(now time.Time) Stats {
+func (j *Counter) Stats(now time.Time) Stats {
 	hi := toNanos(now)
 	lo := subSat(hi, j.cfg.FindTime)
 	return Stats{
@@ -96,7 +96,7 @@ func (h *hostTable) future(hi int64) int {
 // Failing returns up to n hosts (all when n <= 0) with hits inside
 // (now-FindTime, now], most hits first, then most recent first. It walks the
 // hosts seen within findtime, keeping no more than 2n of them at a time.
-func (j *Jail) Failing(now time.Time, n int) []Offender {
+func (j *Counter) Failing(now time.Time, n int) []Offender {
 	hi := toNanos(now)
 	lo := subSat(hi, j.cfg.FindTime)
 	h := &j.hosts
@@ -133,7 +133,7 @@ func topOffenders(out []Offender, n int) []Offender {
 // MaxHosts; a daemon calls it now and then to give the memory back. It costs
 // what it drops, plus at most the hosts of one tick. Evidence lines of hits
 // at or before now-FindTime go too.
-func (j *Jail) Prune(now time.Time) int {
+func (j *Counter) Prune(now time.Time) int {
 	lo := subSat(toNanos(now), j.cfg.FindTime)
 	j.lines.release(lo)
 	h := &j.hosts

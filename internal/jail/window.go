@@ -9,7 +9,7 @@ import (
 // window holds with it. The hit is stored only when it does not ban: a ban
 // ends the window. The window is exact: with ref the later of t and the newest
 // hit, hits at or before ref-FindTime are dropped.
-func (j *Jail) count(i uint32, t int64, weight int) int {
+func (j *Counter) count(i uint32, t int64, weight int) int {
 	h := &j.hosts
 	ts := h.times(i)
 	ref, newest := t, int64(math.MinInt64)

@@ -24,7 +24,7 @@ func TestLiveStampsOutsideTheBand(t *testing.T) {
 	now := time.Date(2024, 7, 27, 12, 0, 0, 0, time.UTC)
 	j := newJail(t, "a", 3) // findtime 1m
 	var bans []jail.Decision
-	e := New([]*Jail{j}, Options{Workers: 2, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) { bans = append(bans, d) }})
+	e := New([]*Lane{j}, Options{Workers: 2, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) { bans = append(bans, d) }})
 	src, _ := e.NewSource("s", nil, nil)
 	feedLines(t, e, src, now.Add(-2*time.Minute), "198.51.100.1")
 	feedLines(t, e, src, now.Add(61*time.Second), "198.51.100.1")
@@ -39,7 +39,7 @@ func TestLiveStampsOutsideTheBand(t *testing.T) {
 	if len(bans) != 1 || bans[0].Key.String() != "198.51.100.1" || !bans[0].At.Equal(now) || !bans[0].Until.Equal(now.Add(time.Hour)) {
 		t.Errorf("bans %+v, want 198.51.100.1 banned from the daemon's now for the full bantime", bans)
 	}
-	st := j.Jail.Stats(now)
+	st := j.Counter.Stats(now)
 	if st.Failing != 2 {
 		t.Errorf("failing %d, want 2 (the replaced hits count, at the read time)", st.Failing)
 	}
@@ -51,7 +51,7 @@ func TestLiveUndatedLinesUseTheDaemonClock(t *testing.T) {
 	now := time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)
 	j := newJail(t, "a", 2)
 	var bans []jail.Decision
-	e := New([]*Jail{j}, Options{Workers: 1, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) { bans = append(bans, d) }})
+	e := New([]*Lane{j}, Options{Workers: 1, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) { bans = append(bans, d) }})
 	src, _ := e.NewSource("s", nil, nil)
 	in := make(chan *Batch, 1)
 	b := NewBatch(src)
@@ -75,7 +75,7 @@ func TestLiveExpiryRunsOnTheDaemonClock(t *testing.T) {
 		start := time.Now()
 		var mu sync.Mutex
 		var got []string
-		e := New([]*Jail{a, b}, Options{Workers: 2, Now: time.Now, OnDecision: func(d jail.Decision) {
+		e := New([]*Lane{a, b}, Options{Workers: 2, Now: time.Now, OnDecision: func(d jail.Decision) {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, fmt.Sprintf("%s %s %s at %s", d.Action, d.Jail, d.Key, d.At.Sub(start)))
@@ -141,7 +141,7 @@ func TestReplayOutOfOrder(t *testing.T) {
 	t0 := time.Date(2024, 7, 27, 0, 0, 0, 0, time.UTC)
 	j := newJail(t, "a", 2) // findtime 1m, bantime 1h
 	var got []string
-	e := New([]*Jail{j}, Options{Workers: 1, OnDecision: func(d jail.Decision) {
+	e := New([]*Lane{j}, Options{Workers: 1, OnDecision: func(d jail.Decision) {
 		got = append(got, d.Action.String()+" "+d.Key.String()+" "+d.At.Sub(t0).String())
 	}})
 	src, _ := e.NewSource("auth.log", func() time.Time { return mtime }, nil)

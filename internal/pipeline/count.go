@@ -38,7 +38,7 @@ func (e *Engine) count(b *Batch) {
 	b.release()
 }
 
-func (e *Engine) countOne(jl *Jail, src *Source, r *result, text []byte, now time.Time) {
+func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now time.Time) {
 	c := &jl.Counts
 	c.Lines++
 	switch r.outcome {
@@ -58,9 +58,9 @@ func (e *Engine) countOne(jl *Jail, src *Source, r *result, text []byte, now tim
 	var v jail.Verdict
 	switch {
 	case e.opts.Now != nil:
-		d, v = jl.Jail.AddLive(r.hit, e.liveTime(jl, r, now), now, text)
+		d, v = jl.Counter.AddLive(r.hit, e.liveTime(jl, r, now), now, text)
 	case r.dated:
-		d, v = jl.Jail.Add(r.hit, e.replayTime(jl, src, r.at), text)
+		d, v = jl.Counter.Add(r.hit, e.replayTime(jl, src, r.at), text)
 	default:
 		c.Undated++
 		return
@@ -77,7 +77,7 @@ func (e *Engine) countOne(jl *Jail, src *Source, r *result, text []byte, now tim
 	}
 	c.Matched++
 	if jl.Hosts != nil {
-		if k, ok := jl.Jail.KeyFor(r.hit.Host); ok {
+		if k, ok := jl.Counter.KeyFor(r.hit.Host); ok {
 			jl.Hosts[k]++
 		}
 	}
@@ -89,7 +89,7 @@ func (e *Engine) countOne(jl *Jail, src *Source, r *result, text []byte, now tim
 // is a broken clock or a lie (a line written to look old never fills a
 // window; one written in the future would hold a ban past its end). Such a
 // hit counts at the time it was read, and is counted as replaced.
-func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
+func (e *Engine) liveTime(jl *Lane, r *result, now time.Time) time.Time {
 	switch {
 	case !r.dated || r.read:
 		return now
@@ -115,7 +115,7 @@ func (e *Engine) liveTime(jl *Jail, r *result, now time.Time) time.Time {
 // out-of-order hit counts at the time its source had reached (before its
 // first dated line: the replay's clock, or the reference) and moves no
 // clock, so that one stamp cannot end every ban or make later lines old.
-func (e *Engine) replayTime(jl *Jail, src *Source, t time.Time) time.Time {
+func (e *Engine) replayTime(jl *Lane, src *Source, t time.Time) time.Time {
 	ref := src.ref()
 	if t.Sub(ref) <= jl.skew() && (src.latest.IsZero() || src.latest.Sub(t) <= jl.findTime) {
 		if t.After(src.latest) {
@@ -134,7 +134,7 @@ func (e *Engine) replayTime(jl *Jail, src *Source, t time.Time) time.Time {
 	return ref
 }
 
-func (jl *Jail) skew() time.Duration {
+func (jl *Lane) skew() time.Duration {
 	if jl.MaxClockSkew > 0 {
 		return jl.MaxClockSkew
 	}
@@ -170,7 +170,7 @@ func (e *Engine) emit(d jail.Decision) {
 func (e *Engine) Expire(now time.Time) {
 	var all []jail.Decision
 	for _, jl := range e.jails {
-		all = append(all, jl.Jail.Expire(now)...)
+		all = append(all, jl.Counter.Expire(now)...)
 	}
 	sortByAt(all)
 	for _, d := range all {
@@ -178,7 +178,7 @@ func (e *Engine) Expire(now time.Time) {
 	}
 	e.next = time.Time{}
 	for _, jl := range e.jails {
-		if t, ok := jl.Jail.NextExpiry(); ok && (e.next.IsZero() || t.Before(e.next)) {
+		if t, ok := jl.Counter.NextExpiry(); ok && (e.next.IsZero() || t.Before(e.next)) {
 			e.next = t
 		}
 	}

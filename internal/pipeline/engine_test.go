@@ -95,14 +95,14 @@ type engineRun struct {
 // batch into batches of that many lines (0: as scripted).
 func runScript(t *testing.T, script []engineBatch, workers, split int) engineRun {
 	t.Helper()
-	var jails []*Jail
+	var jails []*Lane
 	for i, maxRetry := range []int{2, 3, 5} {
-		j, err := jail.New(jail.Config{Name: string(rune('a' + i)), FindTime: time.Minute, MaxRetry: maxRetry,
+		j, err := jail.NewCounter(jail.Policy{Name: string(rune('a' + i)), FindTime: time.Minute, MaxRetry: maxRetry,
 			BanTime: 10 * time.Minute, Increment: jail.Increment{Factor: 2, MaxTime: time.Hour}, IPv6Prefix: 64})
 		if err != nil {
 			t.Fatal(err)
 		}
-		jails = append(jails, &Jail{Filter: unevenLine{}, Jail: j})
+		jails = append(jails, &Lane{Filter: unevenLine{}, Counter: j})
 	}
 	var run engineRun
 	e := New(jails, Options{
@@ -281,7 +281,7 @@ func TestDoRunsBetweenBatches(t *testing.T) {
 	a, b := newJail(t, "a", 1), newJail(t, "b", 1)
 	inDo := false
 	var errs []string
-	e := New([]*Jail{a, b}, Options{Workers: 4, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) {
+	e := New([]*Lane{a, b}, Options{Workers: 4, Now: func() time.Time { return now }, OnDecision: func(d jail.Decision) {
 		if inDo {
 			errs = append(errs, "a decision was made while Do ran")
 		}
@@ -307,12 +307,12 @@ func TestDoRunsBetweenBatches(t *testing.T) {
 				inDo = true
 				defer func() { inDo = false }()
 				calls++
-				for _, j := range []*Jail{a, b} {
+				for _, j := range []*Lane{a, b} {
 					if j.Counts.Lines%perBatch != 0 {
-						errs = append(errs, fmt.Sprintf("Do saw jail %s with %d lines counted: inside a batch", j.Jail.Name(), j.Counts.Lines))
+						errs = append(errs, fmt.Sprintf("Do saw jail %s with %d lines counted: inside a batch", j.Counter.Name(), j.Counts.Lines))
 					}
-					if st := j.Jail.Stats(now); int64(st.Banned) != j.Counts.Bans {
-						errs = append(errs, fmt.Sprintf("Do saw jail %s with %d banned but %d bans counted", j.Jail.Name(), st.Banned, j.Counts.Bans))
+					if st := j.Counter.Stats(now); int64(st.Banned) != j.Counts.Bans {
+						errs = append(errs, fmt.Sprintf("Do saw jail %s with %d banned but %d bans counted", j.Counter.Name(), st.Banned, j.Counts.Bans))
 					}
 				}
 				e.Expire(now)
@@ -357,7 +357,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				j := newJail(t, "a", 3)
 				counted := 0
-				e := New([]*Jail{j}, Options{Workers: tt.workers, AfterBatch: func(*Batch) { counted++ }})
+				e := New([]*Lane{j}, Options{Workers: tt.workers, AfterBatch: func(*Batch) { counted++ }})
 				src, _ := e.NewSource("s", nil, nil)
 				ctx, cancel := context.WithCancel(context.Background())
 				in := make(chan *Batch) // never closed: only the context ends Run
@@ -459,7 +459,7 @@ func TestLinesCountedByOutcome(t *testing.T) {
 func countOutcomes(t *testing.T, lines []string, bad string, workers int, perLine bool) (got, other Counts, bans int) {
 	j, o := newJail(t, "a", 2), newJail(t, "other", 2)
 	j.Filter = outcomeLine{}
-	e := New([]*Jail{j, o}, Options{Workers: workers, OnDecision: func(jail.Decision) { bans++ }})
+	e := New([]*Lane{j, o}, Options{Workers: workers, OnDecision: func(jail.Decision) { bans++ }})
 	src, _ := e.NewSource("s", nil, []int{0})
 	in := make(chan *Batch, len(lines))
 	b := NewBatch(src)

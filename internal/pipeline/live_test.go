@@ -90,16 +90,16 @@ func TestLiveJailTime(t *testing.T) {
 // runLive runs steps through a live engine with the daemon's ticker, in
 // the caller's synctest bubble, and returns the decisions.
 func runLive(t *testing.T, steps []liveStep) []string {
-	j, err := jail.New(jail.Config{Name: "ssh", FindTime: time.Minute, MaxRetry: 3, BanTime: 10 * time.Minute,
+	j, err := jail.NewCounter(jail.Policy{Name: "ssh", FindTime: time.Minute, MaxRetry: 3, BanTime: 10 * time.Minute,
 		Increment: jail.Increment{Factor: 2, MaxTime: 30 * time.Minute}, IPv6Prefix: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pj := &Jail{Filter: everyLine{}, Jail: j}
+	pj := &Lane{Filter: everyLine{}, Counter: j}
 	start := time.Now()
 	var mu sync.Mutex
 	var got []string
-	e := New([]*Jail{pj}, Options{Workers: 2, Now: time.Now, OnDecision: func(d jail.Decision) {
+	e := New([]*Lane{pj}, Options{Workers: 2, Now: time.Now, OnDecision: func(d jail.Decision) {
 		mu.Lock()
 		defer mu.Unlock()
 		s := fmt.Sprintf("%s %s at %s", d.Action, d.Key, d.At.Sub(start))

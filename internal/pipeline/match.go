@@ -32,9 +32,9 @@ type lineStamp struct {
 const minPrefilter = 2
 
 // groupFilters numbers the distinct filters of jails: jails built from equal
-// Specs (NewJail), or holding the same Filter value, share one. A Match
+// Specs (NewLane), or holding the same Filter value, share one. A Match
 // depends only on the filter and the line, so they share its result.
-func groupFilters(jails []*Jail) (groups []filter.Filter, group []int) {
+func groupFilters(jails []*Lane) (groups []filter.Filter, group []int) {
 	group = make([]int, len(jails))
 	for j, jl := range jails {
 		group[j] = -1
@@ -52,7 +52,7 @@ func groupFilters(jails []*Jail) (groups []filter.Filter, group []int) {
 	return groups, group
 }
 
-func sameFilter(a, b *Jail) bool {
+func sameFilter(a, b *Lane) bool {
 	if a.filterKey != "" && a.filterKey == b.filterKey {
 		return true
 	}

@@ -16,10 +16,11 @@ import (
 	"github.com/peerjail/peerjail/internal/timestamp"
 )
 
-// Jail is one jail as the pipeline runs it: a filter in front of the counting.
-type Jail struct {
-	Filter filter.Filter
-	Jail   *jail.Jail
+// Lane is one jail as the engine runs it: its filter in front of its
+// counter, and what it counted.
+type Lane struct {
+	Filter  filter.Filter
+	Counter *jail.Counter
 	// DatePattern is the jail's datepattern ("" = detect).
 	DatePattern string
 	// MaxClockSkew is how far a stamp may lie ahead of the clock (live: the
@@ -31,7 +32,7 @@ type Jail struct {
 	Counts Counts
 	// Hosts holds hits per host when Options.TrackHosts is set.
 	Hosts map[jail.Key]int
-	// filterKey identifies the filter's Spec (see NewJail): jails whose
+	// filterKey identifies the filter's Spec (see NewLane): jails whose
 	// keys are equal run one Match per line. Empty: the Filter value
 	// itself identifies it.
 	filterKey string
@@ -71,7 +72,7 @@ type Options struct {
 	// read time of lines run on it, and a line's own stamp only orders its
 	// hit among others. nil means replay, where time is the log's own.
 	Now func() time.Time
-	// TrackHosts keeps per-host hit counts in Jail.Hosts (for reports).
+	// TrackHosts keeps per-host hit counts in Lane.Hosts (for reports).
 	TrackHosts bool
 	// AfterBatch is called after a batch was counted (its decisions emitted),
 	// before the batch is recycled: the daemon applies the decisions and
@@ -79,9 +80,9 @@ type Options struct {
 	AfterBatch func(b *Batch)
 }
 
-// Engine is the Source → Filter → Jail path shared by replay and the daemon.
+// Engine is the Source → Filter → Counter path shared by replay and the daemon.
 type Engine struct {
-	jails []*Jail
+	jails []*Lane
 	opts  Options
 	// groups are the distinct filters; group[j] is jail j's.
 	groups []filter.Filter
@@ -95,7 +96,7 @@ type Engine struct {
 }
 
 // New returns an engine over jails.
-func New(jails []*Jail, o Options) *Engine {
+func New(jails []*Lane, o Options) *Engine {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -103,8 +104,8 @@ func New(jails []*Jail, o Options) *Engine {
 		if o.TrackHosts && j.Hosts == nil {
 			j.Hosts = make(map[jail.Key]int)
 		}
-		if j.Jail != nil {
-			j.findTime = j.Jail.Config().FindTime
+		if j.Counter != nil {
+			j.findTime = j.Counter.Policy().FindTime
 		}
 	}
 	e := &Engine{jails: jails, opts: o}
@@ -225,19 +226,19 @@ func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (t time.Time
 // reload that left its filter and policy alone): it goes on counting with
 // the same filter and counter, and shares matches as before, with the new
 // configuration's datepattern and clock skew.
-func (j *Jail) Carry(datePattern string, maxClockSkew time.Duration) *Jail {
-	return &Jail{Filter: j.Filter, Jail: j.Jail, DatePattern: datePattern, MaxClockSkew: maxClockSkew, filterKey: j.filterKey}
+func (j *Lane) Carry(datePattern string, maxClockSkew time.Duration) *Lane {
+	return &Lane{Filter: j.Filter, Counter: j.Counter, DatePattern: datePattern, MaxClockSkew: maxClockSkew, filterKey: j.filterKey}
 }
 
-// NewJail builds a configured jail: its filter in front of its counting.
-func NewJail(jc config.Jail) (*Jail, error) {
+// NewLane builds a configured jail's lane: its filter in front of its counter.
+func NewLane(jc config.Jail) (*Lane, error) {
 	f, err := filter.New(jc.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
 	}
-	j, err := jail.New(jc.Policy)
+	j, err := jail.NewCounter(jc.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)
 	}
-	return &Jail{Filter: f, Jail: j, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew, filterKey: specKey(jc.Filter)}, nil
+	return &Lane{Filter: f, Counter: j, DatePattern: jc.DatePattern, MaxClockSkew: jc.MaxClockSkew, filterKey: specKey(jc.Filter)}, nil
 }

@@ -22,13 +22,13 @@ func (everyLine) Match(l *logline.Line) (filter.Hit, filter.Outcome) {
 	return filter.Hit{Host: filter.Host{Addr: a}, Weight: 1}, filter.Match
 }
 
-func newJail(t *testing.T, name string, maxRetry int) *Jail {
+func newJail(t *testing.T, name string, maxRetry int) *Lane {
 	t.Helper()
-	j, err := jail.New(jail.Config{Name: name, FindTime: time.Minute, MaxRetry: maxRetry, BanTime: time.Hour, IPv6Prefix: 64})
+	j, err := jail.NewCounter(jail.Policy{Name: name, FindTime: time.Minute, MaxRetry: maxRetry, BanTime: time.Hour, IPv6Prefix: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Jail{Filter: everyLine{}, Jail: j}
+	return &Lane{Filter: everyLine{}, Counter: j}
 }
 
 func feedLines(t *testing.T, e *Engine, src *Source, at time.Time, lines ...string) {
@@ -49,7 +49,7 @@ func feedLines(t *testing.T, e *Engine, src *Source, at time.Time, lines ...stri
 func TestSourceJails(t *testing.T) {
 	a, b := newJail(t, "a", 2), newJail(t, "b", 2)
 	var bans []string
-	e := New([]*Jail{a, b}, Options{Workers: 1, OnDecision: func(d jail.Decision) { bans = append(bans, d.Jail+" "+d.Key.String()) }})
+	e := New([]*Lane{a, b}, Options{Workers: 1, OnDecision: func(d jail.Decision) { bans = append(bans, d.Jail+" "+d.Key.String()) }})
 	onlyB, err := e.NewSource("b.log", nil, []int{1})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestSourceJails(t *testing.T) {
 func TestExpireOrder(t *testing.T) {
 	a, b := newJail(t, "a", 1), newJail(t, "b", 1)
 	var got []string
-	e := New([]*Jail{a, b}, Options{Workers: 1, OnDecision: func(d jail.Decision) {
+	e := New([]*Lane{a, b}, Options{Workers: 1, OnDecision: func(d jail.Decision) {
 		got = append(got, d.Action.String()+" "+d.Jail)
 	}})
 	sa, _ := e.NewSource("a", nil, []int{0})

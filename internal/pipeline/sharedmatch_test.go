@@ -139,11 +139,11 @@ func TestSharedMatchIsExact(t *testing.T) {
 	combos, hits := 0, 0
 	for round := range 40 {
 		n := 1 + rng.IntN(16)
-		var jails []*Jail
+		var jails []*Lane
 		var r reference
 		for range n {
 			s := specs[rng.IntN(len(specs))]
-			jl, err := NewJail(config.Jail{Name: "j", Filter: s, Policy: jail.Config{FindTime: time.Hour, MaxRetry: 3, BanTime: time.Hour},
+			jl, err := NewLane(config.Jail{Name: "j", Filter: s, Policy: jail.Policy{FindTime: time.Hour, MaxRetry: 3, BanTime: time.Hour},
 				DatePattern: pats[rng.IntN(len(pats))]})
 			if err != nil {
 				t.Fatalf("%s: %v", s.Name, err)
@@ -214,14 +214,14 @@ func FuzzSharedMatch(f *testing.F) {
 	f.Add([]byte(strings.Repeat("a", 300) + `\u` + `{"suspicious":true}`))
 	specs := diffSpecs(f)
 	ref := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	var jails []*Jail
+	var jails []*Lane
 	var r reference
 	for i, s := range append(slices.Clone(specs), specs...) {
 		pat := ""
 		if i >= len(specs) {
 			pat = "iso8601"
 		}
-		jl, err := NewJail(config.Jail{Name: fmt.Sprint(i), Filter: s, Policy: jail.Config{FindTime: time.Hour, MaxRetry: 3, BanTime: time.Hour}, DatePattern: pat})
+		jl, err := NewLane(config.Jail{Name: fmt.Sprint(i), Filter: s, Policy: jail.Policy{FindTime: time.Hour, MaxRetry: 3, BanTime: time.Hour}, DatePattern: pat})
 		if err != nil {
 			f.Fatal(err)
 		}

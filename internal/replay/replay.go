@@ -79,7 +79,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return err
 	}
-	eng := pipeline.New(pipelineJails(jails), pipeline.Options{
+	eng := pipeline.New(lanes(jails), pipeline.Options{
 		Workers:    o.Workers,
 		OnDecision: rep.decision,
 		TrackHosts: true,
@@ -120,13 +120,13 @@ func Run(ctx context.Context, o Options) error {
 
 // linesRead counts the lines of every group once: each jail of a group
 // saw each of its lines.
-func linesRead(groups []*group, jails []*runJail) int64 {
+func linesRead(groups []*group, jails []*replayJail) int64 {
 	var total int64
 	for _, g := range groups {
 		var n int64
 		for i, j := range jails {
 			if g.jails == nil || slices.Contains(g.jails, i) {
-				n = max(n, j.pj.Counts.Lines)
+				n = max(n, j.lane.Counts.Lines)
 			}
 		}
 		total += n
@@ -134,23 +134,24 @@ func linesRead(groups []*group, jails []*runJail) int64 {
 	return total
 }
 
-// runJail is a configured jail with what the report needs besides counts.
-type runJail struct {
-	cfg config.Jail
-	pj  *pipeline.Jail
+// replayJail is a jail being replayed: its configuration, for the report,
+// and its lane in the engine.
+type replayJail struct {
+	cfg  config.Jail
+	lane *pipeline.Lane
 }
 
-func buildJails(c *config.Config, only string) ([]*runJail, error) {
-	var out []*runJail
+func buildJails(c *config.Config, only string) ([]*replayJail, error) {
+	var out []*replayJail
 	for _, jc := range c.Jails {
 		if only != "" && jc.Name != only {
 			continue
 		}
-		pj, err := pipeline.NewJail(jc)
+		lane, err := pipeline.NewLane(jc)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &runJail{cfg: jc, pj: pj})
+		out = append(out, &replayJail{cfg: jc, lane: lane})
 	}
 	if len(out) == 0 {
 		if only != "" {
@@ -161,10 +162,10 @@ func buildJails(c *config.Config, only string) ([]*runJail, error) {
 	return out, nil
 }
 
-func pipelineJails(js []*runJail) []*pipeline.Jail {
-	out := make([]*pipeline.Jail, len(js))
+func lanes(js []*replayJail) []*pipeline.Lane {
+	out := make([]*pipeline.Lane, len(js))
 	for i, j := range js {
-		out[i] = j.pj
+		out[i] = j.lane
 	}
 	return out
 }

@@ -16,13 +16,13 @@ import (
 type reporter struct {
 	w     *bufio.Writer
 	json  bool
-	jails []*runJail
+	jails []*replayJail
 	enc   *json.Encoder
 	// bans counts bans per jail and key, for the top offenders table.
 	bans map[string]map[jail.Key]int
 }
 
-func newReporter(w io.Writer, asJSON bool, jails []*runJail) *reporter {
+func newReporter(w io.Writer, asJSON bool, jails []*replayJail) *reporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	r := &reporter{w: bw, json: asJSON, jails: jails, enc: json.NewEncoder(bw), bans: make(map[string]map[jail.Key]int)}
 	r.enc.SetEscapeHTML(false)
@@ -92,9 +92,9 @@ func (r *reporter) decision(d jail.Decision) {
 // finish writes the summaries; lines is how many lines were read in all.
 func (r *reporter) finish(took time.Duration, lines int64) error {
 	for _, j := range r.jails {
-		c := j.pj.Counts
+		c := j.lane.Counts
 		if r.json {
-			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.pj.Hosts), c.Bans, c.OutOfOrder})
+			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.lane.Hosts), c.Bans, c.OutOfOrder})
 			continue
 		}
 		r.table(j)
@@ -106,8 +106,8 @@ func (r *reporter) finish(took time.Duration, lines int64) error {
 	return r.w.Flush()
 }
 
-func (r *reporter) table(j *runJail) {
-	c, p := j.pj.Counts, j.cfg.Policy
+func (r *reporter) table(j *replayJail) {
+	c, p := j.lane.Counts, j.cfg.Policy
 	fmt.Fprintf(r.w, "\njail %s: filter %s, maxretry %d in %s, bantime %s\n",
 		j.cfg.Name, j.cfg.FilterName, p.MaxRetry, formatDuration(p.FindTime), formatDuration(p.BanTime))
 	rows := []struct {
@@ -115,13 +115,13 @@ func (r *reporter) table(j *runJail) {
 		v int64
 	}{
 		{"lines", c.Lines}, {"matched", c.Matched}, {"ignored", c.Ignored}, {"no host", c.NoHost},
-		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"out of order", c.OutOfOrder}, {"hosts", int64(len(j.pj.Hosts))},
-		{"bans", c.Bans}, {"still banned", int64(len(j.pj.Jail.Bans()))},
+		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"out of order", c.OutOfOrder}, {"hosts", int64(len(j.lane.Hosts))},
+		{"bans", c.Bans}, {"still banned", int64(len(j.lane.Counter.Bans()))},
 	}
 	for _, row := range rows {
 		fmt.Fprintf(r.w, "  %-13s %10d\n", row.k, row.v)
 	}
-	top := topOffenders(j.pj.Hosts, 10)
+	top := topOffenders(j.lane.Hosts, 10)
 	if len(top) == 0 {
 		return
 	}

@@ -15,11 +15,11 @@ import (
 
 // newGroup returns the group read by the given jails (indexes into js; nil
 // means all of js).
-func newGroup(name string, idx []int, js []*runJail) *group {
+func newGroup(name string, idx []int, js []*replayJail) *group {
 	g := &group{name: name, jails: idx}
 	members := js
 	if idx != nil {
-		members = make([]*runJail, len(idx))
+		members = make([]*replayJail, len(idx))
 		for i, j := range idx {
 			members[i] = js[j]
 		}
@@ -30,7 +30,7 @@ func newGroup(name string, idx []int, js []*runJail) *group {
 		} else if j.cfg.DatePattern != g.pattern {
 			g.pattern = ""
 		}
-		g.skew = max(g.skew, j.pj.MaxClockSkew)
+		g.skew = max(g.skew, j.lane.MaxClockSkew)
 	}
 	if g.skew <= 0 {
 		g.skew = time.Minute
@@ -66,15 +66,15 @@ type plan struct {
 // openConfigured opens the jails' configured sources. Jails with the same
 // source (the same globs, or the same matches) share one group, as in the
 // daemon. It returns the jails that take part, in their order.
-func openConfigured(ctx context.Context, js []*runJail, o Options, w window) ([]*runJail, []*group, []*cursor, error) {
+func openConfigured(ctx context.Context, js []*replayJail, o Options, w window) ([]*replayJail, []*group, []*cursor, error) {
 	type key struct {
 		journal bool
 		what    string
 	}
-	var kept []*runJail
+	var kept []*replayJail
 	var keys []key
 	members := map[key][]int{}
-	first := map[key]*runJail{}
+	first := map[key]*replayJail{}
 	for _, j := range js {
 		var ks []key
 		if o.ConfiguredFiles && len(j.cfg.Files) > 0 {
@@ -142,7 +142,7 @@ func openConfigured(ctx context.Context, js []*runJail, o Options, w window) ([]
 	}
 	keyed := len(plans) > 1 || !w.open()
 	var cursors []*cursor
-	fail := func(err error) ([]*runJail, []*group, []*cursor, error) {
+	fail := func(err error) ([]*replayJail, []*group, []*cursor, error) {
 		for _, c := range cursors {
 			c.close()
 		}
