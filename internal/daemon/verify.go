@@ -109,10 +109,10 @@ func (e *enforcer) watch(ctx context.Context, w firewall.Watcher, poke func()) {
 }
 
 // verifyShare bounds the time the periodic verification takes: the next
-// one waits at least verifyShare times as long as the last took. The kernel
-// lists a set in time quadratic in its size: 10,000 bans take 30 ms, so
-// every 10 s, but 100,000 about 2 s, so every 3 minutes; the events still
-// tell of a change at once.
+// one waits at least verifyShare times as long as the last took: 10,000 bans
+// take about 20–40 ms to verify, so every 10 s, and a set large enough to
+// take a second is verified every 100 s; the events still tell of a change
+// at once.
 const verifyShare = 100
 
 func (e *enforcer) verifyLoop(ctx context.Context, o verifyOptions, kick <-chan struct{}) {
