@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
@@ -39,8 +40,9 @@ const (
 // After a rotation by rename the follower reads the new file at once and
 // the renamed one on, by its descriptor, until it has been quiet for the
 // grace period: writers append to it until they reopen their log. The
-// lines of both carry the path's position in the new file, so that a
-// restart resumes that one.
+// lines of both carry the path's position, which names the new file and
+// every renamed one not left yet (see appendPathPos), so that a restart
+// resumes them all.
 type follower struct {
 	path      string
 	f         *os.File
@@ -412,14 +414,18 @@ func (fl *follower) lookAhead() {
 	fl.upcoming = append(fl.upcoming, upcoming{f: f, id: id, left: left, known: known})
 }
 
+// position is where reading u starts.
+func (u upcoming) position() filePos {
+	if u.known {
+		return u.left
+	}
+	return filePos{id: u.id, sum: crc32.Checksum(nil, castagnoli), hasSum: true}
+}
+
 // dropUpcoming closes the files opened ahead and not read.
 func (fl *follower) dropUpcoming() {
 	for _, u := range fl.upcoming {
-		p := u.left
-		if !u.known {
-			p = filePos{id: u.id, sum: crc32.Checksum(nil, castagnoli), hasSum: true}
-		}
-		fl.reg.release(p)
+		fl.reg.release(u.position())
 		u.f.Close()
 	}
 	fl.upcoming = nil
@@ -435,6 +441,44 @@ func (fl *follower) keepRenamed() {
 		reg: fl.reg, log: fl.log, grace: fl.grace, primary: fl, quiet: time.Now()}
 	fl.renamed = append(fl.renamed, r)
 	fl.buf, fl.fp, fl.before = nil, nil, nil
+}
+
+// resumeRenamed reads f, an older file of the path that a saved position
+// names (renamed away while the previous run read it, or since), on from
+// off as a renamed file: to its end, and for the grace period.
+func (fl *follower) resumeRenamed(f *os.File, id fileID, off int64) {
+	r := &follower{path: fl.path, max: fl.max, reg: fl.reg, log: fl.log, grace: fl.grace,
+		primary: fl, quiet: time.Now()}
+	r.use(f, id, off, skipNone)
+	fl.renamed = append(fl.renamed, r)
+}
+
+// openByID opens the regular file in dir whose identity is id, whatever
+// its name: a file renamed by a rotation stays in its directory.
+func openByID(dir string, id fileID) (*os.File, string, bool) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, "", false
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if fi, err := os.Lstat(p); err != nil || idOf(fi) != id {
+			continue
+		}
+		f, fid, err := openRegular(p)
+		if err != nil {
+			continue
+		}
+		if fid != id { // renamed again, or replaced, in between
+			f.Close()
+			continue
+		}
+		return f, p, true
+	}
+	return nil, "", false
 }
 
 // openRegular opens a regular file for reading. It looks before it opens:
