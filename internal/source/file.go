@@ -78,8 +78,9 @@ type follower struct {
 	primary *follower
 	quiet   time.Time // renamed file: when it last had new data, or was renamed
 
-	upcoming []upcoming // files the path named since f, oldest first
-	looked   time.Time  // when lookAhead last looked at the path
+	upcoming []upcoming  // files the path named since f, oldest first
+	looked   time.Time   // when lookAhead last looked at the path
+	sendT    *time.Timer // send: when to look at the path again while blocked
 }
 
 // use makes f, whose identity is id, the file being read, from offset off.
@@ -420,6 +421,50 @@ func (u upcoming) position() filePos {
 		return u.left
 	}
 	return filePos{id: u.id, sum: crc32.Checksum(nil, castagnoli), hasSum: true}
+}
+
+// send delivers l unless ctx ends first; it reports whether l was sent.
+// While the receiver is busy (a flood, a slow consumer), the follower
+// still looks at its path: a writer rotating meanwhile names each new file
+// by the path only until the next rotation, and one not opened by then
+// is lost for good when the rotated names do not match the globs.
+func (fl *follower) send(ctx context.Context, out chan<- logline.Line, l logline.Line) bool {
+	select {
+	case out <- l:
+		return true
+	case <-ctx.Done():
+		return false
+	default:
+	}
+	top := fl
+	if fl.primary != nil {
+		top = fl.primary
+	}
+	if top.sendT == nil {
+		top.sendT = time.NewTimer(lookAheadEvery)
+	} else {
+		top.sendT.Reset(lookAheadEvery)
+	}
+	defer top.sendT.Stop()
+	woke := false
+	defer func() {
+		if woke { // for the follower's wait, which may need it
+			poke(top.wake)
+		}
+	}()
+	for {
+		select {
+		case out <- l:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-top.wake: // the path's directory changed
+			woke = true
+		case <-top.sendT.C:
+			top.sendT.Reset(lookAheadEvery)
+		}
+		top.lookAhead()
+	}
 }
 
 // dropUpcoming closes the files opened ahead and not read.

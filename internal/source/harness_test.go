@@ -23,6 +23,7 @@ type collector struct {
 	other []logline.Line    // lines that are not numbered
 	last  map[string]string // source → position of its last line
 	count atomic.Int64
+	out   chan logline.Line // of the source running last
 }
 
 func newCollector(t *testing.T, n int) *collector {
@@ -42,6 +43,7 @@ func (c *collector) start(fs *Files) (stop func()) {
 func (c *collector) run(src Live, ready <-chan struct{}) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan logline.Line, 64)
+	c.out = out
 	errc := make(chan error, 1)
 	go func() {
 		errc <- src.Run(ctx, out)

@@ -62,7 +62,7 @@ func (fl *follower) sendOversized(ctx context.Context, out chan<- logline.Line, 
 	fl.log.Warn("line longer than the limit, skipped", "path", fl.path, "line", num, "limit", fl.max)
 	fl.off = end
 	fl.before, _ = readBefore(fl.f, end, fl.before[:0])
-	return send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: num, Position: fl.positionAt(end), Oversized: true})
+	return fl.send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: num, Position: fl.positionAt(end), Oversized: true})
 }
 
 // number counts a line of the path and returns its number.
@@ -138,7 +138,7 @@ func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chun
 		}
 		l := logline.Line{Text: trimEOL(own[s:e:e]), Time: fl.now, Source: fl.path,
 			Number: fl.number(), Position: positions[ps:pe]}
-		if !send(ctx, out, l) {
+		if !fl.send(ctx, out, l) {
 			return false
 		}
 		fl.off = base + int64(e)
@@ -158,7 +158,7 @@ func (fl *follower) flush(ctx context.Context, out chan<- logline.Line) bool {
 		text := bytes.TrimSuffix(bytes.Clone(fl.buf[:fl.n]), []byte{'\r'})
 		fl.before = keepTail(fl.before, fl.buf[:fl.n])
 		fl.n, fl.off = 0, fl.pos
-		return send(ctx, out, logline.Line{Text: text, Time: time.Now(), Source: fl.path,
+		return fl.send(ctx, out, logline.Line{Text: text, Time: time.Now(), Source: fl.path,
 			Number: fl.number(), Position: fl.positionAt(fl.pos)})
 	}
 	return true
