@@ -257,6 +257,9 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 	fl.use(f, id, off, sk)
 	fs.log.Info("following file", "path", path, "offset", off)
 	if !fs.resumed[path] {
+		if fs.resumed == nil { // tests start followers without Run
+			fs.resumed = make(map[string]bool)
+		}
 		fs.resumed[path] = true
 		fs.resumeRenamed(fl, id)
 	}
