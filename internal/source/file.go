@@ -78,9 +78,9 @@ type follower struct {
 	primary *follower
 	quiet   time.Time // renamed file: when it last had new data, or was renamed
 
-	upcoming []upcoming  // files the path named since f, oldest first
-	looked   time.Time   // when lookAhead last looked at the path
-	sendT    *time.Timer // send: when to look at the path again while blocked
+	upcoming []upcoming   // files the path named since f, oldest first
+	looked   time.Time    // when lookAhead last looked at the path
+	sendTick *time.Ticker // send: when to look at the path again while blocked
 }
 
 // use makes f, whose identity is id, the file being read, from offset off.
@@ -112,6 +112,9 @@ func resumeAt(f *os.File, p filePos) int64 {
 // run follows the file until ctx ends or the file is gone for good.
 func (fl *follower) run(ctx context.Context, out chan<- logline.Line, every time.Duration) {
 	defer func() {
+		if fl.sendTick != nil {
+			fl.sendTick.Stop()
+		}
 		for _, r := range fl.renamed {
 			r.close()
 		}
@@ -440,12 +443,9 @@ func (fl *follower) send(ctx context.Context, out chan<- logline.Line, l logline
 	if fl.primary != nil {
 		top = fl.primary
 	}
-	if top.sendT == nil {
-		top.sendT = time.NewTimer(lookAheadEvery)
-	} else {
-		top.sendT.Reset(lookAheadEvery)
+	if top.sendTick == nil {
+		top.sendTick = time.NewTicker(lookAheadEvery) // stopped by run
 	}
-	defer top.sendT.Stop()
 	woke := false
 	defer func() {
 		if woke { // for the follower's wait, which may need it
@@ -453,6 +453,7 @@ func (fl *follower) send(ctx context.Context, out chan<- logline.Line, l logline
 		}
 	}()
 	for {
+		top.lookAhead()
 		select {
 		case out <- l:
 			return true
@@ -460,10 +461,8 @@ func (fl *follower) send(ctx context.Context, out chan<- logline.Line, l logline
 			return false
 		case <-top.wake: // the path's directory changed
 			woke = true
-		case <-top.sendT.C:
-			top.sendT.Reset(lookAheadEvery)
+		case <-top.sendTick.C:
 		}
-		top.lookAhead()
 	}
 }
 
