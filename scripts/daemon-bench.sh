@@ -8,6 +8,8 @@
 #   2. start-up with 100,000 active bans in the store, until READY, with the
 #      kernel's sets empty (cold, as after a reboot) and still full (warm)
 #      (target: <= 1 s each);
+#      then the time of one Verify of 10,000 bans; with BASELINE=<revision>
+#      all three for that revision too, for a comparison from one run;
 #   3. sustained ingest: the daemon (peerjail run, built afresh, in a
 #      namespace) follows a file to which LINES fresh corpus lines are
 #      appended at once; lines/s until its counters reach LINES, and its
@@ -15,6 +17,7 @@
 #
 #   scripts/daemon-bench.sh                          # all of it
 #   KINDS=sshd LINES=1000000 scripts/daemon-bench.sh
+#   KINDS= BASELINE=f5b28dc scripts/daemon-bench.sh   # firewall figures, against the interval sets
 #
 # It prints one line per figure and exits 1 when a figure misses its target.
 set -euo pipefail
@@ -24,7 +27,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 LINES=${LINES:-2000000}
-KINDS=${KINDS:-sshd libp2p}
+KINDS=${KINDS-sshd libp2p}
 GO=${GO:-go}
 WORK=$(mktemp -d /tmp/peerjail-daemon-bench.XXXXXX)
 NS=peerjail-bench-$$
@@ -32,6 +35,7 @@ PID=
 cleanup() {
   if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
   ip netns delete "$NS" 2>/dev/null || true
+  if [ -d "$WORK/baseline" ]; then git worktree remove --force "$WORK/baseline" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -44,27 +48,53 @@ check() {
 # metric FILE NAME UNIT: the value before UNIT on the line of benchmark NAME.
 metric() { awk -v n="$2" -v u="$3" '$1 ~ "^"n"(-[0-9]+)?$" { for (i = 2; i <= NF; i++) if ($i == u) print $(i-1) }' "$1"; }
 
-# 1. Ban latency, with the sets empty and with 100,000 bans in them (the
-# kernel then spends about 10 ms on every transaction: no target).
-$GO test -count=1 -run '^$' -bench '^BenchmarkBanLatency$' -benchtime 1000x ./internal/daemon/ >"$WORK/latency.txt" ||
-  { cat "$WORK/latency.txt"; exit 1; }
-p50=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=0 p50-ms)
-p99=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=0 p99-ms)
-check "$p99 <= 10"
-printf 'ban latency p50 %.2f ms, p99 %.2f ms (1000 bans; target p99 <= 10 ms): %s\n' "$p50" "$p99" "$VERDICT"
-p50=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=100000 p50-ms)
-p99=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=100000 p99-ms)
-printf 'ban latency with 100000 bans active p50 %.2f ms, p99 %.2f ms (1000 bans; the kernel takes ~10 ms per transaction)\n' "$p50" "$p99"
+# firewall_figures DIR LABEL: 1 and 2, then the cost of one Verify of 10,000
+# bans, measured on the source tree DIR and printed under LABEL.
+firewall_figures() {
+  local dir=$1 label=$2 pkg
+  # 1. Ban latency, with the sets empty and with 100,000 bans in them.
+  (cd "$dir" && $GO test -count=1 -run '^$' -bench '^BenchmarkBanLatency$' -benchtime 1000x ./internal/daemon/) >"$WORK/latency.txt" ||
+    { cat "$WORK/latency.txt"; exit 1; }
+  p50=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=0 p50-ms)
+  p99=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=0 p99-ms)
+  check "$p99 <= 10"
+  printf '%s: ban latency p50 %.2f ms, p99 %.2f ms (1000 bans; target p99 <= 10 ms): %s\n' "$label" "$p50" "$p99" "$VERDICT"
+  p50=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=100000 p50-ms)
+  p99=$(metric "$WORK/latency.txt" BenchmarkBanLatency/active=100000 p99-ms)
+  printf '%s: ban latency with 100000 bans active p50 %.2f ms, p99 %.2f ms (1000 bans)\n' "$label" "$p50" "$p99"
 
-# 2. Start-up with 100,000 bans. The kernel frees the namespaces of the
-# benchmark before in the background: let it finish first.
-sleep 5
-$GO test -count=1 -run '^$' -bench '^BenchmarkStartup100k$' -benchtime 1x ./internal/daemon/ >"$WORK/startup.txt" ||
-  { cat "$WORK/startup.txt"; exit 1; }
-cold=$(metric "$WORK/startup.txt" BenchmarkStartup100k/cold s/ready)
-warm=$(metric "$WORK/startup.txt" BenchmarkStartup100k/warm s/ready)
-check "$cold <= 1 and $warm <= 1"
-printf 'start-up with 100000 bans until READY: cold %.2f s, warm %.2f s (target <= 1 s): %s\n' "$cold" "$warm" "$VERDICT"
+  # 2. Start-up with 100,000 bans. The kernel frees the namespaces of the
+  # benchmark before in the background: let it finish first.
+  sleep 5
+  (cd "$dir" && $GO test -count=1 -run '^$' -bench '^BenchmarkStartup100k$' -benchtime 1x ./internal/daemon/) >"$WORK/startup.txt" ||
+    { cat "$WORK/startup.txt"; exit 1; }
+  cold=$(metric "$WORK/startup.txt" BenchmarkStartup100k/cold s/ready)
+  warm=$(metric "$WORK/startup.txt" BenchmarkStartup100k/warm s/ready)
+  check "$cold <= 1 and $warm <= 1"
+  printf '%s: start-up with 100000 bans until READY: cold %.2f s, warm %.2f s (target <= 1 s): %s\n' "$label" "$cold" "$warm" "$VERDICT"
+
+  # Verify of 10,000 bans (the kernel backend moved from internal/firewall
+  # to internal/nftables).
+  sleep 5
+  pkg=./internal/nftables/
+  [ -d "$dir/internal/nftables" ] || pkg=./internal/firewall/
+  (cd "$dir" && $GO test -count=1 -run '^$' -bench '^BenchmarkVerify$/^bans=10000$' -benchtime 20x "$pkg") >"$WORK/verify.txt" ||
+    { cat "$WORK/verify.txt"; exit 1; }
+  ns=$(metric "$WORK/verify.txt" BenchmarkVerify/bans=10000 ns/op)
+  cpu=$(metric "$WORK/verify.txt" BenchmarkVerify/bans=10000 cpu-ms/op)
+  printf '%s: Verify of 10000 bans %.1f ms, %.1f ms CPU\n' "$label" "$(python3 -c "print($ns / 1e6)")" "$cpu"
+}
+
+# BASELINE=<git revision>: the same figures for that revision too, from a
+# temporary worktree, so that one run compares two designs (the interval
+# sets of before issue 7 are f5b28dc).
+if [ -n "${BASELINE:-}" ]; then
+  git worktree add --detach "$WORK/baseline" "$BASELINE" >/dev/null
+  firewall_figures "$WORK/baseline" "$(git rev-parse --short "$BASELINE")"
+  git worktree remove --force "$WORK/baseline"
+  sleep 5
+fi
+firewall_figures . "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
 
 # 3. Sustained ingest, per corpus kind.
 $GO build -o "$WORK/peerjail" ./cmd/peerjail

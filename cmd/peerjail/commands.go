@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -107,52 +109,218 @@ func warnSources(w io.Writer, c *config.Config, checkJournal func() error) {
 
 func newReplayCmd() *cobra.Command {
 	var (
-		path, only string
-		asJSON     bool
+		path, only, since, until, journalDir string
+		journalFiles                         []string
+		asJSON, journal                      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "replay [flags] LOG...",
+		Use:   "replay [flags] LOG... | --journal | --since T",
 		Short: "Run old logs through the jails and report the bans that would have happened",
 		Long: "Replay reads the logs (- is standard input, .gz is read transparently) by their own\n" +
-			"time through the configured jails and reports every ban and unban. It never touches\n" +
-			"the firewall. Sources in the configuration are not needed and not used.",
-		Args: args(cobra.MinimumNArgs(1)),
+			"time through the configured jails and reports every ban and unban. Several logs are\n" +
+			"merged by the time of each line. It never touches the firewall.\n\n" +
+			"With --journal (or --journal-dir, --journal-file) it replays each jail's journal\n" +
+			"matches instead; with no LOG and --since or --until, every configured source: the\n" +
+			"jails' files with their rotated siblings (.1, .2.gz, -20261201) and their journal\n" +
+			"matches. --since and --until take " + replay.TimeForms + ".",
+		Args: args(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, logs []string) error {
+			journal = journal || journalDir != "" || len(journalFiles) > 0
+			o := replay.Options{
+				Jail: only, Logs: logs, JSON: asJSON, JournalDir: journalDir, JournalFiles: journalFiles,
+				Out: cmd.OutOrStdout(), Progress: os.Stderr, Warn: cmd.ErrOrStderr(),
+			}
+			if err := replayWindow(&o, since, until); err != nil {
+				return err
+			}
+			switch {
+			case journalDir != "" && len(journalFiles) > 0:
+				return usageError{errors.New("--journal-dir and --journal-file: expected one of them")}
+			case journal && len(logs) > 0:
+				return usageError{errors.New("expected LOG... or --journal, not both")}
+			case journal:
+				o.ConfiguredJournal = true
+			case len(logs) == 0 && o.Since.IsZero() && o.Until.IsZero():
+				return usageError{errors.New("expected LOG... to replay, --journal for the jails' journal matches, " +
+					"or --since T for every configured source")}
+			case len(logs) == 0:
+				o.ConfiguredFiles, o.ConfiguredJournal = true, true
+			}
 			c, err := config.Load(path, config.LoadOptions{SourcesOptional: true})
 			if err != nil {
 				return err
 			}
-			return replay.Run(cmd.Context(), replay.Options{
-				Config: c, Jail: only, Logs: logs, JSON: asJSON,
-				Out: cmd.OutOrStdout(), Progress: os.Stderr, Warn: os.Stderr,
-			})
+			o.Config = c
+			err = replay.Run(cmd.Context(), o)
+			if errors.Is(err, replay.ErrNoSource) {
+				return usageError{err}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file")
 	cmd.Flags().StringVar(&only, "jail", "", "replay only this jail")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON Lines (one event per line)")
+	cmd.Flags().BoolVar(&journal, "journal", false, "replay each jail's journal matches from the local journal")
+	cmd.Flags().StringVar(&journalDir, "journal-dir", "", "replay the journal files in this directory (implies --journal)")
+	cmd.Flags().StringArrayVar(&journalFiles, "journal-file", nil, "replay this journal file; repeatable (implies --journal)")
+	cmd.Flags().StringVar(&since, "since", "", "replay only lines stamped at or after this time")
+	cmd.Flags().StringVar(&until, "until", "", "replay only lines stamped at or before this time")
 	return cmd
 }
 
+// replayWindow reads --since and --until into o.
+func replayWindow(o *replay.Options, since, until string) error {
+	now := time.Now()
+	for _, f := range []struct {
+		flag, v string
+		t       *time.Time
+	}{{"--since", since, &o.Since}, {"--until", until, &o.Until}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := replay.ParseTime(f.v, now, time.Local)
+		if err != nil {
+			return usageError{fmt.Errorf("%s %w", f.flag, err)}
+		}
+		*f.t = t
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && o.Until.Before(o.Since) {
+		return usageError{fmt.Errorf("--until %s is before --since %s: expected since <= until",
+			o.Until.Format(time.RFC3339), o.Since.Format(time.RFC3339))}
+	}
+	return nil
+}
+
 func newTestFilterCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON            bool
+		cfgPath, line     string
+		regexes, ignoreRe []string
+	)
 	cmd := &cobra.Command{
-		Use:   "test-filter FILTER LOG",
-		Short: "Try a filter (a stock name or a YAML file with one filter) on a log",
-		Args:  args(cobra.ExactArgs(2)),
+		Use: "test-filter [flags] FILTER LOG\n  test-filter -c CONFIG NAME LOG\n" +
+			"  test-filter --regex RE [--ignore-regex RE] LOG\n  test-filter ... --line TEXT",
+		Short: "Try a filter (a stock name, a filter file, one of a config, or a regex) on a log or a line",
+		Long: "test-filter runs one filter over a log and reports what each pattern matched, like\n" +
+			"fail2ban-regex. The filter is FILTER (a stock name or a YAML file with one filter),\n" +
+			"NAME with -c (a filter of the config, or a jail: its filter as the jail uses it), or\n" +
+			"the --regex patterns (with <HOST>; repeatable) and --ignore-regex ones. --line TEXT\n" +
+			"tries one line in place of LOG.",
+		Args: args(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			spec, err := loadFilter(a[0])
+			useRegex, useLine := len(regexes) > 0, cmd.Flags().Changed("line")
+			if err := checkTestFilterArgs(a, cfgPath, useRegex, useLine, len(ignoreRe) > 0); err != nil {
+				return err
+			}
+			var spec filter.Spec
+			var err error
+			switch {
+			case useRegex:
+				spec = filter.Spec{Name: "--regex", Regex: &filter.RegexSpec{Fail: regexes, Ignore: ignoreRe}}
+				if _, err := filter.New(spec); err != nil {
+					return usageError{fmt.Errorf("--regex: %w", err)}
+				}
+			case cfgPath != "":
+				spec, err = configFilter(cfgPath, a[0])
+				a = a[1:]
+			default:
+				spec, err = loadFilter(a[0])
+				a = a[1:]
+			}
 			if err != nil {
 				return err
 			}
-			_, err = trial.Run(cmd.Context(), trial.Options{
-				Spec: spec, Log: a[1], JSON: asJSON, Out: cmd.OutOrStdout(),
-			})
+			o := trial.Options{Spec: spec, JSON: asJSON, Out: cmd.OutOrStdout()}
+			if useLine {
+				o.Log, o.Input = "--line", strings.NewReader(line)
+			} else {
+				o.Log = a[0]
+			}
+			_, err = trial.Run(cmd.Context(), o)
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per matched line, then a summary")
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "take the filter NAME from this configuration (a filter, or a jail's)")
+	cmd.Flags().StringArrayVar(&regexes, "regex", nil, "a failure pattern with <HOST> (repeatable), in place of FILTER")
+	cmd.Flags().StringArrayVar(&ignoreRe, "ignore-regex", nil, "an ignore pattern for --regex (repeatable)")
+	cmd.Flags().StringVar(&line, "line", "", "try this one line in place of LOG")
 	return cmd
+}
+
+// checkTestFilterArgs says what test-filter expected when the flags and
+// arguments do not fit together.
+func checkTestFilterArgs(a []string, cfgPath string, useRegex, useLine, useIgnore bool) error {
+	switch {
+	case useIgnore && !useRegex:
+		return usageError{errors.New("--ignore-regex goes with --regex: expected --regex RE [--ignore-regex RE]")}
+	case useRegex && cfgPath != "":
+		return usageError{errors.New("--regex and -c both name the filter: expected one of them")}
+	}
+	var want []string
+	switch {
+	case cfgPath != "":
+		want = append(want, "NAME (a filter or a jail of "+cfgPath+")")
+	case !useRegex:
+		want = append(want, "FILTER (a stock name or a filter file)")
+	}
+	if !useLine {
+		want = append(want, "LOG")
+	}
+	if len(a) == len(want) {
+		return nil
+	}
+	exp := "no argument"
+	if len(want) > 0 {
+		exp = strings.Join(want, " then ")
+	}
+	var how []string
+	if useRegex {
+		how = append(how, "the filter is --regex")
+	}
+	if useLine {
+		how = append(how, "the input is --line")
+	}
+	if len(how) > 0 {
+		exp += " (" + strings.Join(how, ", ") + ")"
+	}
+	return usageError{fmt.Errorf("expected %s, got %d argument(s)", exp, len(a))}
+}
+
+// configFilter takes the filter of a config by its name, or a jail's
+// filter as that jail runs it (mode and all), or failing both a stock one.
+func configFilter(path, name string) (filter.Spec, error) {
+	c, err := config.Load(path, config.LoadOptions{SourcesOptional: true})
+	if err != nil {
+		return filter.Spec{}, err
+	}
+	if s, ok := c.Filters[name]; ok {
+		return s, nil
+	}
+	var jails []string
+	for _, j := range c.Jails {
+		if j.Name == name {
+			return j.Filter, nil
+		}
+		jails = append(jails, j.Name)
+	}
+	stock, err := config.StockFilters()
+	if err != nil {
+		return filter.Spec{}, err
+	}
+	if s, ok := stock[name]; ok {
+		return s, nil
+	}
+	sort.Strings(jails)
+	list := func(names []string) string {
+		if len(names) == 0 {
+			return "none"
+		}
+		return strings.Join(names, ", ")
+	}
+	return filter.Spec{}, usageError{fmt.Errorf("%q is no filter of %s (filters: %s; jails: %s) and no stock filter",
+		name, path, list(sortedKeys(c.Filters)), list(jails))}
 }
 
 // loadFilter takes a stock filter's name, or failing that a file path.

@@ -4,11 +4,13 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -21,8 +23,8 @@ type e2eDaemon struct {
 	err    error // how it ended, once exited is closed
 }
 
-// start runs the daemon inside the namespace and returns once its control
-// socket answers, which it does only after its sources are positioned.
+// start runs the daemon inside the namespace and returns once it has told
+// systemd (the test's notification socket) that it is ready.
 func (n *e2eNode) start() *e2eDaemon {
 	n.t.Helper()
 	n.starts++
@@ -36,7 +38,11 @@ func (n *e2eNode) start() *e2eDaemon {
 	// ip netns exec execs the command: the process is the daemon itself.
 	d.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, n.exe, "run", "-c", n.cfg,
 		"--state", n.state, "--socket", n.sock, "--log-level", "info")
-	d.cmd.Env = append(os.Environ(), e2eEnv+"=1")
+	// The daemon tells systemd READY=1 once its firewall is in place, its
+	// sources positioned and its control socket listening: that is the
+	// moment to wait for.
+	ready := listenNotify(n.t, filepath.Join(n.dir, fmt.Sprintf("notify-%d.sock", nth)))
+	d.cmd.Env = append(os.Environ(), e2eEnv+"=1", "NOTIFY_SOCKET="+ready.path)
 	d.cmd.Stdout, d.cmd.Stderr = out, out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
@@ -51,25 +57,53 @@ func (n *e2eNode) start() *e2eDaemon {
 			n.t.Logf("daemon %d output (last 4 KiB):\n%s", nth, lastBytes(b, 4096))
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := n.status(); err == nil {
-			break
-		}
-		select {
-		case <-d.exited:
-			n.t.Fatalf("daemon exited at start: %v", d.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			n.t.Fatal("daemon did not answer on its socket within 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-ready.ready:
+	case <-d.exited:
+		n.t.Fatalf("daemon exited at start: %v", d.err)
+	case <-time.After(20 * time.Second):
+		n.t.Fatal("daemon sent no READY=1 within 20s")
 	}
 	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", d.cmd.Process.Pid)); err != nil || exe != n.exe {
 		n.t.Fatalf("pid %d is %q (%v), not the daemon %s: signals would miss it", d.cmd.Process.Pid, exe, err, n.exe)
 	}
 	return d
+}
+
+// notifySocket stands in for systemd's notification socket.
+type notifySocket struct {
+	path  string
+	ready chan struct{} // closed at the first READY=1
+}
+
+// listenNotify listens at path for sd_notify datagrams until the test ends.
+func listenNotify(t *testing.T, path string) *notifySocket {
+	t.Helper()
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &notifySocket{path: path, ready: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		seen := false
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				return // closed at cleanup
+			}
+			for _, state := range strings.Split(string(buf[:k]), "\n") {
+				if state == "READY=1" && !seen {
+					seen = true
+					close(ns.ready)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return ns
 }
 
 func lastBytes(b []byte, n int) []byte {

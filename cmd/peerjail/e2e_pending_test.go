@@ -38,6 +38,8 @@ func TestE2EPendingSurvivesKill(t *testing.T) {
 			break
 		}
 		n.waitStatus(30*time.Second, "every attacker failing", func(st control.JailStatus) bool { return st.Failing == hosts })
+		// The daemon saves windows every pendingSave: what is under test
+		// is that a kill after one such interval loses none of them.
 		time.Sleep(pendingSave)
 		d.signal(syscall.SIGKILL)
 		if err := d.wait(10 * time.Second); err == nil {
@@ -104,6 +106,8 @@ func testKillDuringFlood(t *testing.T, after time.Duration) {
 		}
 		done <- nil
 	}()
+	// The kill lands at a chosen time into the flood, wherever the
+	// daemon's reading and saving then are: the timing is the test.
 	time.Sleep(after)
 	killed := time.Now()
 	d.signal(syscall.SIGKILL)

@@ -34,7 +34,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"check", "-c", bad}, 2, "", `bad.yaml:4:15: jail "ssh": findtime: "3x" is not a duration`},
 		{[]string{"check", "-c", filepath.Join(dir, "missing.yaml")}, 1, "", "missing.yaml"},
 		{[]string{"check", "--no-such-flag"}, 2, "", "unknown flag"},
-		{[]string{"replay", "-c", good}, 2, "", "requires at least 1 arg"},
+		{[]string{"replay", "-c", good}, 2, "", "expected LOG... to replay"},
 		{[]string{"replay", "-c", good, "--jail", "nope", log}, 2, "", `no such jail "nope"`},
 		{[]string{"replay", "-c", good, "--json", log}, 0, `"event":"summary","jail":"ssh","lines":1`, ""},
 		{[]string{"test-filter", "no-such-filter", log}, 2, "", "neither a stock filter"},

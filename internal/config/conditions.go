@@ -20,7 +20,16 @@ func (s scope) jsonBody(n *yaml.Node, path string, loc *filterNodes) *filter.JSO
 		}},
 		{"match", func(k string, v *yaml.Node) { j.Match, loc.match = s.conditions(v, k) }},
 		{"host", func(k string, v *yaml.Node) { j.Host = s.fieldPath(v, k) }},
-		{"id", func(k string, v *yaml.Node) { j.ID = s.fieldPath(v, k) }},
+		{"id", func(k string, v *yaml.Node) {
+			// One path, or several tried in order (peer_id, then origin_id).
+			for i, it := range s.items(v, k, wantPath) {
+				if p := s.fieldPath(it.n, it.key); i == 0 {
+					j.ID = p
+				} else {
+					j.FallbackIDs = append(j.FallbackIDs, p)
+				}
+			}
+		}},
 		{"time", func(k string, v *yaml.Node) { j.Time = s.fieldPath(v, k) }},
 	})
 	switch {
@@ -29,8 +38,6 @@ func (s scope) jsonBody(n *yaml.Node, path string, loc *filterNodes) *filter.JSO
 		s.fail(n, path, "missing match (e.g. match: {level: error})")
 	case seen["host"] == nil && seen["id"] == nil:
 		s.fail(n, path, "missing host or id (e.g. host: remote_address)")
-	case seen["host"] != nil && seen["id"] != nil:
-		s.fail(seen["id"], joinKey(path, "id"), "a filter takes the host or the id, not both")
 	}
 	return &j
 }

@@ -57,8 +57,8 @@ type Jail struct {
 	Ports []PortRange
 	// Protocol is "tcp", "udp" or "all".
 	Protocol string
-	// Action is "nftables" or "dry-run".
-	Action string
+	// Action is how the jail's bans are enforced.
+	Action Action
 	// DatePattern is how to find the time in a line's text; empty means
 	// the source's own time or automatic detection.
 	DatePattern string
@@ -68,6 +68,17 @@ type Jail struct {
 	// time.
 	MaxClockSkew time.Duration
 }
+
+// Action is how a jail's bans are enforced: the `action:` key.
+type Action string
+
+const (
+	// ActionNFTables bans in the kernel, in peerjail's nftables table.
+	ActionNFTables Action = "nftables"
+	// ActionDryRun only logs the bans the jail decides; they are counted,
+	// stored and listed like any other, but nothing drops a packet.
+	ActionDryRun Action = "dry-run"
+)
 
 // LoadOptions adjusts validation to the command that loads the config.
 type LoadOptions struct {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,32 +12,9 @@ import (
 
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
-
-// updating reports whether -update was given. The flag is defined once for
-// the package, in stock_test.go.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-// golden compares got with the file at path, or rewrites it under -update.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if updating() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 func TestLoadGoodSummaries(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.yaml")
@@ -50,7 +26,7 @@ func TestLoadGoodSummaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			name := strings.TrimSuffix(filepath.Base(f), ".yaml")
-			golden(t, filepath.Join("testdata/good", name+".summary"), strings.Join(c.Summary(), "\n")+"\n")
+			golden.CheckString(t, filepath.Join("testdata/good", name+".summary"), strings.Join(c.Summary(), "\n")+"\n")
 		})
 	}
 }

@@ -12,18 +12,20 @@
 //	  my-regex:               # name: letters, digits, _ . -; replaces a stock filter of the same name
 //	    description: one line
 //	    regex:
-//	      fail: ['Failed login from <HOST>']      # one string or a list; each has one <HOST> or <ID>
+//	      fail: ['^<PREFIX>Failed login from <HOST>']  # one string or a list; each has one <HOST> or <ID> or one of each
+//	                                      # (<ID> is blamed when <HOST> is a relayed libp2p address); a leading
+//	                                      # <PREFIX> or <PREFIX:prog|prog2> stands for any syslog/journalctl prefix
 //	      ignore: ['from <HOST> port 22 trusted']  # optional
 //	  my-json:
 //	    json:
-//	      prefix: '^\S+ \S+\[\d+\]: '  # optional regex stripped before the JSON
+//	      prefix: '<PREFIX>'             # optional: any syslog/journalctl prefix, or a regex, stripped before the JSON
 //	      match:                         # field path -> condition, all must hold
 //	        suspicious: true             # scalar: equals (true also matches "true")
 //	        level: [warn, error]         # list: one of
 //	        message: {regex: '^potential'}
 //	        remote_address: {exists: true}
 //	        journal._SYSTEMD_UNIT: flow.service
-//	      host: remote_address           # or id: peer_id
+//	      host: remote_address           # and/or id: peer_id (or [peer_id, origin_id]), used when host is absent or relayed
 //	      time: time                     # optional
 //	jails:
 //	  libp2p:                 # name: ^[a-z][a-z0-9_-]{0,23}$ (it becomes nftables set names)

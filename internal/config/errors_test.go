@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
 
 // TestLoadBadGolden loads every testdata/bad/NAME.yaml and compares all its
@@ -23,7 +25,7 @@ func TestLoadBadGolden(t *testing.T) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("%v does not match ErrInvalid", err)
 			}
-			golden(t, strings.TrimSuffix(f, ".yaml")+".err", err.Error()+"\n")
+			golden.CheckString(t, strings.TrimSuffix(f, ".yaml")+".err", err.Error()+"\n")
 		})
 	}
 }
@@ -59,9 +61,9 @@ func TestErrorMessages(t *testing.T) {
 		{"datepattern", head + "    datepattern: whenever\n",
 			`p.yaml:5:18: jail "libp2p": datepattern: unknown datepattern "whenever" (e.g. iso8601, rfc3339, syslog, epoch, epoch_ms or %Y-%m-%d %H:%M:%S)`},
 		{"unknown filter", "jails:\n  a:\n    filter: ssh\n    source: {files: /x}\n",
-			`p.yaml:3:13: jail "a": filter: unknown filter "ssh" (did you mean sshd? stock: flow-suspicious, libp2p-misbehaving, libp2p-peer-status, sshd)`},
+			`p.yaml:3:13: jail "a": filter: unknown filter "ssh" (did you mean sshd? stock: bitcoin-connections, bitcoin-discouraged, bitcoin-misbehaving, cometbft-peer-error, flow-suspicious, geth-connections, geth-handshake, geth-peer-drop, geth-too-many-peers, libp2p-misbehaving, libp2p-peer-status, nano-peer-errors, sshd, sshd-aggressive, sshd-ddos)`},
 		{"fail without host", "filters:\n  f:\n    regex: {fail: 'Failed login'}\n" + head,
-			`p.yaml:3:19: filter "f": regex.fail: needs exactly one <HOST> or <ID> (or a (?P<host>…) / (?P<id>…) group)`},
+			`p.yaml:3:19: filter "f": regex.fail: needs exactly one <HOST> or <ID>, or one of each (or a (?P<host>…) / (?P<id>…) group)`},
 		{"bad ignore regex", "filters:\n  f:\n    regex:\n      fail: 'from <HOST>'\n      ignore: ['a', 'b(']\n" + head,
 			`p.yaml:5:21: filter "f": regex.ignore[1]: missing closing ): "b("`},
 		{"duplicate jail", head + "  libp2p: {filter: sshd}\n",

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
 
 // TestIncludeGolden loads testdata/include/NAME/peerjail.yaml and compares
@@ -33,7 +35,7 @@ func TestIncludeGolden(t *testing.T) {
 			} else {
 				got = strings.Join(append(c.IncludeSummary(), c.Summary()...), "\n") + "\n"
 			}
-			golden(t, dir+".golden", got)
+			golden.CheckString(t, dir+".golden", got)
 		})
 	}
 }

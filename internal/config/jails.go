@@ -22,7 +22,7 @@ const (
 
 var (
 	protocols = []string{"tcp", "udp", "all"}
-	actions   = []string{"nftables", "dry-run"}
+	actions   = []string{string(ActionNFTables), string(ActionDryRun)}
 
 	wantMaxRetry   = want{"a whole number", "5"}
 	wantMaxHosts   = want{"a whole number", "1000000"}
@@ -66,7 +66,7 @@ func builtinSettings() settings {
 		ipv6Prefix: 64,
 		maxHosts:   1_000_000,
 		protocol:   "all",
-		action:     "nftables",
+		action:     string(ActionNFTables),
 		clockSkew:  DefaultMaxClockSkew,
 	}
 }
@@ -210,7 +210,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 		Files:   src.files,
 		Journal: src.journal,
 	}
-	j.IgnoreSelf, j.Ports, j.Protocol, j.Action, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, st.action, st.datePattern
+	j.IgnoreSelf, j.Ports, j.Protocol, j.Action, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, Action(st.action), st.datePattern
 	j.MaxClockSkew = st.clockSkew
 	if ref.n != nil {
 		j.FilterName = ref.name

@@ -3,18 +3,16 @@ package config
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/logline"
-)
 
-var updateStock = flag.Bool("update", false, "rewrite the stock filters' golden files")
+	"github.com/peerjail/peerjail/internal/golden"
+)
 
 // victim is written into attacker-controlled text in the test logs; no stock
 // filter may ever blame it.
@@ -68,20 +66,7 @@ func TestStockGolden(t *testing.T) {
 				}
 				fmt.Fprintf(&got, "%d %s %s %d\n", n, out, hit.Host, hit.Rule)
 			}
-			golden := filepath.Join("testdata", "stock", name+".golden")
-			if *updateStock {
-				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("outcomes differ from %s (run with -update to see):\n%s", golden, diff(string(want), got.String()))
-			}
+			golden.Check(t, filepath.Join("testdata", "stock", name+".golden"), got.Bytes())
 		})
 	}
 }
@@ -96,8 +81,12 @@ func TestStockHostile(t *testing.T) {
 		{"sshd", "Jul 27 00:10:01 bastion sshd[1]: Invalid user x from 203.0.113.66 port 22 from 198.51.100.4 port 5555", "198.51.100.4"},
 		{"sshd", "Jul 27 00:10:11 bastion sshd[1]: Failed password for invalid user x from 203.0.113.66 port 22 ssh2 from 198.51.100.16 port 22 ssh2", "198.51.100.16"},
 		{"sshd", "Jul 27 00:10:05 bastion sshd[1]: User x from 203.0.113.66 not allowed because listed in DenyUsers from 198.51.100.7 not allowed because listed in DenyUsers", "198.51.100.7"},
-		{"sshd", "Jul 27 00:10:03 bastion sshd[1]: Failed publickey for root from 198.51.100.5 port 22 ssh2: RSA-CERT SHA256:abc ID x from 203.0.113.66 port 22 ssh2: RSA SHA256:x (serial 0) CA RSA SHA256:yyy", "miss"},
+		// An existing user's name has no spaces: the certificate ID after the
+		// address (the client's text) is never read.
+		{"sshd", "Jul 27 00:10:03 bastion sshd[1]: Failed publickey for root from 198.51.100.5 port 22 ssh2: RSA-CERT SHA256:abc ID x from 203.0.113.66 port 22 ssh2: RSA SHA256:x (serial 0) CA RSA SHA256:yyy", "198.51.100.5"},
+		{"sshd", "Jul 27 00:10:03 bastion sshd[1]: Failed publickey for invalid user a from 198.51.100.5 port 22 ssh2: RSA-CERT SHA256:abc ID x from 203.0.113.66 port 22 ssh2: RSA SHA256:x (serial 0) CA RSA SHA256:yyy", "miss"},
 		{"sshd", "Jul 27 00:10:02 bastion sshd[1]: Failed publickey for root from 198.51.100.5 port 22 ssh2: RSA SHA256:abcDEF+/x09", "198.51.100.5"},
+		{"sshd", "Jul 27 00:10:02 bastion sshd[1]: Failed publickey for invalid user x from 198.51.100.5 port 22 ssh2: RSA SHA256:abcDEF+/x09", "198.51.100.5"},
 		{"sshd", "Jul 27 00:10:08 bastion fakeauth[3]: Failed password for root from 203.0.113.66 port 22 ssh2", "miss"},
 		{"sshd", "Jul 27 00:10:12 bastion sshd[1]: Connection closed by invalid user 203.0.113.66 198.51.100.17 port 22 [preauth]", "miss"},
 		{"sshd", "Failed none for invalid user 203.0.113.66 from 2001:db8::7 port 22 ssh2", "2001:db8::7"},
@@ -111,7 +100,51 @@ func TestStockHostile(t *testing.T) {
 		{"flow-suspicious", `{"level":"warn","suspicious":"true","remote_address":"198.51.100.20:3569","misbehavior":"invalid_message"}`, "198.51.100.20"},
 		{"flow-suspicious", `Jul 27 00:10:04 node flow[12]: {"suspicious":true,"remote_address":"[2001:db8::9]:3569","networking_offense":"unknown_channel"}`, "2001:db8::9"},
 		{"flow-suspicious", `{"level":"warn","nested":{"suspicious":true,"remote_address":"203.0.113.66:1"}}`, "miss"},
-		{"flow-suspicious", `{"suspicious":true,"peer_id":"16Uiu2HAmX"}`, "nohost"},
+		{"flow-suspicious", `{"suspicious":true,"peer_id":"16Uiu2HAmX"}`, "16Uiu2HAmX"},
+		{"flow-suspicious", `{"level":"warn","node_id":"aaaa","suspicious":true,"origin_id":"bbbb"}`, "bbbb"},
+		{"flow-suspicious", `{"level":"warn","node_id":"aaaa","suspicious":true}`, "nohost"},
+		{"flow-suspicious", `{"level":"error","suspicious":true,"remote_peer":"16Uiu2HAmY","remote_address":"/ip4/198.51.100.23/tcp/3569"}`, "198.51.100.23"},
+		{"flow-suspicious", `{"level":"error","suspicious":true,"remote_peer":"16Uiu2HAmY","remote_address":"/ip4/203.0.113.66/tcp/3569/p2p/16Uiu2HAmR/p2p-circuit"}`, "16Uiu2HAmY"},
+		{"flow-suspicious", `{"level":"error","suspicious":true,"remote_address":"/dns4/flow.example/tcp/3569"}`, "nohost"},
+		{"flow-suspicious", `{"suspicious":"true","peer_id":"16Uiu2HAmZ","error":"from \"remote_address\":\"203.0.113.66\""}`, "16Uiu2HAmZ"},
+		{"flow-suspicious", `Tue 2026-12-01 08:56:14 UTC node flow.service[7]: {"suspicious":true,"remote_address":"/ip6/2001:db8::a/udp/3569/quic-v1"}`, "2001:db8::a"},
+		{"flow-suspicious", `[ 1234.567890] node flow[7]: {"suspicious":true,"remote_address":"/ip4/198.51.100.24/tcp/3569"}`, "198.51.100.24"},
+		{"flow-suspicious", `1764579374.717400 node flow[7]: {"suspicious":false,"remote_address":"/ip4/198.51.100.24/tcp/3569"}`, "miss"},
+		{"libp2p-peer-status", "2024-07-27T00:00:26.000Z\tINFO\tcanonical-log\tnoise/transport.go:60\tCANONICAL_PEER_STATUS: peer= addr=/ip4/198.51.100.30/tcp/60184 sample_rate=100 handshake_failure=\"noise\" err=\"failed to negotiate: addr=/ip4/203.0.113.66/tcp/1\"", "198.51.100.30"},
+		{"libp2p-peer-status", "Dec 01 08:56:14.717400 node ipfs[46133]: 2024-07-27T00:00:26.000Z\t\x1b[34mINFO\x1b[0m\tcanonical-log\tnoise/transport.go:60\tCANONICAL_PEER_STATUS: peer= addr=/ip6/2001:db8::30/tcp/60184 sample_rate=100", "2001:db8::30"},
+		{"libp2p-peer-status", `{"level":"info","ts":"2024-07-27T00:00:26.000Z","logger":"canonical-log","caller":"noise/transport.go:60","msg":"CANONICAL_PEER_STATUS: peer= addr=/ip4/198.51.100.31/tcp/60184 sample_rate=100 handshake_failure=\"noise\" err=\"x\""}`, "198.51.100.31"},
+		{"libp2p-peer-status", `{"level":"info","ts":"2024-07-27T00:00:26.000Z","logger":"canonical-log","caller":"x.go:1","msg":"dial: CANONICAL_PEER_STATUS: peer= addr=/ip4/203.0.113.66/tcp/1 sample_rate=100"}`, "miss"},
+		{"libp2p-peer-status", `{"level":"info","ts":"2024-07-27T00:00:26.000Z","logger":"swarm","caller":"x.go:1","msg":"CANONICAL_PEER_STATUS: peer= addr=/ip4/203.0.113.66/tcp/1 sample_rate=100"}`, "miss"},
+		{"libp2p-peer-status", "2024-07-27T00:00:26.000Z\tINFO\tcanonical-log\tswarm.go:1\tCANONICAL_PEER_STATUS: peer=12D3KooWPeer addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit sample_rate=100", "12D3KooWPeer"},
+		{"libp2p-peer-status", "time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=\"\" addr=/ip4/203.0.113.66/udp/4001/quic-v1/p2p/12D3KooWRelay/p2p-circuit sample_rate=100", "nohost"},
+		{"libp2p-peer-status", "ts=2025-11-02T10:00:03.000Z level=info msg=CANONICAL_PEER_STATUS logger=canonical-log peer=\"\" addr=/ip4/198.51.100.32/tcp/60184 sample_rate=100 handshake_failure=noise err=\"peer=x addr=/ip4/203.0.113.66/tcp/1\"", "198.51.100.32"},
+		{"libp2p-peer-status", `{"ts":"2025-11-02T10:00:03Z","level":"info","msg":"CANONICAL_PEER_STATUS","logger":"canonical-log","peer":"","addr":"/ip4/198.51.100.33/tcp/60184","sample_rate":"100","err":"\"addr\":\"/ip4/203.0.113.66/tcp/1\""}`, "198.51.100.33"},
+		{"libp2p-peer-status", "time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=12D3KooWQ addr=/dns4/example.com/tcp/4001 sample_rate=100", "nohost"},
+		{"libp2p-peer-status", "<30>1 2026-12-01T08:56:14.717400+00:00 node ipfs 46133 - - time=2025-11-02T10:00:03.000Z level=INFO msg=CANONICAL_PEER_STATUS peer=12D3KooWQ addr=/ip4/198.51.100.34/tcp/4001 sample_rate=100", "198.51.100.34"},
+		{"libp2p-misbehaving", "2024-07-27T00:00:22.000Z\tWARN\tcanonical-log\tid.go:655\tCANONICAL_MISBEHAVING_PEER: peer=12D3KooWX addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit component=identify err=\"x\" msg=\"y\"", "12D3KooWX"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: error: PAM: Authentication failure for root from 198.51.100.40", "198.51.100.40"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: error: PAM: Authentication failure for illegal user x from 203.0.113.66 from 198.51.100.41", "198.51.100.41"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: ROOT LOGIN REFUSED FROM 198.51.100.42", "198.51.100.42"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: User root from 198.51.100.43 not allowed because not listed in AllowUsers", "198.51.100.43"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: refused connect from evil.example (198.51.100.44)", "198.51.100.44"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Failed keyboard-interactive/pam for root from 198.51.100.45 port 2222 ssh2", "198.51.100.45"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Failed keyboard-interactive/pam for invalid user a from 203.0.113.66 port 1 ssh2 from 198.51.100.46 port 2222 ssh2", "198.51.100.46"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: [ID 800047 auth.info] Failed password for root from 198.51.100.47 port 22 ssh2", "198.51.100.47"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Invalid user admin from 2001:db8::48 port 22", "2001:db8::48"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Failed password for root from 2001:db8::49 port 22 ssh2", "2001:db8::49"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Received disconnect from 198.51.100.50 port 22:3: com.jcraft.jsch.JSchException: Auth fail [preauth]", "198.51.100.50"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Disconnecting authenticating user root 198.51.100.51 port 22: Change of username or service not allowed: (root,ssh-connection) -> (x from 203.0.113.66 port 1,ssh-connection) [preauth]", "198.51.100.51"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Failed password for root from 198.51.100.52 port 22 ssh2: from 203.0.113.66 port 1 ssh2", "198.51.100.52"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Invalid user x from 203.0.113.66 port 22 from 198.51.100.53", "198.51.100.53"},
+		{"sshd", "Dec  1 08:56:14 bastion sshd[1]: Did not receive identification string from 198.51.100.54", "miss"},
+		{"sshd-ddos", "Dec  1 08:56:14 bastion sshd[1]: Did not receive identification string from 198.51.100.54", "198.51.100.54"},
+		{"sshd-ddos", "Dec  1 08:56:14 bastion sshd[1]: Bad protocol version identification 'x'' from 203.0.113.66' from 198.51.100.55 port 4711", "198.51.100.55"},
+		{"sshd-ddos", "Dec  1 08:56:14 bastion sshd[1]: Connection closed by invalid user 203.0.113.66 198.51.100.17 port 22 [preauth]", "198.51.100.17"},
+		{"sshd-ddos", "Dec  1 08:56:14 bastion sshd[1]: Connection closed by 198.51.100.56 port 22", "miss"},
+		{"sshd-ddos", "Dec  1 08:56:14 bastion sshd[1]: Unable to negotiate with 198.51.100.57 port 22: no matching key exchange method found.", "miss"},
+		{"sshd-aggressive", "Dec  1 08:56:14 bastion sshd[1]: Unable to negotiate with 198.51.100.57 port 22: no matching key exchange method found.", "198.51.100.57"},
+		{"sshd-aggressive", "Dec  1 08:56:14 bastion sshd[1]: Received disconnect from 198.51.100.58 port 22:14: No supported authentication methods available [preauth]", "198.51.100.58"},
+		{"sshd-aggressive", "Dec  1 08:56:14 bastion sshd[1]: Invalid user x from 198.51.100.59", "198.51.100.59"},
 		{"flow-suspicious", `{"suspicious":true,"remote_address":"198.51.100.22:3569"`, "unparsed"},
 	}
 	for _, tt := range tests {
@@ -132,7 +165,7 @@ func TestStockFiltersAllLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"libp2p-peer-status", "libp2p-misbehaving", "flow-suspicious", "sshd"} {
+	for _, name := range []string{"libp2p-peer-status", "libp2p-misbehaving", "flow-suspicious", "sshd", "sshd-ddos", "sshd-aggressive"} {
 		s, ok := stock[name]
 		if !ok || s.Description == "" {
 			t.Errorf("stock filter %q missing or without description", name)
@@ -140,21 +173,23 @@ func TestStockFiltersAllLoad(t *testing.T) {
 	}
 }
 
-// diff shows the first differing lines, enough to see what changed.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)) && b.Len() < 2000; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
+// The sshd modes nest as fail2ban's do: ddos adds to normal, aggressive to
+// ddos, each keeping the patterns before it in order (so rule numbers agree).
+func TestStockSSHDModesNest(t *testing.T) {
+	stock, err := StockFilters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := []string{"sshd", "sshd-ddos", "sshd-aggressive"}
+	for i := 1; i < len(chain); i++ {
+		small, big := stock[chain[i-1]].Regex, stock[chain[i]].Regex
+		if small == nil || big == nil || len(big.Fail) <= len(small.Fail) {
+			t.Fatalf("%s does not extend %s", chain[i], chain[i-1])
 		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "- %s\n+ %s\n", wl, gl)
+		for j, p := range small.Fail {
+			if big.Fail[j] != p {
+				t.Errorf("%s fail[%d] differs from %s's", chain[i], j, chain[i-1])
+			}
 		}
 	}
-	return b.String()
 }

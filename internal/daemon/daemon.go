@@ -20,6 +20,7 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
+	"github.com/peerjail/peerjail/internal/nftables"
 	"github.com/peerjail/peerjail/internal/store"
 )
 
@@ -126,7 +127,7 @@ func withDefaults(o Options) Options {
 	}
 	if o.NewFirewall == nil {
 		log := o.Logger.With("firewall", "nftables")
-		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables(firewall.WithLogger(log)) }
+		o.NewFirewall = func() (firewall.Firewall, error) { return nftables.New(nftables.WithLogger(log)) }
 	}
 	if o.Notify == nil {
 		o.Notify = sdNotify
@@ -330,15 +331,15 @@ func (d *Daemon) stopGeneration() error {
 
 func needsKernel(cfg *config.Config) bool {
 	for _, j := range cfg.Jails {
-		if j.Action == "nftables" {
+		if j.Action == config.ActionNFTables {
 			return true
 		}
 	}
 	return false
 }
 
-func actions(cfg *config.Config) map[string]string {
-	m := make(map[string]string, len(cfg.Jails))
+func actions(cfg *config.Config) map[string]config.Action {
+	m := make(map[string]config.Action, len(cfg.Jails))
 	for _, j := range cfg.Jails {
 		m[j.Name] = j.Action
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/store"
@@ -18,11 +19,16 @@ import (
 // round trip and one fsync. The kernel is changed first, so that a crash
 // between the two leaves a ban in the kernel (adopted on restart), never a
 // ban in the store that was not enforced.
+//
+// Lock order: a generation's engine, then mu. The counting calls queue with
+// the engine held, and the enforcer never takes an engine itself: it
+// changes jails only through adoptTarget.hold, which runs the enforcer's
+// part, and so takes mu, inside the engine's lock.
 type enforcer struct {
 	mu      sync.Mutex
 	kernel  firewall.Firewall // nil when no jail uses nftables
 	dryRun  firewall.Firewall
-	actions map[string]string // jail → "nftables" | "dry-run"
+	actions map[string]config.Action // by jail
 	st      *store.Store
 	log     *slog.Logger
 	now     func() time.Time
@@ -114,7 +120,7 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 	var batch store.Batch
 	for _, d := range e.pending {
 		c, ok := change(d, now)
-		if e.actions[d.Jail] == "nftables" && e.kernel != nil && ok {
+		if e.actions[d.Jail] == config.ActionNFTables && e.kernel != nil && ok {
 			kernel = append(kernel, c)
 		} else if ok {
 			dry = append(dry, c)
@@ -206,7 +212,7 @@ func addToBatch(b *store.Batch, d jail.Decision) {
 	b.DeleteBans = append(b.DeleteBans, store.BanKey{Jail: d.Jail, Key: key})
 }
 
-func (e *enforcer) setActions(a map[string]string) {
+func (e *enforcer) setActions(a map[string]config.Action) {
 	e.mu.Lock()
 	e.actions = a
 	e.mu.Unlock()
@@ -246,25 +252,24 @@ func (e *enforcer) await(a *adoption, listed <-chan listing) {
 
 // retarget points a waiting adoption at the generation that replaces the
 // running one, keeping the jails that still ban in nftables.
-func (e *enforcer) retarget(g *generation) {
+func (e *enforcer) retarget(t adoptTarget) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	a := e.adopt
 	if a == nil {
 		return
 	}
-	a.g = g
+	a.target = t
 	for name := range a.jails {
-		if rj := g.find(name); rj == nil || rj.cfg.Action != "nftables" {
+		if !t.adopts(name) {
 			delete(a.jails, name)
 		}
 	}
 }
 
 // adoptListed applies a waiting adoption whose listing has arrived. Only
-// the running generation's own goroutines flush without force, and it is
-// safe for them to use its engine: Do keeps the jails from counting
-// meanwhile, and a decision taken in between has marked its ban touched.
+// the running generation's own goroutines flush without force, and they
+// hold no lock here: adoptInto can take the engine.
 func (e *enforcer) adoptListed() {
 	e.mu.Lock()
 	a := e.adopt
@@ -273,18 +278,37 @@ func (e *enforcer) adoptListed() {
 		return
 	}
 	a.taken = true
-	g := a.g
+	l := *a.listed
 	e.mu.Unlock()
+	if err := saved(e.st.Update(store.Batch{PutBans: e.adoptInto(a, l)})); err != nil {
+		e.log.Error("save adopted bans", "err", err)
+	}
+}
+
+// adoptNow applies a before its generation runs, when nothing else uses
+// the jails, and returns the bans to save.
+func (e *enforcer) adoptNow(a *adoption, l listing) []store.Ban {
+	if l.err != nil {
+		e.log.Warn("read bans back from nftables; elements the state does not know are not adopted", "err", l.err)
+		return nil
+	}
+	return e.adoptInto(a, l)
+}
+
+// adoptInto adopts l's elements into a's jails and returns the bans to
+// save. The jails are reached only through a.target.hold, which takes the
+// engine and then runs the enforcer's part, which takes mu: engine, then
+// enforcer, the order in which the counting calls queue. This is the one
+// call of hold; its caller must not hold mu.
+func (e *enforcer) adoptInto(a *adoption, l listing) []store.Ban {
 	var puts []store.Ban
-	g.eng.Do(func() {
+	a.target.hold(func(restore func(jail string, b jail.Ban) bool) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		puts = a.apply(*a.listed, e.log, func(name string, b jail.Ban) { e.trackLocked(name, []jail.Ban{b}) })
+		puts = a.apply(l, e.log, restore, func(name string, b jail.Ban) { e.trackLocked(name, []jail.Ban{b}) })
 		if e.adopt == a {
 			e.adopt = nil
 		}
 	})
-	if err := saved(e.st.Update(store.Batch{PutBans: puts})); err != nil {
-		e.log.Error("save adopted bans", "err", err)
-	}
+	return puts
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
@@ -145,11 +146,11 @@ func canonKey(k jail.Key) jail.Key {
 }
 
 // kindOf is how a ban in a jail with action is enforced.
-func kindOf(action string, k jail.Key, kernel bool) banKind {
+func kindOf(action config.Action, k jail.Key, kernel bool) banKind {
 	switch {
 	case !k.Prefix.IsValid():
 		return kindIdentity
-	case action == "nftables" && kernel:
+	case action == config.ActionNFTables && kernel:
 		return kindKernel
 	}
 	return kindDryRun

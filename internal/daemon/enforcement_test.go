@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
@@ -59,7 +60,7 @@ func newTestEnforcer(t *testing.T, fw *firewall.Fake) (*enforcer, *prometheus.Re
 	memo := &setupMemo{Firewall: fw}
 	e := &enforcer{kernel: memo, memo: memo, dryRun: firewall.NewDryRun(nil), st: st,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		now: time.Now, m: newMetrics(reg), actions: map[string]string{"ssh": "nftables"}, positions: map[string]string{}}
+		now: time.Now, m: newMetrics(reg), actions: map[string]config.Action{"ssh": config.ActionNFTables}, positions: map[string]string{}}
 	if err := memo.Setup(context.Background(), []firewall.Jail{{Name: "ssh"}}); err != nil {
 		t.Fatal(err)
 	}

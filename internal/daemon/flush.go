@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/peerjail/peerjail/internal/firewall"
+	"github.com/peerjail/peerjail/internal/nftables"
 )
 
 // FlushOptions configure Flush; zero values mean the production defaults.
@@ -31,7 +32,7 @@ func Flush(ctx context.Context, o FlushOptions) error {
 		o.SocketPath = DefaultSocketPath
 	}
 	if o.NewFirewall == nil {
-		o.NewFirewall = func() (firewall.Firewall, error) { return firewall.NewNFTables() }
+		o.NewFirewall = func() (firewall.Firewall, error) { return nftables.New() }
 	}
 	lock, err := lockInstance(o.StatePath, o.SocketPath)
 	switch {

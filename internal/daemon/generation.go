@@ -13,6 +13,7 @@ import (
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/firewall"
+	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/pipeline"
 	"github.com/peerjail/peerjail/internal/source"
 )
@@ -38,6 +39,8 @@ type generation struct {
 	startedAt, quitAt time.Time
 }
 
+// runJail is one configured jail as the daemon runs it: its filter and
+// counting in the generation's engine, and the sources that feed it.
 type runJail struct {
 	cfg     config.Jail
 	pj      *pipeline.Jail
@@ -222,6 +225,38 @@ func (g *generation) find(name string) *runJail {
 	return nil
 }
 
+// adoptTarget is all the enforcer may do to a generation's jails when it
+// adopts the kernel's elements: it never reaches the generation's engine or
+// jails otherwise, and the lock order (engine, then enforcer) follows from
+// hold running the enforcer's part inside the engine's lock.
+type adoptTarget interface {
+	// adopts reports whether the jail exists and bans in nftables. It
+	// takes no lock: the enforcer calls it holding its own.
+	adopts(jail string) bool
+	// hold runs f between batches, with the engine held, so that no
+	// decision is taken meanwhile. restore puts a ban into the named
+	// jail's counting; false if there is no such jail.
+	hold(f func(restore func(jail string, b jail.Ban) bool))
+}
+
+func (g *generation) adopts(name string) bool {
+	rj := g.find(name)
+	return rj != nil && rj.cfg.Action == config.ActionNFTables
+}
+
+func (g *generation) hold(f func(restore func(jail string, b jail.Ban) bool)) {
+	g.eng.Do(func() {
+		f(func(name string, b jail.Ban) bool {
+			rj := g.find(name)
+			if rj == nil {
+				return false
+			}
+			rj.pj.Jail.Restore(b)
+			return true
+		})
+	})
+}
+
 func pipelineJails(js []*runJail) []*pipeline.Jail {
 	out := make([]*pipeline.Jail, len(js))
 	for i, j := range js {
@@ -236,11 +271,11 @@ func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 	var out []firewall.Jail
 	seen := map[string]bool{}
 	add := func(j config.Jail) {
-		if j.Action != "nftables" || seen[j.Name] {
+		if j.Action != config.ActionNFTables || seen[j.Name] {
 			return
 		}
 		seen[j.Name] = true
-		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol}
+		fj := firewall.Jail{Name: j.Name, Protocol: j.Protocol, IPv6Prefix: j.Policy.IPv6Prefix}
 		for _, p := range j.Ports {
 			fj.Ports = append(fj.Ports, firewall.PortRange{From: p.From, To: p.To})
 		}

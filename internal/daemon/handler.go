@@ -50,7 +50,7 @@ func jailStatus(rj *runJail, now time.Time, enf *enforcer) control.JailStatus {
 	st := j.Stats(now)
 	p := rj.cfg.Policy
 	js := control.JailStatus{
-		Name: rj.cfg.Name, Filter: rj.cfg.FilterName, Action: rj.cfg.Action,
+		Name: rj.cfg.Name, Filter: rj.cfg.FilterName, Action: string(rj.cfg.Action),
 		Sources: rj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
 		FindTime: control.Duration(p.FindTime), MaxRetry: p.MaxRetry, BanTime: control.Duration(p.BanTime),
 	}

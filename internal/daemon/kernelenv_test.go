@@ -20,6 +20,7 @@ import (
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/netnstest"
+	"github.com/peerjail/peerjail/internal/nftables"
 	"github.com/peerjail/peerjail/internal/store"
 )
 
@@ -74,7 +75,7 @@ func newKernelEnv(tb testing.TB) *kernelEnv {
 	}
 	ns := netnstest.New(tb)
 	env := &kernelEnv{ns: ns, fd: ns.Open(tb), dir: tb.TempDir(), logLevel: slog.LevelWarn}
-	fw, err := firewall.NewNFTables(firewall.WithNetNS(env.fd))
+	fw, err := nftables.New(nftables.WithNetNS(env.fd))
 	if err != nil {
 		tb.Skipf("needs root and nftables: %v", err)
 	}
@@ -150,7 +151,7 @@ func (env *kernelEnv) options(tb testing.TB) Options {
 		ConfigPath: env.cfg, StatePath: env.statePath(), SocketPath: filepath.Join(env.dir, "run", "peerjail.sock"),
 		Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: env.logLevel})),
 		NewFirewall: func() (firewall.Firewall, error) {
-			return firewall.NewNFTables(firewall.WithNetNS(env.fd))
+			return nftables.New(nftables.WithNetNS(env.fd))
 		},
 		Notify:   func(string) {},
 		Registry: registry(env.reg),

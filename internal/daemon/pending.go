@@ -48,6 +48,52 @@ type snapshots struct {
 	seq  uint64        // counts snapshots, so that an older one never replaces a newer
 }
 
+// snapshotDue reports whether a snapshot of g's windows is due at now, and
+// what the last one was.
+func (e *enforcer) snapshotDue(g *generation, now time.Time, every time.Duration) (snapshots, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	last := e.snaps
+	switch {
+	case last.gen != g && every > 0:
+		// A new generation starts from windows that are saved already
+		// (restored, or saved when the previous one stopped): its first
+		// snapshot is due an interval from now.
+		e.snaps = snapshots{gen: g, at: now, sig: -1, seq: last.seq}
+		return last, false
+	case last.gen == g && every > 0 && now.Sub(last.at) < max(every, pendingCostFactor*last.cost):
+		return last, false
+	}
+	return last, true
+}
+
+// snapshotTaken records s as the latest snapshot and returns its seq. It
+// is called with the engine held (engine, then enforcer).
+func (e *enforcer) snapshotTaken(s snapshots) uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.seq = e.snaps.seq + 1
+	e.snaps = s
+	return s.seq
+}
+
+// snapshotWindows hands the next flush the windows of snapshot seq, unless
+// a newer one was taken meanwhile.
+func (e *enforcer) snapshotWindows(seq uint64, windows map[string][]store.PendingHost) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.snaps.seq == seq {
+		e.windows = windows
+	}
+}
+
+// snapshotCost records what the last snapshot cost, copy and write.
+func (e *enforcer) snapshotCost(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.snaps.cost = d
+}
+
 // savePending takes a snapshot of g's windows when one is due and saves
 // it with a flush. It is called on the counting goroutine after each
 // batch, once the batch's positions are recorded: the store then gets
@@ -61,9 +107,7 @@ func (d *Daemon) savePending(ctx context.Context, g *generation, every time.Dura
 	if err := d.enf.flush(ctx, false); err != nil {
 		d.log.Error("flush", "err", err)
 	}
-	d.enf.mu.Lock()
-	d.enf.snaps.cost = time.Since(start)
-	d.enf.mu.Unlock()
+	d.enf.snapshotCost(time.Since(start))
 }
 
 // snapshotPending hands the enforcer a copy of g's windows for its next
@@ -73,18 +117,8 @@ func (d *Daemon) savePending(ctx context.Context, g *generation, every time.Dura
 func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
 	e := d.enf
 	now := d.o.Now()
-	e.mu.Lock()
-	last := e.snaps
-	if last.gen != g && every > 0 {
-		// A new generation starts from windows that are saved already
-		// (restored, or saved when the previous one stopped): its first
-		// snapshot is due an interval from now.
-		e.snaps = snapshots{gen: g, at: now, sig: -1, seq: last.seq}
-		e.mu.Unlock()
-		return false
-	}
-	e.mu.Unlock()
-	if last.gen == g && every > 0 && now.Sub(last.at) < max(every, pendingCostFactor*last.cost) {
+	last, due := e.snapshotDue(g, now, every)
+	if !due {
 		return false
 	}
 	var taken map[string][]jail.Pending
@@ -98,10 +132,7 @@ func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
 		for _, rj := range g.jails {
 			taken[rj.cfg.Name] = rj.pj.Jail.Pending(now)
 		}
-		e.mu.Lock()
-		seq = e.snaps.seq + 1
-		e.snaps = snapshots{gen: g, at: now, sig: sig, cost: last.cost, seq: seq}
-		e.mu.Unlock()
+		seq = e.snapshotTaken(snapshots{gen: g, at: now, sig: sig, cost: last.cost})
 	})
 	if taken == nil {
 		return false
@@ -115,11 +146,7 @@ func (d *Daemon) snapshotPending(g *generation, every time.Duration) bool {
 		}
 		windows[name] = hosts
 	}
-	e.mu.Lock()
-	if e.snaps.seq == seq {
-		e.windows = windows
-	}
-	e.mu.Unlock()
+	e.snapshotWindows(seq, windows)
 	return true
 }
 

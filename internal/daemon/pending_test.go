@@ -42,9 +42,16 @@ func TestPendingWindowsSurviveRestarts(t *testing.T) {
 	}
 	td.appendLines(t, append(failed("198.51.100.7", 1), failed("198.51.100.8", 1)...)...)
 	waitFor(t, "198.51.100.7 banned by its third hit", func() bool { return inFirewall(td.fw, "ssh", "198.51.100.7/32") })
-	time.Sleep(100 * time.Millisecond)
+	// Both lines counted: .8's hit has been judged, and a ban would have
+	// been decided with it.
+	waitFor(t, "198.51.100.8's hit counted", func() bool { return status(t, td).TotalHits == 2 })
+	for _, b := range status(t, td).Banned {
+		if b.Host == "198.51.100.8" {
+			t.Error("198.51.100.8 banned with hits older than findtime restored")
+		}
+	}
 	if inFirewall(td.fw, "ssh", "198.51.100.8/32") {
-		t.Error("198.51.100.8 banned with hits older than findtime restored")
+		t.Error("198.51.100.8 in the firewall with hits older than findtime restored")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/store"
@@ -81,14 +82,14 @@ func (d *Daemon) restore(ctx context.Context, g *generation, fresh []int) error 
 	// Listed only now: a listing alongside the transaction slows it down
 	// many times over, the kernel's set lock going back and forth.
 	listed := d.listKernel(ctx)
-	a := &adoption{g: g, jails: rp.adopting, known: known, touched: map[banID]struct{}{}}
+	a := &adoption{target: g, jails: rp.adopting, known: known, touched: map[banID]struct{}{}}
 	wait := adoptWait
 	if len(rp.changes) > adoptNoWait {
 		wait = 0
 	}
 	select {
 	case l := <-listed:
-		return saved(d.st.Update(store.Batch{PutBans: d.adoptNow(a, l)}))
+		return saved(d.st.Update(store.Batch{PutBans: d.enf.adoptNow(a, l)}))
 	case <-time.After(wait):
 		d.log.Info("listing the kernel's sets takes long; adopting their unknown elements in the background")
 		d.enf.await(a, listed)
@@ -115,7 +116,7 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 	for _, i := range fresh {
 		rj := g.jails[i]
 		name := rj.cfg.Name
-		inKernel := d.kernel != nil && rj.cfg.Action == "nftables"
+		inKernel := d.kernel != nil && rj.cfg.Action == config.ActionNFTables
 		if inKernel {
 			rp.adopting[name] = true
 		}
@@ -223,7 +224,7 @@ type banID struct {
 // daemon changed meanwhile: an element the store had at start (known), or
 // one a decision touched since, is left alone, whatever the listing says.
 type adoption struct {
-	g       *generation
+	target  adoptTarget
 	jails   map[string]bool // the jails whose elements are adopted
 	known   map[banID]struct{}
 	touched map[banID]struct{}
@@ -232,19 +233,10 @@ type adoption struct {
 	taken   bool     // being applied
 }
 
-// adoptNow applies a before the generation runs, when nothing else uses
-// the jails.
-func (d *Daemon) adoptNow(a *adoption, l listing) []store.Ban {
-	if l.err != nil {
-		d.log.Warn("read bans back from nftables; elements the state does not know are not adopted", "err", l.err)
-		return nil
-	}
-	return a.apply(l, d.log, func(name string, b jail.Ban) { d.enf.track(name, []jail.Ban{b}) })
-}
-
-// apply adopts the listed elements, telling track that each is in force;
-// the caller holds the jails.
-func (a *adoption) apply(l listing, log *slog.Logger, track func(jail string, b jail.Ban)) []store.Ban {
+// apply adopts the listed elements: restore puts each into its jail (the
+// caller holds the jails, see adoptTarget.hold), track tells the enforcer
+// that it is in force.
+func (a *adoption) apply(l listing, log *slog.Logger, restore func(jail string, b jail.Ban) bool, track func(jail string, b jail.Ban)) []store.Ban {
 	var puts []store.Ban
 	for _, el := range l.els {
 		id := banID{el.Jail, el.Prefix}
@@ -257,14 +249,12 @@ func (a *adoption) apply(l listing, log *slog.Logger, track func(jail string, b 
 		if _, ok := a.touched[id]; ok {
 			continue
 		}
-		rj := a.g.find(el.Jail)
-		if rj == nil {
-			continue
-		}
 		k := jail.Key{Prefix: el.Prefix}
 		until := l.at.Add(el.Remaining)
 		b := jail.Ban{Key: k, At: l.at, Until: until, Offences: 1}
-		rj.pj.Jail.Restore(b)
+		if !restore(el.Jail, b) {
+			continue
+		}
 		track(el.Jail, b)
 		puts = append(puts, store.Ban{Jail: el.Jail, Key: k.String(), At: l.at, Until: until, Offences: 1})
 		log.Info("adopted a ban found in the kernel", "jail", el.Jail, "host", k.String(), "remaining", el.Remaining.Round(time.Second))

@@ -169,22 +169,36 @@ func BenchmarkCompareJSON(b *testing.B) {
 // rematch: the same literal pre-check, ignore patterns and host parsing.
 func regexpMatch(f *RegexFilter, l *logline.Line) (Hit, Outcome) {
 	text := l.Text
+	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+		return Hit{}, Miss
+	}
+	var pl prefixedLine
 	for i := range f.fail {
 		p := &f.fail[i]
-		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
+		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
-		m := p.re.FindSubmatchIndex(text)
+		msg, ok := pl.message(text, &p.prefix)
+		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
+			continue
+		}
+		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
+			continue
+		}
+		m := p.re.FindSubmatchIndex(msg)
 		if m == nil {
 			continue
 		}
 		for j := range f.ignore {
 			q := &f.ignore[j]
-			if (len(q.literal) == 0 || bytes.Contains(text, q.literal)) && q.re.Match(text) {
+			if len(q.literal) > 0 && !bytes.Contains(text, q.literal) {
+				continue
+			}
+			if qm, ok := pl.message(text, &q.prefix); ok && q.re.Match(qm) {
 				return Hit{}, Ignored
 			}
 		}
-		h, ok := p.host(text, m)
+		h, ok := p.blamed(msg, m)
 		if !ok {
 			return Hit{Rule: i}, NoHost
 		}

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
-	"github.com/peerjail/peerjail/internal/addr"
 	"github.com/peerjail/peerjail/internal/logline"
 	"github.com/peerjail/peerjail/internal/timestamp"
 )
@@ -30,12 +30,14 @@ var defaultTimeKeys = []string{"time", "ts", "timestamp"}
 // NewJSON and safe for concurrent use.
 type JSONFilter struct {
 	prefix  *regexp.Regexp
+	rule    prefixRule // a <PREFIX> token as the prefix
 	root    *pathNode
 	journal []jsonCond // conditions on journald fields, tested first
 	conds   []jsonCond // conditions on the object, in spec order
 	needles []needle
 	host    jsonField
-	id      jsonField
+	hasHost bool
+	ids     []jsonField // identity fields, tried in order
 	times   []jsonField
 }
 
@@ -48,7 +50,16 @@ func NewJSON(name string, s *JSONSpec) (*JSONFilter, error) {
 		return nil, fmt.Errorf("json filter %q: %w", name, errNoHostField)
 	}
 	f := &JSONFilter{root: &pathNode{slot: -1}}
-	if s.Prefix != "" {
+	if strings.HasPrefix(s.Prefix, prefixToken) {
+		rule, n, err := parsePrefixToken(s.Prefix)
+		if err == nil && n != len(s.Prefix) {
+			err = errors.New("a <PREFIX> token stands alone as a json filter's prefix")
+		}
+		if err != nil {
+			return nil, &PatternError{Field: "prefix", Err: err}
+		}
+		f.rule = rule
+	} else if s.Prefix != "" {
 		// Compiled alone first, so that a prefix such as "a)|(b" cannot
 		// escape the anchor added around it.
 		_, err := regexp.Compile(s.Prefix)
@@ -96,16 +107,24 @@ func (f *JSONFilter) addCond(k jsonCond) {
 // compileFields reads the host, identity and time paths.
 func (f *JSONFilter) compileFields(s *JSONSpec) error {
 	var err error
-	switch {
-	case s.Host != "":
+	if s.Host != "" {
 		if f.host, err = parsePath(f.root, s.Host); err != nil {
 			return fmt.Errorf("host: %w", err)
 		}
-	case s.ID != "":
-		if f.id, err = parsePath(f.root, s.ID); err != nil {
+		f.hasHost = true
+	}
+	ids := s.FallbackIDs
+	if s.ID != "" {
+		ids = append([]string{s.ID}, ids...)
+	}
+	for _, p := range ids {
+		id, err := parsePath(f.root, p)
+		if err != nil {
 			return fmt.Errorf("id: %w", err)
 		}
-	default:
+		f.ids = append(f.ids, id)
+	}
+	if !f.hasHost && len(f.ids) == 0 {
 		return errNoHostField
 	}
 	times := defaultTimeKeys
@@ -144,9 +163,9 @@ func (f *JSONFilter) Match(l *logline.Line) (Hit, Outcome) {
 	if !f.mayMatch(text) {
 		return Hit{}, Miss
 	}
-	body, ok := f.strip(text)
-	if !ok {
-		return Hit{}, Unparsed
+	body, out := f.strip(text)
+	if out != Match {
+		return Hit{}, out
 	}
 	var vals [maxSlots]valueSpan
 	if !scanLine(body, f.root, vals[:]) {
@@ -182,36 +201,54 @@ func (f *JSONFilter) mayMatch(text []byte) bool {
 	return true
 }
 
-// strip removes the prefix from a line that does not start with '{'.
-func (f *JSONFilter) strip(text []byte) ([]byte, bool) {
-	if f.prefix == nil {
-		return text, true
+// strip removes the prefix from a line that does not start with '{'. The
+// outcome is Match when body is the JSON to read, Unparsed when the prefix
+// is not there, Miss when a relay tagged the line with another program.
+func (f *JSONFilter) strip(text []byte) ([]byte, Outcome) {
+	if f.prefix == nil && !f.rule.on {
+		return text, Match
 	}
 	if i := jsonSkipWS(text, 0); i < len(text) && text[i] == '{' {
-		return text, true
+		return text, Match
+	}
+	if f.rule.on {
+		var pl prefixedLine
+		body, ok := pl.message(text, &f.rule)
+		if !ok {
+			return nil, Miss
+		}
+		return body, Match
 	}
 	loc := f.prefix.FindIndex(text)
 	if loc == nil {
-		return nil, false
+		return nil, Unparsed
 	}
-	return text[loc[1]:], true
+	return text[loc[1]:], Match
 }
 
-// hostOf reads the host (or identity) from the line.
+// hostOf reads whom the line blames: the address in the host field or,
+// when that field is absent or holds a relay's address, the first identity
+// field present. A host field that holds no IP address blames nobody.
 func (f *JSONFilter) hostOf(l *logline.Line, body []byte, vals *[maxSlots]valueSpan) (Host, bool) {
-	if f.host.journal != "" || f.host.node != nil {
-		text, k := f.value(l, body, vals, f.host)
-		if k != kString {
+	if f.hasHost {
+		if text, k := f.value(l, body, vals, f.host); k == kString {
+			a, relayed, ok := parseHost(text)
+			if !relayed {
+				return Host{Addr: a}, ok
+			}
+		}
+	}
+	for _, id := range f.ids {
+		text, k := f.value(l, body, vals, id)
+		if k == kAbsent || k == kNull {
+			continue
+		}
+		if k != kString || len(text) == 0 || len(text) > maxID {
 			return Host{}, false
 		}
-		a, ok := addr.Parse(text)
-		return Host{Addr: a}, ok
+		return Host{ID: string(text)}, true
 	}
-	text, k := f.value(l, body, vals, f.id)
-	if k != kString || len(text) == 0 || len(text) > maxID {
-		return Host{}, false
-	}
-	return Host{ID: string(text)}, true
+	return Host{}, false
 }
 
 // timeOf reads the record's time from the first time field present; the zero

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/peerjail/peerjail/internal/logline"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
 
 // testdata/json/flow.log is 300 lines of the benchmark's flow corpus (seed
@@ -17,8 +18,6 @@ import (
 // generator that preceded scripts/gencorpus, whose
 // -kind flow -lines 300 -hostile-share 0.03 writes lines of the same shapes)
 // followed by hand-written hostile lines.
-
-var updateJSON = flag.Bool("update-json", false, "rewrite testdata/json/*.golden")
 
 func readLines(t testing.TB, name string) [][]byte {
 	t.Helper()
@@ -43,38 +42,7 @@ func TestJSONGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%d %s %s\n", i+1, o, host)
 	}
-	golden := filepath.Join("testdata", "json", "flow.golden")
-	if *updateJSON {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (run with -update-json to accept):\n%s", golden, lineDiff(want, out.Bytes()))
-	}
-}
-
-// lineDiff lists the first lines that differ.
-func lineDiff(want, got []byte) string {
-	w, g := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
-	var d bytes.Buffer
-	for i := 0; i < max(len(w), len(g)) && d.Len() < 2000; i++ {
-		var wl, gl []byte
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if !bytes.Equal(wl, gl) {
-			fmt.Fprintf(&d, "-%s\n+%s\n", wl, gl)
-		}
-	}
-	return d.String()
+	golden.Check(t, filepath.Join("testdata", "json", "flow.golden"), out.Bytes())
 }
 
 // BenchmarkJSONFlow is Match over the flow corpus, one line per op.

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"regexp/syntax"
 	"unicode/utf8"
 )
@@ -65,4 +66,87 @@ func literalBytes(re *syntax.Regexp) []byte {
 		b = utf8.AppendRune(b, r)
 	}
 	return b
+}
+
+// requiredLiterals returns every literal run that each match of the regexp
+// contains, found where requiredLiteral looks.
+func requiredLiterals(expr string) [][]byte {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return literalsIn(re.Simplify(), nil)
+}
+
+func literalsIn(re *syntax.Regexp, out [][]byte) [][]byte {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if b := literalBytes(re); len(b) > 0 {
+			out = append(out, b)
+		}
+	case syntax.OpCapture, syntax.OpPlus:
+		out = literalsIn(re.Sub[0], out)
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			out = literalsIn(re.Sub[0], out)
+		}
+	case syntax.OpConcat:
+		var run []byte
+		for _, s := range re.Sub {
+			if s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 {
+				run = append(run, literalBytes(s)...)
+				continue
+			}
+			if len(run) > 0 {
+				out = append(out, run)
+			}
+			run = nil
+			out = literalsIn(s, out)
+		}
+		if len(run) > 0 {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// minGate is the shortest common literal worth a check of its own.
+const minGate = 4
+
+// commonLiteral returns the longest text that every set in sets contains
+// within one of its literals, or nil: a line without it matches none of the
+// patterns the sets came from ("CANONICAL_PEER_STATUS" for every format of
+// the libp2p filter).
+func commonLiteral(sets [][][]byte) []byte {
+	if len(sets) == 0 {
+		return nil
+	}
+	var best []byte
+	for _, lit := range sets[0] {
+		for i := range lit {
+			for j := len(lit); j-i > len(best) && j-i >= minGate; j-- {
+				if inAll(lit[i:j], sets[1:]) {
+					best = lit[i:j]
+					break
+				}
+			}
+		}
+	}
+	return best
+}
+
+func inAll(sub []byte, sets [][][]byte) bool {
+	for _, set := range sets {
+		found := false
+		for _, lit := range set {
+			if bytes.Contains(lit, sub) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

@@ -8,7 +8,6 @@ import (
 	"regexp/syntax"
 	"strings"
 
-	"github.com/peerjail/peerjail/internal/addr"
 	"github.com/peerjail/peerjail/internal/logline"
 	"github.com/peerjail/peerjail/internal/rematch"
 )
@@ -16,14 +15,16 @@ import (
 // hostPattern is what <HOST> stands for: a bracketed IPv6 with optional port,
 // a multiaddr, or a run of address characters (IPv4, IPv6, v4:port). It is
 // deliberately loose; the captured text is then checked by addr.Parse, which
-// is both stricter and much cheaper than an exact address regex.
-const hostPattern = `(?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/ip[46]/[0-9A-Fa-f:.]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)`
+// is both stricter and much cheaper than an exact address regex. /dns and
+// /unix multiaddrs are captured too, so that a line naming one is a NoHost
+// (matched, nobody to blame) rather than a Miss.
+const hostPattern = `(?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/(?:ip[46]|dns[46]?|dnsaddr|unix)/[^\s/]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)`
 
 // idPattern is what <ID> stands for: a token such as a peer ID.
 const idPattern = `(?P<id>[^\s"',;]+)`
 
 // ErrNoPlaceholder is returned for a failure pattern that names no host.
-var ErrNoPlaceholder = errors.New("needs exactly one <HOST> or <ID> (or a (?P<host>…) / (?P<id>…) group)")
+var ErrNoPlaceholder = errors.New("needs exactly one <HOST> or <ID>, or one of each (or a (?P<host>…) / (?P<id>…) group)")
 
 // maxIDLen bounds an identity taken from a line: keys are kept in memory.
 const maxIDLen = 256
@@ -34,8 +35,10 @@ type pattern struct {
 	// literal must occur in every line the pattern matches; checking for it
 	// first makes lines that cannot match cost a substring search.
 	literal []byte
-	group   int // submatch index of host or id
-	isID    bool
+	host    int // submatch index of <HOST>, or -1
+	id      int // submatch index of <ID>, or -1
+	prefix  prefixRule
+	first   *byteSet // bytes a match can start with (anchoredFirst); nil: any
 }
 
 // RegexFilter is a fail2ban-style filter compiled to Go regexps (RE2: linear
@@ -44,6 +47,9 @@ type RegexFilter struct {
 	name   string
 	fail   []pattern
 	ignore []pattern
+	// gate is text every failing line contains (see commonLiteral): most
+	// lines of a busy log are rejected by one substring search.
+	gate []byte
 }
 
 // NewRegex compiles s. Errors are *PatternError.
@@ -52,21 +58,36 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		return nil, &PatternError{Field: "fail", Err: errors.New("no patterns (e.g. 'Failed password for .* from <HOST>')")}
 	}
 	f := &RegexFilter{name: name}
+	var lits [][][]byte
 	for i, src := range s.Fail {
 		p, err := compileFail(src)
 		if err != nil {
 			return nil, &PatternError{Field: "fail", Index: i, Err: err}
 		}
 		f.fail = append(f.fail, p)
+		lits = append(lits, requiredLiterals(p.re.String()))
 	}
+	f.gate = commonLiteral(lits)
 	for i, src := range s.Ignore {
-		re, err := regexp.Compile(expand(src))
+		p, err := compileIgnore(src)
 		if err != nil {
-			return nil, &PatternError{Field: "ignore", Index: i, Err: cleanRegexpError(err, src)}
+			return nil, &PatternError{Field: "ignore", Index: i, Err: err}
 		}
-		f.ignore = append(f.ignore, pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String())})
+		f.ignore = append(f.ignore, p)
 	}
 	return f, nil
+}
+
+func compileIgnore(src string) (pattern, error) {
+	rule, body, err := splitPrefix(src)
+	if err != nil {
+		return pattern{}, err
+	}
+	re, err := regexp.Compile(expand(body))
+	if err != nil {
+		return pattern{}, cleanRegexpError(err, src)
+	}
+	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.
@@ -76,24 +97,23 @@ func expand(src string) string {
 }
 
 func compileFail(src string) (pattern, error) {
-	re, err := regexp.Compile(expand(src))
+	p, err := compileIgnore(src)
 	if err != nil {
-		return pattern{}, cleanRegexpError(err, src)
+		return pattern{}, err
 	}
-	host, id := re.SubexpIndex("host"), re.SubexpIndex("id")
-	names := 0
-	for _, n := range re.SubexpNames() {
-		if n == "host" || n == "id" {
-			names++
+	hosts, ids := 0, 0
+	for _, n := range p.re.SubexpNames() {
+		switch n {
+		case "host":
+			hosts++
+		case "id":
+			ids++
 		}
 	}
-	if names != 1 {
+	if hosts > 1 || ids > 1 || hosts+ids == 0 {
 		return pattern{}, ErrNoPlaceholder
 	}
-	p := pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), group: host}
-	if host < 0 {
-		p.group, p.isID = id, true
-	}
+	p.host, p.id = p.re.SubexpIndex("host"), p.re.SubexpIndex("id")
 	return p, nil
 }
 
@@ -117,19 +137,32 @@ func cleanRegexpError(err error, src string) error {
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	text := l.Text
+	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+		return Hit{}, Miss
+	}
+	var pl prefixedLine
 	for i := range f.fail {
 		p := &f.fail[i]
-		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
+		// A program's name is checked before the literal: in a shared
+		// syslog file most lines are another program's.
+		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
-		m := p.m.FindSubmatchIndex(text)
+		msg, ok := pl.message(text, &p.prefix)
+		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
+			continue
+		}
+		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
+			continue
+		}
+		m := p.m.FindSubmatchIndex(msg)
 		if m == nil {
 			continue
 		}
-		if f.ignored(text) {
+		if f.ignored(text, &pl) {
 			return Hit{}, Ignored
 		}
-		h, ok := p.host(text, m)
+		h, ok := p.blamed(msg, m)
 		if !ok {
 			return Hit{Rule: i}, NoHost
 		}
@@ -138,31 +171,40 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	return Hit{}, Miss
 }
 
-func (f *RegexFilter) ignored(text []byte) bool {
+func (f *RegexFilter) ignored(text []byte, pl *prefixedLine) bool {
 	for i := range f.ignore {
 		p := &f.ignore[i]
 		if len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
 			continue
 		}
-		if p.m.Match(text) {
+		msg, ok := pl.message(text, &p.prefix)
+		if ok && (p.first == nil || (len(msg) > 0 && p.first[msg[0]])) && p.m.Match(msg) {
 			return true
 		}
 	}
 	return false
 }
 
-func (p *pattern) host(text []byte, m []int) (Host, bool) {
-	lo, hi := m[2*p.group], m[2*p.group+1]
-	if lo < 0 {
+// blamed returns whom a match blames: the address of <HOST> or, when the
+// address is a relay's (a libp2p circuit), the pattern's <ID>. A non-IP
+// address (a /dns or /unix multiaddr, a host name) blames nobody.
+func (p *pattern) blamed(text []byte, m []int) (Host, bool) {
+	if tok, ok := group(text, m, p.host); ok {
+		a, relayed, ok := parseHost(tok)
+		if !relayed {
+			return Host{Addr: a}, ok
+		}
+	}
+	tok, ok := group(text, m, p.id)
+	if !ok || len(tok) == 0 || len(tok) > maxIDLen {
 		return Host{}, false
 	}
-	tok := text[lo:hi]
-	if p.isID {
-		if len(tok) == 0 || len(tok) > maxIDLen {
-			return Host{}, false
-		}
-		return Host{ID: string(tok)}, true
+	return Host{ID: string(tok)}, true
+}
+
+func group(text []byte, m []int, g int) ([]byte, bool) {
+	if g < 0 || m[2*g] < 0 {
+		return nil, false
 	}
-	a, ok := addr.Parse(tok)
-	return Host{Addr: a}, ok
+	return text[m[2*g]:m[2*g+1]], true
 }

@@ -14,6 +14,8 @@ func FuzzRegexTemplate(f *testing.F) {
 	f.Add(`peer <ID> bad`, "peer \xff\x00 bad")
 	f.Add(`(?P<host>.*)`, "[::1]:80")
 	f.Add(`<HOST`, "<HOST>")
+	f.Add(`^<PREFIX:sshd>Failed .* from <HOST>$`, "Dec  1 08:56:14 h sshd[1]: Failed x from 1.2.3.4")
+	f.Add(`<PREFIX>peer=(?:""|<ID>)? addr=<HOST>`, "[ 1.5] h ipfs[1]: peer=x addr=/ip4/1.2.3.4/tcp/1/p2p/y/p2p-circuit")
 	f.Fuzz(func(t *testing.T, tmpl, line string) {
 		fl, err := NewRegex("fuzz", &RegexSpec{Fail: []string{tmpl}, Ignore: []string{`ignore-me`}})
 		if err != nil {

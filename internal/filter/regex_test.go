@@ -29,7 +29,8 @@ func TestRegexHostForms(t *testing.T) {
 		{"fail from /ip4/203.0.113.10/udp/1/quic-v1/webtransport/certhash/uEiA/certhash/uEiB", "203.0.113.10"},
 		{"fail from 999.1.1.1", "nohost"},
 		{"fail from cafe", "nohost"},
-		{"fail from /dns4/example.com/tcp/1", "miss"},
+		{"fail from /dns4/example.com/tcp/1", "nohost"},
+		{"fail from /unix/%2Ftmp%2Fp2p.sock", "nohost"},
 		{"fail from example.com", "miss"},
 		{"other", "miss"},
 	}
@@ -49,9 +50,11 @@ func TestRegexHostForms(t *testing.T) {
 }
 
 func TestRegexIDAndRules(t *testing.T) {
-	// A pattern names one host: with both placeholders it is refused.
-	if _, err := NewRegex("t", &RegexSpec{Fail: []string{`<ID> <HOST>`}}); !errors.Is(err, ErrNoPlaceholder) {
-		t.Errorf("two placeholders: err = %v, want ErrNoPlaceholder", err)
+	// A pattern names one host and at most one fallback identity.
+	for _, src := range []string{`<HOST> <HOST>`, `<ID> <ID>`, `<ID> <HOST> <ID>`} {
+		if _, err := NewRegex("t", &RegexSpec{Fail: []string{src}}); !errors.Is(err, ErrNoPlaceholder) {
+			t.Errorf("%s: err = %v, want ErrNoPlaceholder", src, err)
+		}
 	}
 	f, err := NewRegex("t", &RegexSpec{
 		Fail:   []string{`bad peer \S+ from <HOST>`, `^peer <ID> sent junk`},
@@ -139,6 +142,140 @@ func TestLiteralPrecheckIsExact(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%q: %v, regexp alone says %v", l, got, want)
+		}
+	}
+}
+
+// A relayed libp2p address is the relay's: it is never blamed. The pattern's
+// <ID> is, when it has one; otherwise the line names nobody.
+func TestRegexRelayAndFallbackID(t *testing.T) {
+	withID, err := NewRegex("t", &RegexSpec{Fail: []string{`^status: peer=(?:""|<ID>)? addr=<HOST>(?:\s|$)`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostOnly, err := NewRegex("t", &RegexSpec{Fail: []string{`^status: peer=\S* addr=<HOST>(?:\s|$)`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ line, withID, hostOnly string }{
+		{"status: peer=12D3KooWA addr=/ip4/198.51.100.1/tcp/4001", "198.51.100.1", "198.51.100.1"},
+		{"status: peer= addr=/ip4/198.51.100.2/tcp/60184 x", "198.51.100.2", "198.51.100.2"},
+		{`status: peer="" addr=/ip4/198.51.100.3/tcp/60184`, "198.51.100.3", "198.51.100.3"},
+		{"status: peer=12D3KooWB addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit", "12D3KooWB", "nohost"},
+		{"status: peer=12D3KooWB addr=/ip6/2001:db8::66/udp/4001/quic-v1/p2p/12D3KooWRelay/p2p-circuit/p2p/12D3KooWB", "12D3KooWB", "nohost"},
+		{"status: peer= addr=/ip4/203.0.113.66/tcp/4001/p2p/12D3KooWRelay/p2p-circuit", "nohost", "nohost"},
+		{"status: peer=12D3KooWC addr=/dns4/example.com/tcp/4001", "nohost", "nohost"},
+		{"status: peer=12D3KooWC addr=/ip4/999.1.1.1/tcp/1", "nohost", "nohost"},
+	}
+	for _, tt := range tests {
+		for _, c := range []struct {
+			f    Filter
+			want string
+		}{{withID, tt.withID}, {hostOnly, tt.hostOnly}} {
+			hit, out := matchOne(t, c.f, tt.line)
+			got := out.String()
+			if out == Match {
+				got = hit.Host.String()
+			}
+			if got != c.want {
+				t.Errorf("%q: got %s, want %s", tt.line, got, c.want)
+			}
+		}
+	}
+}
+
+// <PREFIX> stands for any relay prefix logprefix knows, or none; with names,
+// lines a relay tagged with another program do not match.
+func TestRegexPrefixToken(t *testing.T) {
+	f, err := NewRegex("t", &RegexSpec{
+		Fail:   []string{`^<PREFIX:sshd|sshd-session>Failed \S+ for \S+ from <HOST> port \d+`},
+		Ignore: []string{`<PREFIX>Failed \S+ for \S+ from 192\.0\.2\.`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ line, want string }{
+		{"Failed password for root from 198.51.100.1 port 22 ssh2", "198.51.100.1"},
+		{"Dec  1 08:56:14 node sshd[1]: Failed password for root from 198.51.100.2 port 22 ssh2", "198.51.100.2"},
+		{"Dec 01 08:56:14.717400 node sshd-session[1]: Failed password for root from 198.51.100.3 port 22", "198.51.100.3"},
+		{"Tue 2026-12-01 08:56:14 UTC node sshd.service[1]: Failed password for root from 198.51.100.4 port 22", "198.51.100.4"},
+		{"[ 1234.567890] node sshd[1]: Failed password for root from 198.51.100.5 port 22", "198.51.100.5"},
+		{"1764579374.717400 node sshd[1]: Failed password for root from 198.51.100.6 port 22", "198.51.100.6"},
+		{"<38>1 2026-12-01T08:56:14Z node sshd 1 - - Failed password for root from 198.51.100.7 port 22", "198.51.100.7"},
+		{"Dec  1 08:56:14 node sshd[1]: [ID 800047 auth.info] Failed password for root from 198.51.100.8 port 22", "198.51.100.8"},
+		{"Dec  1 08:56:14 node sshd[1]: Failed password for root from 192.0.2.9 port 22", "ignored"},
+		{"Dec  1 08:56:14 node fakeauth[1]: Failed password for root from 203.0.113.66 port 22", "miss"},
+		{"Dec  1 08:56:14 node sshd[1]: x Failed password for root from 203.0.113.66 port 22", "miss"},
+	}
+	for _, tt := range tests {
+		hit, out := matchOne(t, f, tt.line)
+		got := out.String()
+		if out == Match {
+			got = hit.Host.String()
+		}
+		if got != tt.want {
+			t.Errorf("%q: got %s, want %s", tt.line, got, tt.want)
+		}
+	}
+	for _, bad := range []string{`x <PREFIX> <HOST>`, `<PREFIX:> <HOST>`, `<PREFIX:a||b> <HOST>`, `<PREFIXx <HOST>`} {
+		if _, err := NewRegex("t", &RegexSpec{Fail: []string{bad}}); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestCommonLiteral(t *testing.T) {
+	tests := []struct {
+		exprs []string
+		want  string
+	}{
+		{[]string{`^\d+ x CANONICAL_PEER_STATUS: peer=`, `msg=CANONICAL_PEER_STATUS peer=`, `\{"msg":"CANONICAL_PEER_STATUS","logger":"c"`}, "CANONICAL_PEER_STATUS"},
+		{[]string{`Failed \S+ for`, `Invalid user`}, ""},
+		{[]string{`a|b`, `abcdef`}, ""},
+		{[]string{`x(?:abcdef)+y`}, "abcdef"},
+	}
+	for _, tt := range tests {
+		var sets [][][]byte
+		for _, e := range tt.exprs {
+			sets = append(sets, requiredLiterals(e))
+		}
+		if got := string(commonLiteral(sets)); got != tt.want {
+			t.Errorf("commonLiteral(%q) = %q, want %q", tt.exprs, got, tt.want)
+		}
+	}
+}
+
+func TestAnchoredFirst(t *testing.T) {
+	tests := []struct{ expr, want string }{ // want: the set's bytes, "" for nil
+		{`^(?:(?:error|fatal): )?Failed x`, "Fef"},
+		{`^(?:[iI](?:llegal|nvalid) user)`, "Ii"},
+		{`^(?i)abc`, "Aa"},
+		{`^(?i)kelvin`, ""},
+		{`^x?`, ""},
+		{`^.x`, ""},
+		{`Failed`, ""},
+		{`(?m)^Failed`, ""},
+		{`^\d+ x`, "0123456789"},
+		{`^é`, "\xc3"},
+	}
+	for _, tt := range tests {
+		set := anchoredFirst(tt.expr)
+		got := ""
+		if set != nil {
+			for c := range 256 {
+				if set[c] {
+					got += string(rune(c))
+				}
+			}
+			if tt.want == "\xc3" {
+				got = string([]byte{0xc3})
+				if !set[0xc3] {
+					got = "?"
+				}
+			}
+		}
+		if got != tt.want {
+			t.Errorf("anchoredFirst(%q) = %q, want %q", tt.expr, got, tt.want)
 		}
 	}
 }

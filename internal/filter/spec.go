@@ -20,8 +20,10 @@ type Spec struct {
 
 // RegexSpec is a fail2ban-style filter.
 type RegexSpec struct {
-	// Fail are patterns with exactly one <HOST> or <ID> placeholder (or a named
-	// group (?P<host>...) / (?P<id>...)). The first that matches wins.
+	// Fail are patterns with one <HOST> or <ID> placeholder, or one of each
+	// (or a named group (?P<host>...) / (?P<id>...)): the <ID> is blamed when
+	// the <HOST> is a relayed libp2p address or did not match. A pattern may
+	// start with <PREFIX> (see prefixToken). The first that matches wins.
 	Fail []string
 	// Ignore are patterns that, when they match, make a failing line ignored.
 	Ignore []string
@@ -30,15 +32,19 @@ type RegexSpec struct {
 // JSONSpec is a filter on the fields of a JSON object.
 type JSONSpec struct {
 	// Prefix is an optional regex matched at the start of the line; what it
-	// matches is stripped before the JSON is read ("ipfs[123]: ").
+	// matches is stripped before the JSON is read ("ipfs[123]: "). The token
+	// "<PREFIX>" (or "<PREFIX:prog|prog2>") instead strips any relay prefix
+	// that logprefix recognises: every syslog and journalctl style.
 	Prefix string
 	// Match holds conditions that must all hold.
 	Match []Condition
 	// Host is the path of the field that holds the address ("remote_address").
 	Host string
-	// ID is the path of the field that holds an identity, used when Host is
-	// empty ("peer_id").
+	// ID is the path of the field that holds an identity ("peer_id"), used
+	// when Host is empty, absent from the line, or a relayed address.
 	ID string
+	// FallbackIDs are further identity fields, tried in order after ID.
+	FallbackIDs []string
 	// Time is the path of the field that holds the record's time; empty means
 	// "time", "ts" or "timestamp", whichever is present.
 	Time string

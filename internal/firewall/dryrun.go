@@ -74,7 +74,7 @@ func (d *dryRun) Restore(ctx context.Context, bans []Change) error {
 	if err := d.check(ctx); err != nil {
 		return err
 	}
-	norm, err := restoreOrder(bans)
+	norm, err := RestoreOrder(bans)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (f *Fake) Restore(ctx context.Context, bans []Change) error {
 	if err := f.begin(ctx, Call{Method: "Restore", Changes: slices.Clone(bans)}); err != nil {
 		return err
 	}
-	norm, err := restoreOrder(bans)
+	norm, err := RestoreOrder(bans)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (f *Fake) DeleteElement(jail string, p netip.Prefix) bool {
 	var ok bool
 	f.tamper(func() {
 		f.mem.advance(f.now())
-		ok = f.mem.deleteElement(setName(jail, p.Addr().Is4()), p.Masked())
+		ok = f.mem.deleteElement(jail, p.Masked())
 	})
 	return ok
 }

@@ -10,10 +10,6 @@ import (
 	"time"
 )
 
-func TestFakeHoldsWhatTheKernelHolds(t *testing.T) { checkSemantics(t, NewFake()) }
-
-func TestDryRunHoldsWhatTheKernelHolds(t *testing.T) { checkSemantics(t, NewDryRun(nil)) }
-
 func TestFakeExpiresByItsClock(t *testing.T) {
 	f := NewFake()
 	setup(t, f, Jail{Name: "j"})
@@ -169,5 +165,29 @@ func TestFakeVerifyAndTamper(t *testing.T) {
 				t.Errorf("watcher told %v, want %v", got, tampered)
 			}
 		})
+	}
+}
+
+// A jail whose IPv6 prefix changes loses its IPv6 host keys, as the kernel's
+// set of them is replaced: they meant other hosts at the old length.
+func TestFakeSetupDropsIPv6HostKeysOfAnotherLength(t *testing.T) {
+	f := NewFake()
+	setup(t, f, Jail{Name: "j"})
+	apply(t, f, ban("j", "2001:db8:0:1::/64", time.Hour), ban("j", "10.0.0.1/32", time.Hour), ban("j", "2001:db8::/48", time.Hour))
+	setup(t, f, Jail{Name: "j", IPv6Prefix: 56})
+	els, err := f.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range els {
+		got = append(got, e.Prefix.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.1/32 2001:db8::/48" {
+		t.Errorf("after the prefix changed List = %v, want the IPv4 key and the IPv6 network", got)
+	}
+	apply(t, f, ban("j", "2001:db8:0:100::/56", time.Hour))
+	if d, err := f.Verify(ctx, []Jail{{Name: "j", IPv6Prefix: 56}}, []Change{ban("j", "2001:db8:0:100::/56", time.Hour)}); err != nil || !d.None() {
+		t.Errorf("Verify of the /56 host key = %v, %v; want no drift", d, err)
 	}
 }

@@ -1,18 +1,24 @@
-// Package firewall applies ban decisions to the kernel.
+// Package firewall is the backend-neutral model of what peerjail enforces:
+// the jails' ban changes and elements, the Firewall interface that backends
+// implement (internal/nftables for the kernel), the in-memory Fake, the
+// dry-run backend, validation of jails and changes, and Drift.
 //
-// The nftables backend owns table inet peerjail and nothing else: one pair of
-// sets per jail (<jail>_v4, <jail>_v6, flags interval,timeout) and one input
-// chain whose rules drop traffic from those sets. Every element carries its
-// ban's timeout, so the kernel lifts a ban on time even while peerjail is
-// down. A dry-run backend only logs, and Fake serves the daemon's tests.
+// A backend owns table inet peerjail and nothing else: four sets per jail
+// (see sets.go: host keys in hash sets, networks in interval sets) and one
+// input chain whose rules drop traffic from those sets. Every element
+// carries its ban's timeout, so the kernel lifts a ban on time even while
+// peerjail is down.
 //
-// A set never holds overlapping prefixes (the kernel rejects them), so Apply
-// resolves overlaps itself, in the order of the changes: adding a prefix
-// inside an element already present is skipped, because the wider ban
-// already drops its traffic (the narrower ban then ends with the wider one),
-// unless the wider element has less than a second left; adding a prefix that
-// contains narrower elements replaces them. Removing a prefix removes only
-// that exact element. All backends, the fake included, follow these rules.
+// A host key (an IPv4 address, an IPv6 group at the jail's IPv6 prefix) is
+// one element of its own: adding it again replaces its timeout. Networks
+// never overlap each other (an interval set rejects it), so Apply resolves
+// their overlaps itself, in the order of the changes: adding a network
+// inside one already present is skipped, because the wider ban already
+// drops its traffic, unless the wider element has less than a second left;
+// adding a network that contains narrower ones replaces them. A host key
+// and a network may overlap; each ends on its own. Removing a prefix removes
+// only that exact element. All backends, the fake included, follow these
+// rules.
 package firewall
 
 import (
@@ -45,6 +51,10 @@ type Jail struct {
 	Ports []PortRange
 	// Protocol is "tcp", "udp" or "all" ("" means "all").
 	Protocol string
+	// IPv6Prefix is the length IPv6 hosts are banned by (0 means 64): a
+	// backend may key its sets at it, so a ban of another length is a
+	// network ban to it.
+	IPv6Prefix int
 }
 
 // PortRange is an inclusive range of ports; a single port has From == To.
@@ -75,27 +85,25 @@ type Firewall interface {
 	// remain are kept; sets of jails no longer configured are removed.
 	Setup(ctx context.Context, jails []Jail) error
 	// Apply adds and removes elements in one transaction, all or nothing.
-	// Adding an element that exists replaces its timeout; removing a missing
+	// Adding an element that exists replaces its timeout (the nftables
+	// backend relies on the kernel for a host key, and kernels before the
+	// element timeout update keep its own); removing a missing
 	// one is not an error.
 	Apply(ctx context.Context, changes []Change) error
 	// Restore puts bans back into force at start-up, in one transaction,
-	// without reading the sets first: the kernel lists a set in time
-	// quadratic in its size. Every change must add. An element that is
-	// already there stays, with the ban's timeout (older kernels keep its
-	// own); overlaps among the bans resolve in address order, so the widest
-	// ban wins. If an element that is not among the bans overlaps
-	// one of them, Restore falls back to Apply, which reads the sets.
+	// without reading the host sets first. Every change must add. An
+	// element that is already there stays, with the ban's timeout (older
+	// kernels keep its own); overlaps among networks resolve in address
+	// order, so the widest wins.
 	Restore(ctx context.Context, bans []Change) error
-	// List returns the elements of all jails with their remaining timeouts,
-	// as one consistent view of the sets.
+	// List returns the elements of all jails with their remaining timeouts.
+	// A change applied while it reads shows either before or after.
 	List(ctx context.Context) ([]Element, error)
 	// Verify reports how the table differs from what Setup(jails) and then
 	// Restore(bans) would have left: a missing table, chain or set, rules
 	// that are not the jails', and the bans (additions) the sets lack. It
 	// does not hold up Apply while it reads, so a ban applied or removed
 	// meanwhile may be reported either way: the caller tells them apart.
-	// Drift found also makes the backend forget what it believed the sets
-	// held, so that the next Apply plans on what the kernel lists.
 	Verify(ctx context.Context, jails []Jail, bans []Change) (Drift, error)
 	// Flush deletes the whole table; no error if it does not exist.
 	Flush(ctx context.Context) error

@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzPlan replays random bans and unbans over a small address range, where
-// overlaps are frequent, and checks that the planner agrees with the obvious
+// overlaps are frequent, and checks that the Planner agrees with the obvious
 // model and that its deletions and additions take the kernel from the old
 // contents to the new without ever holding overlapping elements.
 func FuzzPlan(f *testing.F) {
@@ -17,39 +17,39 @@ func FuzzPlan(f *testing.F) {
 	f.Add([]byte{3, 0, 25, 128, 25, 7, 32, 1, 0, 24, 0, 0, 24, 1, 4, 30})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		existing, changes := decodePlanInput(data)
-		p := newPlanner(existing)
-		initial := slices.Clone(p.spans)
-		ref := slices.Clone(p.spans)
+		p := NewPlanner(existing)
+		initial := slices.Clone(p.Spans)
+		ref := slices.Clone(p.Spans)
 		for _, c := range changes {
 			if c.Add {
-				p.add(c.Prefix, c.Timeout)
+				p.Add(c.Prefix, c.Timeout)
 			} else {
-				p.remove(c.Prefix)
+				p.Remove(c.Prefix)
 			}
 			ref = refApply(ref, c)
 		}
-		if got, want := state(p.spans), state(ref); got != want {
-			t.Fatalf("planner %q, model %q", got, want)
+		if got, want := state(p.Spans), state(ref); got != want {
+			t.Fatalf("Planner %q, model %q", got, want)
 		}
 		kernel := slices.Clone(initial)
-		for _, d := range p.del {
-			i := slices.IndexFunc(kernel, func(o span) bool { return o.same(d) })
+		for _, d := range p.Del {
+			i := slices.IndexFunc(kernel, func(o Span) bool { return o.Same(d) })
 			if i < 0 {
 				t.Fatalf("deletes %v, which the kernel does not hold (or twice)", d)
 			}
 			kernel = slices.Delete(kernel, i, i+1)
 		}
-		for _, a := range p.adds() {
+		for _, a := range p.Adds() {
 			for _, o := range kernel {
-				if o.first.Compare(a.last) <= 0 && a.first.Compare(o.last) <= 0 {
+				if o.First.Compare(a.Last) <= 0 && a.First.Compare(o.Last) <= 0 {
 					t.Fatalf("adds %v over %v: the kernel rejects the transaction", a, o)
 				}
 			}
 			kernel = append(kernel, a)
 		}
-		slices.SortFunc(kernel, func(a, b span) int { return a.first.Compare(b.first) })
-		if got, want := state(kernel), state(p.spans); got != want {
-			t.Fatalf("kernel ends with %q, planner says %q", got, want)
+		slices.SortFunc(kernel, func(a, b Span) int { return a.First.Compare(b.First) })
+		if got, want := state(kernel), state(p.Spans); got != want {
+			t.Fatalf("kernel ends with %q, Planner says %q", got, want)
 		}
 	})
 }
@@ -57,7 +57,7 @@ func FuzzPlan(f *testing.F) {
 // decodePlanInput reads: a count of existing elements, two bytes each
 // (last octet, prefix length; from 128 on about to expire), then changes of three bytes each (op, last
 // octet, prefix length), all within 10.0.0.0/24.
-func decodePlanInput(data []byte) ([]span, []Change) {
+func decodePlanInput(data []byte) ([]Span, []Change) {
 	prefix := func(octet, bits byte) netip.Prefix {
 		return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 0, octet}), 24+int(bits%9)).Masked()
 	}
@@ -66,12 +66,12 @@ func decodePlanInput(data []byte) ([]span, []Change) {
 	}
 	n := int(data[0] % 8)
 	data = data[1:]
-	var existing []span
+	var existing []Span
 	for ; n > 0 && len(data) >= 2; n-- {
-		s := spanOf(prefix(data[0], data[1]))
-		s.timeout, s.remaining = time.Hour, time.Minute
+		s := SpanOf(prefix(data[0], data[1]))
+		s.Timeout, s.Remaining = time.Hour, time.Minute
 		if data[1] >= 128 {
-			s.remaining = 500 * time.Millisecond // about to expire
+			s.Remaining = 500 * time.Millisecond // about to expire
 		}
 		existing = append(existing, s)
 		data = data[2:]

@@ -1,14 +1,5 @@
 package firewall
 
-import (
-	"net/netip"
-	"slices"
-)
-
-func sortedStrings(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
-}
+import "net/netip"
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }

@@ -9,46 +9,50 @@ import (
 	"time"
 )
 
-// span is one element of a set: the addresses first..last, both included.
-// The kernel stores it as a start key and an interval-end key last+1 (none
-// when last is the highest address).
-type span struct {
-	first, last netip.Addr
-	// timeout is the element's full timeout; remaining is what is left of it.
-	timeout, remaining time.Duration
-	// inKernel: present before this Apply and not yet scheduled for deletion.
-	inKernel bool
-	// fresh: added or re-added by this Apply, so it must be sent.
-	fresh bool
-	// noEnd: the kernel holds no interval-end element for it.
-	noEnd bool
+// Span is one element of an interval set: the addresses First..Last, both
+// included. The nftables backend stores it as a start key and an
+// interval-end key Last+1 (none when Last is the highest address).
+type Span struct {
+	First, Last netip.Addr
+	// Timeout is the element's full timeout; Remaining is what is left of it.
+	Timeout, Remaining time.Duration
+	// InKernel: present before this Apply and not yet scheduled for deletion.
+	InKernel bool
+	// Fresh: added or re-added by this Apply, so it must be sent.
+	Fresh bool
+	// NoEnd: the kernel holds no interval-end element for it.
+	NoEnd bool
 }
 
-func spanOf(p netip.Prefix) span {
-	return span{first: p.Masked().Addr(), last: lastAddr(p)}
+// SpanOf returns the addresses of p as a span.
+func SpanOf(p netip.Prefix) Span {
+	return Span{First: p.Masked().Addr(), Last: LastAddr(p)}
 }
 
-// expiryMargin is how close to its expiry an element is treated as possibly
+// ExpiryMargin is how close to its expiry an element is treated as possibly
 // gone: the kernel may drop it before a transaction commits. Such an element
 // never covers a new ban (the ban would end with it), so it is replaced.
-const expiryMargin = time.Second
+const ExpiryMargin = time.Second
 
-func (s span) expiring() bool { return s.timeout > 0 && s.remaining < expiryMargin }
+// Expiring reports whether the element may be gone before a transaction commits.
+func (s Span) Expiring() bool { return s.Timeout > 0 && s.Remaining < ExpiryMargin }
 
-func (s span) same(o span) bool { return s.first == o.first && s.last == o.last }
+// Same reports whether both spans hold the same addresses.
+func (s Span) Same(o Span) bool { return s.First == o.First && s.Last == o.Last }
 
-func (s span) contains(o span) bool {
-	return s.first.Compare(o.first) <= 0 && o.last.Compare(s.last) <= 0
+// Contains reports whether s holds every address of o.
+func (s Span) Contains(o Span) bool {
+	return s.First.Compare(o.First) <= 0 && o.Last.Compare(s.Last) <= 0
 }
 
-// prefix returns the span as a prefix when it is exactly one.
-func (s span) prefix() (netip.Prefix, bool) {
-	for bits := s.first.BitLen(); bits >= 0; bits-- {
-		p := netip.PrefixFrom(s.first, bits)
-		if p.Masked().Addr() != s.first {
+// Prefix returns the Span as a prefix when it is exactly one.
+func (s Span) Prefix() (netip.Prefix, bool) {
+	for bits := s.First.BitLen(); bits >= 0; bits-- {
+		p := netip.PrefixFrom(s.First, bits)
+		if p.Masked().Addr() != s.First {
 			return netip.Prefix{}, false
 		}
-		switch lastAddr(p).Compare(s.last) {
+		switch LastAddr(p).Compare(s.Last) {
 		case 0:
 			return p, true
 		case 1:
@@ -58,8 +62,8 @@ func (s span) prefix() (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// lastAddr is the highest address in p.
-func lastAddr(p netip.Prefix) netip.Addr {
+// LastAddr is the highest address in p.
+func LastAddr(p netip.Prefix) netip.Addr {
 	a, host := p.Masked().Addr(), p.Addr().BitLen()-p.Bits()
 	if a.Is4() {
 		b := a.As4()
@@ -80,73 +84,73 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// planner replays changes on a copy of one set's contents and records what
+// Planner replays changes on a copy of one set's contents and records what
 // the kernel must delete and add to end in the same state. Its spans never
 // overlap, so neither do the kernel's.
-type planner struct {
-	spans []span // sorted by first
-	del   []span
+type Planner struct {
+	Spans []Span // sorted by First
+	Del   []Span // elements the kernel must delete
 }
 
-// newPlanner starts from a set's elements; overlapping ones, which the
+// NewPlanner starts from a set's elements; overlapping ones, which the
 // kernel cannot hold, are dropped rather than trusted.
-func newPlanner(cur []span) *planner {
+func NewPlanner(cur []Span) *Planner {
 	spans := slices.Clone(cur)
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Or(a.first.Compare(b.first), a.last.Compare(b.last)) })
+	slices.SortFunc(spans, func(a, b Span) int { return cmp.Or(a.First.Compare(b.First), a.Last.Compare(b.Last)) })
 	kept := spans[:0]
 	for _, s := range spans {
-		if n := len(kept); n > 0 && kept[n-1].last.Compare(s.first) >= 0 {
+		if n := len(kept); n > 0 && kept[n-1].Last.Compare(s.First) >= 0 {
 			continue
 		}
-		s.inKernel, s.fresh = true, false
+		s.InKernel, s.Fresh = true, false
 		kept = append(kept, s)
 	}
-	return &planner{spans: kept}
+	return &Planner{Spans: kept}
 }
 
-// find returns the index of the first span that ends at or after a.
-func (p *planner) find(a netip.Addr) int {
-	return sort.Search(len(p.spans), func(i int) bool { return p.spans[i].last.Compare(a) >= 0 })
+// find returns the index of the first Span that ends at or after a.
+func (p *Planner) find(a netip.Addr) int {
+	return sort.Search(len(p.Spans), func(i int) bool { return p.Spans[i].Last.Compare(a) >= 0 })
 }
 
-// add bans pre; it reports false when a wider element already covers it.
-func (p *planner) add(pre netip.Prefix, timeout time.Duration) bool {
-	s := spanOf(pre)
-	s.timeout, s.remaining, s.fresh = timeout, timeout, true
-	i := p.find(s.first)
-	if i < len(p.spans) && p.spans[i].contains(s) && !p.spans[i].same(s) && !p.spans[i].expiring() {
+// Add bans pre; it reports false when a wider element already covers it.
+func (p *Planner) Add(pre netip.Prefix, timeout time.Duration) bool {
+	s := SpanOf(pre)
+	s.Timeout, s.Remaining, s.Fresh = timeout, timeout, true
+	i := p.find(s.First)
+	if i < len(p.Spans) && p.Spans[i].Contains(s) && !p.Spans[i].Same(s) && !p.Spans[i].Expiring() {
 		return false
 	}
 	j := i
-	for j < len(p.spans) && p.spans[j].first.Compare(s.last) <= 0 {
+	for j < len(p.Spans) && p.Spans[j].First.Compare(s.Last) <= 0 {
 		p.drop(j)
 		j++
 	}
-	p.spans = slices.Replace(p.spans, i, j, s)
+	p.Spans = slices.Replace(p.Spans, i, j, s)
 	return true
 }
 
-// remove unbans exactly pre, if present.
-func (p *planner) remove(pre netip.Prefix) {
-	s := spanOf(pre)
-	if i := p.find(s.first); i < len(p.spans) && p.spans[i].same(s) {
+// Remove unbans exactly pre, if present.
+func (p *Planner) Remove(pre netip.Prefix) {
+	s := SpanOf(pre)
+	if i := p.find(s.First); i < len(p.Spans) && p.Spans[i].Same(s) {
 		p.drop(i)
-		p.spans = slices.Delete(p.spans, i, i+1)
+		p.Spans = slices.Delete(p.Spans, i, i+1)
 	}
 }
 
-func (p *planner) drop(i int) {
-	if p.spans[i].inKernel {
-		p.del = append(p.del, p.spans[i])
-		p.spans[i].inKernel = false
+func (p *Planner) drop(i int) {
+	if p.Spans[i].InKernel {
+		p.Del = append(p.Del, p.Spans[i])
+		p.Spans[i].InKernel = false
 	}
 }
 
-// adds returns the spans to send to the kernel.
-func (p *planner) adds() []span {
-	var out []span
-	for _, s := range p.spans {
-		if s.fresh {
+// Adds returns the spans to send to the kernel.
+func (p *Planner) Adds() []Span {
+	var out []Span
+	for _, s := range p.Spans {
+		if s.Fresh {
 			out = append(out, s)
 		}
 	}

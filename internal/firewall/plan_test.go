@@ -9,25 +9,25 @@ import (
 )
 
 // state renders spans as "prefix/timeout" in order, for comparisons.
-func state(spans []span) string {
+func state(spans []Span) string {
 	var out []string
 	for _, s := range spans {
-		p, ok := s.prefix()
+		p, ok := s.Prefix()
 		if !ok {
-			out = append(out, s.first.String()+"-"+s.last.String())
+			out = append(out, s.First.String()+"-"+s.Last.String())
 			continue
 		}
-		out = append(out, p.String()+"="+s.remaining.String())
+		out = append(out, p.String()+"="+s.Remaining.String())
 	}
 	return strings.Join(out, " ")
 }
 
-func spansFrom(t *testing.T, prefixes ...string) []span {
+func spansFrom(t *testing.T, prefixes ...string) []Span {
 	t.Helper()
-	var out []span
+	var out []Span
 	for _, p := range prefixes {
-		s := spanOf(netip.MustParsePrefix(p))
-		s.timeout, s.remaining = time.Hour, time.Minute
+		s := SpanOf(netip.MustParsePrefix(p))
+		s.Timeout, s.Remaining = time.Hour, time.Minute
 		out = append(out, s)
 	}
 	return out
@@ -72,27 +72,27 @@ func TestPlanner(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			existing := spansFrom(t, tt.existing...)
 			if strings.HasPrefix(tt.name, "an expiring") {
-				existing[0].remaining = 500 * time.Millisecond
+				existing[0].Remaining = 500 * time.Millisecond
 			}
-			p := newPlanner(existing)
+			p := NewPlanner(existing)
 			for _, c := range tt.changes {
 				c, err := normalize(c)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if c.Add {
-					p.add(c.Prefix, c.Timeout)
+					p.Add(c.Prefix, c.Timeout)
 				} else {
-					p.remove(c.Prefix)
+					p.Remove(c.Prefix)
 				}
 			}
-			if got := state(p.spans); got != tt.final {
+			if got := state(p.Spans); got != tt.final {
 				t.Errorf("final = %q, want %q", got, tt.final)
 			}
-			if got := state(p.del); got != tt.del {
+			if got := state(p.Del); got != tt.del {
 				t.Errorf("deleted = %q, want %q", got, tt.del)
 			}
-			if got := state(p.adds()); got != tt.adds {
+			if got := state(p.Adds()); got != tt.adds {
 				t.Errorf("added = %q, want %q", got, tt.adds)
 			}
 		})
@@ -100,8 +100,8 @@ func TestPlanner(t *testing.T) {
 }
 
 func TestNewPlannerDropsOverlaps(t *testing.T) {
-	p := newPlanner(spansFrom(t, "10.0.0.8/29", "10.0.0.0/24", "10.0.1.0/24"))
-	if got := state(p.spans); got != "10.0.0.0/24=1m0s 10.0.1.0/24=1m0s" {
+	p := NewPlanner(spansFrom(t, "10.0.0.8/29", "10.0.0.0/24", "10.0.1.0/24"))
+	if got := state(p.Spans); got != "10.0.0.0/24=1m0s 10.0.1.0/24=1m0s" {
 		t.Errorf("spans = %q: overlapping input must not reach the kernel", got)
 	}
 }
@@ -120,8 +120,8 @@ func TestSpanPrefix(t *testing.T) {
 		{"::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::/0"},
 	}
 	for _, tt := range tests {
-		s := span{first: netip.MustParseAddr(tt.first), last: netip.MustParseAddr(tt.last)}
-		p, ok := s.prefix()
+		s := Span{First: netip.MustParseAddr(tt.first), Last: netip.MustParseAddr(tt.last)}
+		p, ok := s.Prefix()
 		if got := map[bool]string{true: p.String(), false: ""}[ok]; got != tt.want {
 			t.Errorf("%s-%s: prefix = %q, want %q", tt.first, tt.last, got, tt.want)
 		}
@@ -134,28 +134,28 @@ func TestLastAddr(t *testing.T) {
 		"2001:db8::1/128": "2001:db8::1", "2001:db8::/64": "2001:db8::ffff:ffff:ffff:ffff",
 		"2001:db8::/63": "2001:db8:0:1:ffff:ffff:ffff:ffff", "2001:db8::/65": "2001:db8::7fff:ffff:ffff:ffff",
 	} {
-		if got := lastAddr(netip.MustParsePrefix(p)).String(); got != want {
-			t.Errorf("lastAddr(%s) = %s, want %s", p, got, want)
+		if got := LastAddr(netip.MustParsePrefix(p)).String(); got != want {
+			t.Errorf("LastAddr(%s) = %s, want %s", p, got, want)
 		}
 	}
 }
 
-// refApply is the planner's semantics written the slow, obvious way.
-func refApply(spans []span, c Change) []span {
-	s := spanOf(c.Prefix)
+// refApply is the Planner's semantics written the slow, obvious way.
+func refApply(spans []Span, c Change) []Span {
+	s := SpanOf(c.Prefix)
 	if !c.Add {
-		return slices.DeleteFunc(spans, func(o span) bool { return o.same(s) })
+		return slices.DeleteFunc(spans, func(o Span) bool { return o.Same(s) })
 	}
 	for _, o := range spans {
-		if o.contains(s) && !o.same(s) && !o.expiring() {
+		if o.Contains(s) && !o.Same(s) && !o.Expiring() {
 			return spans
 		}
 	}
-	s.timeout, s.remaining = c.Timeout, c.Timeout
-	spans = slices.DeleteFunc(spans, func(o span) bool {
-		return o.first.Compare(s.last) <= 0 && s.first.Compare(o.last) <= 0
+	s.Timeout, s.Remaining = c.Timeout, c.Timeout
+	spans = slices.DeleteFunc(spans, func(o Span) bool {
+		return o.First.Compare(s.Last) <= 0 && s.First.Compare(o.Last) <= 0
 	})
 	spans = append(spans, s)
-	slices.SortFunc(spans, func(a, b span) int { return a.first.Compare(b.first) })
+	slices.SortFunc(spans, func(a, b Span) int { return a.First.Compare(b.First) })
 	return spans
 }

@@ -11,8 +11,8 @@ import (
 // kernels allow for a set name.
 const maxJailName = 28
 
-// validJails checks the jails Setup is given.
-func validJails(jails []Jail) error {
+// CheckJails checks the jails Setup is given.
+func CheckJails(jails []Jail) error {
 	seen := make(map[string]bool, len(jails))
 	for _, j := range jails {
 		if err := validJail(j); err != nil {
@@ -34,6 +34,9 @@ func validJail(j Jail) error {
 	case "", "all", "tcp", "udp":
 	default:
 		return fmt.Errorf("%w: %q: protocol %q: want tcp, udp or all", ErrInvalidJail, j.Name, j.Protocol)
+	}
+	if j.IPv6Prefix < 0 || j.IPv6Prefix > 128 {
+		return fmt.Errorf("%w: %q: ipv6 prefix /%d is outside 1-128", ErrInvalidJail, j.Name, j.IPv6Prefix)
 	}
 	for _, r := range j.Ports {
 		if r.From > r.To {
@@ -97,9 +100,9 @@ func normalize(c Change) (Change, error) {
 	return c, nil
 }
 
-// normalizeAll checks every change before anything is touched, so that a
+// Normalize checks every change before anything is touched, so that a
 // bad change fails the whole call.
-func normalizeAll(changes []Change) ([]Change, error) {
+func Normalize(changes []Change) ([]Change, error) {
 	out := make([]Change, len(changes))
 	for i, c := range changes {
 		n, err := normalize(c)

@@ -25,9 +25,9 @@ func TestValidJails(t *testing.T) {
 		{Jail{Name: "sshd", Ports: []PortRange{{23, 22}}}, false},
 	}
 	for _, tt := range tests {
-		err := validJails([]Jail{tt.jail})
+		err := CheckJails([]Jail{tt.jail})
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidJail)) {
-			t.Errorf("validJails(%+v) = %v, want ok=%v", tt.jail, err, tt.ok)
+			t.Errorf("CheckJails(%+v) = %v, want ok=%v", tt.jail, err, tt.ok)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -71,7 +72,7 @@ func (d Drift) String() string {
 	}
 	bySet := map[string]int{}
 	for _, c := range d.Missing {
-		bySet[setName(c.Jail, c.Prefix.Addr().Is4())]++
+		bySet[setOf(c)]++
 	}
 	names := make([]string, 0, len(bySet))
 	for s := range bySet {
@@ -87,6 +88,17 @@ func (d Drift) String() string {
 		parts = append(parts, fmt.Sprintf("set %s missing %d %s", s, n, plural(n, "element", "elements")))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// setOf names the set a missing ban belongs in, for String: an IPv4 network
+// is in the network set; IPv6 bans are named by the host set, since which
+// set holds them depends on the jail's IPv6 prefix, which Drift lacks.
+func setOf(c Change) string {
+	v4 := c.Prefix.Addr().Is4()
+	if v4 && c.Prefix.Bits() < 32 {
+		return NetSetName(c.Jail, v4)
+	}
+	return SetName(c.Jail, v4)
 }
 
 func plural(n int, one, many string) string {
@@ -114,32 +126,19 @@ func Validate(c Change) error {
 	return err
 }
 
-// verifyBans returns the bans that the spans of their sets do not cover; a
-// set absent from spans lacks them all. A ban inside a wider element counts
-// as held: Apply keeps only the wider one. Spans are sorted and disjoint.
-func verifyBans(bans []Change, spans func(set string) ([]span, bool)) []Change {
-	var missing []Change
-	for _, b := range bans {
-		ss, ok := spans(setName(b.Jail, b.Prefix.Addr().Is4()))
-		if !ok || !covered(ss, spanOf(b.Prefix)) {
-			missing = append(missing, b)
-		}
-	}
-	return missing
-}
-
-// covered reports whether a span of the sorted, disjoint spans holds s and
+// Covered reports whether a span of the sorted, disjoint spans holds p and
 // has time left.
-func covered(spans []span, s span) bool {
-	i := sort.Search(len(spans), func(i int) bool { return spans[i].last.Compare(s.first) >= 0 })
-	return i < len(spans) && spans[i].contains(s) && (spans[i].timeout == 0 || spans[i].remaining > 0)
+func Covered(spans []Span, p netip.Prefix) bool {
+	s := SpanOf(p)
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].Last.Compare(s.First) >= 0 })
+	return i < len(spans) && spans[i].Contains(s) && (spans[i].Timeout == 0 || spans[i].Remaining > 0)
 }
 
-// wantSets names the sets of jails.
-func wantSets(jails []Jail) []string {
-	out := make([]string, 0, 2*len(jails))
+// WantSets names the sets of jails.
+func WantSets(jails []Jail) []string {
+	out := make([]string, 0, 4*len(jails))
 	for _, j := range jails {
-		out = append(out, setName(j.Name, true), setName(j.Name, false))
+		out = append(out, SetName(j.Name, true), SetName(j.Name, false), NetSetName(j.Name, true), NetSetName(j.Name, false))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,19 @@ var attackStamps = []string{
 	"Jan  1 00:00:00.999999999", "4070908800.123456", "4070908800123", "audit(4070908800.123:1):",
 	`{"time":"2099-01-01T00:00:00.123456789Z"}`, `{"ts":978307200.5}`,
 	"time=2099-01-01T00:00:00.123456789Z", "ts=4070908800.123",
+}
+
+// bitcoinSanitize keeps what Bitcoin Core's SanitizeString (SAFE_CHARS_DEFAULT)
+// keeps of a peer's user agent.
+func bitcoinSanitize(s string) string {
+	const safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567890 .,;-_/:?@()"
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(safe, s[i]) >= 0 {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
 }
 
 func quoteJSON(s string) string {
@@ -53,6 +67,12 @@ func TestStockFiltersTakeNoTimeFromMessages(t *testing.T) {
 		{"sshd", "failed password", func(a string) string {
 			return "2024-07-27T00:00:00+0000 bastion sshd[1]: Failed password for invalid user " + a + " from 198.51.100.7 port 4444 ssh2"
 		}, "2024-07-27T00:00:00Z"},
+		{"sshd-ddos", "client banner", func(a string) string {
+			return "Jul 27 00:00:00 bastion sshd[1]: Bad protocol version identification '" + a + "' from 198.51.100.7 port 4444"
+		}, "2024-07-27T00:00:00Z"},
+		{"sshd-aggressive", "client offer", func(a string) string {
+			return "[ 1234.567890] bastion sshd[1]: Unable to negotiate with 198.51.100.7 port 4444: no matching cipher found. Their offer: " + a + " [preauth]"
+		}, ""},
 		{"libp2p-misbehaving", "zap err", func(a string) string {
 			return zap + "CANONICAL_MISBEHAVING_PEER: peer=12D3KooW addr=/ip4/198.51.100.7/tcp/4001 component=identify err=" + strconv.Quote(a)
 		}, "2024-07-27T00:00:00.014Z"},
@@ -80,6 +100,35 @@ func TestStockFiltersTakeNoTimeFromMessages(t *testing.T) {
 		{"flow-suspicious", "syslog prefix", func(a string) string {
 			return `Jul 27 00:00:00 n flow[7]: {"suspicious":true,"error":` + quoteJSON(a) + `,"remote_address":"198.51.100.7:3569"}`
 		}, "2024-07-27T00:00:00Z"},
+		// Node software (stock/bitcoin-*, nano-*, geth-*, cometbft-*): the
+		// peer's text where the program writes one, else none at all.
+		{"bitcoin-misbehaving", "reason", func(a string) string {
+			return "2024-07-27T00:00:00Z [net] Misbehaving: peer=5: " + a
+		}, "2024-07-27T00:00:00Z"},
+		{"bitcoin-connections", "user agent", func(a string) string {
+			return "2024-07-27T00:00:00Z [net] receive version message: /" + bitcoinSanitize(a) + "/: version 70016, blocks=1, us=192.0.2.1:8333, txrelay=1, peer=5, peeraddr=198.51.100.7:8333"
+		}, "2024-07-27T00:00:00Z"},
+		{"bitcoin-discouraged", "no peer text", func(string) string {
+			return "Jul 27 00:00:00 n bitcoind[1]: 2024-07-27T00:00:00Z [net] Disconnecting and discouraging peer 5!"
+		}, "2024-07-27T00:00:00Z"},
+		{"nano-peer-errors", "no peer text", func(string) string {
+			return "[2024-07-27 00:00:00.014] [tcp_listener] [debug] Rejected connection from excluded peer: ::ffff:198.51.100.7"
+		}, "2024-07-27T00:00:00.014Z"},
+		{"geth-handshake", "err", func(a string) string {
+			return "DEBUG[07-27|00:00:00.014] Rejected inbound connection              addr=198.51.100.7:30303 err=" + strconv.Quote(a)
+		}, ""},
+		{"geth-too-many-peers", "no peer text", func(string) string {
+			return `t=2024-07-27T00:00:00+0000 lvl=trace msg="Rejected peer" id=5555aaaa addr=198.51.100.7:30303 conn=inbound err="too many peers"`
+		}, ""},
+		{"geth-peer-drop", "err", func(a string) string {
+			return `{"t":"2024-07-27T00:00:00.014Z","lvl":"debug","msg":"Removing p2p peer","peercount":1,"id":"a1b2","duration":"3s","req":false,"err":` + quoteJSON(a) + `}`
+		}, ""},
+		{"geth-connections", "client name", func(a string) string {
+			return "DEBUG[07-27|00:00:00.014] Adding p2p peer                          peercount=1 id=a1b2 conn=inbound addr=198.51.100.7:30303 name=" + strconv.Quote(a)
+		}, ""},
+		{"cometbft-peer-error", "err", func(a string) string {
+			return `E[2024-07-27|00:00:00.014] Stopping peer for error                      module=p2p peer="Peer{MConn{198.51.100.7:26656} 7f3c in}" err=` + strconv.Quote(a)
+		}, ""},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

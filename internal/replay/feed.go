@@ -1,12 +1,12 @@
 package replay
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
@@ -15,130 +15,244 @@ import (
 	"github.com/peerjail/peerjail/internal/timestamp"
 )
 
-// logFile is one input with what ordering needs.
-type logFile struct {
-	path  string
-	ref   time.Time // modification time: the reference for year-less stamps
-	first time.Time // first timestamp found, zero if none
+// group is a set of inputs read by the same jails: one pipeline source, so
+// that the merged lines of its inputs travel in full batches.
+type group struct {
+	name  string
+	jails []int     // indexes into the engine's jails; nil means all
+	ref   time.Time // latest modification time of its inputs
+	// pattern and skew are what the merge dates lines with: the jails'
+	// common datepattern ("" when they differ) and their largest
+	// max_clock_skew.
+	pattern string
+	skew    time.Duration
+	src     *pipeline.Source
+}
+
+// cursor is one input being merged: a log file or a journal range, with
+// its current line and the time that line is merged by.
+type cursor struct {
+	order int // place among the inputs: breaks ties, so equal times keep the inputs' order
+	grp   *group
+	name  string
 	size  int64
+	cur   logline.Line // Text is valid until the next read
+	bad   bool         // cur could not be read (oversized)
+	key   time.Time
+	// read reads the next line into cur, bad and key; io.EOF at the end.
+	read   func() error
+	offset func() int64
+	close  func() error
+	// lone is the reader of a file read alone and undated: feedLone reads
+	// it straight into batches.
+	lone *source.Reader
 }
 
-// orderFiles sorts the inputs by their first timestamp, so that
-// "auth.log auth.log.1 auth.log.2.gz" (newest first, as a shell glob lists
-// them) is replayed oldest first. Files without a timestamp keep their place
-// after the dated ones. Standard input, FIFOs and devices are read as
-// given, never probed.
-func orderFiles(ctx context.Context, paths []string) ([]logFile, error) {
-	files := make([]logFile, 0, len(paths))
-	for _, p := range paths {
-		lf := logFile{path: p, ref: time.Now()}
-		if p != "-" {
-			st, err := os.Stat(p)
-			if err != nil {
-				return nil, err
-			}
-			lf.ref, lf.size = st.ModTime(), st.Size()
-			if !st.Mode().IsRegular() {
-				// A FIFO or a device is read once, as given: probing it
-				// would take the lines (or never end, /dev/zero).
-				files = append(files, lf)
-				continue
-			}
-			first, err := firstTime(ctx, p, lf.ref)
-			if err != nil {
-				return nil, err
-			}
-			lf.first = first
-		}
-		files = append(files, lf)
-	}
-	sort.SliceStable(files, func(i, j int) bool {
-		a, b := files[i].first, files[j].first
-		return !a.IsZero() && (b.IsZero() || a.Before(b))
-	})
-	return files, nil
-}
+// window limits the lines replayed to [since, until]; zero ends are open.
+type window struct{ since, until time.Time }
 
-// firstTime returns the first timestamp among the first lines of a file.
-func firstTime(ctx context.Context, path string, ref time.Time) (time.Time, error) {
-	rc, _, err := source.OpenFileContext(ctx, path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer rc.Close()
-	d, err := timestamp.NewDetector(timestamp.Options{Reference: func() time.Time { return ref }})
-	if err != nil {
-		return time.Time{}, err
-	}
-	r := source.NewReader(rc)
-	for range 1000 {
-		line, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil && !errors.Is(err, source.ErrOversized) {
-			if ctx.Err() != nil {
-				return time.Time{}, ctx.Err()
-			}
-			return time.Time{}, fmt.Errorf("%s: %w", path, err)
-		}
-		if t, ok := d.Find(line); ok {
-			return t, nil
-		}
-	}
-	return time.Time{}, nil
-}
+func (w window) before(t time.Time) bool { return !w.since.IsZero() && t.Before(w.since) }
+func (w window) after(t time.Time) bool  { return !w.until.IsZero() && t.After(w.until) }
+func (w window) open() bool              { return w.since.IsZero() && w.until.IsZero() }
 
-// feed reads the files in order into batches and closes in at the end.
-// A file that breaks off (a truncated .gz, a read error) is reported to warn
-// and the replay goes on with the next one: what was read still counts.
-func feed(ctx context.Context, eng *pipeline.Engine, files []logFile, in chan<- *pipeline.Batch, progress, warn io.Writer) error {
-	defer close(in)
-	bar := newProgressBar(progress, files)
-	defer bar.done()
-	for _, f := range files {
-		err := feedFile(ctx, eng, f, in, bar)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+// openFile opens a log for the merge. keyed says whether each line must be
+// dated to be merged (several inputs, or a time window): a lone file is read
+// in its own order, at no cost besides reading.
+func openFile(ctx context.Context, path string, order int, g *group, keyed bool, w window) (*cursor, error) {
+	ref := time.Now()
+	if path != "-" {
+		st, err := os.Stat(path)
 		if err != nil {
-			fmt.Fprintf(warn, "peerjail: replay: %v (going on with the next file)\n", err)
+			return nil, err
+		}
+		ref = st.ModTime()
+	}
+	rc, size, err := source.OpenFileContext(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	var det *timestamp.Detector
+	if keyed {
+		det, err = timestamp.NewDetector(timestamp.Options{Pattern: g.pattern, Reference: func() time.Time { return ref }})
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return nil
-}
-
-func feedFile(ctx context.Context, eng *pipeline.Engine, f logFile, in chan<- *pipeline.Batch, bar *progressBar) error {
-	rc, _, err := source.OpenFileContext(ctx, f.path)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	ref := f.ref
-	src, err := eng.NewSource(f.path, func() time.Time { return ref }, nil)
-	if err != nil {
-		return err
+	if ref.After(g.ref) {
+		g.ref = ref
 	}
 	r := source.NewReader(rc)
-	b := pipeline.NewBatch(src)
+	c := &cursor{order: order, grp: g, name: path, size: size, offset: r.Offset, close: rc.Close}
+	if !keyed {
+		c.lone = r
+	}
+	c.read = func() error {
+		for {
+			text, err := r.Next()
+			c.bad = errors.Is(err, source.ErrOversized)
+			switch {
+			case errors.Is(err, io.EOF):
+				return io.EOF
+			case err != nil && !c.bad:
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("%s: line %d: %w", path, r.Line()+1, err)
+			}
+			c.cur = logline.Line{Text: text, Source: path, Number: r.Line()}
+			if det == nil {
+				return nil
+			}
+			// A line without a time, or with one past its file's last
+			// write (a clock jump, never a real time), keeps its
+			// predecessor's: it stays where it is among its file's lines.
+			if t, ok := det.Find(text); ok && !c.bad && t.Sub(ref) <= g.skew {
+				c.key = t
+			}
+			switch {
+			case w.before(c.key):
+				continue
+			case w.after(c.key):
+				return io.EOF
+			}
+			return nil
+		}
+	}
+	return c, nil
+}
+
+// mergeHeap orders cursors by their current line's time.
+type mergeHeap []*cursor
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if !a.key.Equal(b.key) {
+		return a.key.Before(b.key)
+	}
+	return a.order < b.order
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// feed merges the inputs by time into batches and closes in at the end:
+// each input's lines in their own order, the next line always the earliest
+// of the inputs' current ones. An input that breaks off (a truncated .gz, a
+// read error) is reported to warn and the others go on: what was read
+// still counts.
+func feed(ctx context.Context, cursors []*cursor, in chan<- *pipeline.Batch, bar *progressBar, warn io.Writer) error {
+	defer close(in)
+	defer bar.done()
+	if len(cursors) == 1 && cursors[0].lone != nil {
+		return feedLone(ctx, cursors[0], in, bar, warn)
+	}
+	h := make(mergeHeap, 0, len(cursors))
+	defer func() {
+		for _, c := range h {
+			c.close()
+		}
+	}()
+	var finished int64 // sizes of the inputs read to their end
+	advance := func(c *cursor) bool {
+		err := c.read()
+		if err == nil {
+			return true
+		}
+		c.close()
+		switch {
+		case errors.Is(err, io.EOF):
+			finished += c.size
+		case ctx.Err() == nil:
+			fmt.Fprintf(warn, "peerjail: replay: %v (going on with the other inputs)\n", err)
+		}
+		return false
+	}
+	for _, c := range cursors {
+		if ctx.Err() == nil && advance(c) {
+			h = append(h, c)
+		} else if ctx.Err() != nil {
+			c.close()
+		}
+	}
+	heap.Init(&h)
+	var b *pipeline.Batch
 	// The engine takes every batch until in is closed, also once ctx has
 	// ended: what was read is counted.
 	send := func() {
 		in <- b
+		b = nil
+		if bar != nil {
+			read := finished
+			for _, c := range h {
+				read += c.offset()
+			}
+			bar.update(read)
+		}
+	}
+	for len(h) > 0 {
+		c := h[0]
+		if b != nil && b.Source() != c.grp.src {
+			send()
+		}
+		if b == nil {
+			b = pipeline.NewBatch(c.grp.src)
+		}
+		if c.bad {
+			b.AddBad(c.cur)
+		} else {
+			b.Add(c.cur)
+		}
+		full := b.Full()
+		if full {
+			send()
+		}
+		switch {
+		case !advance(c):
+			heap.Pop(&h)
+		case len(h) > 1:
+			heap.Fix(&h, 0)
+		}
+		// Once a batch, not once a line: asking a cancelable context
+		// takes a lock. A read that waits (a FIFO) ends by itself on ctx.
+		if full && ctx.Err() != nil {
+			break
+		}
+	}
+	if b != nil && b.Len() > 0 {
+		send()
+	}
+	return ctx.Err()
+}
+
+// feedLone reads a lone file into batches: with nothing to merge it with,
+// no line needs dating here, and this loop is the tightest one, so that
+// replaying one file costs no more than reading it.
+func feedLone(ctx context.Context, c *cursor, in chan<- *pipeline.Batch, bar *progressBar, warn io.Writer) error {
+	defer c.close()
+	r := c.lone
+	b := pipeline.NewBatch(c.grp.src)
+	send := func() {
+		in <- b
 		bar.update(r.Offset())
-		b = pipeline.NewBatch(src)
+		b = pipeline.NewBatch(c.grp.src)
 	}
 	for {
 		text, err := r.Next()
 		switch {
 		case errors.Is(err, io.EOF):
-			bar.fileDone(f.size)
 			if b.Len() > 0 {
 				send()
 			}
 			return nil
 		case errors.Is(err, source.ErrOversized):
-			b.AddBad(logline.Line{Source: f.path, Number: r.Line()})
+			b.AddBad(logline.Line{Source: c.name, Number: r.Line()})
 		case err != nil:
 			if b.Len() > 0 {
 				send()
@@ -146,9 +260,10 @@ func feedFile(ctx context.Context, eng *pipeline.Engine, f logFile, in chan<- *p
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%s: line %d: %w", f.path, r.Line()+1, err)
+			fmt.Fprintf(warn, "peerjail: replay: %s: line %d: %v\n", c.name, r.Line()+1, err)
+			return nil
 		default:
-			b.Add(logline.Line{Text: text, Source: f.path, Number: r.Line()})
+			b.Add(logline.Line{Text: text, Source: c.name, Number: r.Line()})
 		}
 		if b.Full() {
 			send()

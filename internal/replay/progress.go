@@ -12,42 +12,33 @@ import (
 // the files' sizes on disk, which for gzip is only an estimate: it is capped
 // at 99% until the end.
 type progressBar struct {
-	w        io.Writer
-	total    int64
-	doneSize int64 // bytes of finished files
-	last     time.Time
+	w     io.Writer
+	total int64
+	last  time.Time
 }
 
-func newProgressBar(w io.Writer, files []logFile) *progressBar {
-	if w == nil || !isTerminal(w) {
-		return nil
+// newProgressBar returns nil (no bar) unless w is a terminal. total is the
+// inputs' size on disk; a journal counts for nothing.
+func newProgressBar(w io.Writer, total int64) *progressBar {
+	if w == nil || total == 0 || !isTerminal(w) {
+		return nil // a journal alone has no size to measure progress by
 	}
-	p := &progressBar{w: w}
-	for _, f := range files {
-		p.total += f.size
-	}
-	return p
+	return &progressBar{w: w, total: total}
 }
 
-func (p *progressBar) update(offset int64) {
+// update draws the bar for read bytes of the inputs, finished ones counted
+// by their size on disk.
+func (p *progressBar) update(read int64) {
 	if p == nil || time.Since(p.last) < 200*time.Millisecond {
 		return
 	}
 	p.last = time.Now()
 	frac := 0.0
 	if p.total > 0 {
-		frac = min(float64(p.doneSize+offset)/float64(p.total), 0.99)
+		frac = min(float64(read)/float64(p.total), 0.99)
 	}
 	n := int(frac * 30)
 	fmt.Fprintf(p.w, "\r[%s%s] %3d%%", strings.Repeat("#", n), strings.Repeat(".", 30-n), int(frac*100))
-}
-
-// fileDone counts a finished file by its size: the next file's offsets
-// start again at 0.
-func (p *progressBar) fileDone(size int64) {
-	if p != nil {
-		p.doneSize += size
-	}
 }
 
 func (p *progressBar) done() {

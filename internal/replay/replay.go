@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
@@ -20,9 +21,22 @@ type Options struct {
 	// Jail limits the replay to one jail ("" = all).
 	Jail string
 	// Logs are paths; "-" is standard input; gzip is read transparently.
+	// Several are merged by the time of each line.
 	Logs []string
-	JSON bool
-	Out  io.Writer
+	// Without Logs, the jails' configured sources are replayed:
+	// ConfiguredFiles their files, each with its rotated siblings (.1,
+	// .2.gz, -20261201), ConfiguredJournal their journal matches. Jails
+	// without such a source take no part.
+	ConfiguredFiles, ConfiguredJournal bool
+	// JournalDir or JournalFiles name copied journals read instead of the
+	// local one.
+	JournalDir   string
+	JournalFiles []string
+	// Since and Until limit the replay to lines stamped in [Since, Until];
+	// zero ends are open.
+	Since, Until time.Time
+	JSON         bool
+	Out          io.Writer
 	// Progress receives a progress bar; nil for none.
 	Progress io.Writer
 	// Warn receives warnings (a file that could not be read to its end).
@@ -34,6 +48,10 @@ type Options struct {
 // ErrUnknownJail is returned when Options.Jail names no jail of the config.
 var ErrUnknownJail = errors.New("no such jail")
 
+// ErrNoSource is returned when no jail has a configured source of the
+// kinds asked for.
+var ErrNoSource = errors.New("nothing to replay")
+
 // Run replays the logs and writes the report. When ctx ends first, the
 // lines read so far are counted and reported, and Run returns ctx's error.
 func Run(ctx context.Context, o Options) error {
@@ -44,25 +62,47 @@ func Run(ctx context.Context, o Options) error {
 	if o.Warn == nil {
 		o.Warn = io.Discard
 	}
+	w := window{o.Since, o.Until}
+	start := time.Now()
+	var groups []*group
+	var cursors []*cursor
+	if len(o.Logs) > 0 {
+		groups = []*group{newGroup("logs", nil, jails)}
+		cursors, err = openLogs(ctx, groups[0], o.Logs, w)
+	} else {
+		jails, groups, cursors, err = openConfigured(ctx, jails, o, w)
+	}
 	rep := newReporter(o.Out, o.JSON, jails)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.Join(rep.finish(time.Since(start), 0), ctx.Err())
+		}
+		return err
+	}
 	eng := pipeline.New(pipelineJails(jails), pipeline.Options{
 		Workers:    o.Workers,
 		OnDecision: rep.decision,
 		TrackHosts: true,
 	})
-	start := time.Now()
-	files, err := orderFiles(ctx, o.Logs)
-	if err != nil {
-		if ctx.Err() != nil {
-			return errors.Join(rep.finish(time.Since(start)), ctx.Err())
+	var total int64
+	for _, c := range cursors {
+		total += c.size
+	}
+	for _, g := range groups {
+		g.src, err = eng.NewSource(g.name, func() time.Time { return g.ref }, g.jails)
+		if err != nil {
+			for _, c := range cursors {
+				c.close()
+			}
+			return err
 		}
-		return err
 	}
 	in := make(chan *pipeline.Batch, 8)
 	feedErr := make(chan error, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { feedErr <- feed(fctx, eng, files, in, o.Progress, o.Warn) }()
+	bar := newProgressBar(o.Progress, total)
+	go func() { feedErr <- feed(fctx, cursors, in, bar, o.Warn) }()
 	// The engine is not stopped by ctx: feed stops reading and closes in,
 	// and what it had read is counted, for the report of an interrupted
 	// replay.
@@ -75,7 +115,23 @@ func Run(ctx context.Context, o Options) error {
 		return runErr
 	}
 	eng.Expire(eng.LogTime())
-	return errors.Join(rep.finish(time.Since(start)), ctx.Err())
+	return errors.Join(rep.finish(time.Since(start), linesRead(groups, jails)), ctx.Err())
+}
+
+// linesRead counts the lines of every group once: each jail of a group
+// saw each of its lines.
+func linesRead(groups []*group, jails []*runJail) int64 {
+	var total int64
+	for _, g := range groups {
+		var n int64
+		for i, j := range jails {
+			if g.jails == nil || slices.Contains(g.jails, i) {
+				n = max(n, j.pj.Counts.Lines)
+			}
+		}
+		total += n
+	}
+	return total
 }
 
 // runJail is a configured jail with what the report needs besides counts.

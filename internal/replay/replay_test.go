@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,11 +13,11 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
+
+	"github.com/peerjail/peerjail/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func loadConfig(t *testing.T, path string) *config.Config {
+func loadConfig(t testing.TB, path string) *config.Config {
 	t.Helper()
 	c, err := config.Load(path, config.LoadOptions{SourcesOptional: true})
 	if err != nil {
@@ -35,24 +34,6 @@ func runReplay(t *testing.T, o Options) string {
 		t.Fatal(err)
 	}
 	return out.String()
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./internal/replay -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
 }
 
 // TestReplaySSHD pins the JSON Lines contract on a small log: an attacker
@@ -72,7 +53,7 @@ func TestReplaySSHD(t *testing.T) {
 		t.Fatal("cannot prepare the log")
 	}
 	got := runReplay(t, Options{Config: c, Logs: []string{log}, JSON: true, Workers: 1})
-	golden(t, "sshd.jsonl", got)
+	golden.CheckString(t, filepath.Join("testdata", "sshd.jsonl"), got)
 	if strings.Contains(got, "203.0.113.66") {
 		t.Error("the victim named in user names was banned")
 	}
@@ -159,22 +140,6 @@ func TestReplayBadInput(t *testing.T) {
 	// none of the filter's keys, so it is a plain miss.
 	if !strings.Contains(text, "unparsed               2") {
 		t.Errorf("text report does not count 2 unparsed lines:\n%s", text)
-	}
-}
-
-// Rotated logs given newest first are replayed oldest first.
-func TestReplayOrdersFilesByTime(t *testing.T) {
-	dir := t.TempDir()
-	old := filepath.Join(dir, "auth.log.1")
-	cur := filepath.Join(dir, "auth.log")
-	os.WriteFile(old, []byte("Jul 27 00:00:01 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	os.WriteFile(cur, []byte("Jul 27 00:00:02 h sshd[1]: Failed password for root from 198.51.100.1 port 1 ssh2\n"), 0o600)
-	files, err := orderFiles(context.Background(), []string{cur, old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[0].path != old || files[1].path != cur {
-		t.Errorf("order: %s, %s", files[0].path, files[1].path)
 	}
 }
 

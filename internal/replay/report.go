@@ -89,7 +89,8 @@ func (r *reporter) decision(d jail.Decision) {
 	fmt.Fprintf(r.w, "%s  unban  %-16s %s\n", stamp(d.At), d.Jail, d.Key)
 }
 
-func (r *reporter) finish(took time.Duration) error {
+// finish writes the summaries; lines is how many lines were read in all.
+func (r *reporter) finish(took time.Duration, lines int64) error {
 	for _, j := range r.jails {
 		c := j.pj.Counts
 		if r.json {
@@ -99,7 +100,7 @@ func (r *reporter) finish(took time.Duration) error {
 		r.table(j)
 	}
 	if !r.json && len(r.jails) > 0 {
-		n := r.jails[0].pj.Counts.Lines
+		n := lines
 		fmt.Fprintf(r.w, "\n%d lines in %s (%.0f lines/s)\n", n, took.Round(time.Millisecond), float64(n)/max(took.Seconds(), 1e-9))
 	}
 	return r.w.Flush()

@@ -102,6 +102,8 @@ func renameBurst(t *testing.T, pause time.Duration, glob string, poll, restart b
 		}
 		w.Close()
 		w = next
+		// The behaviour under test: the writer's pause between
+		// rotations, shorter and longer than the follower's timers.
 		time.Sleep(pause)
 	}
 	w.Close()

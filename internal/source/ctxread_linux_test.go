@@ -45,7 +45,11 @@ func TestOpenFileContext(t *testing.T) {
 					}
 				}
 			}()
-			time.Sleep(50 * time.Millisecond) // reading, or waiting for the writer
+			// Not a wait for a result: Next must end with the context
+			// wherever the cancel lands; the pause makes it land in a read
+			// (of /dev/zero) or in a wait for the FIFO's writer, the cases
+			// under test.
+			time.Sleep(50 * time.Millisecond)
 			cancel()
 			select {
 			case err := <-done:

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestFilesGone: a deleted file is read on for a while, then dropped; a
@@ -16,6 +15,7 @@ func TestFilesGone(t *testing.T) {
 	path := filepath.Join(dir, "a.log")
 	writeFile(t, path, "")
 	fs := NewFiles([]string{filepath.Join(dir, "*.log")}, nil, fast)
+	scans := watchScans(fs)
 	got, stop := runFiles(t, fs)
 	defer stop()
 	appendString(t, path, "one\n")
@@ -25,13 +25,7 @@ func TestFilesGone(t *testing.T) {
 	w.WriteString("written after the unlink\n") // still read: we hold the file open
 	w.Close()
 	got.expect("written after the unlink")
-	deadline := time.Now().Add(5 * time.Second)
-	for following(fs, path) {
-		if time.Now().After(deadline) {
-			t.Fatal("the follower of a deleted file was not dropped")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	scans.until(t, "the follower of the deleted file dropped", func() bool { return !following(fs, path) })
 	writeFile(t, path, "again 1\n")
 	got.expect("again 1")
 }

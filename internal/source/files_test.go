@@ -253,7 +253,11 @@ func TestFilesOversizedAndBinary(t *testing.T) {
 		fits + "\n", strings.Repeat("z", max) + "\n", "\x00\xff\xfe\r\n", "\n", "crlf\r\n"}
 	for _, s := range steps {
 		appendString(t, path, s)
-		time.Sleep(20 * time.Millisecond) // let the reader see the pieces
+		// The behaviour under test: each piece arrives in a read of its
+		// own (a line cut mid-way, one past the limit). The lines expected
+		// are the same however the reads fall; the pause makes these
+		// reads the likely ones.
+		time.Sleep(20 * time.Millisecond)
 	}
 	ls := got.expect("short", "<oversized>", "after", fits, "<oversized>", "\x00\xff\xfe", "", "crlf")
 	if ls[6].Text == nil {

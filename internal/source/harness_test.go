@@ -24,10 +24,12 @@ type collector struct {
 	last  map[string]string // source → position of its last line
 	count atomic.Int64
 	out   chan logline.Line // of the source running last
+	// arrived is signalled after each line, for the waits below.
+	arrived chan struct{}
 }
 
 func newCollector(t *testing.T, n int) *collector {
-	return &collector{t: t, seen: make([]uint8, n+1), last: make(map[string]string)}
+	return &collector{t: t, seen: make([]uint8, n+1), last: make(map[string]string), arrived: make(chan struct{}, 1)}
 }
 
 // start runs fs until the returned stop is called; it returns once fs has
@@ -85,6 +87,12 @@ func (c *collector) run(src Live, ready <-chan struct{}) (stop func()) {
 }
 
 func (c *collector) add(l logline.Line) {
+	defer func() {
+		select {
+		case c.arrived <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.last[l.Source] = l.Position
@@ -111,32 +119,35 @@ func (c *collector) positions() Positions {
 // waitCount waits until n numbered lines arrived.
 func (c *collector) waitCount(n int) {
 	c.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for c.count.Load() < int64(n) {
-		if time.Now().After(deadline) {
-			c.check(1, len(c.seen)-1)
-			c.t.Fatalf("waited for %d lines, got %d", n, c.count.Load())
-		}
-		time.Sleep(time.Millisecond)
+	if !c.await(func() bool { return c.count.Load() >= int64(n) }) {
+		c.check(1, len(c.seen)-1)
+		c.t.Fatalf("waited for %d lines, got %d", n, c.count.Load())
 	}
 }
 
 // waitLine waits until line k arrived.
 func (c *collector) waitLine(k int) {
 	c.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if !c.await(func() bool {
 		c.mu.Lock()
-		ok := c.seen[k] > 0
-		c.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("waited for line %d", k)
-		}
-		time.Sleep(100 * time.Microsecond)
+		defer c.mu.Unlock()
+		return c.seen[k] > 0
+	}) {
+		c.t.Fatalf("waited for line %d", k)
 	}
+}
+
+// await checks cond after each line that arrives, for up to 30s.
+func (c *collector) await(cond func() bool) bool {
+	deadline := time.After(30 * time.Second)
+	for !cond() {
+		select {
+		case <-c.arrived:
+		case <-deadline:
+			return false
+		}
+	}
+	return true
 }
 
 // check asserts that lines 1..n arrived exactly once, and nothing else.

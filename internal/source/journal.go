@@ -35,6 +35,9 @@ type Journal struct {
 	ready   func()
 	started readiness
 	retry   time.Duration // journalRetry; shortened by tests
+	// retried, when set, is called after each failed try has waited out
+	// retry (tests).
+	retried func()
 }
 
 // NewJournal returns a source for the journal entries matching any of
@@ -75,6 +78,9 @@ func (j *Journal) Run(ctx context.Context, out chan<- logline.Line) error {
 		}
 		j.started.done() // nothing to position: do not hold the daemon's start
 		sleep(ctx, j.retry)
+		if j.retried != nil {
+			j.retried()
+		}
 	}
 }
 

@@ -318,6 +318,13 @@ func testJournalUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.retry = 10 * time.Millisecond
+	retries := make(chan struct{}, 1)
+	j.retried = func() {
+		select {
+		case retries <- struct{}{}:
+		default:
+		}
+	}
 	if got := j.Watching(); len(got) != 1 || got[0] != "SYSLOG_IDENTIFIER=peerjail-unreadable" {
 		t.Errorf("Watching() = %v", got)
 	}
@@ -331,8 +338,14 @@ func testJournalUnreadable(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	<-j.Ready()                        // a journal that cannot be read holds no one's start
-	time.Sleep(100 * time.Millisecond) // several retries
+	<-j.Ready()   // a journal that cannot be read holds no one's start
+	for range 4 { // several retries, each failing again
+		select {
+		case <-retries:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the unreadable journal was not retried")
+		}
+	}
 	if n := lr.count(slog.LevelWarn, "journal unreadable, will retry", "", ""); n != 1 {
 		t.Errorf("%d warnings, want 1", n)
 	}

@@ -71,8 +71,16 @@ func TestStdinCancel(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- NewStdin(r).Run(ctx, make(chan logline.Line)) }()
-	time.Sleep(20 * time.Millisecond)
+	out := make(chan logline.Line)
+	go func() { errc <- NewStdin(r).Run(ctx, out) }()
+	// The pipe's Write returns once Run has read the line, and the line
+	// arrives: Run is in its loop, and its next read blocks on the empty pipe.
+	if _, err := w.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	if l := <-out; string(l.Text) != "first" {
+		t.Fatalf("got %q, want first", l.Text)
+	}
 	cancel()
 	select {
 	case err := <-errc:

@@ -33,24 +33,24 @@ func TestFilesUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, lr := &recorder{}, &logRecorder{}
-	got, stop := runFiles(t, NewFiles([]string{filepath.Join(dir, "*.log")}, nil,
-		FileOptions{Rescan: 50 * time.Millisecond, Logger: slog.New(slog.NewMultiHandler(rec, lr))}))
+	files := NewFiles([]string{filepath.Join(dir, "*.log")}, nil,
+		FileOptions{Rescan: 50 * time.Millisecond, Logger: slog.New(slog.NewMultiHandler(rec, lr))})
+	scans := watchScans(files)
+	got, stop := runFiles(t, files)
 	defer stop()
-	deadline := time.Now().Add(5 * time.Second)
-	for !rec.logged(path, fs.ErrPermission) {
-		if time.Now().After(deadline) {
-			t.Fatal("no warning about the unreadable file")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !rec.logged(path, fs.ErrPermission) { // the first scan tried it
+		t.Fatal("no warning about the unreadable file")
 	}
-	time.Sleep(300 * time.Millisecond) // a few rescans, each failing again
+	scans.wait(t, 3) // each fails again
 	if n := lr.count(slog.LevelWarn, "", "path", path); n != 1 {
 		t.Errorf("%d warnings about the unreadable file, want 1 (not one per retry)", n)
 	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // a few rescans: the file is followed from its end
+	// A scan opens the file and places its follower at the end before it
+	// returns: a line appended after that is new.
+	scans.until(t, "the file followed", func() bool { return following(files, path) })
 	appendString(t, path, "readable now\n")
 	got.expect("readable now")
 	if lr.count(slog.LevelInfo, "file readable again", "path", path) != 1 || lr.count(slog.LevelInfo, "following file", "path", path) != 1 {

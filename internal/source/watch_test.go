@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -22,11 +21,11 @@ func TestFilesSayWhatTheyFollow(t *testing.T) {
 	if w := fs.Watching(); len(w) != 0 {
 		t.Errorf("Watching() before Run = %v, want none", w)
 	}
-	var scans atomic.Int64
-	fs.scanned = func() { scans.Add(1) }
+	scans := watchScans(fs)
 	got, stop := runFiles(t, fs)
 	defer stop()
-	waitFor(t, "a few rescans", func() bool { return scans.Load() >= 5 })
+	scans.wait(t, 4) // and the first one
+
 	if n := lr.count(slog.LevelWarn, "no file matches the globs; following them once one appears", "", ""); n != 1 {
 		t.Errorf("%d warnings that no file matches, want 1", n)
 	}
@@ -46,20 +45,9 @@ func TestFilesSayWhatTheyFollow(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the file left", func() bool { return len(fs.Watching()) == 0 })
+	scans.until(t, "the file left", func() bool { return len(fs.Watching()) == 0 })
 	if lr.count(slog.LevelInfo, "file gone, no longer read", "path", path) != 1 {
 		t.Errorf("leaving %s not logged at info", path)
-	}
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -92,6 +92,9 @@ func TestFullDisk(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
+	// The store tries a full disk again only RetryInterval after its last
+	// try (TestRetryOncePerInterval pins that on synctest's clock): on this
+	// real disk the wait is the interval itself, not a guess.
 	time.Sleep(RetryInterval)
 	if err := s.Update(Batch{}); err != nil {
 		t.Fatalf("Update once the disk has room: %v", err)

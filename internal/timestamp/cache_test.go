@@ -2,16 +2,15 @@ package timestamp
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/peerjail/peerjail/internal/golden"
+)
 
 func readLines(t testing.TB, name string) [][]byte {
 	t.Helper()
@@ -52,19 +51,7 @@ func TestGolden(t *testing.T) {
 			if !bytes.Equal(got, fresh.Bytes()) {
 				t.Errorf("a reused detector differs from fresh ones:\n%s\nwant\n%s", got, fresh.Bytes())
 			}
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("got\n%s\nwant (%s)\n%s", got, golden, want)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 		})
 	}
 }

@@ -1,6 +1,10 @@
 package timestamp
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/peerjail/peerjail/internal/logprefix"
+)
 
 // A line is written by at most two parties before anyone else's text: a
 // relay (syslog, journalctl) that puts its stamp and "host tag[pid]: " in
@@ -17,13 +21,16 @@ func (sp *spec) detect(line []byte, best *stamp) bool {
 	if hasLead && sp.accepts(&lead) {
 		*best, found = lead, true
 	}
-	if !hasLead || (lead.kind != kindSyslog && lead.kind != kindISO) {
+	if hasLead && lead.kind != kindSyslog && lead.kind != kindISO && lead.kind != kindEpoch {
 		return found
 	}
-	m := messageStart(line, lead.end)
-	if m < 0 {
+	// Where the relay's prefix ends is logprefix's rule, the one the
+	// filters use; without a relay's stamp there is no prefix to skip.
+	pfx, ok := logprefix.Parse(line)
+	if !ok {
 		return found
 	}
+	m := pfx.Message
 	var prog stamp
 	if programStamp(line, m, &prog) && sp.accepts(&prog) && (!found || prog.res > best.res) {
 		*best, found = prog, true
@@ -57,6 +64,11 @@ func leadStamp(line []byte, s *stamp) bool {
 		if parseSyslogAt(line, p, s) {
 			return true
 		}
+		// journalctl -o short-full: "Tue 2026-12-01 08:56:14 UTC".
+		if weekday(line[:min(len(line), p+3)], p) == p+3 && p+4 < len(line) && line[p+3] == ' ' && parseISOAt(line, p+4, s) {
+			s.pos = p
+			return true
+		}
 	}
 	if logfmtTime(line, p, s) {
 		return true
@@ -82,50 +94,6 @@ func header(line []byte) int {
 		i += 2
 	}
 	return i
-}
-
-// messageStart returns where the program's message starts after a relay's
-// stamp that ends at from: " host tag[pid]: " or " host tag: ", as syslog
-// and journalctl write it; -1 when the line does not go on so.
-func messageStart(line []byte, from int) int {
-	limit := min(len(line), ScanLimit)
-	i := from
-	if i >= limit || line[i] != ' ' {
-		return -1
-	}
-	for i < limit && line[i] == ' ' {
-		i++
-	}
-	h := bytes.IndexByte(line[i:limit], ' ')
-	if h <= 0 {
-		return -1
-	}
-	i += h + 1
-	j := i
-	for j < limit && !endsTag[line[j]] {
-		j++
-	}
-	if j == i || j >= limit {
-		return -1
-	}
-	if line[j] == '[' {
-		k := j + 1
-		for k < limit && isDigit(line[k]) {
-			k++
-		}
-		if k == j+1 || k >= limit || line[k] != ']' {
-			return -1
-		}
-		j = k + 1
-	}
-	if j+1 >= limit || line[j] != ':' || line[j+1] != ' ' {
-		return -1
-	}
-	j++
-	for j < limit && line[j] == ' ' {
-		j++
-	}
-	return j
 }
 
 // programStamp reads the stamp that starts the program's message at m: a
@@ -176,6 +144,3 @@ func clfStart(line []byte) int {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
-
-// endsTag marks the bytes that end a syslog tag ("sshd" in "sshd[1]: ").
-var endsTag = [256]bool{' ': true, '\t': true, '[': true, ':': true}

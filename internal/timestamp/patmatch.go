@@ -1,6 +1,10 @@
 package timestamp
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/peerjail/peerjail/internal/logprefix"
+)
 
 // op is one element of a strftime pattern.
 type op uint8
@@ -62,11 +66,8 @@ func (p *pattern) find(line []byte, s *stamp) bool {
 	if p.at(line, header(line), s) {
 		return true
 	}
-	var lead stamp
-	if leadStamp(line, &lead) && (lead.kind == kindSyslog || lead.kind == kindISO) {
-		if m := messageStart(line, lead.end); m >= 0 && p.at(line, m, s) {
-			return true
-		}
+	if pfx, ok := logprefix.Parse(line); ok && p.at(line, pfx.Message, s) {
+		return true
 	}
 	c := clfStart(line)
 	return c >= 0 && p.matchAt(line, c, s)

@@ -18,9 +18,11 @@ import (
 // Options says which filter to try on which log.
 type Options struct {
 	Spec filter.Spec
-	Log  string // path, or "-"
-	JSON bool
-	Out  io.Writer
+	Log  string // path, or "-"; with Input, only its name in the report
+	// Input, when set, is read instead of opening Log (test-filter --line).
+	Input io.Reader
+	JSON  bool
+	Out   io.Writer
 	// Samples is how many missed lines to show (default 10).
 	Samples int
 }
@@ -45,15 +47,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Samples == 0 {
 		o.Samples = 10
 	}
-	rc, _, err := source.OpenFileContext(ctx, o.Log)
-	if err != nil {
-		return nil, err
+	in := o.Input
+	if in == nil {
+		rc, _, err := source.OpenFileContext(ctx, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		in = rc
 	}
-	defer rc.Close()
 	res := &Result{PerPattern: make([]int64, len(patterns(o.Spec))), Hosts: make(map[string]int64)}
 	rep := newReport(o)
 	start := time.Now()
-	r := source.NewReader(rc)
+	r := source.NewReader(in)
 	var readErr error
 	for {
 		text, err := r.Next()
