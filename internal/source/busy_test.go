@@ -98,3 +98,44 @@ func (r *registry) claimed(id fileID) bool {
 	_, ok := r.open[id]
 	return ok
 }
+
+// TestFilesRotationUnseen rotates twice between two looks of a polling
+// follower: the file the first rotation created is named by the path only
+// until the second, and never while the follower looks. It is found among
+// the path's rotated siblings once the follower sees the rotation.
+func TestFilesRotationUnseen(t *testing.T) {
+	const per = 1000
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	writeFile(t, path+".0", "an old generation, there before the start\n")
+	w := appendFile(t, path)
+	c := newCollector(t, 3*per)
+	stop := c.start(NewFiles([]string{filepath.Join(dir, "*.log")}, nil,
+		FileOptions{Rescan: time.Hour, Poll: true, Logger: testLogger(t)}))
+	i := 0
+	write := func(f *os.File) {
+		var buf, line []byte
+		for range per {
+			i++
+			line = numbered(line, i)
+			buf = append(buf, line...)
+		}
+		if _, err := f.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(w)
+	c.waitCount(per)
+	for n := 1; n <= 2; n++ { // well within pollEvery
+		if err := os.Rename(path, path+"."+string(rune('0'+n))); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		w = appendFile(t, path)
+		write(w)
+	}
+	c.waitCount(3 * per)
+	stop()
+	w.Close()
+	c.check(1, 3*per)
+}

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
@@ -81,11 +83,16 @@ type follower struct {
 	upcoming []upcoming   // files the path named since f, oldest first
 	looked   time.Time    // when lookAhead last looked at the path
 	sendTick *time.Ticker // send: when to look at the path again while blocked
+	// known are the identities of the path's rotated siblings there when
+	// the follower started and of every file it has read: findMissed
+	// takes any other sibling for a generation it never saw.
+	known map[fileID]bool
 }
 
 // use makes f, whose identity is id, the file being read, from offset off.
 func (fl *follower) use(f *os.File, id fileID, off int64, sk skip) {
 	fl.f, fl.id, fl.prefix = f, id, id.prefix()
+	fl.know(id)
 	fl.pos, fl.off, fl.n, fl.skip = off, off, 0, sk
 	fl.gone = time.Time{}
 	var ok bool
@@ -356,6 +363,8 @@ func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
 // renamed one.
 func (fl *follower) switchTo(f *os.File, id fileID, left filePos, known bool) {
 	fl.keepRenamed()
+	fl.know(id)
+	fl.findMissed()
 	var off int64
 	if known {
 		off = resumeAt(f, left)
@@ -487,6 +496,99 @@ func (fl *follower) keepRenamed() {
 	fl.buf, fl.fp, fl.before = nil, nil, nil
 }
 
+// know records that id is a file of the path the follower has seen.
+func (fl *follower) know(id fileID) {
+	top := fl
+	if fl.primary != nil {
+		top = fl.primary
+	}
+	if top.known == nil {
+		top.known = make(map[fileID]bool)
+	}
+	top.known[id] = true
+}
+
+// knowSiblings records the rotated siblings of the path there now: old
+// generations, not ones findMissed should read.
+func (fl *follower) knowSiblings() {
+	for _, sb := range siblings(fl.path) {
+		fl.know(sb.id)
+	}
+}
+
+// sibling is a file in the path's directory named like a rotated copy of
+// it (app.log.1, app.log-20260101).
+type sibling struct {
+	name string
+	id   fileID
+	mod  time.Time
+}
+
+// siblings lists the path's rotated siblings. Compressed ones are left
+// out: compressing writes a new file, with lines already read.
+func siblings(path string) []sibling {
+	dir, base := filepath.Split(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []sibling
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || len(name) <= len(base) || !strings.HasPrefix(name, base) ||
+			!strings.ContainsRune(".-_", rune(name[len(base)])) || compressed(name) {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		out = append(out, sibling{name: name, id: idOf(fi), mod: fi.ModTime()})
+	}
+	return out
+}
+
+func compressed(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".z", ".zip", ".br":
+		return true
+	}
+	return false
+}
+
+// findMissed reads, as renamed files, the rotated siblings of the path
+// that the follower never saw: a file that rotations in a burst had the
+// path name only while the follower did not run (a loaded host) was
+// renamed away before it could be opened. Any sibling that was not there
+// when the follower started, that it has not read and that no follower
+// reads is such a generation; they are read oldest first.
+func (fl *follower) findMissed() {
+	var missed []sibling
+	for _, sb := range siblings(fl.path) {
+		if !fl.known[sb.id] && !fl.reg.seen(sb.id) {
+			missed = append(missed, sb)
+		}
+	}
+	slices.SortFunc(missed, func(a, b sibling) int { return a.mod.Compare(b.mod) })
+	dir := filepath.Dir(fl.path)
+	for _, sb := range missed {
+		f, id, err := openRegular(filepath.Join(dir, sb.name))
+		if err != nil {
+			continue
+		}
+		if id != sb.id {
+			f.Close()
+			continue
+		}
+		if _, _, free := fl.reg.claim(id, fl.path); !free {
+			f.Close()
+			continue
+		}
+		fl.log.Info("reading a rotated file the path named only while the follower did not look", "path", fl.path, "file", sb.name)
+		fl.resumeRenamed(f, id, 0)
+	}
+}
+
 // resumeRenamed reads f, an older file of the path that a saved position
 // names (renamed away while the previous run read it, or since), on from
 // off as a renamed file: to its end, and for the grace period.
@@ -494,6 +596,7 @@ func (fl *follower) resumeRenamed(f *os.File, id fileID, off int64) {
 	r := &follower{path: fl.path, max: fl.max, reg: fl.reg, log: fl.log, grace: fl.grace,
 		primary: fl, quiet: time.Now()}
 	r.use(f, id, off, skipNone)
+	fl.know(id)
 	fl.renamed = append(fl.renamed, r)
 }
 

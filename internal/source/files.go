@@ -254,6 +254,7 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 	}
 	fl := &follower{path: path, max: fs.maxLine, dropAfter: 3 * fs.o.Rescan, reg: fs.reg,
 		log: fs.log, wake: make(chan struct{}, 1), grace: fs.grace}
+	fl.knowSiblings()
 	fl.use(f, id, off, sk)
 	fs.log.Info("following file", "path", path, "offset", off)
 	if !fs.resumed[path] {
