@@ -27,8 +27,9 @@ func (s *stdin) Name() string { return "stdin" }
 // Run reads in a goroutine of its own, so that it returns when ctx ends
 // even while a read blocks. When r is a file that takes deadlines (a pipe
 // or FIFO; standard input is made one, see stdinFile), the end of ctx
-// ends that read and Run returns only once the goroutine has ended. Any
-// other reader cannot be interrupted: its goroutine ends with the read.
+// ends that read, and Run returns only once the goroutine has ended; so it
+// does for a regular file, whose reads do not wait. A read of any other
+// reader (a terminal) cannot be interrupted: its goroutine ends with it.
 func (s *stdin) Run(ctx context.Context, out chan<- logline.Line) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -44,6 +45,8 @@ func (s *stdin) Run(ctx context.Context, out chan<- logline.Line) error {
 			stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
 			defer stop()
 			r, joined = f, true
+		} else if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			r, joined = f, true // a read of a regular file does not wait
 		}
 	}
 	done := make(chan error, 1)
