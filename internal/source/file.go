@@ -79,6 +79,11 @@ type follower struct {
 	// it numbers the lines and gives them their positions.
 	primary *follower
 	quiet   time.Time // renamed file: when it last had new data, or was renamed
+	// lagging is true while the follower has more to read than it read in
+	// its last step. A renamed file's grace period counts only from when
+	// the follower has caught up: how long it has been quiet says nothing
+	// about its writer while the follower is behind.
+	lagging bool
 
 	upcoming []upcoming   // files the path named since f, oldest first
 	looked   time.Time    // when lookAhead last looked at the path
@@ -176,6 +181,7 @@ func (fl *follower) step(ctx context.Context, out chan<- logline.Line) (more, ok
 	if !alive || !fl.checkPath(ctx, out) {
 		return false, false
 	}
+	fl.lagging = more || moreRenamed || len(fl.upcoming) > 0
 	return more || moreRenamed, true
 }
 
@@ -203,7 +209,7 @@ func (fl *follower) readRenamed(ctx context.Context, out chan<- logline.Line, fi
 			return false, false
 		}
 		now := time.Now()
-		if r.pos != pos {
+		if r.pos != pos || fl.lagging {
 			r.quiet = now
 		}
 		if !final && (rmore || now.Sub(r.quiet) < r.grace) {
