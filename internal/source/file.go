@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
@@ -39,8 +42,9 @@ const (
 // After a rotation by rename the follower reads the new file at once and
 // the renamed one on, by its descriptor, until it has been quiet for the
 // grace period: writers append to it until they reopen their log. The
-// lines of both carry the path's position in the new file, so that a
-// restart resumes that one.
+// lines of both carry the path's position, which names the new file and
+// every renamed one not left yet (see appendPathPos), so that a restart
+// resumes them all.
 type follower struct {
 	path      string
 	f         *os.File
@@ -75,14 +79,25 @@ type follower struct {
 	// it numbers the lines and gives them their positions.
 	primary *follower
 	quiet   time.Time // renamed file: when it last had new data, or was renamed
+	// lagging is true while the follower has more to read than it read in
+	// its last step. A renamed file's grace period counts only from when
+	// the follower has caught up: how long it has been quiet says nothing
+	// about its writer while the follower is behind.
+	lagging bool
 
-	upcoming []upcoming // files the path named since f, oldest first
-	looked   time.Time  // when lookAhead last looked at the path
+	upcoming []upcoming   // files the path named since f, oldest first
+	looked   time.Time    // when lookAhead last looked at the path
+	sendTick *time.Ticker // send: when to look at the path again while blocked
+	// known are the identities of the path's rotated siblings there when
+	// the follower started and of every file it has read: findMissed
+	// takes any other sibling for a generation it never saw.
+	known map[fileID]bool
 }
 
 // use makes f, whose identity is id, the file being read, from offset off.
 func (fl *follower) use(f *os.File, id fileID, off int64, sk skip) {
 	fl.f, fl.id, fl.prefix = f, id, id.prefix()
+	fl.know(id)
 	fl.pos, fl.off, fl.n, fl.skip = off, off, 0, sk
 	fl.gone = time.Time{}
 	var ok bool
@@ -109,6 +124,9 @@ func resumeAt(f *os.File, p filePos) int64 {
 // run follows the file until ctx ends or the file is gone for good.
 func (fl *follower) run(ctx context.Context, out chan<- logline.Line, every time.Duration) {
 	defer func() {
+		if fl.sendTick != nil {
+			fl.sendTick.Stop()
+		}
 		for _, r := range fl.renamed {
 			r.close()
 		}
@@ -163,6 +181,7 @@ func (fl *follower) step(ctx context.Context, out chan<- logline.Line) (more, ok
 	if !alive || !fl.checkPath(ctx, out) {
 		return false, false
 	}
+	fl.lagging = more || moreRenamed || len(fl.upcoming) > 0
 	return more || moreRenamed, true
 }
 
@@ -190,7 +209,7 @@ func (fl *follower) readRenamed(ctx context.Context, out chan<- logline.Line, fi
 			return false, false
 		}
 		now := time.Now()
-		if r.pos != pos {
+		if r.pos != pos || fl.lagging {
 			r.quiet = now
 		}
 		if !final && (rmore || now.Sub(r.quiet) < r.grace) {
@@ -350,6 +369,8 @@ func (fl *follower) rotate(ctx context.Context, out chan<- logline.Line) bool {
 // renamed one.
 func (fl *follower) switchTo(f *os.File, id fileID, left filePos, known bool) {
 	fl.keepRenamed()
+	fl.know(id)
+	fl.findMissed()
 	var off int64
 	if known {
 		off = resumeAt(f, left)
@@ -412,14 +433,58 @@ func (fl *follower) lookAhead() {
 	fl.upcoming = append(fl.upcoming, upcoming{f: f, id: id, left: left, known: known})
 }
 
+// position is where reading u starts.
+func (u upcoming) position() filePos {
+	if u.known {
+		return u.left
+	}
+	return filePos{id: u.id, sum: crc32.Checksum(nil, castagnoli), hasSum: true}
+}
+
+// send delivers l unless ctx ends first; it reports whether l was sent.
+// While the receiver is busy (a flood, a slow consumer), the follower
+// still looks at its path: a writer rotating meanwhile names each new file
+// by the path only until the next rotation, and one not opened by then
+// is lost for good when the rotated names do not match the globs.
+func (fl *follower) send(ctx context.Context, out chan<- logline.Line, l logline.Line) bool {
+	select {
+	case out <- l:
+		return true
+	case <-ctx.Done():
+		return false
+	default:
+	}
+	top := fl
+	if fl.primary != nil {
+		top = fl.primary
+	}
+	if top.sendTick == nil {
+		top.sendTick = time.NewTicker(lookAheadEvery) // stopped by run
+	}
+	woke := false
+	defer func() {
+		if woke { // for the follower's wait, which may need it
+			poke(top.wake)
+		}
+	}()
+	for {
+		top.lookAhead()
+		select {
+		case out <- l:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-top.wake: // the path's directory changed
+			woke = true
+		case <-top.sendTick.C:
+		}
+	}
+}
+
 // dropUpcoming closes the files opened ahead and not read.
 func (fl *follower) dropUpcoming() {
 	for _, u := range fl.upcoming {
-		p := u.left
-		if !u.known {
-			p = filePos{id: u.id, sum: crc32.Checksum(nil, castagnoli), hasSum: true}
-		}
-		fl.reg.release(p)
+		fl.reg.release(u.position())
 		u.f.Close()
 	}
 	fl.upcoming = nil
@@ -435,6 +500,138 @@ func (fl *follower) keepRenamed() {
 		reg: fl.reg, log: fl.log, grace: fl.grace, primary: fl, quiet: time.Now()}
 	fl.renamed = append(fl.renamed, r)
 	fl.buf, fl.fp, fl.before = nil, nil, nil
+}
+
+// know records that id is a file of the path the follower has seen.
+func (fl *follower) know(id fileID) {
+	top := fl
+	if fl.primary != nil {
+		top = fl.primary
+	}
+	if top.known == nil {
+		top.known = make(map[fileID]bool)
+	}
+	top.known[id] = true
+}
+
+// knowSiblings records the rotated siblings of the path there now: old
+// generations, not ones findMissed should read.
+func (fl *follower) knowSiblings() {
+	for _, sb := range siblings(fl.path) {
+		fl.know(sb.id)
+	}
+}
+
+// sibling is a file in the path's directory named like a rotated copy of
+// it (app.log.1, app.log-20260101).
+type sibling struct {
+	name string
+	id   fileID
+	mod  time.Time
+}
+
+// siblings lists the path's rotated siblings. Compressed ones are left
+// out: compressing writes a new file, with lines already read.
+func siblings(path string) []sibling {
+	dir, base := filepath.Split(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []sibling
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || len(name) <= len(base) || !strings.HasPrefix(name, base) ||
+			!strings.ContainsRune(".-_", rune(name[len(base)])) || compressed(name) {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		out = append(out, sibling{name: name, id: idOf(fi), mod: fi.ModTime()})
+	}
+	return out
+}
+
+func compressed(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".z", ".zip", ".br":
+		return true
+	}
+	return false
+}
+
+// findMissed reads, as renamed files, the rotated siblings of the path
+// that the follower never saw: a file that rotations in a burst had the
+// path name only while the follower did not run (a loaded host) was
+// renamed away before it could be opened. Any sibling that was not there
+// when the follower started, that it has not read and that no follower
+// reads is such a generation; they are read oldest first.
+func (fl *follower) findMissed() {
+	var missed []sibling
+	for _, sb := range siblings(fl.path) {
+		if !fl.known[sb.id] && !fl.reg.seen(sb.id) {
+			missed = append(missed, sb)
+		}
+	}
+	slices.SortFunc(missed, func(a, b sibling) int { return a.mod.Compare(b.mod) })
+	dir := filepath.Dir(fl.path)
+	for _, sb := range missed {
+		f, id, err := openRegular(filepath.Join(dir, sb.name))
+		if err != nil {
+			continue
+		}
+		if id != sb.id {
+			f.Close()
+			continue
+		}
+		if _, _, free := fl.reg.claim(id, fl.path); !free {
+			f.Close()
+			continue
+		}
+		fl.log.Info("reading a rotated file the path named only while the follower did not look", "path", fl.path, "file", sb.name)
+		fl.resumeRenamed(f, id, 0)
+	}
+}
+
+// resumeRenamed reads f, an older file of the path that a saved position
+// names (renamed away while the previous run read it, or since), on from
+// off as a renamed file: to its end, and for the grace period.
+func (fl *follower) resumeRenamed(f *os.File, id fileID, off int64) {
+	r := &follower{path: fl.path, max: fl.max, reg: fl.reg, log: fl.log, grace: fl.grace,
+		primary: fl, quiet: time.Now()}
+	r.use(f, id, off, skipNone)
+	fl.know(id)
+	fl.renamed = append(fl.renamed, r)
+}
+
+// openByID opens the regular file in dir whose identity is id, whatever
+// its name: a file renamed by a rotation stays in its directory.
+func openByID(dir string, id fileID) (*os.File, string, bool) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, "", false
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if fi, err := os.Lstat(p); err != nil || idOf(fi) != id {
+			continue
+		}
+		f, fid, err := openRegular(p)
+		if err != nil {
+			continue
+		}
+		if fid != id { // renamed again, or replaced, in between
+			f.Close()
+			continue
+		}
+		return f, p, true
+	}
+	return nil, "", false
 }
 
 // openRegular opens a regular file for reading. It looks before it opens:

@@ -67,6 +67,7 @@ type Files struct {
 	mu      sync.Mutex
 	running map[string]*follower
 	failed  map[string]bool // paths that could not be opened; true: since the start
+	resumed map[string]bool // paths whose saved older files were looked for
 	empty   bool            // the globs matched nothing, which was logged
 }
 
@@ -102,6 +103,7 @@ func (fs *Files) Run(ctx context.Context, out chan<- logline.Line) error {
 	fs.running = make(map[string]*follower)
 	fs.mu.Unlock()
 	fs.failed = make(map[string]bool)
+	fs.resumed = make(map[string]bool)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -252,12 +254,56 @@ func (fs *Files) start(path string, byID map[fileID]filePos, initial bool) *foll
 	}
 	fl := &follower{path: path, max: fs.maxLine, dropAfter: 3 * fs.o.Rescan, reg: fs.reg,
 		log: fs.log, wake: make(chan struct{}, 1), grace: fs.grace}
+	fl.knowSiblings()
 	fl.use(f, id, off, sk)
 	fs.log.Info("following file", "path", path, "offset", off)
+	if !fs.resumed[path] {
+		if fs.resumed == nil { // tests start followers without Run
+			fs.resumed = make(map[string]bool)
+		}
+		fs.resumed[path] = true
+		fs.resumeRenamed(fl, id)
+	}
 	fs.mu.Lock()
 	fs.running[path] = fl
 	fs.mu.Unlock()
 	return fl
+}
+
+// resumeRenamed has fl read on the files of its path that the saved
+// position names besides the one at the path, cur: files renamed away
+// that the previous run had not read to their end (it lagged behind a
+// rotation, or the rotation happened while it was down). They are found
+// by identity in the path's directory; one not found is gone.
+func (fs *Files) resumeRenamed(fl *follower, cur fileID) {
+	s, ok := fs.saved(fl.path)
+	if !ok {
+		return
+	}
+	ps, err := parsePathPos(s)
+	if err != nil {
+		return // savedByID said so
+	}
+	for _, p := range ps {
+		if p.id == cur {
+			continue
+		}
+		f, name, found := openByID(filepath.Dir(fl.path), p.id)
+		if !found {
+			continue
+		}
+		left, known, free := fs.reg.claim(p.id, fl.path)
+		if !free { // a glob matches its new name: that follower reads it on
+			f.Close()
+			continue
+		}
+		if !known {
+			left = p
+		}
+		off := resumeAt(f, left)
+		fs.log.Info("reading on a rotated file the last run left unread", "path", fl.path, "file", name, "offset", off)
+		fl.resumeRenamed(f, p.id, off)
+	}
 }
 
 // startAt decides where a file not read before in this run is read from:
@@ -274,7 +320,7 @@ func (fs *Files) startAt(f *os.File, path string, id fileID, byID map[fileID]fil
 		return resumeAt(f, p), skipNone
 	}
 	if s, ok := fs.saved(path); ok {
-		if _, err := parseFilePos(s); err == nil {
+		if _, err := parsePathPos(s); err == nil {
 			return 0, skipNone // another file than the one read: all its lines are new
 		}
 	}
@@ -292,14 +338,16 @@ func (fs *Files) savedByID(paths []string, initial bool) map[fileID]filePos {
 		if !ok {
 			continue
 		}
-		p, err := parseFilePos(s)
+		ps, err := parsePathPos(s)
 		if err != nil {
 			if initial {
 				fs.log.Warn("saved position ignored", "path", path, "err", err)
 			}
 			continue
 		}
-		byID[p.id] = p
+		for _, p := range ps {
+			byID[p.id] = p
+		}
 	}
 	return byID
 }

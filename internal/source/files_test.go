@@ -65,7 +65,7 @@ func (l *lines) next() logline.Line {
 	select {
 	case x := <-l.out:
 		return x
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second): // a 64 MiB line under -race on a loaded host takes a while
 		l.t.Fatal("no line arrived")
 		return logline.Line{}
 	}

@@ -23,6 +23,7 @@ type collector struct {
 	other []logline.Line    // lines that are not numbered
 	last  map[string]string // source → position of its last line
 	count atomic.Int64
+	out   chan logline.Line // of the source running last
 	// arrived is signalled after each line, for the waits below.
 	arrived chan struct{}
 }
@@ -44,6 +45,7 @@ func (c *collector) start(fs *Files) (stop func()) {
 func (c *collector) run(src Live, ready <-chan struct{}) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan logline.Line, 64)
+	c.out = out
 	errc := make(chan error, 1)
 	go func() {
 		errc <- src.Run(ctx, out)
@@ -56,23 +58,32 @@ func (c *collector) run(src Live, ready <-chan struct{}) (stop func()) {
 		}
 		close(done)
 	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-errc:
+				if err != nil {
+					c.t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				c.t.Error("Run did not return after its context ended")
+				return
+			}
+			<-done
+		})
+	}
+	// A test that fails before it stops the source must not leave it
+	// running (and logging) after the test ended.
+	c.t.Cleanup(stop)
 	select {
 	case <-ready:
 	case err := <-errc:
+		errc <- err // for stop
 		c.t.Fatalf("Run returned early: %v", err)
 	}
-	return func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				c.t.Errorf("Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			c.t.Fatal("Run did not return after its context ended")
-		}
-		<-done
-	}
+	return stop
 }
 
 func (c *collector) add(l logline.Line) {
@@ -202,13 +213,30 @@ func appendFile(t testing.TB, path string) *os.File {
 }
 
 // testLogger logs through t.Log, seen with -v or when the test fails.
+// Once the test's cleanup runs, what is logged is dropped: t.Log after the
+// test ended is a data race (and a panic), and a source a failed test did
+// not stop may still log.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &tWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.ended = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t testing.TB }
+type tWriter struct {
+	t     testing.TB
+	mu    sync.Mutex
+	ended bool
+}
 
-func (w tWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+func (w *tWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	}
 	return len(b), nil
 }

@@ -126,3 +126,22 @@ func keepTail(dst, b []byte) []byte {
 	dst = append(dst[:0], dst[len(dst)-keep:]...)
 	return append(dst, b...)
 }
+
+// genSep separates the generations in a path's position: the file at the
+// path first, then the older files of the path, renamed away and not read
+// to their end yet, then files the path named since and not read yet.
+const genSep = '+'
+
+// parsePathPos parses a path's position: one filePos, or several joined
+// by genSep.
+func parsePathPos(s string) ([]filePos, error) {
+	var ps []filePos
+	for part := range strings.SplitSeq(s, string(genSep)) {
+		p, err := parseFilePos(part)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}

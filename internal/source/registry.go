@@ -49,3 +49,12 @@ func (r *registry) prune(seen map[fileID]bool) {
 		}
 	}
 }
+
+// seen reports whether id is read now or was left in this run.
+func (r *registry) seen(id fileID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, open := r.open[id]
+	_, left := r.left[id]
+	return open || left
+}

@@ -62,7 +62,7 @@ func (fl *follower) sendOversized(ctx context.Context, out chan<- logline.Line, 
 	fl.log.Warn("line longer than the limit, skipped", "path", fl.path, "line", num, "limit", fl.max)
 	fl.off = end
 	fl.before, _ = readBefore(fl.f, end, fl.before[:0])
-	return send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: num, Position: fl.positionAt(end), Oversized: true})
+	return fl.send(ctx, out, logline.Line{Time: fl.now, Source: fl.path, Number: num, Position: fl.positionAt(end), Oversized: true})
 }
 
 // number counts a line of the path and returns its number.
@@ -75,14 +75,45 @@ func (fl *follower) number() int64 {
 }
 
 // positionAt is the position a line ending at end, fl.before being the
-// bytes before end, carries. A line of a renamed file carries the
-// position reached in the file now at the path: a position is saved per
-// path, and a restart resumes the path's file from it.
+// bytes before end, carries.
 func (fl *follower) positionAt(end int64) string {
+	return string(fl.appendPathPos(nil, end, crc32.Checksum(fl.before, castagnoli)))
+}
+
+// appendPathPos appends the position of a line of fl ending at end, sum
+// being the checksum of the bytes before end. A position is saved per path
+// and names every file of the path not read to its end: the one at the
+// path first, then those renamed away that are still read, then those
+// opened ahead. A restart resumes each (finding a renamed one by its
+// identity in the path's directory), so that a follower stopped while it
+// lags behind a rotation loses none of the renamed file's lines.
+func (fl *follower) appendPathPos(b []byte, end int64, sum uint32) []byte {
+	top := fl
 	if fl.primary != nil {
-		return fl.primary.position().String()
+		top = fl.primary
 	}
-	return string(appendPos(nil, fl.prefix, end, crc32.Checksum(fl.before, castagnoli)))
+	if top.renamed == nil && top.upcoming == nil {
+		return appendPos(b, fl.prefix, end, sum)
+	}
+	b = top.appendGen(b, fl, end, sum)
+	for _, r := range top.renamed {
+		b = append(b, genSep)
+		b = r.appendGen(b, fl, end, sum)
+	}
+	for _, u := range top.upcoming {
+		b = append(b, genSep)
+		b = append(b, u.position().String()...)
+	}
+	return b
+}
+
+// appendGen appends where fl's file is read to: at end for the line
+// being delivered, by self; else after its last line delivered.
+func (fl *follower) appendGen(b []byte, self *follower, end int64, sum uint32) []byte {
+	if fl == self {
+		return appendPos(b, fl.prefix, end, sum)
+	}
+	return appendPos(b, fl.prefix, fl.off, crc32.Checksum(fl.before, castagnoli))
 }
 
 // sendLines delivers chunk, complete lines starting at file offset base. The
@@ -91,14 +122,9 @@ func (fl *follower) positionAt(end int64) string {
 func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chunk []byte, base int64) bool {
 	own := bytes.Clone(chunk)
 	fl.pbuf, fl.ends = fl.pbuf[:0], fl.ends[:0]
-	if fl.primary != nil {
-		fl.pbuf = append(fl.pbuf, fl.primary.position().String()...)
-	}
 	for s := 0; s < len(own); {
 		e := s + bytes.IndexByte(own[s:], '\n') + 1
-		if fl.primary == nil {
-			fl.pbuf = appendPos(fl.pbuf, fl.prefix, base+int64(e), sumBefore(fl.before, own, e))
-		}
+		fl.pbuf = fl.appendPathPos(fl.pbuf, base+int64(e), sumBefore(fl.before, own, e))
 		fl.ends = append(fl.ends, e, len(fl.pbuf))
 		s = e
 	}
@@ -107,15 +133,12 @@ func (fl *follower) sendLines(ctx context.Context, out chan<- logline.Line, chun
 	s, ps := 0, 0
 	for k := 0; k < len(fl.ends); k += 2 {
 		e, pe := fl.ends[k], fl.ends[k+1]
-		if fl.primary != nil {
-			ps = 0 // all share the path's position
-		}
 		if k%1024 == 0 {
 			fl.lookAhead()
 		}
 		l := logline.Line{Text: trimEOL(own[s:e:e]), Time: fl.now, Source: fl.path,
 			Number: fl.number(), Position: positions[ps:pe]}
-		if !send(ctx, out, l) {
+		if !fl.send(ctx, out, l) {
 			return false
 		}
 		fl.off = base + int64(e)
@@ -135,7 +158,7 @@ func (fl *follower) flush(ctx context.Context, out chan<- logline.Line) bool {
 		text := bytes.TrimSuffix(bytes.Clone(fl.buf[:fl.n]), []byte{'\r'})
 		fl.before = keepTail(fl.before, fl.buf[:fl.n])
 		fl.n, fl.off = 0, fl.pos
-		return send(ctx, out, logline.Line{Text: text, Time: time.Now(), Source: fl.path,
+		return fl.send(ctx, out, logline.Line{Text: text, Time: time.Now(), Source: fl.path,
 			Number: fl.number(), Position: fl.positionAt(fl.pos)})
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
@@ -24,22 +25,48 @@ func NewStdin(r io.Reader) Live { return &stdin{r: r} }
 func (s *stdin) Name() string { return "stdin" }
 
 // Run reads in a goroutine of its own, so that it returns when ctx ends
-// even while a read blocks; that goroutine ends with the read.
+// even while a read blocks. When r is a file that takes deadlines (a pipe
+// or FIFO; standard input is made one, see stdinFile), the end of ctx
+// ends that read, and Run returns only once the goroutine has ended; so it
+// does for a regular file, whose reads do not wait. A read of any other
+// reader (a terminal) cannot be interrupted: its goroutine ends with it.
 func (s *stdin) Run(ctx context.Context, out chan<- logline.Line) error {
-	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { done <- s.read(ctx, out) }()
+	r, joined := s.r, false
+	if f, ok := s.r.(*os.File); ok {
+		if f == os.Stdin {
+			if d := stdinFile(); d != os.Stdin {
+				defer d.Close() // the duplicate is ours, standard input is not
+				f = d
+			}
+		}
+		if f.SetReadDeadline(time.Time{}) == nil {
+			stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+			defer stop()
+			r, joined = f, true
+		} else if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			r, joined = f, true // a read of a regular file does not wait
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.read(ctx, r, out) }()
 	select {
 	case err := <-done:
+		if ctx.Err() != nil {
+			return nil // the read failed at the deadline set when ctx ended
+		}
 		return err
 	case <-ctx.Done():
+		if joined {
+			<-done
+		}
 		return nil
 	}
 }
 
-func (s *stdin) read(ctx context.Context, out chan<- logline.Line) error {
-	r := NewReader(s.r)
+func (s *stdin) read(ctx context.Context, in io.Reader, out chan<- logline.Line) error {
+	r := NewReader(in)
 	var arena []byte
 	for {
 		text, err := r.Next()

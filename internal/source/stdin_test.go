@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/peerjail/peerjail/internal/logline"
 )
@@ -87,4 +90,32 @@ func TestStdinCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run blocked after its context ended")
 	}
+}
+
+// TestStdinJoinsReader: on a pipe, whose reads a deadline can end, Run
+// returns only once its reading goroutine has ended, a read blocked on
+// the pipe included.
+func TestStdinJoinsReader(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	opt := goleak.IgnoreCurrent()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan logline.Line, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- NewStdin(r).Run(ctx, out) }()
+	if _, err := w.WriteString("one\n"); err != nil {
+		t.Fatal(err)
+	}
+	if l := <-out; string(l.Text) != "one" {
+		t.Fatalf("got %q, want one", l.Text)
+	}
+	cancel() // the reader is now blocked on the empty pipe
+	if err := <-errc; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	goleak.VerifyNone(t, opt)
 }
