@@ -69,16 +69,9 @@ type Jail struct {
 	MaxClockSkew time.Duration
 }
 
-// Action is how a jail's bans are enforced: the `action:` key.
-type Action string
-
-const (
-	// ActionNFTables bans in the kernel, in peerjail's nftables table.
-	ActionNFTables Action = "nftables"
-	// ActionDryRun only logs the bans the jail decides; they are counted,
-	// stored and listed like any other, but nothing drops a packet.
-	ActionDryRun Action = "dry-run"
-)
+// Action is the `action:` shorthand's value, kept for the code that still
+// reads one action per jail until the actions layer replaces it.
+type Action = ActionType
 
 // LoadOptions adjusts validation to the command that loads the config.
 type LoadOptions struct {

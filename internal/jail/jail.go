@@ -76,6 +76,10 @@ type Decision struct {
 	Hits     int           // ban: weighted hits in the window at the ban
 	Offences int           // ban: times this key has been banned, this one included
 	Evidence []string      // ban: last matched lines, oldest first
+	// Addrs are, for a decision on an identity, the addresses it was seen
+	// at (the correlation table), which the jail's address actions ban and
+	// unban with it.
+	Addrs []netip.Prefix
 }
 
 // Counter counts hits per host key in a sliding window and bans hosts that
