@@ -10,7 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/config"
 
 	"github.com/peerjail/peerjail/internal/jail"
 )
@@ -40,6 +43,16 @@ type Action interface {
 	// it started); it waits for them to end.
 	Close() error
 }
+
+// Env is what a backend's constructor gets besides its ActionSpec.
+type Env struct {
+	Jail   string
+	Logger *slog.Logger
+}
+
+// Constructor builds a backend from its configuration; the daemon keeps one
+// per action type it does not build itself.
+type Constructor func(spec config.ActionSpec, env Env) (Action, error)
 
 // Held is one key an action holds, in a jail.
 type Held struct {

@@ -36,6 +36,21 @@ type JailStatus struct {
 	FindTime    Duration `json:"findtime"`
 	MaxRetry    int      `json:"maxretry"`
 	BanTime     Duration `json:"bantime"`
+	// Actions are the jail's actions, one line each in the text form.
+	Actions []ActionStatus `json:"actions,omitempty"`
+}
+
+// ActionStatus is one of a jail's actions as it stands now.
+type ActionStatus struct {
+	Name    string `json:"name"`    // e.g. "nftables", "flow-admin http://127.0.0.1:9002"
+	Held    int    `json:"held"`    // bans of this jail the action holds now
+	Queued  int    `json:"queued"`  // decisions waiting for it (retries included)
+	Dropped int64  `json:"dropped"` // decisions dropped: queue full or retries exhausted
+	// Failing is set while the action's last attempt failed: since when,
+	// and why.
+	Failing bool      `json:"failing"`
+	Since   time.Time `json:"since,omitzero"`
+	Error   string    `json:"error,omitempty"`
 }
 
 // Banned is one current ban.
@@ -49,6 +64,12 @@ type Banned struct {
 	// jail only logs) or "identity" (no packet filter matches an identity).
 	Enforcement string `json:"enforcement,omitempty"`
 	Error       string `json:"error,omitempty"` // why a pending ban is not enforced
+	// Addrs are, for a ban of an identity, the addresses it was seen at,
+	// which the jail's address actions ban with it.
+	Addrs []string `json:"addrs,omitempty"`
+	// EscalatedFrom is, for an IPv6 prefix the jail widened to, the prefix
+	// length its bans had before (ipv6_escalation).
+	EscalatedFrom int `json:"escalated_from,omitempty"`
 }
 
 // Enforcement values of Banned.
