@@ -188,7 +188,7 @@ func TestConcurrentOperatorEdit(t *testing.T) {
 func TestHeld(t *testing.T) {
 	s := newServer(t)
 	s.SetBlocklist(node(5), node(4))
-	a := newAction(t, s.URL())
+	a := newAction(t, s.URL()+"/admin/run_command") // the endpoint itself is a URL too
 	held, err := a.Held(t.Context())
 	if err != nil {
 		t.Fatal(err)
