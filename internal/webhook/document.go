@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"strings"
@@ -45,13 +46,29 @@ type Document struct {
 	KeyKind         string   `json:"key_kind"`
 	Addrs           []string `json:"addrs"`
 	At              string   `json:"at"`
-	Until           string   `json:"until,omitempty"`
-	DurationSeconds int64    `json:"duration_seconds,omitempty"`
-	Hits            int      `json:"hits,omitempty"`
-	Offences        int      `json:"offences,omitempty"`
+	Until           string   `json:"until"`
+	DurationSeconds int64    `json:"duration_seconds"`
+	Hits            int      `json:"hits"`
+	Offences        int      `json:"offences"`
 	Evidence        []string `json:"evidence"`
 	Host            string   `json:"host"`
 	PeerjailVersion string   `json:"peerjail_version,omitempty"`
+}
+
+// MarshalJSON writes the ban-only fields for a ban alone, zero or not (a
+// manual ban has 0 hits, and says so).
+func (d Document) MarshalJSON() ([]byte, error) {
+	type plain Document // without this method
+	if d.Action == "ban" {
+		return marshal(plain(d))
+	}
+	return marshal(struct {
+		plain
+		Until           string `json:"until,omitempty"`
+		DurationSeconds int64  `json:"duration_seconds,omitempty"`
+		Hits            int    `json:"hits,omitempty"`
+		Offences        int    `json:"offences,omitempty"`
+	}{plain: plain(d)})
 }
 
 // NewDocument describes d as reported by host running peerjail version.
@@ -123,6 +140,17 @@ var funcs = template.FuncMap{
 		}
 		return string(r[:n-1]) + "…"
 	},
+}
+
+// marshal is json.Marshal leaving <, > and & as they are.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // jsonEncode writes doc as one line of JSON; <, > and & stay as they are,

@@ -101,7 +101,9 @@ func unbanDecision() jail.Decision {
 func TestBodyGolden(t *testing.T) {
 	r := newReceiver(t, 204, "")
 	w := newWebhook(t, config.ActionSpec{URL: r.srv.URL + "/hook/secret-token"})
-	ds := []jail.Decision{banDecision(), identityBan(), unbanDecision()}
+	manual := jail.Decision{Action: jail.ActionBan, Jail: "ssh", Key: jail.Key{Prefix: netip.MustParsePrefix("192.0.2.0/24")},
+		At: at, Until: at.Add(time.Hour), Duration: time.Hour, Offences: 1} // by hand: no hits, no evidence
+	ds := []jail.Decision{banDecision(), identityBan(), manual, unbanDecision()}
 	if err := w.Apply(t.Context(), ds); err != nil {
 		t.Fatal(err)
 	}
