@@ -21,6 +21,9 @@ func (f *Fleet) natsOptions() ([]nats.Option, error) {
 		nats.ReconnectWait(f.opts.ReconnectWait),
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(2 * time.Second),
+		// Replies to this host alone: the server's permissions let each
+		// user subscribe to its own inbox prefix only.
+		nats.CustomInboxPrefix("_INBOX_" + f.reporter),
 		nats.ConnectHandler(func(nc *nats.Conn) { f.setConnected(nc, nil) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { f.setConnected(nc, nil) }),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) { f.setConnected(nil, err) }),
