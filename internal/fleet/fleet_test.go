@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -24,5 +25,81 @@ func TestRoundtripQuorumOfOne(t *testing.T) {
 	waitFor(t, 5*time.Second, "outbox empty", func() bool { return a.outbox.Len() == 0 })
 	if n := streamCount(t, srv.URL()); n != 1 {
 		t.Errorf("stream holds %d reports, want 1", n)
+	}
+}
+
+// TestQuorumAcrossHosts: with quorum 2, one reporter bans nowhere, two ban
+// on every host; a host that starts after the reports (it was down) bans on
+// start; one reporter withdrawing lifts the ban everywhere.
+func TestQuorumAcrossHosts(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	hosts := make([]*member, 3)
+	for i, name := range []string{"host-a", "host-b", "host-c"} {
+		hosts[i] = startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: name, publish: []string{"libp2p"}, policies: policy(2)})
+	}
+	a, b := hosts[0], hosts[1]
+	const key = "2001:db8::7"
+	if err := a.Publish(ban("libp2p", key)); err != nil {
+		t.Fatal(err)
+	}
+	// a probe of another key that host-a alone reports: once every host
+	// has read it, each has counted the report before it.
+	if err := a.Publish(ban("libp2p", "192.0.2.99")); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		waitFor(t, 10*time.Second, h.Reporter()+" reads host-a's two reports", func() bool { return reportsFrom(h, "host-a") == 2 })
+		h.quiet(t)
+	}
+	if err := b.Publish(ban("libp2p", key)); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		d := h.next(t, 10*time.Second)
+		if d.Action != Ban || d.Key != key || !slices.Equal(d.Reporters, []string{"host-a", "host-b"}) {
+			t.Errorf("%s: decision %+v, want a ban of %s by host-a and host-b", h.Reporter(), d, key)
+		}
+	}
+
+	late := startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-d", policies: policy(2)})
+	if d := late.next(t, 10*time.Second); d.Action != Ban || d.Key != key {
+		t.Errorf("host-d, started after the reports: decision %+v, want the ban of %s", d, key)
+	}
+
+	if err := a.Publish(Report{Action: Unban, Jail: "libp2p", Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range append(hosts, late) {
+		d := h.next(t, 10*time.Second)
+		if d.Action != Unban || d.Key != key || d.Reason != "withdrawn" || !slices.Equal(d.Reporters, []string{"host-b"}) {
+			t.Errorf("%s: decision %+v, want the unban of %s, withdrawn, host-b left", h.Reporter(), d, key)
+		}
+	}
+}
+
+// TestDurableConsumerResumes: a host that stops and starts again resumes
+// its durable consumer where it stopped, and counts the reports it missed.
+func TestDurableConsumerResumes(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	a := startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-a", publish: []string{"libp2p"}, policies: policy(1)})
+	c := startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-c", policies: policy(1)})
+	if err := a.Publish(ban("libp2p", "192.0.2.1")); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.next(t, 10*time.Second); d.Key != "192.0.2.1" {
+		t.Fatalf("decision %+v, want 192.0.2.1", d)
+	}
+	waitFor(t, 10*time.Second, "host-c acknowledged", func() bool {
+		st := c.Status(context.Background())
+		return st.LagKnown && st.AckPending == 0
+	})
+	c.stop()
+	if err := a.Publish(ban("libp2p", "192.0.2.2")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "outbox empty", func() bool { return a.outbox.Len() == 0 })
+	c = startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-c", policies: policy(1)})
+	if d := c.next(t, 10*time.Second); d.Key != "192.0.2.2" {
+		t.Errorf("after the restart: decision %+v, want 192.0.2.2 (and not 192.0.2.1 again)", d)
 	}
 }
