@@ -49,9 +49,6 @@ func TestPartitionQueuesAndDrains(t *testing.T) {
 		t.Errorf("stream holds %d reports, want %d", got, n+1)
 	}
 	waitFor(t, 20*time.Second, "host-c read them all", func() bool { return reportsFrom(c, "host-a") >= n+1 })
-	if got := reportsFrom(c, "host-a"); got != n+1 {
-		t.Errorf("host-c read %d reports, want %d", got, n+1)
-	}
 	// The restarted host sent what it queued before its restart as well.
 	if st := a.Status(t.Context()); !st.Connected || st.Published != n {
 		t.Errorf("after the heal: connected=%v published=%v, want true and %d", st.Connected, st.Published, n)
