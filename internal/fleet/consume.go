@@ -128,13 +128,23 @@ func (f *Fleet) handle(ctx context.Context, m jetstream.Msg) {
 		m.Term()
 		return
 	}
+	if f.count(ctx, r, meta.NumDelivered == 1) {
+		m.Ack()
+	}
+}
+
+// count feeds one report to the table and delivers its decision; false
+// means Run is stopping and the decision was not delivered. first is false
+// for a redelivery, which the reporter's tally has seen (or lost with a
+// host that stopped).
+func (f *Fleet) count(ctx context.Context, r received, first bool) bool {
 	f.mu.Lock()
 	rs := f.reporters[r.Reporter]
 	if rs == nil {
 		rs = &ReporterStatus{Reporter: r.Reporter}
 		f.reporters[r.Reporter] = rs
 	}
-	if meta.NumDelivered == 1 { // a redelivery was counted, or lost with a host that stopped
+	if first {
 		rs.Reports++
 	}
 	if r.At.After(rs.Last) {
@@ -153,8 +163,5 @@ func (f *Fleet) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	f.mu.Unlock()
 	f.m.received.WithLabelValues(result).Inc()
-	if ok && !f.deliver(ctx, d) {
-		return // stopping: the report comes again
-	}
-	m.Ack()
+	return !ok || f.deliver(ctx, d)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -182,4 +183,54 @@ func (o *BoltOutbox) Len() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.n
+}
+
+// MemOutbox is an Outbox in memory, lost with the process: for tests, and
+// for a daemon run without a store.
+type MemOutbox struct {
+	mu   sync.Mutex
+	max  int
+	next uint64
+	q    []Queued
+}
+
+// NewMemOutbox holds up to max reports (DefaultOutboxSize when 0).
+func NewMemOutbox(max int) *MemOutbox {
+	if max <= 0 {
+		max = DefaultOutboxSize
+	}
+	return &MemOutbox{max: max}
+}
+
+func (o *MemOutbox) Put(e Envelope) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	dropped := max(len(o.q)+1-o.max, 0)
+	o.q = o.q[dropped:]
+	o.next++
+	o.q = append(o.q, Queued{Seq: o.next, Envelope: e})
+	return dropped, nil
+}
+
+func (o *MemOutbox) Peek(n int) ([]Queued, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.q[:min(n, len(o.q))]), nil
+}
+
+func (o *MemOutbox) Delete(seqs []uint64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	gone := make(map[uint64]bool, len(seqs))
+	for _, s := range seqs {
+		gone[s] = true
+	}
+	o.q = slices.DeleteFunc(o.q, func(q Queued) bool { return gone[q.Seq] })
+	return nil
+}
+
+func (o *MemOutbox) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.q)
 }

@@ -23,9 +23,9 @@ type Status struct {
 	LastError string `json:"last_error,omitempty"`
 	// Outbox is how many reports wait for the stream's acknowledgement;
 	// Published and Dropped count since start.
-	Outbox    int     `json:"outbox"`
-	Published float64 `json:"published"`
-	Dropped   float64 `json:"dropped"`
+	Outbox    int   `json:"outbox"`
+	Published int64 `json:"published"`
+	Dropped   int64 `json:"dropped"`
 	// Consumer is this host's durable consumer; Lag is how many reports
 	// the stream holds that it has not yet been given, AckPending those
 	// given and not yet counted. LagKnown is false while the consumer or
@@ -53,8 +53,9 @@ func (f *Fleet) Status(ctx context.Context) Status {
 	st := Status{
 		Reporter: f.reporter, Stream: f.cfg.Stream, Subject: f.cfg.Subject,
 		Connected: f.url != "", Server: f.url, LastError: f.lastErr,
-		Consumer: ConsumerName(f.reporter),
-		Jails:    f.table.jails(),
+		Consumer:  ConsumerName(f.reporter),
+		Reporters: []ReporterStatus{},
+		Jails:     f.table.jails(),
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.reporters)) {
 		st.Reporters = append(st.Reporters, *f.reporters[name])
@@ -62,8 +63,8 @@ func (f *Fleet) Status(ctx context.Context) Status {
 	cons := f.cons
 	f.mu.Unlock()
 	st.Outbox = f.opts.Outbox.Len()
-	st.Published = counterValue(f.m.published)
-	st.Dropped = counterValue(f.m.dropped)
+	st.Published = int64(counterValue(f.m.published))
+	st.Dropped = int64(counterValue(f.m.dropped))
 	if cons.c != nil && st.Connected {
 		if info, err := cons.c.Info(ctx); err == nil {
 			st.LagKnown, st.Lag, st.AckPending = true, info.NumPending, info.NumAckPending
@@ -84,14 +85,18 @@ func (st Status) WriteText(w io.Writer) error {
 	if st.LastError != "" {
 		fmt.Fprintf(&b, "last error: %s\n", st.LastError)
 	}
-	fmt.Fprintf(&b, "outbox:     %d waiting, %.0f published, %.0f dropped\n", st.Outbox, st.Published, st.Dropped)
+	fmt.Fprintf(&b, "outbox:     %d waiting, %d published, %d dropped\n", st.Outbox, st.Published, st.Dropped)
 	lag := "unknown"
 	if st.LagKnown {
 		lag = fmt.Sprintf("%d reports behind, %d being counted", st.Lag, st.AckPending)
 	}
 	fmt.Fprintf(&b, "consumer:   %s, %s\n", st.Consumer, lag)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "\nREPORTER\tREPORTS\tLAST\n")
+	if len(st.Reporters) == 0 {
+		fmt.Fprintf(tw, "\nno reports read yet\n")
+	} else {
+		fmt.Fprintf(tw, "\nREPORTER\tREPORTS\tLAST\n")
+	}
 	for _, r := range st.Reporters {
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", r.Reporter, r.Reports, r.Last.UTC().Format(time.RFC3339))
 	}
