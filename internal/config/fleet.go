@@ -67,8 +67,7 @@ const (
 
 var (
 	// A subject token: NATS splits on '.', and '*' and '>' are wildcards.
-	fleetToken  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	fleetStream = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	fleetToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 	wantServer   = want{"a nats:// URL", "nats://127.0.0.1:4222"}
 	wantFile     = want{"a file path", "/etc/peerjail/fleet.creds"}

@@ -60,7 +60,8 @@ func TestOneUserIsOneReporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(srv.URL(), nkeyOpt, nats.CustomInboxPrefix("_INBOX_host-a"))
+	nc, err := nats.Connect(srv.URL(), nkeyOpt, nats.CustomInboxPrefix("_INBOX_host-a"),
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})) // the refusal below is expected
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +117,18 @@ func TestOneUserIsOneReporter(t *testing.T) {
 	d := c.next(t, 10*time.Second)
 	if d.Action != Ban || d.Key != "198.51.100.9" || !slices.Equal(d.Reporters, []string{"host-a", "host-b"}) {
 		t.Errorf("decision %+v: want a ban of 198.51.100.9 by host-a and host-b", d)
+	}
+
+	// host-c restarts: its permissions let it recount the window, and the
+	// standing ban comes again.
+	waitFor(t, 10*time.Second, "host-c acknowledged", func() bool {
+		st := c.Status(context.Background())
+		return st.LagKnown && st.AckPending == 0 && st.Lag == 0
+	})
+	c.stop()
+	c = startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-c", nkey: seeds["host-c"], policies: policy(2)})
+	if d := c.next(t, 10*time.Second); d.Action != Ban || d.Key != "198.51.100.9" {
+		t.Errorf("after host-c's restart: decision %+v, want the standing ban of 198.51.100.9", d)
 	}
 }
 

@@ -44,6 +44,12 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
+	if !f.replayed {
+		if err := f.replay(ctx, s, c); err != nil {
+			return err
+		}
+		f.replayed = true
+	}
 	f.mu.Lock()
 	f.cons = consumerInfo{ConsumerName(f.reporter), c}
 	f.mu.Unlock()
@@ -90,11 +96,7 @@ func (f *Fleet) consumer(ctx context.Context, s jetstream.Stream) (jetstream.Con
 		}
 		return c, nil
 	}
-	var window time.Duration
-	for _, p := range f.opts.Policies {
-		window = max(window, p.Window)
-	}
-	start := f.opts.Now().Add(-window)
+	start := f.opts.Now().Add(-f.maxWindow())
 	c, err = s.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       name,
 		Description:   "peerjail fleet reports for " + f.reporter,

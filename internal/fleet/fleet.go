@@ -60,6 +60,7 @@ type Fleet struct {
 	m        *metrics
 	wake     chan struct{} // a report was queued
 	out      chan Decision
+	replayed bool // by the consumer goroutine, once
 
 	mu        sync.Mutex // guards what follows
 	table     *table

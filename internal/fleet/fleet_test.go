@@ -99,7 +99,46 @@ func TestDurableConsumerResumes(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "outbox empty", func() bool { return a.outbox.Len() == 0 })
 	c = startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-c", policies: policy(1)})
+	// The standing ban is decided again from the window's replay, then the
+	// missed report comes through the durable consumer.
+	if d := c.next(t, 10*time.Second); d.Key != "192.0.2.1" {
+		t.Errorf("after the restart: decision %+v, want the standing ban of 192.0.2.1 first", d)
+	}
 	if d := c.next(t, 10*time.Second); d.Key != "192.0.2.2" {
-		t.Errorf("after the restart: decision %+v, want 192.0.2.2 (and not 192.0.2.1 again)", d)
+		t.Errorf("after the restart: decision %+v, want 192.0.2.2", d)
+	}
+	// The durable delivered only what host-c had not acknowledged.
+	if n := reportsFrom(c, "host-a"); n != 1 {
+		t.Errorf("host-c's durable consumer delivered %d reports after the restart, want 1", n)
+	}
+}
+
+// TestRestartKeepsPendingQuorum: host-c reads host-a's report, restarts,
+// then host-b's report completes the quorum: host-c bans like the others,
+// its table rebuilt from the window's reports it had read before.
+func TestRestartKeepsPendingQuorum(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	a := startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-a", publish: []string{"libp2p"}, policies: policy(2)})
+	b := startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-b", publish: []string{"libp2p"}, policies: policy(2)})
+	c := startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-c", policies: policy(2)})
+	for _, k := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		if err := a.Publish(ban("libp2p", k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "host-c acknowledged host-a's reports", func() bool {
+		st := c.Status(context.Background())
+		return reportsFrom(c, "host-a") == 3 && st.LagKnown && st.AckPending == 0
+	})
+	c.stop()
+	c = startMember(t, memberOpts{servers: []string{srv.URL()}, reporter: "host-c", policies: policy(2)})
+	if err := b.Publish(ban("libp2p", "192.0.2.2")); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.next(t, 10*time.Second); d.Action != Ban || d.Key != "192.0.2.2" || !slices.Equal(d.Reporters, []string{"host-a", "host-b"}) {
+		t.Errorf("after the restart: decision %+v, want the ban of 192.0.2.2 by host-a and host-b", d)
+	}
+	if p := c.Status(context.Background()).Jails[0].Pending; p[0] != 2 {
+		t.Errorf("pending %v, want the two keys host-a alone reported", p)
 	}
 }
