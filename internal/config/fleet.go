@@ -234,3 +234,37 @@ func (fp *FleetPolicy) withBanTime(d time.Duration) *FleetPolicy {
 	}
 	return fp
 }
+
+func (f *Fleet) summary() string {
+	reporter := f.Reporter
+	if reporter == "" {
+		reporter = "the host's name"
+	}
+	parts := []string{"servers " + strings.Join(f.Servers, " "), "reporter " + reporter}
+	switch {
+	case f.Creds != "":
+		parts = append(parts, "creds "+f.Creds)
+	case f.NKey != "":
+		parts = append(parts, "nkey "+f.NKey)
+	default:
+		parts = append(parts, "no credentials")
+	}
+	if f.TLS.Cert != "" || f.TLS.CA != "" {
+		parts = append(parts, "tls")
+	}
+	parts = append(parts, fmt.Sprintf("stream %s (%s.<reporter>.<jail>, %d replicas)", f.Stream, f.Subject, f.Replicas))
+	if len(f.Publish) == 0 {
+		parts = append(parts, "publishes nothing")
+	} else {
+		parts = append(parts, "publish "+strings.Join(f.Publish, ", "))
+	}
+	return "fleet: " + strings.Join(parts, ", ")
+}
+
+func (fp *FleetPolicy) summary() string {
+	s := fmt.Sprintf("fleet quorum %d in %s, fleet ban %s", fp.Quorum, formatDuration(fp.Window), formatDuration(fp.BanTime))
+	if fp.NeedLocalHit {
+		s += " after a local hit"
+	}
+	return s
+}

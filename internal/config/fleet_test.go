@@ -40,6 +40,11 @@ func TestFleetExample(t *testing.T) {
 	if !reflect.DeepEqual(c.Fleet, want) {
 		t.Errorf("fleet = %+v\nwant    %+v", c.Fleet, want)
 	}
+	const summary = "fleet: servers nats://127.0.0.1:4222, reporter the host's name, creds /etc/peerjail/fleet.creds, " +
+		"stream PEERJAIL (peerjail.reports.<reporter>.<jail>, 1 replicas), publish libp2p"
+	if got := c.FleetSummary(); got != summary {
+		t.Errorf("summary\n%s\nwant\n%s", got, summary)
+	}
 	fp := c.Jails[0].Fleet
 	if fp == nil || fp.Quorum != 2 || fp.Window != 10*time.Minute || fp.BanTime != time.Hour || fp.NeedLocalHit {
 		t.Errorf("jail fleet policy = %+v, want quorum 2, window 10m, bantime 1h, no local hit", fp)
