@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -139,4 +140,30 @@ func reportsFrom(m *member, reporter string) int64 {
 		}
 	}
 	return 0
+}
+
+// TestExampleConfigsLoad checks configs/nats/*.conf with nats-server -t,
+// the users' placeholders replaced by keys.
+func TestExampleConfigsLoad(t *testing.T) {
+	natstest.Need(t)
+	accounts, _ := fleetAccounts(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "accounts.conf"), []byte(accounts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"server.conf", "cluster.conf"} {
+		text, err := os.ReadFile(filepath.Join("../../configs/nats", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(natstest.Binary, "-t", "-c", path)
+		cmd.Env = append(os.Environ(), "SERVER_NAME=nats-1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, out)
+		}
+	}
 }
