@@ -62,8 +62,8 @@ func TestClusterLosesAServer(t *testing.T) {
 		waitFor(t, 60*time.Second, h.Reporter()+"'s outbox drained", func() bool { return h.outbox.Len() == 0 })
 	}
 	t.Logf("outboxes drained %s after the storm", time.Since(start))
-	if got := streamCount(t, urls[1]); got != total {
-		t.Errorf("stream holds %d reports, want %d", got, total)
+	if info := streamInfo(t, urls[1]); info.State.Msgs != total || info.Config.Replicas != 3 {
+		t.Errorf("stream holds %d reports in %d replicas, want %d in 3", info.State.Msgs, info.Config.Replicas, total)
 	}
 	for _, h := range hosts {
 		got := map[string]bool{}

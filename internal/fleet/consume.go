@@ -103,7 +103,10 @@ func (f *Fleet) consumer(ctx context.Context, s jetstream.Stream) (jetstream.Con
 		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
 		OptStartTime:  &start,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		// Reports handed to a pull request that a lost server took with
+		// it come again after AckWait; counting is idempotent, so a short
+		// one only costs a rare second delivery.
+		AckWait:       5 * time.Second,
 		MaxAckPending: 4096,
 		FilterSubject: f.cfg.Subject + ".>",
 	})
@@ -130,23 +133,23 @@ func (f *Fleet) handle(ctx context.Context, m jetstream.Msg) {
 		m.Term()
 		return
 	}
-	if f.count(ctx, r, meta.NumDelivered == 1) {
+	if f.count(ctx, r, true) {
 		m.Ack()
 	}
 }
 
 // count feeds one report to the table and delivers its decision; false
-// means Run is stopping and the decision was not delivered. first is false
-// for a redelivery, which the reporter's tally has seen (or lost with a
-// host that stopped).
-func (f *Fleet) count(ctx context.Context, r received, first bool) bool {
+// means Run is stopping and the decision was not delivered. tally says
+// whether the report counts in the reporter's status (a replayed one was
+// counted by the process before).
+func (f *Fleet) count(ctx context.Context, r received, tally bool) bool {
 	f.mu.Lock()
 	rs := f.reporters[r.Reporter]
 	if rs == nil {
 		rs = &ReporterStatus{Reporter: r.Reporter}
 		f.reporters[r.Reporter] = rs
 	}
-	if first {
+	if tally {
 		rs.Reports++
 	}
 	if r.At.After(rs.Last) {

@@ -115,6 +115,10 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 // streamCount is how many reports the stream holds.
 func streamCount(t testing.TB, url string, opts ...nats.Option) uint64 {
+	return streamInfo(t, url, opts...).State.Msgs
+}
+
+func streamInfo(t testing.TB, url string, opts ...nats.Option) *jetstream.StreamInfo {
 	t.Helper()
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -135,7 +139,7 @@ func streamCount(t testing.TB, url string, opts ...nats.Option) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return info.State.Msgs
+	return info
 }
 
 func ban(jail, key string) Report {

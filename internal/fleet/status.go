@@ -39,7 +39,9 @@ type Status struct {
 	Jails     []JailQuorum     `json:"jails"`
 }
 
-// ReporterStatus is one reporter seen on the stream.
+// ReporterStatus is one reporter seen on the stream. Reports counts
+// deliveries since start: a report delivered again (its acknowledgement
+// lost with a server) counts again.
 type ReporterStatus struct {
 	Reporter string    `json:"reporter"`
 	Reports  int64     `json:"reports"`
