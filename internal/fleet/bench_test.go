@@ -118,3 +118,24 @@ func BenchmarkQuorumLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkPublish is the cost of Publish on the daemon's decision path:
+// one bbolt transaction that queues the report, no network.
+func BenchmarkPublish(b *testing.B) {
+	ob, err := OpenBoltOutbox(b.TempDir()+"/outbox.db", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ob.Close()
+	f, err := New(config.Fleet{Servers: []string{"nats://127.0.0.1:4222"}, Reporter: "bench", Subject: "peerjail.reports", Publish: []string{"libp2p"}},
+		Options{Outbox: ob})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := ban("libp2p", "192.0.2.1")
+	for b.Loop() {
+		if err := f.Publish(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
