@@ -51,7 +51,7 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 		return Decision{}, IgnoredHost
 	}
 	j.totalHits += int64(weight)
-	if j.bans.has(k) {
+	if j.bans.has(k) || j.coveredByWider(k) {
 		return Decision{}, AlreadyBanned
 	}
 	i := j.track(k)
@@ -70,7 +70,7 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}
-	d := j.ban(k, banAt, 0, i, hits)
+	d := j.banWidened(k, banAt, i, hits)
 	j.hosts.remove(i)
 	return d, Banned
 }
