@@ -50,6 +50,11 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 		j.ignored += int64(weight)
 		return Decision{}, IgnoredHost
 	}
+	return j.addKey(k, weight, at, banAt, line)
+}
+
+// addKey counts a hit of weight on k, which is not ignored.
+func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (Decision, Verdict) {
 	j.totalHits += int64(weight)
 	if j.bans.has(k) || j.coveredByWider(k) {
 		return Decision{}, AlreadyBanned
