@@ -76,7 +76,8 @@ type PastBan struct {
 // to the configuration forgets the bans it would have counted. A lane takes
 // the bans of the jails it counts that fall within its findtime before now;
 // one its window holds already (restored from its saved pending window) is
-// not counted twice. Like jail.Counter.RestorePending, seeding never bans:
+// not counted twice, nor one its own past ban of the key (in past too)
+// counted already. Like jail.Counter.RestorePending, seeding never bans:
 // the next ban counted does. It returns how many bans were taken. Call it
 // before Run, or inside Do.
 func (e *Engine) SeedRecidive(names []string, past []PastBan, now time.Time) int {
@@ -101,12 +102,18 @@ func (e *Engine) seed(r *Lane, past []PastBan, now time.Time) int {
 	for _, p := range r.Counter.Pending(now) {
 		held[p.Key] = p.Hits
 	}
+	own := map[jail.Key]time.Time{}
+	for _, p := range past {
+		if p.Jail == r.Counter.Name() {
+			own[p.Key] = p.At
+		}
+	}
 	byKey := map[jail.Key][]time.Time{}
 	var order []jail.Key
 	lo := now.Add(-r.findTime)
 	n := 0
 	for _, p := range past {
-		if !counted[p.Jail] || !p.At.After(lo) || p.At.After(now) {
+		if !counted[p.Jail] || !p.At.After(lo) || p.At.After(now) || !p.At.After(own[p.Key]) {
 			continue
 		}
 		if slices.ContainsFunc(held[p.Key], p.At.Equal) {

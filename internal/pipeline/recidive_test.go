@@ -179,7 +179,7 @@ func TestRecidiveLaneReadsNoSource(t *testing.T) {
 func TestSeedRecidive(t *testing.T) {
 	const m = time.Minute
 	now := recidiveT0
-	x, y := jail.Key{Prefix: mustPrefix(t, "198.51.100.7/32")}, jail.Key{Prefix: mustPrefix(t, "198.51.100.8/32")}
+	x, y, z := jail.Key{Prefix: mustPrefix(t, "198.51.100.7/32")}, jail.Key{Prefix: mustPrefix(t, "198.51.100.8/32")}, jail.Key{Prefix: mustPrefix(t, "198.51.100.9/32")}
 	r := recidiveLane(t, "r", []string{"a"}, 5)
 	lanes := []*Lane{logLane(t, "a"), logLane(t, "b"), r}
 	var bans []string
@@ -196,6 +196,10 @@ func TestSeedRecidive(t *testing.T) {
 		{"a", x, now.Add(-10 * m)},
 		{"b", x, now.Add(-5 * m)},      // b is not counted
 		{"a", y, now.Add(-2 * 60 * m)}, // older than findtime
+		// z's ban at -15m counted towards r's own ban of z at -15m, which
+		// has ended.
+		{"a", z, now.Add(-15 * m)},
+		{"r", z, now.Add(-15 * m)},
 	}
 	if n := e.SeedRecidive([]string{"r"}, past, now); n != 2 {
 		t.Errorf("SeedRecidive took %d bans, want 2", n)
