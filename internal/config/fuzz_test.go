@@ -16,7 +16,7 @@ import (
 // FuzzParse checks that no input panics or hangs Parse, that every problem
 // it reports is a located ErrInvalid, and that what it accepts is usable.
 func FuzzParse(f *testing.F) {
-	for _, pattern := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml", "../../configs/*.yaml"} {
+	for _, pattern := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml", "../../configs/*.yaml", "../../configs/examples/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			data, err := os.ReadFile(file)
