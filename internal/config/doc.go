@@ -47,6 +47,16 @@
 //	    action: nftables      # nftables (default) | dry-run
 //	    datepattern: iso8601  # optional: how to find the time in a line
 //	    max_clock_skew: 1m    # default 1m: a live line stamped further ahead, or older than findtime, counts at its read time
+//	    ipv6_escalation:      # optional (also under defaults): widen IPv6 bans
+//	      start: 128          # default ipv6_prefix, which it replaces: the length bans start at
+//	      steps: [64, 48]     # required; strictly decreasing, each below start
+//	      after: 3            # default 3, at least 2: distinct bans inside one prefix of the next step ...
+//	      within: 1h          # default 1h: ... within this long make the next ban there cover the prefix
+//	  recidive:
+//	    type: recidive        # counts the bans of other jails instead of log lines; no filter, source,
+//	                          # datepattern, max_clock_skew, ports or protocol (it bans on all ports)
+//	    jails: [libp2p, sshd] # default every jail that is not a recidive jail; never its own bans
+//	    findtime: 1d          # a recidive jail's own defaults: findtime 1d, maxretry 5, bantime 1w
 //
 // Durations are Go durations plus days and weeks: 30s, 10m, 1h30m, 1d, 1w,
 // 2d12h; all must be positive. A jail's key overrides the same key under
