@@ -56,7 +56,7 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 // addKey counts a hit of weight on k, which is not ignored.
 func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (Decision, Verdict) {
 	j.totalHits += int64(weight)
-	if j.bans.has(k) || j.coveredByWider(k) {
+	if j.bans.has(k) || (j.esc.levels != nil && j.coveredByWider(k)) {
 		return Decision{}, AlreadyBanned
 	}
 	i := j.track(k)

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/filter"
 )
 
 // escalating bans on every hit, counts IPv6 by /128 and widens to /64 and
@@ -254,6 +256,37 @@ func TestEscalationPolicy(t *testing.T) {
 			_, err := NewCounter(cfg)
 			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrPolicy)) {
 				t.Fatalf("NewCounter: %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// BenchmarkAddIPv6 counts IPv6 hits from 1,000 addresses of one /48 whose
+// windows never fill, with and without ipv6_escalation: what checking for
+// a ban of the wider prefixes costs each hit.
+func BenchmarkAddIPv6(b *testing.B) {
+	for _, esc := range []bool{false, true} {
+		b.Run(fmt.Sprintf("escalation=%v", esc), func(b *testing.B) {
+			cfg := escalating()
+			cfg.MaxRetry, cfg.FindTime = 5, 3*time.Second
+			if !esc {
+				cfg.Escalation = Escalation{}
+			}
+			j := mustNew(b, cfg)
+			hits := make([]filter.Hit, 1000)
+			for i := range hits {
+				a := [16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, byte(i % 16)}
+				a[14], a[15] = byte(i>>8), byte(i)
+				hits[i] = filter.Hit{Host: filter.Host{Addr: netip.AddrFrom16(a)}, Weight: 1}
+			}
+			now := t0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				now = now.Add(time.Millisecond)
+				if _, v := j.Add(hits[i%len(hits)], now, benchLine); v != Counted {
+					b.Fatalf("verdict %v", v)
+				}
 			}
 		})
 	}
