@@ -129,5 +129,6 @@ func (j *Counter) Name() string { return j.cfg.Name }
 func (j *Counter) Policy() Policy {
 	c := j.cfg
 	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
+	c.Escalation.Steps = append([]int(nil), c.Escalation.Steps...)
 	return c
 }
