@@ -101,3 +101,43 @@ func TestDaemonEscalationInStatus(t *testing.T) {
 		t.Fatalf("banned (host: escalated from) %v, want %v", from, want)
 	}
 }
+
+// A reload that leaves the recidive jail alone keeps its window, also when
+// a jail it counts changes: the bans before and after the reload add up.
+func TestDaemonRecidiveKeepsWindowOnReload(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	cfg := filepath.Join(dir, "peerjail.yaml")
+	os.WriteFile(log, nil, 0o600)
+	const conf = `jails:
+  ssh:
+    filter: sshd
+    source: {files: [%[1]s]}
+    maxretry: 1
+    ignoreself: false
+  ssh-late:
+    filter: sshd
+    source: {files: [%[1]s]}
+    maxretry: %[2]d
+    findtime: 1h
+    ignoreself: false
+  recidive:
+    type: recidive
+    maxretry: 2
+    ignoreself: false
+`
+	os.WriteFile(cfg, []byte(fmt.Sprintf(conf, log, 2)), 0o600)
+	td := newTestDaemon(t, dir, firewall.NewFake())
+	ctx := context.Background()
+	c := td.client()
+	td.appendLines(t, failed("198.51.100.7", 1)...)
+	waitFor(t, "the first ban", func() bool { return inFirewall(td.fw, "ssh", "198.51.100.7/32") })
+	// ssh-late changes (its window is lost, as any changed jail's), the
+	// recidive jail does not.
+	os.WriteFile(cfg, []byte(fmt.Sprintf(conf, log, 1)), 0o600)
+	if err := c.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	td.appendLines(t, failed("198.51.100.7", 1)...)
+	waitFor(t, "the recidive ban", func() bool { return inFirewall(td.fw, "recidive", "198.51.100.7/32") })
+}
