@@ -83,7 +83,8 @@ func (r *reporter) decision(d jail.Decision) {
 	}
 	if r.json {
 		if d.Action == jail.ActionBan {
-			r.enc.Encode(banEvent{"ban", d.Jail, d.Key.String(), stamp(d.At), stamp(d.Until), d.Hits, d.EscalatedFrom, r.recidive[d.Jail]})
+			r.enc.Encode(banEvent{Event: "ban", Jail: d.Jail, Host: d.Key.String(), At: stamp(d.At), Until: stamp(d.Until), Hits: d.Hits,
+				EscalatedFrom: d.EscalatedFrom, Recidive: r.recidive[d.Jail]})
 		} else {
 			r.enc.Encode(unbanEvent{"unban", d.Jail, d.Key.String(), stamp(d.At)})
 		}
