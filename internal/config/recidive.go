@@ -167,7 +167,7 @@ func (s scope) escalation(n *yaml.Node, key string, st *settings) {
 	seen, ok := s.mapping(n, key, egEscalation, []handler{
 		{"start", func(k string, v *yaml.Node) { setIf(&e.start)(s.integer(v, k, wantIPv6Prefix, 1, 128)) }},
 		{"steps", func(k string, v *yaml.Node) { e.steps, e.stepsNode = s.steps(v, k), resolve(v) }},
-		{"after", func(k string, v *yaml.Node) { setIf(&e.after)(s.integer(v, k, wantAfter, 2, maxMaxRetry)) }},
+		{"after", func(k string, v *yaml.Node) { setIf(&e.after)(s.integer(v, k, wantAfter, 2, jail.MaxEscalationAfter)) }},
 		{"within", func(k string, v *yaml.Node) { setIf(&e.within)(s.duration(v, k)) }},
 	})
 	if ok && seen["steps"] == nil {

@@ -23,16 +23,22 @@ type Escalation struct {
 }
 
 // escalationCap bounds the wider prefixes whose recent bans a jail keeps;
-// the prefix whose latest ban is oldest is forgotten first.
-const escalationCap = 65536
+// the prefix whose latest ban is oldest is forgotten first. Each keeps at
+// most After bans, and After is at most MaxEscalationAfter: with After 3
+// the bookkeeping is about 370 bytes a prefix, 24 MB at the cap (measured
+// with runtime.MemStats), a fraction of what maxhosts windows may take.
+const (
+	escalationCap      = 65536
+	MaxEscalationAfter = 1000
+)
 
 func (e Escalation) validate(start int) error {
 	if len(e.Steps) == 0 {
 		return nil
 	}
 	switch {
-	case e.After < 2:
-		return fmt.Errorf("ipv6 escalation after %d is below 2: %w", e.After, ErrPolicy)
+	case e.After < 2 || e.After > MaxEscalationAfter:
+		return fmt.Errorf("ipv6 escalation after %d is outside 2–%d: %w", e.After, MaxEscalationAfter, ErrPolicy)
 	case e.Within <= 0:
 		return fmt.Errorf("ipv6 escalation within %v is not positive: %w", e.Within, ErrPolicy)
 	}

@@ -244,6 +244,7 @@ func TestEscalationPolicy(t *testing.T) {
 		{"off", Escalation{}, true},
 		{"good", Escalation{Steps: []int{64, 48}, After: 3, Within: time.Hour}, true},
 		{"after 1", Escalation{Steps: []int{64}, After: 1, Within: time.Hour}, false},
+		{"after too many to keep", Escalation{Steps: []int{64}, After: MaxEscalationAfter + 1, Within: time.Hour}, false},
 		{"no within", Escalation{Steps: []int{64}, After: 3}, false},
 		{"escStep not below start", Escalation{Steps: []int{128}, After: 3, Within: time.Hour}, false},
 		{"steps growing", Escalation{Steps: []int{48, 64}, After: 3, Within: time.Hour}, false},
