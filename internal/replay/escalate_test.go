@@ -58,3 +58,25 @@ func withoutSpeed(s string) string {
 	}
 	return s + "\n"
 }
+
+// Replaying the configured sources keeps the recidive jail, which has none.
+func TestReplayConfiguredRecidive(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	data, err := os.ReadFile("testdata/escalate.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Date(2024, 7, 28, 0, 0, 0, 0, time.UTC)
+	if err := os.WriteFile(log, data, 0o600); err != nil || os.Chtimes(log, mtime, mtime) != nil {
+		t.Fatal("cannot prepare the log")
+	}
+	cfg := filepath.Join(dir, "peerjail.yaml")
+	os.WriteFile(cfg, []byte("jails:\n  ssh:\n    filter: sshd\n    source: {files: [auth.log]}\n    maxretry: 2\n    bantime: 30m\n"+
+		"  recidive:\n    type: recidive\n    maxretry: 3\n"), 0o600)
+	got := runReplay(t, Options{Config: loadConfig(t, cfg), ConfiguredFiles: true, JSON: true, Workers: 1})
+	checkContract(t, got)
+	if !strings.Contains(got, `{"event":"ban","jail":"recidive","host":"198.51.100.1","at":"2024-07-27T01:20:10.000Z"`) {
+		t.Errorf("no recidive ban in:\n%s", got)
+	}
+}

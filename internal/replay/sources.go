@@ -102,7 +102,7 @@ func openConfigured(ctx context.Context, js []*replayJail, o Options, w window) 
 		}
 		kept = append(kept, j)
 	}
-	if len(kept) == 0 {
+	if len(keys) == 0 {
 		what := "files: or journal:"
 		switch {
 		case !o.ConfiguredJournal:
