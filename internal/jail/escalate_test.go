@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -291,4 +292,71 @@ func BenchmarkAddIPv6(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzEscalation adds hits from a few /64s of two /48s (one /64 holding an
+// ignored address) and IPv4, with expiry and restores in between, and checks
+// what a widened ban may be: a step holding the hit, widened from the start
+// length, never over an ignored address, never for IPv4; and that a host
+// inside an active ban is never banned again.
+func FuzzEscalation(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	f.Add([]byte{0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0, 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := bytesIn(data)
+		cfg := escalating()
+		cfg.MaxRetry = 1 + in.next()%2
+		cfg.BanTime = time.Duration(1+in.next()%30) * time.Minute
+		cfg.Escalation.After = 2 + in.next()%2
+		cfg.Escalation.Within = time.Duration(1+in.next()%60) * time.Minute
+		cfg.IgnoreIP = []netip.Prefix{netip.MustParsePrefix("2001:db8:1:3::99/128")}
+		j := mustNew(t, cfg)
+		now := t0
+		for len(in) > 0 {
+			b := in.next()
+			now = now.Add(time.Duration(in.next()%8) * time.Minute)
+			j.Expire(now)
+			var a netip.Addr
+			if b&0x80 != 0 {
+				a = netip.AddrFrom4([4]byte{198, 51, 100, byte(b & 7)})
+			} else {
+				a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(b >> 5 & 1), 0, byte(b >> 3 & 3), 15: byte(b&7) + 1})
+			}
+			if b&0x40 != 0 {
+				k, _ := j.KeyFor(filter.Host{Addr: a})
+				j.Restore(Ban{Key: k, At: now, Until: now.Add(time.Minute)})
+				continue
+			}
+			inside := false
+			for _, ban := range j.Bans() {
+				inside = inside || ban.Key.Prefix.Contains(a)
+			}
+			d, v := j.Add(filter.Hit{Host: filter.Host{Addr: a}, Weight: 1}, now, nil)
+			if inside && v != AlreadyBanned {
+				t.Fatalf("%v inside an active ban: %v %v", a, v, d.Key)
+			}
+			if v != Banned {
+				continue
+			}
+			p := d.Key.Prefix
+			switch {
+			case !p.Contains(a):
+				t.Fatalf("ban of %v for a hit of %v", p, a)
+			case d.EscalatedFrom == 0 && p.Addr().Is6() && p.Bits() != 128:
+				t.Fatalf("ban of %v not escalated, want a /128", p)
+			case d.EscalatedFrom != 0 && (a.Is4() || d.EscalatedFrom != 128 || !slices.Contains(cfg.Escalation.Steps, p.Bits())):
+				t.Fatalf("ban of %v escalated from /%d", p, d.EscalatedFrom)
+			case p.Contains(netip.MustParseAddr("2001:db8:1:3::99")):
+				t.Fatalf("ban of %v holds an ignored address", p)
+			}
+		}
+		if n := j.esc.recent.len(); n > escalationCap {
+			t.Fatalf("%d prefixes tracked", n)
+		}
+		for e := j.esc.recent.head; e != nil; e = e.next {
+			if len(e.val.at) > cfg.Escalation.After || !slices.IsSorted(e.val.at) {
+				t.Fatalf("%v keeps %v", e.key, e.val.at)
+			}
+		}
+	})
 }
