@@ -72,6 +72,9 @@ type Jail struct {
 	// Fleet is the jail's fleet: policy; nil when the fleet's reports do
 	// not ban here.
 	Fleet *FleetPolicy
+	// Recidive is set for a jail of type recidive: it has no filter and no
+	// source, and counts the bans of other jails.
+	Recidive *Recidive
 }
 
 // Action is the `action:` shorthand's value, kept for the code that still
@@ -168,6 +171,7 @@ type parser struct {
 	used             usage // by the files read so far
 	ioErr            error // an included file that could not be read
 	cfg              *Config
+	recidive         []recidiveRef // recidive jails' lists, checked at the end
 }
 
 const egJails = "jails: {libp2p: {filter: libp2p-peer-status, source: {files: [/var/log/ipfs/*.log]}}}"
@@ -230,6 +234,7 @@ func (p *parser) document(root *yaml.Node) {
 		defined += p.jails(pt, base, include == nil)
 	}
 	p.enter(main)
+	p.checkRecidive()
 	if include != nil && defined == 0 && ok {
 		top.fail(resolve(include), "include", "no jails defined, here or in the included files (%d read; e.g. %s)",
 			len(parts)-1, egJails)

@@ -19,6 +19,8 @@ import (
 func TestLoadGoodSummaries(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.yaml")
 	files = append(files, "../../configs/peerjail.yaml")
+	examples, _ := filepath.Glob("../../configs/examples/*.yaml")
+	files = append(files, examples...)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			c, err := Load(f, LoadOptions{})
@@ -26,6 +28,9 @@ func TestLoadGoodSummaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+			if filepath.Base(filepath.Dir(f)) == "examples" {
+				name = "example-" + name
+			}
 			golden.CheckString(t, filepath.Join("testdata/good", name+".summary"), strings.Join(c.Summary(), "\n")+"\n")
 		})
 	}

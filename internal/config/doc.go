@@ -57,6 +57,16 @@
 //	  subject: peerjail.reports  # default; reports go to <subject>.<reporter>.<jail>
 //	  replicas: 3             # default 1; 1..5, when peerjail creates the stream
 //	  publish: [libp2p]       # jails whose local decisions are shared; each must be a jail
+//	    ipv6_escalation:      # optional (also under defaults): widen IPv6 bans
+//	      start: 128          # default ipv6_prefix, which it replaces: the length bans start at
+//	      steps: [64, 48]     # required; strictly decreasing, each below start
+//	      after: 3            # default 3, at least 2: distinct bans inside one prefix of the next step ...
+//	      within: 1h          # default 1h: ... within this long make the next ban there cover the prefix
+//	  recidive:
+//	    type: recidive        # counts the bans of other jails instead of log lines; no filter, source,
+//	                          # datepattern, max_clock_skew, ports or protocol (it bans on all ports)
+//	    jails: [libp2p, sshd] # default every jail that is not a recidive jail; never its own bans
+//	    findtime: 1d          # a recidive jail's own defaults: findtime 1d, maxretry 5, bantime 1w
 //
 // Durations are Go durations plus days and weeks: 30s, 10m, 1h30m, 1d, 1w,
 // 2d12h; all must be positive. A jail's key overrides the same key under

@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/jail"
 )
 
 // FuzzParse checks that no input panics or hangs Parse, that every problem
 // it reports is a located ErrInvalid, and that what it accepts is usable.
 func FuzzParse(f *testing.F) {
-	for _, pattern := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml", "../../configs/*.yaml"} {
+	for _, pattern := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml", "../../configs/*.yaml", "../../configs/examples/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			data, err := os.ReadFile(file)
@@ -131,7 +132,7 @@ func checkConfig(t *testing.T, c *Config) {
 	}
 	for _, j := range c.Jails {
 		p := j.Policy
-		if !jailName.MatchString(j.Name) || p.Name != j.Name || j.FilterName == "" ||
+		if !jailName.MatchString(j.Name) || p.Name != j.Name || (j.FilterName == "") != (j.Recidive != nil) ||
 			p.FindTime <= 0 || p.BanTime <= 0 || p.MaxRetry < 1 || p.IPv6Prefix < 1 || p.IPv6Prefix > 128 ||
 			p.MaxHosts < 1 || (p.Increment.Factor != 0 && p.Increment.Factor < 1) {
 			t.Fatalf("accepted a jail that breaks the contract: %+v", j)
@@ -148,6 +149,15 @@ func checkConfig(t *testing.T, c *Config) {
 			if !pre.IsValid() || pre != pre.Masked() {
 				t.Fatalf("jail %s: ignoreip %v", j.Name, pre)
 			}
+		}
+		if _, err := jail.NewCounter(p); err != nil {
+			t.Fatalf("jail %s: accepted policy is refused: %v", j.Name, err)
+		}
+		if j.Recidive != nil {
+			if len(j.Files)+len(j.Journal)+len(j.Ports) > 0 || len(p.Escalation.Steps) > 0 {
+				t.Fatalf("recidive jail %s has sources, ports or an escalation: %+v", j.Name, j)
+			}
+			continue
 		}
 		if _, err := filter.New(j.Filter); err != nil {
 			t.Fatalf("jail %s: accepted filter does not compile: %v", j.Name, err)

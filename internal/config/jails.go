@@ -51,6 +51,7 @@ type settings struct {
 	action      string
 	datePattern string
 	clockSkew   time.Duration
+	esc         *escalationSetting // ipv6_escalation; nil: none
 }
 
 // builtinSettings are the values used when neither a jail nor the defaults
@@ -95,6 +96,7 @@ func (s scope) settingHandlers(st *settings) []handler {
 		{"action", func(k string, v *yaml.Node) { setIf(&st.action)(s.oneOf(v, k, "an action", actions)) }},
 		{"datepattern", func(k string, v *yaml.Node) { setIf(&st.datePattern)(s.datePattern(v, k)) }},
 		{"max_clock_skew", func(k string, v *yaml.Node) { setIf(&st.clockSkew)(s.duration(v, k)) }},
+		{"ipv6_escalation", func(k string, v *yaml.Node) { s.escalation(v, k, st) }},
 	}
 }
 
@@ -186,6 +188,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	var ref jailRef
 	var src source
 	var fleet *FleetPolicy
+	var rk recidiveKeys
 	hs := append([]handler{
 		{"filter", func(k string, v *yaml.Node) {
 			if name, ok := s.str(v, k, want{"a filter name", "libp2p-peer-status"}); ok {
@@ -195,7 +198,11 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 		{"source", func(k string, v *yaml.Node) { src = s.source(v, k, p.dir) }},
 	}, s.settingHandlers(&st)...)
 	hs = append(hs, handler{"fleet", func(k string, v *yaml.Node) { fleet = s.fleetPolicy(v, k) }})
+	hs = append(hs, s.recidiveHandlers(&rk)...)
 	seen, ok := s.mapping(n, "", "{filter: libp2p-peer-status, source: "+egSource+"}", hs)
+	// A recidive jail has neither filter nor source; any other type: is
+	// reported already.
+	ok = ok && seen["type"] == nil
 	if ok && seen["filter"] == nil {
 		s.fail(n, "filter", "missing (e.g. filter: libp2p-peer-status)")
 	}
@@ -215,10 +222,12 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	j.IgnoreSelf, j.Ports, j.Protocol, j.Action, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, Action(st.action), st.datePattern
 	j.MaxClockSkew = st.clockSkew
 	j.Fleet = fleet.withBanTime(st.banTime)
-	if ref.n != nil {
+	if ref.n != nil && rk.typ != TypeRecidive {
 		j.FilterName = ref.name
 		j.Filter = p.lookupFilter(s, ref)
 	}
+	p.applyEscalation(s, &st, &j)
+	p.finishRecidive(s, &j, seen, &rk)
 	return j, st.enabled
 }
 

@@ -72,7 +72,11 @@ func (j *Jail) summary() string {
 	if p.Increment.Factor > 1 {
 		parts[3] += fmt.Sprintf(" (×%s up to %s)", strconv.FormatFloat(p.Increment.Factor, 'g', -1, 64), formatDuration(p.Increment.MaxTime))
 	}
-	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix), j.portSummary(), "action "+string(j.Action))
+	if j.Recidive != nil {
+		parts = parts[1:]
+		parts[0] = j.Recidive.summary()
+	}
+	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix)+escalationSummary(p.Escalation), j.portSummary(), "action "+string(j.Action))
 	if j.DatePattern != "" {
 		parts = append(parts, "dates "+j.DatePattern)
 	}

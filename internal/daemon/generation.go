@@ -102,6 +102,7 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 			}
 		}
 	}
+	d.seedRecidive(g)
 	return g, nil
 }
 

@@ -59,7 +59,8 @@ func jailStatus(lj *liveJail, now time.Time, enf *enforcer) control.JailStatus {
 	keys := make([]jail.Key, len(bans))
 	for i, b := range bans {
 		keys[i] = b.Key
-		js.Banned = append(js.Banned, control.Banned{Host: b.Key.String(), Until: b.Until, Remaining: control.Duration(b.Until.Sub(now).Round(time.Second))})
+		js.Banned = append(js.Banned, control.Banned{Host: b.Key.String(), Until: b.Until, Remaining: control.Duration(b.Until.Sub(now).Round(time.Second)),
+			EscalatedFrom: b.EscalatedFrom})
 	}
 	enf.enforcement(lj.cfg.Name, js.Banned, keys)
 	return js

@@ -67,6 +67,9 @@ func (d *Daemon) sourceGroups(g *generation) ([]*sourceGroup, error) {
 	byKey := map[string]*sourceGroup{}
 	var keys []string
 	for i, lj := range g.jails {
+		if lj.cfg.Recidive != nil {
+			continue // it reads no source: the engine feeds it bans
+		}
 		key, err := d.sourceKey(lj.cfg)
 		if err != nil {
 			return nil, err

@@ -128,6 +128,7 @@ func (j *Counter) Restore(b Ban) {
 		j.hosts.remove(i)
 	}
 	j.bans.put(b)
+	j.restoreEscalation(b)
 }
 
 // Bans returns the active bans, by end time.

@@ -13,6 +13,9 @@ type Ban struct {
 	At       time.Time
 	Until    time.Time
 	Offences int
+	// EscalatedFrom is the length an escalated ban's key had before it
+	// was widened (see Decision.EscalatedFrom).
+	EscalatedFrom int
 }
 
 // banSet holds the active bans by key and in a min-heap by end time, so that

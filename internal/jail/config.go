@@ -24,6 +24,8 @@ type Policy struct {
 	// MaxHosts caps the hosts with pending hits; the least recently seen is
 	// evicted first.
 	MaxHosts int
+	// Escalation widens IPv6 bans from IPv6Prefix to its steps.
+	Escalation Escalation
 }
 
 // Increment is the repeat-offender policy.
@@ -54,6 +56,7 @@ func (c Policy) normalize() (Policy, error) {
 		return Policy{}, fmt.Errorf("jail %q: %w", c.Name, err)
 	}
 	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
+	c.Escalation.Steps = append([]int(nil), c.Escalation.Steps...)
 	return c, nil
 }
 
@@ -80,5 +83,5 @@ func (c Policy) validate() error {
 			return fmt.Errorf("ignoreip %v is not a valid prefix: %w", p, ErrPolicy)
 		}
 	}
-	return nil
+	return c.Escalation.validate(c.IPv6Prefix)
 }

@@ -50,8 +50,13 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 		j.ignored += int64(weight)
 		return Decision{}, IgnoredHost
 	}
+	return j.addKey(k, weight, at, banAt, line)
+}
+
+// addKey counts a hit of weight on k, which is not ignored.
+func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (Decision, Verdict) {
 	j.totalHits += int64(weight)
-	if j.bans.has(k) {
+	if j.bans.has(k) || (j.esc.levels != nil && j.coveredByWider(k)) {
 		return Decision{}, AlreadyBanned
 	}
 	i := j.track(k)
@@ -70,7 +75,7 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}
-	d := j.ban(k, banAt, 0, i, hits)
+	d := j.banWidened(k, banAt, i, hits)
 	j.hosts.remove(i)
 	return d, Banned
 }

@@ -80,6 +80,9 @@ type Decision struct {
 	// at (the correlation table), which the jail's address actions ban and
 	// unban with it.
 	Addrs []netip.Prefix
+	// EscalatedFrom is, for a ban that ipv6_escalation widened to the
+	// prefix Key, the length the key had before; 0 for any other.
+	EscalatedFrom int
 }
 
 // Counter counts hits per host key in a sliding window and bans hosts that
@@ -94,6 +97,7 @@ type Counter struct {
 	scratch  []int64   // for rebuilding a window without allocating
 	offences lru[int]  // bans so far per key, kept apart from windows
 	bans     banSet
+	esc      escalation // recent bans per wider IPv6 prefix
 
 	totalHits, totalBanned, evicted, ignored int64
 }
@@ -114,6 +118,7 @@ func NewCounter(cfg Policy) (*Counter, error) {
 		scratch:  make([]int64, 0, min(cfg.MaxRetry, 16)),
 		offences: newLRU[int](cfg.MaxHosts),
 		bans:     newBanSet(),
+		esc:      newEscalation(cfg),
 	}, nil
 }
 
@@ -124,5 +129,6 @@ func (j *Counter) Name() string { return j.cfg.Name }
 func (j *Counter) Policy() Policy {
 	c := j.cfg
 	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
+	c.Escalation.Steps = append([]int(nil), c.Escalation.Steps...)
 	return c
 }

@@ -74,6 +74,7 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 	case jail.Banned:
 		c.Bans++
 		e.noteBan(d)
+		e.feedRecidive(jl, d)
 	}
 	c.Matched++
 	if jl.Hosts != nil {

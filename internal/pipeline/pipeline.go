@@ -39,6 +39,10 @@ type Lane struct {
 	// findTime is the jail's, read once by New: Config copies the
 	// policy's slices, too much for every hit.
 	findTime time.Duration
+	// Recidive is set for a recidive jail, which has no Filter and reads
+	// no source: it counts the bans of the lanes that feed it (recidive.go).
+	Recidive *config.Recidive
+	feeds    []*Lane // the recidive lanes counting this lane's bans
 }
 
 // Counts are what happened to the lines a jail saw.
@@ -108,6 +112,7 @@ func New(jails []*Lane, o Options) *Engine {
 			j.findTime = j.Counter.Policy().FindTime
 		}
 	}
+	linkRecidive(jails)
 	e := &Engine{jails: jails, opts: o}
 	e.groups, e.group = groupFilters(jails)
 	return e
@@ -126,15 +131,19 @@ func (e *Engine) NewSource(name string, ref func() time.Time, jails []int) (*Sou
 		ref = time.Now
 	}
 	if jails == nil {
-		jails = make([]int, len(e.jails))
-		for i := range jails {
-			jails[i] = i
+		for i, jl := range e.jails {
+			if jl.Recidive == nil {
+				jails = append(jails, i)
+			}
 		}
 	}
 	s := &Source{Name: name, jails: jails, ref: ref}
 	for _, j := range jails {
 		if j < 0 || j >= len(e.jails) {
 			return nil, fmt.Errorf("source %s: no jail %d", name, j)
+		}
+		if e.jails[j].Recidive != nil {
+			return nil, fmt.Errorf("source %s: jail %s is a recidive jail, which reads no source", name, e.jails[j].Counter.Name())
 		}
 	}
 	if err := s.plan(e); err != nil {
@@ -227,11 +236,14 @@ func lineTime(l *logline.Line, h filter.Hit, d *timestamp.Detector) (t time.Time
 // the same filter and counter, and shares matches as before, with the new
 // configuration's datepattern and clock skew.
 func (j *Lane) Carry(datePattern string, maxClockSkew time.Duration) *Lane {
-	return &Lane{Filter: j.Filter, Counter: j.Counter, DatePattern: datePattern, MaxClockSkew: maxClockSkew, filterKey: j.filterKey}
+	return &Lane{Filter: j.Filter, Counter: j.Counter, DatePattern: datePattern, MaxClockSkew: maxClockSkew, filterKey: j.filterKey, Recidive: j.Recidive}
 }
 
 // NewLane builds a configured jail's lane: its filter in front of its counter.
 func NewLane(jc config.Jail) (*Lane, error) {
+	if jc.Recidive != nil {
+		return newRecidiveLane(jc)
+	}
 	f, err := filter.New(jc.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("jail %q: %w", jc.Name, err)

@@ -144,7 +144,7 @@ type replayJail struct {
 func buildJails(c *config.Config, only string) ([]*replayJail, error) {
 	var out []*replayJail
 	for _, jc := range c.Jails {
-		if only != "" && jc.Name != only {
+		if only != "" && jc.Name != only && !feeds(c, only, jc) {
 			continue
 		}
 		lane, err := pipeline.NewLane(jc)

@@ -20,12 +20,15 @@ type reporter struct {
 	enc   *json.Encoder
 	// bans counts bans per jail and key, for the top offenders table.
 	bans map[string]map[jail.Key]int
+	// recidive says which jails are recidive jails, whose hits are bans.
+	recidive map[string]bool
 }
 
 func newReporter(w io.Writer, asJSON bool, jails []*replayJail) *reporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	r := &reporter{w: bw, json: asJSON, jails: jails, enc: json.NewEncoder(bw), bans: make(map[string]map[jail.Key]int)}
 	r.enc.SetEscapeHTML(false)
+	r.recidive = recidiveJails(jails)
 	return r
 }
 
@@ -37,6 +40,11 @@ type banEvent struct {
 	At    string `json:"at"`
 	Until string `json:"until"`
 	Hits  int    `json:"hits"`
+	// Added after the original contract's fields, omitted when unset:
+	// the length an escalated IPv6 ban's key had before it was widened,
+	// and, for a recidive jail's ban, that its hits are bans.
+	EscalatedFrom int  `json:"escalated_from,omitempty"`
+	Recidive      bool `json:"recidive,omitempty"`
 }
 
 type unbanEvent struct {
@@ -75,15 +83,16 @@ func (r *reporter) decision(d jail.Decision) {
 	}
 	if r.json {
 		if d.Action == jail.ActionBan {
-			r.enc.Encode(banEvent{"ban", d.Jail, d.Key.String(), stamp(d.At), stamp(d.Until), d.Hits})
+			r.enc.Encode(banEvent{Event: "ban", Jail: d.Jail, Host: d.Key.String(), At: stamp(d.At), Until: stamp(d.Until), Hits: d.Hits,
+				EscalatedFrom: d.EscalatedFrom, Recidive: r.recidive[d.Jail]})
 		} else {
 			r.enc.Encode(unbanEvent{"unban", d.Jail, d.Key.String(), stamp(d.At)})
 		}
 		return
 	}
 	if d.Action == jail.ActionBan {
-		fmt.Fprintf(r.w, "%s  ban    %-16s %-28s for %s (%d hits, offence %d)\n",
-			stamp(d.At), d.Jail, d.Key, formatDuration(d.Duration), d.Hits, d.Offences)
+		fmt.Fprintf(r.w, "%s  ban    %-16s %-28s for %s (%s, offence %d%s)\n",
+			stamp(d.At), d.Jail, d.Key, formatDuration(d.Duration), r.hits(d), d.Offences, escalated(d))
 		return
 	}
 	fmt.Fprintf(r.w, "%s  unban  %-16s %s\n", stamp(d.At), d.Jail, d.Key)
@@ -108,8 +117,8 @@ func (r *reporter) finish(took time.Duration, lines int64) error {
 
 func (r *reporter) table(j *replayJail) {
 	c, p := j.lane.Counts, j.cfg.Policy
-	fmt.Fprintf(r.w, "\njail %s: filter %s, maxretry %d in %s, bantime %s\n",
-		j.cfg.Name, j.cfg.FilterName, p.MaxRetry, formatDuration(p.FindTime), formatDuration(p.BanTime))
+	fmt.Fprintf(r.w, "\njail %s: %s, maxretry %d in %s, bantime %s\n",
+		j.cfg.Name, counts(j.cfg), p.MaxRetry, formatDuration(p.FindTime), formatDuration(p.BanTime))
 	rows := []struct {
 		k string
 		v int64

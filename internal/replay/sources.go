@@ -88,6 +88,9 @@ func openConfigured(ctx context.Context, js []*replayJail, o Options, w window) 
 			ks = append(ks, key{true, strings.Join(j.cfg.Journal, "+")})
 		}
 		if len(ks) == 0 {
+			if j.cfg.Recidive != nil {
+				kept = append(kept, j) // it counts bans, fed by the engine
+			}
 			continue
 		}
 		for _, k := range ks {
@@ -99,7 +102,7 @@ func openConfigured(ctx context.Context, js []*replayJail, o Options, w window) 
 		}
 		kept = append(kept, j)
 	}
-	if len(kept) == 0 {
+	if len(keys) == 0 {
 		what := "files: or journal:"
 		switch {
 		case !o.ConfiguredJournal:
