@@ -61,7 +61,7 @@ func (j *Jail) summary() string {
 	if p.Increment.Factor > 1 {
 		parts[3] += fmt.Sprintf(" (×%s up to %s)", strconv.FormatFloat(p.Increment.Factor, 'g', -1, 64), formatDuration(p.Increment.MaxTime))
 	}
-	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix), j.portSummary(), "action "+string(j.Action))
+	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix), j.portSummary(), "action "+ActionNames(j.Actions))
 	if j.DatePattern != "" {
 		parts = append(parts, "dates "+j.DatePattern)
 	}
