@@ -71,6 +71,7 @@ type Runner struct {
 	mu       sync.Mutex
 	q        []item // oldest first; q[:inflight] is being applied
 	inflight int
+	overflow []jail.Decision // dropped by Submit, for the goroutine to report
 	held     map[jail.Key]struct{}
 	dropped  int64
 	since    time.Time
@@ -113,9 +114,10 @@ func NewRunner(act Action, o RunnerOptions) *Runner {
 // Action is the action the Runner drives.
 func (r *Runner) Action() Action { return r.act }
 
-// Submit queues the decisions the action takes; it never blocks.
+// Submit queues the decisions the action takes; it never blocks, and never
+// calls Outcome itself (the drops it makes are reported from the Runner's
+// goroutine), so a caller may hold a lock that Outcome takes.
 func (r *Runner) Submit(ds ...jail.Decision) {
-	var dropped []jail.Decision
 	r.mu.Lock()
 	for _, d := range ds {
 		if !r.act.Takes(d.Key) {
@@ -123,10 +125,9 @@ func (r *Runner) Submit(ds ...jail.Decision) {
 		}
 		r.q = append(r.q, item{d: d})
 	}
-	dropped = r.overflowLocked()
+	r.overflow = append(r.overflow, r.overflowLocked()...)
 	r.s.queue.Set(float64(len(r.q)))
 	r.mu.Unlock()
-	r.reportDropped(dropped)
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -159,13 +160,16 @@ func (r *Runner) overflowLocked() []jail.Decision {
 	return out
 }
 
-func (r *Runner) reportDropped(ds []jail.Decision) {
+// reportOverflow reports what Submit dropped since the last time.
+func (r *Runner) reportOverflow() {
+	r.mu.Lock()
+	ds := r.overflow
+	r.overflow = nil
+	r.dropped += int64(len(ds))
+	r.mu.Unlock()
 	if len(ds) == 0 {
 		return
 	}
-	r.mu.Lock()
-	r.dropped += int64(len(ds))
-	r.mu.Unlock()
 	r.s.drop.Add(float64(len(ds)))
 	r.s.dropped.Add(float64(len(ds)))
 	r.log.Warn("decisions dropped: the action's queue is full", "dropped", len(ds), "queue", r.o.Queue)
@@ -176,7 +180,7 @@ func (r *Runner) reportDropped(ds []jail.Decision) {
 func (r *Runner) State() State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return State{Held: len(r.held), Queued: len(r.q), Dropped: r.dropped, Since: r.since, Err: r.lastErr}
+	return State{Held: len(r.held), Queued: len(r.q), Dropped: r.dropped + int64(len(r.overflow)), Since: r.since, Err: r.lastErr}
 }
 
 // Close stops the Runner and returns once its goroutine has ended. Decisions
@@ -221,6 +225,7 @@ func (r *Runner) run() {
 // nil once the Runner is closed.
 func (r *Runner) next() []jail.Decision {
 	for {
+		r.reportOverflow()
 		r.mu.Lock()
 		if n := min(len(r.q), maxBatch); n > 0 {
 			r.inflight = n

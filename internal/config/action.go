@@ -387,3 +387,14 @@ func (s scope) headers(n *yaml.Node, key string) (map[string]string, bool) {
 	}
 	return out, ok
 }
+
+// Kernel reports whether one of the jail's actions bans in the kernel's
+// nftables sets, which the daemon must then open at start.
+func (j *Jail) Kernel() bool {
+	for _, s := range j.Actions {
+		if s.Type == ActionNFTables {
+			return true
+		}
+	}
+	return false
+}

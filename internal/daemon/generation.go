@@ -26,6 +26,11 @@ import (
 type generation struct {
 	cfg    *config.Config
 	jails  []*liveJail
+	// acts are the jails' actions; started the queued ones build made
+	// anew, which the swap reconciles with the store (or a failed build
+	// closes).
+	acts    map[string]*jailActions
+	started []*actionRunner
 	eng    *pipeline.Engine
 	groups []*sourceGroup
 
@@ -71,6 +76,15 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	if err != nil {
 		return nil, err
 	}
+	if g.acts, g.started, err = d.buildActions(cfg); err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			_ = closeRunners(g.started)
+		}
+	}()
 	// Decisions are applied on a context nobody cancels: ctx may be a
 	// control request's (reload) or the one SIGTERM ends, and a batch
 	// counted while stopping must still reach the kernel.
@@ -102,6 +116,7 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 			}
 		}
 	}
+	built = true
 	return g, nil
 }
 
@@ -241,7 +256,7 @@ type adoptTarget interface {
 
 func (g *generation) adopts(name string) bool {
 	lj := g.find(name)
-	return lj != nil && lj.cfg.Action == config.ActionNFTables
+	return lj != nil && g.acts[name].kernel
 }
 
 func (g *generation) hold(f func(restore func(jail string, b jail.Ban) bool)) {
@@ -271,7 +286,7 @@ func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 	var out []firewall.Jail
 	seen := map[string]bool{}
 	add := func(j config.Jail) {
-		if j.Action != config.ActionNFTables || seen[j.Name] {
+		if !j.Kernel() || seen[j.Name] {
 			return
 		}
 		seen[j.Name] = true
