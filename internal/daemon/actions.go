@@ -220,13 +220,24 @@ func (d *Daemon) reconcile(started []*actionRunner) error {
 		}
 	}
 	var batch store.Batch
-	for _, r := range started {
-		batch = d.reconcileOne(r, active, recs, now, batch)
+	hand := make([][]jail.Decision, len(started))
+	for i, r := range started {
+		hand[i] = d.reconcileOne(r, active, recs, now, &batch)
 	}
-	return saved(d.st.Update(batch))
+	// The records first: an answer of the action must come after them.
+	err = saved(d.st.Update(batch))
+	for i, r := range started {
+		if len(hand[i]) > 0 {
+			d.log.Info("handing an action what the state says it should hold", "jail", r.jail, "action", r.key, "decisions", len(hand[i]))
+			r.Submit(hand[i]...)
+		}
+	}
+	return err
 }
 
-func (d *Daemon) reconcileOne(r *actionRunner, active map[store.BanKey]store.Ban, recs []store.ActionRecord, now time.Time, batch store.Batch) store.Batch {
+// reconcileOne returns what r must be handed, adding to batch the records
+// to write first.
+func (d *Daemon) reconcileOne(r *actionRunner, active map[store.BanKey]store.Ban, recs []store.ActionRecord, now time.Time, batch *store.Batch) []jail.Decision {
 	jailName := r.jail
 	acked := map[string]bool{}
 	var decs []jail.Decision
@@ -263,11 +274,14 @@ func (d *Daemon) reconcileOne(r *actionRunner, active map[store.BanKey]store.Ban
 		batch.PutActions = append(batch.PutActions, store.ActionRecord{Action: r.key, Jail: jailName, Key: b.Key, Until: b.Until})
 	}
 	r.Holds(held...)
-	if len(decs) > 0 {
-		d.log.Info("handing an action what the state says it should hold", "jail", jailName, "action", r.key, "decisions", len(decs))
-		r.Submit(decs...)
+	var again []jail.Key
+	for _, dec := range decs {
+		if dec.Action == jail.ActionBan {
+			again = append(again, dec.Key)
+		}
 	}
-	return batch
+	d.enf.expect(jailName, again, "handed to "+r.key+" again at start; not acknowledged yet")
+	return decs
 }
 
 func parsePrefixes(ss []string) []netip.Prefix {
