@@ -2,11 +2,11 @@ package daemon
 
 import (
 	"cmp"
-	"slices"
 	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/action"

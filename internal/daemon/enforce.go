@@ -24,13 +24,13 @@ import (
 // changes jails only through adoptTarget.hold, which runs the enforcer's
 // part, and so takes mu, inside the engine's lock.
 type enforcer struct {
-	mu      sync.Mutex
+	mu     sync.Mutex
 	kernel firewall.Firewall       // nil when no jail uses nftables
 	jails  map[string]*jailActions // by jail (actions.go)
 	st     *store.Store
-	log     *slog.Logger
-	now     func() time.Time
-	m       *metrics
+	log    *slog.Logger
+	now    func() time.Time
+	m      *metrics
 
 	pending   []jail.Decision
 	positions map[string]string

@@ -24,15 +24,15 @@ import (
 // carrying over the jails whose settings did not change, with their windows
 // and bans, and the readers whose files or journal matches did not change.
 type generation struct {
-	cfg    *config.Config
-	jails  []*liveJail
+	cfg   *config.Config
+	jails []*liveJail
 	// acts are the jails' actions; started the queued ones build made
 	// anew, which the swap reconciles with the store (or a failed build
 	// closes).
 	acts    map[string]*jailActions
 	started []*actionRunner
-	eng    *pipeline.Engine
-	groups []*sourceGroup
+	eng     *pipeline.Engine
+	groups  []*sourceGroup
 
 	quit  chan struct{}  // closed by stop: the batchers take no more lines
 	live  atomic.Bool    // between start and stop
