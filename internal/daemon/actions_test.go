@@ -252,3 +252,34 @@ func TestIdentityAddrsInTheKernel(t *testing.T) {
 		t.Errorf("kernel bans %v: want 192.0.2.1 once for its own ban and once for the identity, and 192.0.2.2", bans)
 	}
 }
+
+// A reload that keeps a jail's action keeps its Runner; one that drops
+// the action closes it.
+func TestReloadKeepsOrClosesQueuedActions(t *testing.T) {
+	dir := t.TempDir()
+	fa := action.NewFake("webhook 127.0.0.1", nil)
+	built := 0
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf(hookConfig, filepath.Join(dir, "auth.log"))), 0o600)
+	td := newTestDaemonWith(t, dir, firewall.NewFake(), func(o *Options) {
+		o.Constructors = map[config.ActionType]action.Constructor{
+			config.ActionWebhook: func(config.ActionSpec, action.Env) (action.Action, error) { built++; return fa, nil },
+		}
+	})
+	ctx := context.Background()
+	if err := td.client().Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if built != 1 || fa.Closed() {
+		t.Errorf("after a reload without change: built %d times, closed %v", built, fa.Closed())
+	}
+	os.WriteFile(td.cfg, []byte(fmt.Sprintf(sshConfig, td.log)), 0o600)
+	if err := td.client().Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !fa.Closed() {
+		t.Error("the dropped action was not closed")
+	}
+	if s := statusOf(t, td); s.Action != "nftables" || len(s.Actions) != 1 {
+		t.Errorf("status after the reload %+v", s)
+	}
+}
