@@ -99,12 +99,29 @@ func (s ActionSpec) Key() string {
 // the store commit; nftables and dry-run are applied in the flush itself.
 func (s ActionSpec) Async() bool { return s.Type != ActionNFTables && s.Type != ActionDryRun }
 
-// ActionNames is the comma list of a jail's action keys, the form the
+// Label is how status and the config summary name the action: its Key,
+// but a webhook's URL without its path and query, which often hold the
+// hook's secret (Slack's and Discord's do), and exec's program alone.
+func (s ActionSpec) Label() string {
+	switch s.Type {
+	case ActionWebhook:
+		if u, err := url.Parse(s.URL); err == nil && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
+			return string(s.Type) + " " + u.Scheme + "://" + u.Host + "/…"
+		}
+	case ActionExec:
+		if len(s.Ban) > 0 {
+			return string(s.Type) + " " + s.Ban[0]
+		}
+	}
+	return s.Key()
+}
+
+// ActionNames is the comma list of a jail's action labels, the form the
 // single `action` of status and the config summary had.
 func ActionNames(specs []ActionSpec) string {
 	names := make([]string, len(specs))
 	for i, s := range specs {
-		names[i] = s.Key()
+		names[i] = s.Label()
 	}
 	return strings.Join(names, ", ")
 }

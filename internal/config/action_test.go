@@ -70,9 +70,13 @@ func TestActions(t *testing.T) {
 
 func TestActionKeysAndNames(t *testing.T) {
 	specs := []ActionSpec{{Type: ActionNFTables}, {Type: ActionFlowAdmin, URL: "http://127.0.0.1:9002"},
-		{Type: ActionExec, Ban: []string{"/usr/sbin/ipset", "add", "x"}}}
-	if got, want := ActionNames(specs), "nftables, flow-admin http://127.0.0.1:9002, exec /usr/sbin/ipset add x"; got != want {
+		{Type: ActionExec, Ban: []string{"/usr/sbin/ipset", "add", "x"}},
+		{Type: ActionWebhook, URL: "https://hooks.slack.com/services/T0/B0/s3cret"}, {Type: ActionWebhook, URL: "http://127.0.0.1:8080"}}
+	if got, want := ActionNames(specs), "nftables, flow-admin http://127.0.0.1:9002, exec /usr/sbin/ipset, webhook https://hooks.slack.com/…, webhook http://127.0.0.1:8080"; got != want {
 		t.Errorf("names %q, want %q", got, want)
+	}
+	if got := specs[3].Key(); got != "webhook https://hooks.slack.com/services/T0/B0/s3cret" {
+		t.Errorf("key %q: the store's name keeps the whole URL", got)
 	}
 	for _, s := range specs {
 		if s.Async() != (s.Type != ActionNFTables) {

@@ -124,7 +124,7 @@ func (d *Daemon) buildActions(cfg *config.Config) (map[string]*jailActions, []*a
 				r := &actionRunner{jail: jc.Name, spec: spec, key: spec.Key()}
 				r.Runner = action.NewRunner(a, action.RunnerOptions{
 					Jail: jc.Name, Type: string(spec.Type), Retries: spec.Retries, Queue: spec.Queue,
-					Logger: d.log, Metrics: d.actionMetrics, Outcome: d.enf.outcome(r.key),
+					Logger: d.log, Metrics: d.actionMetrics, Outcome: d.enf.outcome(r.key, spec.Label()),
 				})
 				ja.runners = append(ja.runners, r)
 				ja.status = append(ja.status, actionSlot{name: a.Name(), runner: r})
@@ -139,7 +139,7 @@ func (d *Daemon) buildActions(cfg *config.Config) (map[string]*jailActions, []*a
 // newAction builds one action: the kernel and dry-run here, the others
 // through Options.Constructors.
 func (d *Daemon) newAction(spec config.ActionSpec, jailName string) (action.Action, error) {
-	env := action.Env{Jail: jailName, Logger: d.log.With("jail", jailName, "action", spec.Key())}
+	env := action.Env{Jail: jailName, Logger: d.log.With("jail", jailName, "action", spec.Label())}
 	build := d.builtin(jailName)[spec.Type]
 	if build == nil {
 		build = d.o.Constructors[spec.Type]
@@ -149,7 +149,7 @@ func (d *Daemon) newAction(spec config.ActionSpec, jailName string) (action.Acti
 	}
 	a, err := build(spec, env)
 	if err != nil {
-		return nil, fmt.Errorf("%s: jail %q: start action %s: %w", spec.Pos, jailName, spec.Key(), err)
+		return nil, fmt.Errorf("%s: jail %q: start action %s: %w", spec.Pos, jailName, spec.Label(), err)
 	}
 	return a, nil
 }
@@ -189,7 +189,7 @@ func (d *Daemon) useRunners(acts map[string]*jailActions) {
 	for id, r := range d.runners {
 		if next[id] != r {
 			if err := r.Close(); err != nil {
-				d.log.Warn("close action", "jail", id.jail, "action", id.key, "err", err)
+				d.log.Warn("close action", "jail", id.jail, "action", r.spec.Label(), "err", err)
 			}
 		}
 	}
@@ -228,7 +228,7 @@ func (d *Daemon) reconcile(started []*actionRunner) error {
 	err = saved(d.st.Update(batch))
 	for i, r := range started {
 		if len(hand[i]) > 0 {
-			d.log.Info("handing an action what the state says it should hold", "jail", r.jail, "action", r.key, "decisions", len(hand[i]))
+			d.log.Info("handing an action what the state says it should hold", "jail", r.jail, "action", r.spec.Label(), "decisions", len(hand[i]))
 			r.Submit(hand[i]...)
 		}
 	}
@@ -280,7 +280,7 @@ func (d *Daemon) reconcileOne(r *actionRunner, active map[store.BanKey]store.Ban
 			again = append(again, dec.Key)
 		}
 	}
-	d.enf.expect(jailName, again, "handed to "+r.key+" again at start; not acknowledged yet")
+	d.enf.expect(jailName, again, "handed to "+r.spec.Label()+" again at start; not acknowledged yet")
 	return decs
 }
 
@@ -364,7 +364,7 @@ func (e *enforcer) untakenLocked(d jail.Decision) {
 // outcome returns what a queued action's Runner calls after each attempt:
 // it records in the store what the action acknowledged (and forgets what
 // it gave up on), and in the view whether a ban it takes is in force.
-func (e *enforcer) outcome(key string) func(action.Outcome) {
+func (e *enforcer) outcome(key, label string) func(action.Outcome) {
 	return func(out action.Outcome) {
 		var b store.Batch
 		for _, d := range out.Applied {
@@ -381,7 +381,7 @@ func (e *enforcer) outcome(key string) func(action.Outcome) {
 			}
 		}
 		if err := saved(e.st.Update(b)); err != nil {
-			e.log.Error("save what an action holds", "action", key, "err", err)
+			e.log.Error("save what an action holds", "action", label, "err", err)
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -396,7 +396,7 @@ func (e *enforcer) outcome(key string) func(action.Outcome) {
 			e.view.acked(d, why)
 		}
 		for _, d := range out.Dropped {
-			e.view.acked(d, "dropped by "+key+": "+why)
+			e.view.acked(d, "dropped by "+label+": "+why)
 		}
 	}
 }
