@@ -283,3 +283,38 @@ func TestReloadKeepsOrClosesQueuedActions(t *testing.T) {
 		t.Errorf("status after the reload %+v", s)
 	}
 }
+
+// The verification loop finds an identity's address missing from the
+// kernel, shows the ban pending, and puts the address back.
+func TestIdentityAddrRepaired(t *testing.T) {
+	fw := firewall.NewFake()
+	e, _, _ := newTestEnforcer(t, fw)
+	ctx := context.Background()
+	id := jail.Decision{Action: jail.ActionBan, Jail: "ssh", Key: jail.Key{ID: "12D3KooWpeer"}, At: time.Now(), Until: time.Now().Add(time.Hour),
+		Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("192.0.2.2/32")}}
+	e.queue(id)
+	if err := e.flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	// Someone removes the first: the second, still there, must not hide it.
+	fw.Apply(ctx, []firewall.Change{{Jail: "ssh", Prefix: netip.MustParsePrefix("192.0.2.1/32")}})
+	drift, ok := e.check(ctx)
+	if !ok || drift.None() {
+		t.Fatalf("check found no drift: %v", drift)
+	}
+	b := []control.Banned{{Host: id.Key.ID}}
+	e.enforcement("ssh", b, []jail.Key{id.Key})
+	if b[0].Enforcement != control.Pending {
+		t.Errorf("with an address missing: %+v, want pending", b[0])
+	}
+	e.mu.Lock()
+	e.repairLocked(ctx, drift)
+	e.mu.Unlock()
+	if !inFirewall(fw, "ssh", "192.0.2.1/32") {
+		t.Error("the missing address was not put back")
+	}
+	e.enforcement("ssh", b, []jail.Key{id.Key})
+	if b[0].Enforcement != control.Enforced {
+		t.Errorf("after the repair: %+v", b[0])
+	}
+}
