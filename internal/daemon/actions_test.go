@@ -17,6 +17,7 @@ import (
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/store"
 )
 
 const hookConfig = `jails:
@@ -316,5 +317,33 @@ func TestIdentityAddrRepaired(t *testing.T) {
 	e.enforcement("ssh", b, []jail.Key{id.Key})
 	if b[0].Enforcement != control.Enforced {
 		t.Errorf("after the repair: %+v", b[0])
+	}
+}
+
+// An identity's ban comes back at start with its addresses, into the
+// kernel and into status.
+func TestRestoreIdentityAddrs(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	putBans(t, filepath.Join(dir, "state.db"), store.Ban{Jail: "ssh", Key: "12D3KooWpeer", At: now, Until: now.Add(time.Hour), Offences: 1,
+		Addrs: []string{"192.0.2.1", "2001:db8::/64"}})
+	fw := firewall.NewFake()
+	c := startWith(t, dir, fw)
+	if !inFirewall(fw, "ssh", "192.0.2.1/32") || !inFirewall(fw, "ssh", "2001:db8::/64") {
+		els, _ := fw.List(context.Background())
+		t.Fatalf("kernel after start %v: want both addresses", els)
+	}
+	st, err := c.Status(context.Background(), "ssh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := st[0].Banned; len(b) != 1 || b[0].Enforcement != control.Enforced || strings.Join(b[0].Addrs, ",") != "192.0.2.1,2001:db8::/64" {
+		t.Errorf("status %+v", b)
+	}
+	if _, err := c.Unban(context.Background(), "ssh", "12D3KooWpeer", false); err != nil {
+		t.Fatal(err)
+	}
+	if inFirewall(fw, "ssh", "192.0.2.1/32") || inFirewall(fw, "ssh", "2001:db8::/64") {
+		t.Error("the identity's unban left its addresses in the kernel")
 	}
 }
