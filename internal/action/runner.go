@@ -268,8 +268,12 @@ func (r *Runner) settle(batch []jail.Decision, err error) bool {
 		keep = append(keep, it)
 	}
 	// The failed ones go back to the front, ahead of newer decisions on
-	// the same keys.
-	r.q = append(keep, r.q[r.inflight:]...)
+	// the same keys: into the slots the batch leaves, so that a long queue
+	// is never copied.
+	start := r.inflight - len(keep)
+	copy(r.q[start:], keep)
+	clear(r.q[:start]) // no Decision kept alive by the array's dead front
+	r.q = r.q[start:]
 	r.inflight = 0
 	r.dropped += int64(len(out.Dropped))
 	wasFailing := !r.since.IsZero()
