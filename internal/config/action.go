@@ -101,12 +101,13 @@ func (s ActionSpec) Async() bool { return s.Type != ActionNFTables && s.Type != 
 
 // Label is how status and the config summary name the action: its Key,
 // but a webhook's URL without its path and query, which often hold the
-// hook's secret (Slack's and Discord's do), and exec's program alone.
+// hook's secret (Slack's and Discord's do), and exec's program alone. It
+// is the name the webhook backend gives itself.
 func (s ActionSpec) Label() string {
 	switch s.Type {
 	case ActionWebhook:
-		if u, err := url.Parse(s.URL); err == nil && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
-			return string(s.Type) + " " + u.Scheme + "://" + u.Host + "/…"
+		if u, err := url.Parse(s.URL); err == nil {
+			return string(s.Type) + " " + u.Scheme + "://" + u.Host
 		}
 	case ActionExec:
 		if len(s.Ban) > 0 {
@@ -139,7 +140,7 @@ var (
 	wantHookURL     = want{"an http or https URL", "https://hooks.slack.com/services/T0/B0/X"}
 	wantArgv        = want{"a program and its arguments", "[/usr/sbin/ufw, insert, '1', deny, from, '{key}']"}
 	wantHeader      = want{"a header value", "Bearer s3cret"}
-	wantTemplate    = want{"a text/template", `'{"text": "ban {{.Key}} in {{.Jail}}"}'`}
+	wantTemplate    = want{"a text/template", `'{"text": {{printf "ban %s in %s" .Key .Jail | json}}}'`}
 	egActions       = "[{type: nftables}, {type: webhook, url: https://example.org/hook}]"
 	egAction        = "{type: flow-admin, url: http://127.0.0.1:9002}"
 )
@@ -284,6 +285,9 @@ func (s scope) requireActionKeys(n *yaml.Node, key string, spec ActionSpec, seen
 			s.fail(n, key+".url", "missing (e.g. url: %s)", wantURL.eg)
 			return
 		}
+		if u, err := url.Parse(spec.URL); err == nil && (u.RawQuery != "" || u.Fragment != "") {
+			s.fail(seen["url"], key+".url", "%q: a query or fragment has no meaning for the admin server (e.g. %s)", spec.URL, wantURL.eg)
+		}
 		if spec.URL != "" && !spec.AllowRemote && !loopbackURL(spec.URL) {
 			s.fail(seen["url"], key+".url", "%q is not on this host: a Flow node's admin port must stay on localhost (127.0.0.1, ::1 or localhost); "+
 				"bind it there, or set allow_remote: true if it is reached over a tunnel you trust", spec.URL)
@@ -359,6 +363,10 @@ func (s scope) argv(n *yaml.Node, key string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
+	if strings.Contains(args[0], "{") {
+		s.fail(items[0].n, items[0].key, "%q: the program is fixed by the config; placeholders go in its arguments", args[0])
+		return nil, false
+	}
 	if !filepath.IsAbs(args[0]) {
 		s.fail(items[0].n, items[0].key, "%q is not an absolute path (e.g. /usr/sbin/%s): the program runs without a shell and PATH is not searched",
 			args[0], filepath.Base(args[0]))
@@ -372,14 +380,29 @@ func (s scope) template(n *yaml.Node, key string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if _, err := template.New("webhook").Option("missingkey=error").Parse(n.Value); err != nil {
-		s.fail(n, key, "not a valid text/template: %v (e.g. %s)", err, wantTemplate.eg)
+	if _, err := template.New("webhook").Funcs(templateNames).Option("missingkey=error").Parse(n.Value); err != nil {
+		s.fail(n, key, "not a valid text/template: %v (helpers besides text/template's: %s; e.g. %s)", err, strings.Join(WebhookTemplateFuncs, ", "), wantTemplate.eg)
 		return "", false
 	}
 	return n.Value, true
 }
 
-var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
+// WebhookTemplateFuncs are the helpers a webhook template may call besides
+// text/template's own; the webhook backend defines them. Loading checks a
+// template's syntax and the names it calls, not what they do.
+var WebhookTemplateFuncs = []string{"json", "slack", "discord", "join", "truncate"}
+
+// templateNames declares WebhookTemplateFuncs to the parser, which wants a
+// function for each name; parsing never calls them.
+var templateNames = func() template.FuncMap {
+	m := template.FuncMap{}
+	for _, name := range WebhookTemplateFuncs {
+		m[name] = func(...any) string { return "" }
+	}
+	return m
+}()
+
+var headerName = regexp.MustCompile("^[0-9A-Za-z-]{1,256}$")
 
 func (s scope) headers(n *yaml.Node, key string) (map[string]string, bool) {
 	ps, ok := s.pairs(n, key, want{"a mapping of header → value", "{Authorization: Bearer s3cret}"})
@@ -390,7 +413,7 @@ func (s scope) headers(n *yaml.Node, key string) (map[string]string, bool) {
 	for _, p := range ps {
 		k := joinKey(key, p.k.Value)
 		if !headerName.MatchString(p.k.Value) {
-			s.fail(p.k, k, "%q is not an HTTP header name (e.g. Authorization)", p.k.Value)
+			s.fail(p.k, k, "%q is not a header name: letters, digits and - (e.g. Authorization)", p.k.Value)
 			ok = false
 			continue
 		}

@@ -85,7 +85,7 @@ func TestDaemonQueuedActionGetsDecisions(t *testing.T) {
 		return len(s.Banned) == 1 && s.Banned[0].Enforcement == control.Enforced && len(s.Actions) == 2 && s.Actions[1].Held == 1
 	})
 	s := statusOf(t, td)
-	if s.Action != "nftables, webhook http://127.0.0.1:1/…" || s.Actions[0].Name != "nftables" || s.Actions[0].Held != 1 ||
+	if s.Action != "nftables, webhook http://127.0.0.1:1" || s.Actions[0].Name != "nftables" || s.Actions[0].Held != 1 ||
 		s.Actions[1].Name != "webhook 127.0.0.1" || s.Actions[1].Queued != 0 || s.Actions[1].Failing {
 		t.Errorf("status %+v", s)
 	}
