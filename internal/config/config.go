@@ -27,6 +27,8 @@ type Config struct {
 	// Includes are the files the main file's include: globs matched, in
 	// the order they were read.
 	Includes []Include
+	// Fleet is the fleet: section; nil when the host shares nothing.
+	Fleet *Fleet
 }
 
 // Include is one file read through include:, and what it defines.
@@ -68,6 +70,9 @@ type Jail struct {
 	// instead; replay flags a line so far ahead of its file's modification
 	// time.
 	MaxClockSkew time.Duration
+	// Fleet is the jail's fleet: policy; nil when the fleet's reports do
+	// not ban here.
+	Fleet *FleetPolicy
 }
 
 // LoadOptions adjusts validation to the command that loads the config.
@@ -172,12 +177,13 @@ func (p *parser) document(root *yaml.Node) {
 		p.errs.add(nil, "", "", "empty config (e.g. "+egJails+")")
 		return
 	}
-	var filters, defaults, include, jails *yaml.Node
+	var filters, defaults, include, jails, fleet *yaml.Node
 	seen, ok := top.mapping(root, "", egJails, []handler{
 		{"defaults", func(_ string, v *yaml.Node) { defaults = v }},
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
 		{"include", func(_ string, v *yaml.Node) { include = v }},
 		{"jails", func(_ string, v *yaml.Node) { jails = v }},
+		{"fleet", func(_ string, v *yaml.Node) { fleet = v }},
 	})
 	if seen == nil {
 		return // not a mapping
@@ -229,6 +235,10 @@ func (p *parser) document(root *yaml.Node) {
 	for _, pt := range parts[1:] {
 		p.cfg.Includes = append(p.cfg.Includes, *pt.inc)
 	}
+	if fleet = dropNull(fleet); fleet != nil {
+		p.cfg.Fleet = p.fleet(fleet)
+	}
+	p.checkFleetPolicies()
 }
 
 // dropNull returns nil for an absent value (`key:` with nothing after it).

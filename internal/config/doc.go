@@ -54,6 +54,16 @@
 //	      - {type: dry-run}   # only logs; not together with nftables
 //	    datepattern: iso8601  # optional: how to find the time in a line
 //	    max_clock_skew: 1m    # default 1m: a live line stamped further ahead, or older than findtime, counts at its read time
+//	    fleet: {quorum: 2, window: 10m, bantime: 1h, need_local_hit: false}  # needs fleet:; quorum 1..1000, window default 10m (at most 1d), bantime default the jail's
+//	fleet:                    # optional: share bans over NATS JetStream (docs/fleet.md)
+//	  servers: [nats://127.0.0.1:4222]  # nats:// or tls://, no credentials in the URL
+//	  creds: /etc/peerjail/fleet.creds  # or nkey: a seed file; relative paths from the config's directory
+//	  reporter: host-a        # this host's NATS user, the subject token; default the short host name
+//	  tls: {ca: ca.pem, cert: host.pem, key: host-key.pem}  # optional; cert and key together
+//	  stream: PEERJAIL        # default PEERJAIL
+//	  subject: peerjail.reports  # default; reports go to <subject>.<reporter>.<jail>
+//	  replicas: 3             # default 1; 1..5, when peerjail creates the stream
+//	  publish: [libp2p]       # jails whose local decisions are shared; each must be a jail
 //
 // Actions: a flow-admin url must be http(s) on loopback (127.0.0.0/8, ::1,
 // localhost) unless allow_remote: true, since a Flow node's admin port must

@@ -185,6 +185,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	st := base
 	var ref jailRef
 	var src source
+	var fleet *FleetPolicy
 	hs := append([]handler{
 		{"filter", func(k string, v *yaml.Node) {
 			if name, ok := s.str(v, k, want{"a filter name", "libp2p-peer-status"}); ok {
@@ -193,6 +194,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 		}},
 		{"source", func(k string, v *yaml.Node) { src = s.source(v, k, p.dir) }},
 	}, s.settingHandlers(&st)...)
+	hs = append(hs, handler{"fleet", func(k string, v *yaml.Node) { fleet = s.fleetPolicy(v, k) }})
 	seen, ok := s.mapping(n, "", "{filter: libp2p-peer-status, source: "+egSource+"}", hs)
 	if ok && seen["filter"] == nil {
 		s.fail(n, "filter", "missing (e.g. filter: libp2p-peer-status)")
@@ -213,6 +215,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	}
 	j.IgnoreSelf, j.Ports, j.Protocol, j.Actions, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, st.actions, st.datePattern
 	j.MaxClockSkew = st.clockSkew
+	j.Fleet = fleet.withBanTime(st.banTime)
 	if ref.n != nil {
 		j.FilterName = ref.name
 		j.Filter = p.lookupFilter(s, ref)

@@ -17,6 +17,17 @@ func (c *Config) Summary() []string {
 	return lines
 }
 
+// FleetSummary describes the fleet: section in one line for `peerjail
+// check`, or is empty without one:
+//
+//	fleet: servers nats://127.0.0.1:4222, reporter host-a, creds /etc/peerjail/fleet.creds, stream PEERJAIL (peerjail.reports.<reporter>.<jail>, 1 replicas), publish libp2p
+func (c *Config) FleetSummary() string {
+	if c.Fleet == nil {
+		return ""
+	}
+	return c.Fleet.summary()
+}
+
 // IncludeSummary describes each included file in one line, for `peerjail
 // check`, so that an operator sees which drop-ins were read:
 //
@@ -67,6 +78,9 @@ func (j *Jail) summary() string {
 	}
 	if j.MaxClockSkew != DefaultMaxClockSkew {
 		parts = append(parts, "clock skew "+formatDuration(j.MaxClockSkew))
+	}
+	if j.Fleet != nil {
+		parts = append(parts, j.Fleet.summary())
 	}
 	return j.Name + ": " + strings.Join(parts, ", ")
 }
