@@ -367,12 +367,47 @@ func (s scope) argv(n *yaml.Node, key string) ([]string, bool) {
 		s.fail(items[0].n, items[0].key, "%q: the program is fixed by the config; placeholders go in its arguments", args[0])
 		return nil, false
 	}
+	for i, arg := range args[1:] {
+		if name, ok := unknownPlaceholder(arg); ok {
+			s.fail(items[i+1].n, items[i+1].key, "{%s} is no placeholder (they are {%s})", name, strings.Join(ExecPlaceholders, "}, {"))
+			return nil, false
+		}
+	}
 	if !filepath.IsAbs(args[0]) {
 		s.fail(items[0].n, items[0].key, "%q is not an absolute path (e.g. /usr/sbin/%s): the program runs without a shell and PATH is not searched",
 			args[0], filepath.Base(args[0]))
 		return nil, false
 	}
 	return args, true
+}
+
+// ExecPlaceholders are the words an exec argument may hold in braces
+// ({key}); the exec backend replaces them. Braces around anything else than
+// a lower-case word stay literal ("${HOME}", "{ }").
+var ExecPlaceholders = []string{"jail", "key", "action", "at", "until", "duration", "addrs", "hits", "offences"}
+
+// unknownPlaceholder finds a {word} in arg that is no placeholder, so that
+// a typo ({kye}) is a config error rather than text the program gets.
+func unknownPlaceholder(arg string) (string, bool) {
+	for rest := arg; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return "", false
+		}
+		end := strings.IndexByte(rest[i+1:], '}')
+		if end < 0 {
+			return "", false
+		}
+		name := rest[i+1 : i+1+end]
+		if name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz") == "" {
+			if indexOf(ExecPlaceholders, name) < 0 {
+				return name, true
+			}
+			rest = rest[i+1+end+1:]
+			continue
+		}
+		rest = rest[i+1:]
+	}
 }
 
 func (s scope) template(n *yaml.Node, key string) (string, bool) {

@@ -71,8 +71,9 @@
 // without a shell and PATH is not searched at load or at run time, since the
 // service manager's PATH is not the shell's, and what `peerjail check`
 // accepts must be what the daemon runs (the config does not look for the
-// file: a config is checked on other hosts too). A webhook template must parse as a
-// text/template (with no functions beyond the built-in ones). retries: 0
+// file: a config is checked on other hosts too); a {word} in an argument
+// must be one of ExecPlaceholders. A webhook template must parse as a
+// text/template calling only its own functions and WebhookTemplateFuncs. retries: 0
 // means until it works (the default of flow-admin); a jail's actions have
 // distinct ActionSpec.Key values (two webhooks need two URLs).
 //
