@@ -73,9 +73,9 @@
 // accepts must be what the daemon runs (the config does not look for the
 // file: a config is checked on other hosts too); a {word} in an argument
 // must be one of ExecPlaceholders. A webhook template must parse as a
-// text/template calling only its own functions and WebhookTemplateFuncs. retries: 0
-// means until it works (the default of flow-admin); a jail's actions have
-// distinct ActionSpec.Key values (two webhooks need two URLs).
+// text/template calling only its own functions and WebhookTemplateFuncs.
+// retries: 0 means until it works (the default of flow-admin); a jail's
+// actions have distinct ActionSpec.Key values (two webhooks need two URLs).
 //
 // Durations are Go durations plus days and weeks: 30s, 10m, 1h30m, 1d, 1w,
 // 2d12h; all must be positive. A jail's key overrides the same key under
