@@ -347,3 +347,30 @@ func TestRestoreIdentityAddrs(t *testing.T) {
 		t.Error("the identity's unban left its addresses in the kernel")
 	}
 }
+
+// An identity in a jail that bans only addresses, with no address known,
+// is logged once for the jail, saved, and shown as "identity".
+func TestIdentityNoActionTakesIt(t *testing.T) {
+	fw := firewall.NewFake()
+	e, _, logs := newTestEnforcer(t, fw)
+	for _, id := range []string{"12D3KooWone", "12D3KooWtwo"} {
+		e.queue(jail.Decision{Action: jail.ActionBan, Jail: "ssh", Key: jail.Key{ID: id}, At: time.Now(), Until: time.Now().Add(time.Hour)})
+		if err := e.flush(context.Background(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := logs.count("none of the jail's actions takes"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs)
+	}
+	b := []control.Banned{{Host: "12D3KooWtwo"}}
+	e.enforcement("ssh", b, []jail.Key{{ID: "12D3KooWtwo"}})
+	if b[0].Enforcement != "identity" {
+		t.Errorf("status %+v", b[0])
+	}
+	if enforced, pending := e.counts("ssh"); enforced+pending != 0 {
+		t.Errorf("counted %d enforced, %d pending: an identity nothing takes is neither", enforced, pending)
+	}
+	if bans, _ := e.st.Bans(); len(bans) != 2 {
+		t.Errorf("stored %d bans, want 2", len(bans))
+	}
+}
