@@ -59,8 +59,9 @@ type Jail struct {
 	Ports []PortRange
 	// Protocol is "tcp", "udp" or "all".
 	Protocol string
-	// Action is how the jail's bans are enforced.
-	Action Action
+	// Actions enforce the jail's decisions, in config order; never empty
+	// (nftables when the config names none). No two have the same Key.
+	Actions []ActionSpec
 	// DatePattern is how to find the time in a line's text; empty means
 	// the source's own time or automatic detection.
 	DatePattern string
@@ -76,10 +77,6 @@ type Jail struct {
 	// source, and counts the bans of other jails.
 	Recidive *Recidive
 }
-
-// Action is the `action:` shorthand's value, kept for the code that still
-// reads one action per jail until the actions layer replaces it.
-type Action = ActionType
 
 // LoadOptions adjusts validation to the command that loads the config.
 type LoadOptions struct {
@@ -218,8 +215,9 @@ func (p *parser) document(root *yaml.Node) {
 		perJail := func(k string, v *yaml.Node) {
 			d.fail(v, k, "set %s in each jail, not under defaults", k)
 		}
-		d.mapping(defaults, "", "{findtime: 10m, maxretry: 5, bantime: 1h}", d.settingHandlers(&base),
+		seen, _ := d.mapping(defaults, "", "{findtime: 10m, maxretry: 5, bantime: 1h}", d.settingHandlers(&base),
 			handler{"filter", perJail}, handler{"source", perJail})
+		d.oneActionKey(seen)
 	}
 	if jails == nil && include == nil {
 		if ok { // else "jails" is most likely the misspelt key

@@ -57,9 +57,9 @@ func TestBuiltinDefaults(t *testing.T) {
 	if !reflect.DeepEqual(j.Policy, want) {
 		t.Errorf("policy = %+v\nwant     %+v", j.Policy, want)
 	}
-	if !j.IgnoreSelf || j.Protocol != "all" || j.Action != "nftables" || j.Ports != nil || j.DatePattern != "" {
+	if !j.IgnoreSelf || j.Protocol != "all" || ActionNames(j.Actions) != "nftables" || j.Ports != nil || j.DatePattern != "" {
 		t.Errorf("ignoreself %v protocol %q action %q ports %v datepattern %q: want true, all, nftables, none, none",
-			j.IgnoreSelf, j.Protocol, j.Action, j.Ports, j.DatePattern)
+			j.IgnoreSelf, j.Protocol, ActionNames(j.Actions), j.Ports, j.DatePattern)
 	}
 	if j.FilterName != "sshd" || j.Filter.Regex == nil || len(j.Filter.Regex.Fail) == 0 {
 		t.Errorf("filter %q %+v: want the stock sshd filter", j.FilterName, j.Filter)
@@ -82,7 +82,7 @@ func TestLayering(t *testing.T) {
 	if a.Policy.FindTime != 90*time.Minute || a.Policy.MaxRetry != 3 || a.Policy.BanTime != 60*time.Hour ||
 		a.Policy.Increment != (jail.Increment{Factor: 1.5, MaxTime: 7 * 24 * time.Hour}) ||
 		!reflect.DeepEqual(a.Policy.IgnoreIP, []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}) ||
-		!reflect.DeepEqual(a.Ports, []PortRange{{22, 22}}) || a.Protocol != "tcp" || a.Action != "dry-run" {
+		!reflect.DeepEqual(a.Ports, []PortRange{{22, 22}}) || a.Protocol != "tcp" || ActionNames(a.Actions) != "dry-run" {
 		t.Errorf("jail a did not inherit the defaults: %+v", a)
 	}
 	// b overrides them, and its lists replace the defaults' lists.
@@ -90,7 +90,7 @@ func TestLayering(t *testing.T) {
 		b.Policy.Increment.Factor != 1 || b.Policy.IPv6Prefix != 56 || b.Policy.MaxHosts != 1000 ||
 		!reflect.DeepEqual(b.Policy.IgnoreIP, []netip.Prefix{netip.MustParsePrefix("::1/128")}) ||
 		!reflect.DeepEqual(b.Ports, []PortRange{{22, 22}, {2222, 2230}}) || b.Protocol != "all" ||
-		b.Action != "nftables" || b.DatePattern != "iso8601" ||
+		ActionNames(b.Actions) != "nftables" || b.DatePattern != "iso8601" ||
 		!reflect.DeepEqual(b.Journal, []string{"_SYSTEMD_UNIT=ssh.service"}) {
 		t.Errorf("jail b did not override the defaults: %+v", b)
 	}

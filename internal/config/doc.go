@@ -44,7 +44,14 @@
 //	    maxhosts: 1000000     # default 1000000: hosts tracked at once
 //	    ports: [4001, "30000-30100"]  # default empty = all ports
 //	    protocol: tcp         # tcp | udp | all (default all)
-//	    action: nftables      # nftables (default) | dry-run
+//	    action: nftables      # shorthand for actions: [nftables]; nftables (default) | dry-run
+//	    actions:              # instead of action: (both is an error); each type takes only its own keys
+//	      - {type: nftables}  # addresses and prefixes (an identity's correlated addresses too); no options
+//	      - {type: flow-admin, url: 'http://127.0.0.1:9002', allow_remote: false, timeout: 5s, retries: 0, queue: 10000}
+//	      - {type: webhook, url: 'https://example.org/hook', timeout: 5s, retries: 5, queue: 10000,
+//	         template: '{"text": "ban {{.Key}}"}', headers: {Authorization: Bearer x}}
+//	      - {type: exec, ban: [/usr/sbin/ufw, deny, from, '{key}'], unban: [...], timeout: 5s, retries: 5, concurrency: 4, queue: 10000}
+//	      - {type: dry-run}   # only logs; not together with nftables
 //	    datepattern: iso8601  # optional: how to find the time in a line
 //	    max_clock_skew: 1m    # default 1m: a live line stamped further ahead, or older than findtime, counts at its read time
 //	    fleet: {quorum: 2, window: 10m, bantime: 1h, need_local_hit: false}  # needs fleet:; quorum 1..1000, window default 10m (at most 1d), bantime default the jail's
@@ -67,6 +74,18 @@
 //	                          # datepattern, max_clock_skew, ports or protocol (it bans on all ports)
 //	    jails: [libp2p, sshd] # default every jail that is not a recidive jail; never its own bans
 //	    findtime: 1d          # a recidive jail's own defaults: findtime 1d, maxretry 5, bantime 1w
+//
+// Actions: a flow-admin url must be http(s) on loopback (127.0.0.0/8, ::1,
+// localhost) unless allow_remote: true, since a Flow node's admin port must
+// stay on localhost. An exec program must be an absolute path: it runs
+// without a shell and PATH is not searched at load or at run time, since the
+// service manager's PATH is not the shell's, and what `peerjail check`
+// accepts must be what the daemon runs (the config does not look for the
+// file: a config is checked on other hosts too); a {word} in an argument
+// must be one of ExecPlaceholders. A webhook template must parse as a
+// text/template calling only its own functions and WebhookTemplateFuncs.
+// retries: 0 means until it works (the default of flow-admin); a jail's
+// actions have distinct ActionSpec.Key values (two webhooks need two URLs).
 //
 // Durations are Go durations plus days and weeks: 30s, 10m, 1h30m, 1d, 1w,
 // 2d12h; all must be positive. A jail's key overrides the same key under

@@ -186,3 +186,8 @@ func didYouMean(s string, known []string) string {
 	}
 	return ""
 }
+
+// place is where n is in the file being walked, as FILE:LINE:COL.
+func (l *errlist) place(n *yaml.Node) string {
+	return fmt.Sprintf("%s:%d:%d", l.file, n.Line, n.Column)
+}

@@ -22,7 +22,6 @@ const (
 
 var (
 	protocols = []string{"tcp", "udp", "all"}
-	actions   = []string{string(ActionNFTables), string(ActionDryRun)}
 
 	wantMaxRetry   = want{"a whole number", "5"}
 	wantMaxHosts   = want{"a whole number", "1000000"}
@@ -48,7 +47,7 @@ type settings struct {
 	maxHosts    int
 	ports       []PortRange
 	protocol    string
-	action      string
+	actions     []ActionSpec
 	datePattern string
 	clockSkew   time.Duration
 	esc         *escalationSetting // ipv6_escalation; nil: none
@@ -67,7 +66,7 @@ func builtinSettings() settings {
 		ipv6Prefix: 64,
 		maxHosts:   1_000_000,
 		protocol:   "all",
-		action:     string(ActionNFTables),
+		actions:    []ActionSpec{{Type: ActionNFTables}},
 		clockSkew:  DefaultMaxClockSkew,
 	}
 }
@@ -93,7 +92,8 @@ func (s scope) settingHandlers(st *settings) []handler {
 		{"maxhosts", func(k string, v *yaml.Node) { setIf(&st.maxHosts)(s.integer(v, k, wantMaxHosts, 1, maxMaxHosts)) }},
 		{"ports", func(k string, v *yaml.Node) { setIf(&st.ports)(s.ports(v, k)) }},
 		{"protocol", func(k string, v *yaml.Node) { setIf(&st.protocol)(s.oneOf(v, k, "a protocol", protocols)) }},
-		{"action", func(k string, v *yaml.Node) { setIf(&st.action)(s.oneOf(v, k, "an action", actions)) }},
+		{"action", func(k string, v *yaml.Node) { setIf(&st.actions)(s.actionShorthand(v, k)) }},
+		{"actions", func(k string, v *yaml.Node) { setIf(&st.actions)(s.actionList(v, k)) }},
 		{"datepattern", func(k string, v *yaml.Node) { setIf(&st.datePattern)(s.datePattern(v, k)) }},
 		{"max_clock_skew", func(k string, v *yaml.Node) { setIf(&st.clockSkew)(s.duration(v, k)) }},
 		{"ipv6_escalation", func(k string, v *yaml.Node) { s.escalation(v, k, st) }},
@@ -209,6 +209,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	if ok && seen["source"] == nil && !p.opts.SourcesOptional {
 		s.fail(n, "source", "missing (e.g. source: %s)", egSource)
 	}
+	s.oneActionKey(seen)
 	if st.inc.Factor > 1 && st.inc.MaxTime < st.banTime {
 		p.errs.addIn(st.incFile, st.incNode, s.name, "bantime_increment.maxtime", fmt.Sprintf("%s is shorter than bantime %s (e.g. %s)",
 			formatDuration(st.inc.MaxTime), formatDuration(st.banTime), egIncrement))
@@ -219,7 +220,7 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 		Files:   src.files,
 		Journal: src.journal,
 	}
-	j.IgnoreSelf, j.Ports, j.Protocol, j.Action, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, Action(st.action), st.datePattern
+	j.IgnoreSelf, j.Ports, j.Protocol, j.Actions, j.DatePattern = st.ignoreSelf, st.ports, st.protocol, st.actions, st.datePattern
 	j.MaxClockSkew = st.clockSkew
 	j.Fleet = fleet.withBanTime(st.banTime)
 	if ref.n != nil && rk.typ != TypeRecidive {
@@ -229,6 +230,14 @@ func (p *parser) parseJail(name string, n *yaml.Node, base settings) (Jail, bool
 	p.applyEscalation(s, &st, &j)
 	p.finishRecidive(s, &j, seen, &rk)
 	return j, st.enabled
+}
+
+// oneActionKey reports a mapping that has both action: and actions:.
+func (s scope) oneActionKey(seen map[string]*yaml.Node) {
+	if seen["action"] != nil && seen["actions"] != nil {
+		s.fail(seen["action"], "action", "both action: and actions: are set; action: %s is short for actions: [{type: %[1]s}], keep one",
+			resolve(seen["action"]).Value)
+	}
 }
 
 func (st *settings) policy(name string) jail.Policy {

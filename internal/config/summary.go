@@ -76,7 +76,7 @@ func (j *Jail) summary() string {
 		parts = parts[1:]
 		parts[0] = j.Recidive.summary()
 	}
-	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix)+escalationSummary(p.Escalation), j.portSummary(), "action "+string(j.Action))
+	parts = append(parts, fmt.Sprintf("ipv6 /%d", p.IPv6Prefix)+escalationSummary(p.Escalation), j.portSummary(), "action "+ActionNames(j.Actions))
 	if j.DatePattern != "" {
 		parts = append(parts, "dates "+j.DatePattern)
 	}

@@ -21,7 +21,9 @@ import (
 //	 "findtime":"10m0s","maxretry":5,"bantime":"1h0m0s"}
 //
 // sources, files, journal and banned are always arrays, never null. Fields may be added;
-// none will be renamed or removed.
+// none will be renamed or removed. action is the comma list of the jail's
+// actions (their config keys: "nftables, flow-admin http://127.0.0.1:9002");
+// actions has one entry per action in config order.
 type JailStatus struct {
 	Name        string   `json:"name"`
 	Filter      string   `json:"filter"`
@@ -58,10 +60,13 @@ type Banned struct {
 	Host      string    `json:"host"` // address, prefix or identity, as in replay's output
 	Until     time.Time `json:"until"`
 	Remaining Duration  `json:"remaining"` // Until less the daemon's clock when it answered
-	// Enforcement says whether the jail's action holds the ban: "enforced"
-	// (the kernel held it at the last apply or verification), "pending"
-	// (it does not, Error says why; peerjail retries), "dry-run" (the
-	// jail only logs) or "identity" (no packet filter matches an identity).
+	// Enforcement says whether the jail's actions hold the ban: "enforced"
+	// (in a jail with nftables: the kernel held it, or an identity's
+	// addresses, at the last apply or verification; in a jail without:
+	// every queued action that takes it acknowledged it), "pending" (it
+	// does not, Error says why; peerjail retries), "dry-run" (the jail only
+	// logs), "identity" (an identity none of the jail's actions takes, and
+	// no address known for it) or "none" (an address none of them takes).
 	Enforcement string `json:"enforcement,omitempty"`
 	Error       string `json:"error,omitempty"` // why a pending ban is not enforced
 	// Addrs are, for a ban of an identity, the addresses it was seen at,

@@ -10,8 +10,8 @@ type collector struct{ d *Daemon }
 
 var (
 	descLines   = prometheus.NewDesc("peerjail_lines_total", "Log lines read, by jail and outcome (miss, matched, ignored, nohost, unparsed, undated).", []string{"jail", "outcome"}, nil)
-	descBanned  = prometheus.NewDesc("peerjail_banned", "Bans in force now, by jail: held by the kernel at the last apply or verification (or by a dry-run jail's log).", []string{"jail"}, nil)
-	descPending = prometheus.NewDesc("peerjail_bans_pending", "Bans decided but not in force now (the kernel refused or lost them; retried), by jail.", []string{"jail"}, nil)
+	descBanned  = prometheus.NewDesc("peerjail_banned", "Bans in force now, by jail: held by the kernel at the last apply or verification, or, in a jail without nftables, acknowledged by every queued action that takes them (or by a dry-run jail's log).", []string{"jail"}, nil)
+	descPending = prometheus.NewDesc("peerjail_bans_pending", "Bans decided but not in force now (the kernel refused or lost them, or a queued action has not acknowledged them; retried), by jail.", []string{"jail"}, nil)
 	descFailing = prometheus.NewDesc("peerjail_failing_hosts", "Hosts with hits inside findtime now, by jail.", []string{"jail"}, nil)
 	descTracked = prometheus.NewDesc("peerjail_tracked_hosts", "Hosts with pending hits in memory, by jail.", []string{"jail"}, nil)
 	descEvicted = prometheus.NewDesc("peerjail_evicted_hosts_total", "Hosts dropped because maxhosts was reached, by jail.", []string{"jail"}, nil)

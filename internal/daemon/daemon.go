@@ -9,14 +9,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peerjail/peerjail/internal/action"
 	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
@@ -46,6 +49,10 @@ type Options struct {
 	Now func() time.Time
 	// Stdin feeds jails whose source is files: ["-"]; nil means os.Stdin.
 	Stdin io.Reader
+	// Constructors build the actions of the types this package does not
+	// build itself (flow-admin, webhook, exec); a jail with an action of a
+	// type missing here fails to start with ErrNotBuiltIn.
+	Constructors map[config.ActionType]action.Constructor
 	// NetNS is an open network namespace (/proc/PID/ns/net) whose addresses
 	// ignoreself follows; 0 means the daemon's own. Tests pass their own.
 	NetNS int
@@ -60,13 +67,16 @@ type Daemon struct {
 	log    *slog.Logger
 	st     *store.Store
 	kernel firewall.Firewall
-	dry    firewall.Firewall
 	enf    *enforcer
 	m      *metrics
 	ctl    *control.Server
 	self   *selfWatch
 	// metricsAddr is where the metrics are served, once bound.
 	metricsAddr net.Addr
+	// runners are the queued actions of the running generation, changed
+	// only by setup and swap (under genMu).
+	runners       map[runnerID]*actionRunner
+	actionMetrics *action.Metrics
 
 	// reloading serialises reloads (SIGHUP and the control socket).
 	reloading sync.Mutex
@@ -170,7 +180,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.st = st
 	d.teardown = append(d.teardown, st.Close)
-	d.dry = firewall.NewDryRun(d.log.With("firewall", "dry-run"))
+	d.actionMetrics = action.NewMetrics(d.o.Registry)
 	var memo *setupMemo
 	if needsKernel(cfg) {
 		fw, err := d.o.NewFirewall()
@@ -183,8 +193,12 @@ func (d *Daemon) setup(ctx context.Context) error {
 		// own timeouts. Only the netlink connection is closed.
 		d.teardown = append(d.teardown, fw.Close)
 	}
-	d.enf = &enforcer{kernel: d.kernel, dryRun: d.dry, st: st, log: d.log, now: d.o.Now, m: d.m,
-		actions: actions(cfg), positions: make(map[string]string), memo: memo}
+	d.enf = &enforcer{kernel: d.kernel, st: st, log: d.log, now: d.o.Now, m: d.m,
+		positions: make(map[string]string), memo: memo}
+	// The queued actions stop after the last flush (stopGeneration, which
+	// runs before this) has handed them its decisions, and before the store
+	// closes: their outcomes are written to it.
+	d.teardown = append(d.teardown, func() error { return closeRunners(slices.Collect(maps.Values(d.runners))) })
 	// Listings of the kernel's sets end before the firewall closes.
 	d.teardown = append(d.teardown, func() error { d.enf.listing.Wait(); return nil })
 	if err := d.watchSelf(ctx); err != nil {
@@ -195,6 +209,11 @@ func (d *Daemon) setup(ctx context.Context) error {
 		return err
 	}
 	d.gen = gen
+	d.enf.setActions(gen.acts)
+	d.useRunners(gen.acts)
+	if err := d.reconcile(gen.started); err != nil {
+		return fmt.Errorf("hand the actions what the state says they hold: %w", err)
+	}
 	started := d.switchReaders(gen)
 	d.start(gen)
 	waitReady(started, 10*time.Second, d.log)
@@ -299,7 +318,11 @@ func (d *Daemon) swap(ctx context.Context, prev, g *generation) {
 	for _, lj := range g.jails {
 		d.self.hand(lj.cfg, lj.lane.Counter)
 	}
-	d.enf.setActions(actions(g.cfg))
+	d.enf.setActions(g.acts)
+	d.useRunners(g.acts)
+	if err := d.reconcile(g.started); err != nil {
+		d.log.Warn("hand the new actions what the state says they hold", "err", err)
+	}
 	d.enf.retarget(g)
 	d.gen = g
 	started := d.switchReaders(g)
@@ -331,17 +354,9 @@ func (d *Daemon) stopGeneration() error {
 
 func needsKernel(cfg *config.Config) bool {
 	for _, j := range cfg.Jails {
-		if j.Action == config.ActionNFTables {
+		if j.Kernel() {
 			return true
 		}
 	}
 	return false
-}
-
-func actions(cfg *config.Config) map[string]config.Action {
-	m := make(map[string]config.Action, len(cfg.Jails))
-	for _, j := range cfg.Jails {
-		m[j.Name] = j.Action
-	}
-	return m
 }

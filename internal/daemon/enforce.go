@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/store"
@@ -25,14 +24,13 @@ import (
 // changes jails only through adoptTarget.hold, which runs the enforcer's
 // part, and so takes mu, inside the engine's lock.
 type enforcer struct {
-	mu      sync.Mutex
-	kernel  firewall.Firewall // nil when no jail uses nftables
-	dryRun  firewall.Firewall
-	actions map[string]config.Action // by jail
-	st      *store.Store
-	log     *slog.Logger
-	now     func() time.Time
-	m       *metrics
+	mu     sync.Mutex
+	kernel firewall.Firewall       // nil when no jail uses nftables
+	jails  map[string]*jailActions // by jail (actions.go)
+	st     *store.Store
+	log    *slog.Logger
+	now    func() time.Time
+	m      *metrics
 
 	pending   []jail.Decision
 	positions map[string]string
@@ -49,7 +47,9 @@ type enforcer struct {
 	loop   *verifyLoop // the verification loop (verify.go)
 
 	opsMu sync.Mutex
-	ops   map[string]bool // firewall operations failing now, by op
+	ops   map[string]string // firewall operations failing now, by op: the last error
+
+	untaken map[string]bool // jails told that none of their actions takes a decision
 }
 
 // opFailed counts a failed firewall operation and logs it when it starts
@@ -57,11 +57,11 @@ type enforcer struct {
 func (e *enforcer) opFailed(op string, err error, msg string, args ...any) {
 	e.m.firewallErrors.WithLabelValues(op).Inc()
 	e.opsMu.Lock()
-	was := e.ops[op]
+	_, was := e.ops[op]
 	if e.ops == nil {
-		e.ops = map[string]bool{}
+		e.ops = map[string]string{}
 	}
-	e.ops[op] = true
+	e.ops[op] = err.Error()
 	e.opsMu.Unlock()
 	args = append(args, "err", err)
 	if was {
@@ -74,12 +74,19 @@ func (e *enforcer) opFailed(op string, err error, msg string, args ...any) {
 // opWorked logs msg when op worked after failing.
 func (e *enforcer) opWorked(op, msg string) {
 	e.opsMu.Lock()
-	was := e.ops[op]
+	_, was := e.ops[op]
 	delete(e.ops, op)
 	e.opsMu.Unlock()
 	if was {
 		e.log.Info(msg)
 	}
+}
+
+// failing is the last error of a firewall operation failing now, or "".
+func (e *enforcer) failing(op string) string {
+	e.opsMu.Lock()
+	defer e.opsMu.Unlock()
+	return e.ops[op]
 }
 
 // queue records a decision; called with the engine's lock held.
@@ -116,18 +123,18 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 	if len(e.pending) == 0 && e.windows == nil && e.st.Behind() == 0 && (len(e.positions) == 0 || (!force && now.Sub(e.lastSave) < time.Second)) {
 		return nil
 	}
-	var kernel, dry []firewall.Change
+	var kernel []firewall.Change
 	var batch store.Batch
-	for _, d := range e.pending {
-		c, ok := change(d, now)
-		if e.actions[d.Jail] == config.ActionNFTables && e.kernel != nil && ok {
-			kernel = append(kernel, c)
-		} else if ok {
-			dry = append(dry, c)
-		} else {
-			e.log.Info("decision on an identity (not enforceable in the kernel)", "jail", d.Jail, "action", d.Action.String(), "id", d.Key.String())
+	for i := range e.pending {
+		d := &e.pending[i]
+		ja := e.jails[d.Jail]
+		if ja != nil && ja.kernel && e.kernel != nil {
+			kernel = append(kernel, e.kernelChangesLocked(d, now)...)
 		}
-		addToBatch(&batch, d)
+		if !ja.takes(*d) {
+			e.untakenLocked(*d)
+		}
+		addToBatch(&batch, *d, ja)
 	}
 	var err error
 	if len(kernel) > 0 {
@@ -154,15 +161,13 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 			e.opWorked("apply", "applying bans to nftables works again")
 		}
 	}
-	if len(dry) > 0 {
-		_ = e.dryRun.Apply(ctx, dry)
-	}
 	e.applied(e.pending, err, err != nil)
 	for _, d := range e.pending {
 		e.logDecision(d)
 		e.m.decision(d)
 	}
-	e.pending = e.pending[:0]
+	decided := e.pending
+	e.pending = nil
 	if len(e.positions) > 0 {
 		batch.Positions = e.positions
 		e.positions = make(map[string]string)
@@ -175,6 +180,7 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 		}
 	}
 	e.lastSave = now
+	e.flushed(decided)
 	return err
 }
 
@@ -186,35 +192,33 @@ func (e *enforcer) logDecision(d jail.Decision) {
 	e.log.Info("unban", "jail", d.Jail, "host", d.Key.String())
 }
 
-// change is the firewall's view of a decision; false for identities, which
-// no packet filter can match.
-func change(d jail.Decision, now time.Time) (firewall.Change, bool) {
-	if !d.Key.Prefix.IsValid() {
-		return firewall.Change{}, false
-	}
-	c := firewall.Change{Jail: d.Jail, Prefix: d.Key.Prefix, Add: d.Action == jail.ActionBan}
-	if c.Add {
-		c.Timeout = d.Until.Sub(now)
-		if c.Timeout < time.Second {
-			c.Timeout = time.Second
-		}
-	}
-	return c, true
-}
-
-func addToBatch(b *store.Batch, d jail.Decision) {
+func addToBatch(b *store.Batch, d jail.Decision, ja *jailActions) {
 	key := d.Key.String()
-	if d.Action == jail.ActionBan {
-		b.PutBans = append(b.PutBans, store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences})
-		b.PutOffenders = append(b.PutOffenders, store.Offender{Jail: d.Jail, Key: key, Offences: d.Offences, Last: d.At})
+	if d.Action != jail.ActionBan {
+		b.DeleteBans = append(b.DeleteBans, store.BanKey{Jail: d.Jail, Key: key})
 		return
 	}
-	b.DeleteBans = append(b.DeleteBans, store.BanKey{Jail: d.Jail, Key: key})
+	ban := store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences}
+	for _, p := range d.Addrs {
+		ban.Addrs = append(ban.Addrs, jail.Key{Prefix: p}.String())
+	}
+	b.PutBans = append(b.PutBans, ban)
+	b.PutOffenders = append(b.PutOffenders, store.Offender{Jail: d.Jail, Key: key, Offences: d.Offences, Last: d.At})
+	if ja == nil {
+		return
+	}
+	// Handed over, not yet acknowledged: a restart before the action's
+	// answer hands it over again.
+	for _, r := range ja.runners {
+		if r.Action().Takes(d.Key) {
+			b.PutActions = append(b.PutActions, store.ActionRecord{Action: r.key, Jail: d.Jail, Key: key, Until: d.Until})
+		}
+	}
 }
 
-func (e *enforcer) setActions(a map[string]config.Action) {
+func (e *enforcer) setActions(a map[string]*jailActions) {
 	e.mu.Lock()
-	e.actions = a
+	e.jails = a
 	e.mu.Unlock()
 }
 
@@ -305,7 +309,7 @@ func (e *enforcer) adoptInto(a *adoption, l listing) []store.Ban {
 	a.target.hold(func(restore func(jail string, b jail.Ban) bool) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		puts = a.apply(l, e.log, restore, func(name string, b jail.Ban) { e.trackLocked(name, []jail.Ban{b}) })
+		puts = a.apply(l, e.log, restore, func(name string, b jail.Ban) { e.trackLocked(e.jails[name], name, []jail.Ban{b}, nil) })
 		if e.adopt == a {
 			e.adopt = nil
 		}

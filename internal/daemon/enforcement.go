@@ -2,11 +2,11 @@ package daemon
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
@@ -26,15 +26,22 @@ type banState struct {
 	enforced bool
 	err      string
 	seq      uint64 // the enforcer's seq when the ban was last decided
+	// addrs are an identity's addresses, which a kernel ban of it holds.
+	addrs []netip.Prefix
+	// waiting counts the queued actions that have not acknowledged a
+	// kindQueued ban yet.
+	waiting int
 }
 
 type banKind uint8
 
 const (
-	kindKernel   banKind = iota // a prefix in a jail that bans in nftables
+	kindKernel   banKind = iota // a prefix, or an identity's addresses, in a jail that bans in nftables
 	kindDryRun                  // a prefix in a dry-run jail
-	kindIdentity                // an identity, which no packet filter matches
+	kindIdentity                // an identity none of the jail's actions takes
 	kindRefused                 // the firewall refuses it as invalid
+	kindQueued                  // held by the jail's queued actions once they acknowledge it
+	kindUntaken                 // a prefix none of the jail's actions takes
 )
 
 type stateKey struct {
@@ -51,11 +58,30 @@ type states struct {
 	bans   map[stateKey]*banState
 	counts map[string]*jailCounts
 	seq    uint64
+	// refs counts, per address, the identity bans of the jail whose
+	// addresses hold it in the kernel, so that an unban lifts only what
+	// no other ban holds.
+	refs map[banID]int
 }
 
-// counted reports whether a state counts as enforced or pending: identities
-// count as neither, since nothing enforces them yet.
-func (s *banState) counted() bool { return s.kind != kindIdentity }
+// counted reports whether a state counts as enforced or pending: what no
+// action takes counts as neither.
+func (s *banState) counted() bool { return s.kind != kindIdentity && s.kind != kindUntaken }
+
+func (v *states) ref(name string, s *banState, by int) {
+	if s.kind != kindKernel {
+		return
+	}
+	if v.refs == nil {
+		v.refs = map[banID]int{}
+	}
+	for _, p := range s.addrs {
+		id := banID{name, canonKey(jail.Key{Prefix: p}).Prefix}
+		if v.refs[id] += by; v.refs[id] <= 0 {
+			delete(v.refs, id)
+		}
+	}
+}
 
 func (v *states) adjust(name string, s *banState, by int) {
 	if !s.counted() {
@@ -81,11 +107,36 @@ func (v *states) set(name string, k jail.Key, s banState) {
 	id := stateKey{name, canonKey(k)}
 	if old := v.bans[id]; old != nil {
 		v.adjust(name, old, -1)
+		v.ref(name, old, -1)
+		// A later decision on a banned identity names only its new
+		// addresses: the earlier ones stay banned.
+		s.addrs = mergePrefixes(old.addrs, s.addrs)
 	}
 	v.seq++
 	s.seq = v.seq
 	v.bans[id] = &s
 	v.adjust(name, &s, 1)
+	v.ref(name, &s, 1)
+}
+
+// acked records a queued action's answer on a ban it was given: why is ""
+// when it took effect, else why not.
+func (v *states) acked(d jail.Decision, why string) {
+	id := stateKey{d.Jail, canonKey(d.Key)}
+	s := v.bans[id]
+	if d.Action != jail.ActionBan || s == nil || s.kind != kindQueued || !s.until.Equal(d.Until) {
+		return
+	}
+	if why != "" {
+		v.mark(id, false, why)
+		return
+	}
+	if s.waiting > 0 {
+		s.waiting--
+	}
+	if s.waiting == 0 {
+		v.mark(id, true, "")
+	}
 }
 
 // mark changes whether a known ban is enforced, keeping its seq: it is
@@ -107,6 +158,7 @@ func (v *states) remove(name string, k jail.Key) {
 	id := stateKey{name, canonKey(k)}
 	if s := v.bans[id]; s != nil {
 		v.adjust(name, s, -1)
+		v.ref(name, s, -1)
 		delete(v.bans, id)
 		v.seq++
 	}
@@ -117,6 +169,7 @@ func (v *states) keepJails(keep func(string) bool) {
 	for id, s := range v.bans {
 		if keep == nil || !keep(id.jail) {
 			v.adjust(id.jail, s, -1)
+			v.ref(id.jail, s, -1)
 			delete(v.bans, id)
 		}
 	}
@@ -145,30 +198,44 @@ func canonKey(k jail.Key) jail.Key {
 	return jail.Key{Prefix: p}
 }
 
-// kindOf is how a ban in a jail with action is enforced.
-func kindOf(action config.Action, k jail.Key, kernel bool) banKind {
+// kindOf is how a ban of k, with addrs addresses, is enforced in a jail
+// with actions ja; kernel says whether the firewall is open.
+func kindOf(ja *jailActions, k jail.Key, addrs int, kernel bool) banKind {
 	switch {
+	case ja == nil:
+		return kindUntaken
+	case ja.kernel && kernel && (k.Prefix.IsValid() || addrs > 0):
+		return kindKernel
+	case ja.taking(k) > 0:
+		return kindQueued
+	case k.Prefix.IsValid() && len(ja.dryRun) > 0:
+		return kindDryRun
 	case !k.Prefix.IsValid():
 		return kindIdentity
-	case action == config.ActionNFTables && kernel:
-		return kindKernel
 	}
-	return kindDryRun
+	return kindUntaken
 }
 
 // Status words of control.Banned.Enforcement besides enforced and pending.
 const (
 	dryRunWord   = "dry-run"
 	identityWord = "identity"
+	untakenWord  = "none"
 )
 
 // enforcement fills in how each of a jail's bans is enforced, as the
-// enforcer knows it: a ban it has not applied yet is pending.
+// enforcer knows it: a ban it has not applied yet is pending. An
+// identity's addresses come from here too.
 func (e *enforcer) enforcement(name string, bans []control.Banned, keys []jail.Key) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i, k := range keys {
 		s := e.view.bans[stateKey{name, canonKey(k)}]
+		if s != nil {
+			for _, p := range s.addrs {
+				bans[i].Addrs = append(bans[i].Addrs, jail.Key{Prefix: p}.String())
+			}
+		}
 		switch {
 		case s == nil && !k.Prefix.IsValid():
 			bans[i].Enforcement = identityWord
@@ -177,6 +244,8 @@ func (e *enforcer) enforcement(name string, bans []control.Banned, keys []jail.K
 			bans[i].Error = "not applied yet"
 		case s.kind == kindIdentity:
 			bans[i].Enforcement = identityWord
+		case s.kind == kindUntaken:
+			bans[i].Enforcement = untakenWord
 		case !s.enforced:
 			bans[i].Enforcement, bans[i].Error = control.Pending, s.err
 		case s.kind == kindDryRun:
@@ -215,8 +284,14 @@ func (e *enforcer) kernelBans(now time.Time, jails []firewall.Jail) ([]firewall.
 		if left < expiryGrace {
 			continue
 		}
-		out = append(out, firewall.Change{Jail: id.jail, Prefix: id.key.Prefix, Add: true, Timeout: left})
-		ids = append(ids, id)
+		if id.key.Prefix.IsValid() {
+			out = append(out, firewall.Change{Jail: id.jail, Prefix: id.key.Prefix, Add: true, Timeout: left})
+			ids = append(ids, id)
+		}
+		for _, p := range s.addrs { // an identity's: its id once per address
+			out = append(out, firewall.Change{Jail: id.jail, Prefix: p, Add: true, Timeout: left})
+			ids = append(ids, id)
+		}
 	}
 	return out, ids
 }
@@ -230,37 +305,54 @@ const expiryGrace = 2 * time.Second
 // The caller holds mu.
 func (e *enforcer) applied(decs []jail.Decision, err error, refused bool) {
 	for _, d := range decs {
-		kind := kindOf(e.actions[d.Jail], d.Key, e.kernel != nil)
+		ja := e.jails[d.Jail]
+		kind := kindOf(ja, d.Key, len(d.Addrs)+e.knownAddrs(d), e.kernel != nil)
 		if d.Action != jail.ActionBan {
 			// Gone from the jail whether or not the kernel took the unban
 			// yet (it is retried): never to be put back by a repair.
 			e.view.remove(d.Jail, d.Key)
 			continue
 		}
-		s := banState{until: d.Until, kind: kind, enforced: true}
+		s := banState{until: d.Until, kind: kind, enforced: true, addrs: d.Addrs}
 		if kind == kindKernel && err != nil {
 			s.enforced, s.err = false, err.Error()
-			if refused {
+			if refused && d.Key.Prefix.IsValid() {
 				if verr := firewall.Validate(firewall.Change{Jail: d.Jail, Prefix: d.Key.Prefix, Add: true, Timeout: time.Hour}); verr != nil {
 					s.kind, s.err = kindRefused, verr.Error()
 				}
 			}
 		}
+		if kind == kindQueued {
+			s.waiting = ja.taking(d.Key)
+			s.enforced, s.err = false, "not applied yet"
+		}
 		e.view.set(d.Jail, d.Key, s)
 	}
 }
 
-// track records bans that are in force after a restore or an adoption.
-func (e *enforcer) track(name string, bans []jail.Ban) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.trackLocked(name, bans)
+// knownAddrs is how many addresses the view has for d's identity already.
+func (e *enforcer) knownAddrs(d jail.Decision) int {
+	if s := e.view.bans[stateKey{d.Jail, canonKey(d.Key)}]; s != nil {
+		return len(s.addrs)
+	}
+	return 0
 }
 
-func (e *enforcer) trackLocked(name string, bans []jail.Ban) {
+// track records bans that are in force after a restore or an adoption,
+// with the addresses of identities among them.
+// The jail's actions are given: a reload restores its new jails before
+// their actions run.
+func (e *enforcer) track(ja *jailActions, name string, bans []jail.Ban, addrs map[jail.Key][]netip.Prefix) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.trackLocked(ja, name, bans, addrs)
+}
+
+func (e *enforcer) trackLocked(ja *jailActions, name string, bans []jail.Ban, addrs map[jail.Key][]netip.Prefix) {
 	kernel := e.kernel != nil
 	for _, b := range bans {
-		e.view.set(name, b.Key, banState{until: b.Until, kind: kindOf(e.actions[name], b.Key, kernel), enforced: true})
+		a := addrs[b.Key]
+		e.view.set(name, b.Key, banState{until: b.Until, kind: kindOf(ja, b.Key, len(a), kernel), enforced: true, addrs: a})
 	}
 }
 

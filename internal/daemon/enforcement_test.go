@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
@@ -58,9 +57,9 @@ func newTestEnforcer(t *testing.T, fw *firewall.Fake) (*enforcer, *prometheus.Re
 	t.Cleanup(func() { st.Close() })
 	reg, logs := prometheus.NewRegistry(), &logBuf{}
 	memo := &setupMemo{Firewall: fw}
-	e := &enforcer{kernel: memo, memo: memo, dryRun: firewall.NewDryRun(nil), st: st,
+	e := &enforcer{kernel: memo, memo: memo, st: st,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		now: time.Now, m: newMetrics(reg), actions: map[string]config.Action{"ssh": config.ActionNFTables}, positions: map[string]string{}}
+		now: time.Now, m: newMetrics(reg), jails: map[string]*jailActions{"ssh": {kernel: true}}, positions: map[string]string{}}
 	if err := memo.Setup(context.Background(), []firewall.Jail{{Name: "ssh"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,15 @@ import (
 // carrying over the jails whose settings did not change, with their windows
 // and bans, and the readers whose files or journal matches did not change.
 type generation struct {
-	cfg    *config.Config
-	jails  []*liveJail
-	eng    *pipeline.Engine
-	groups []*sourceGroup
+	cfg   *config.Config
+	jails []*liveJail
+	// acts are the jails' actions; started the queued ones build made
+	// anew, which the swap reconciles with the store (or a failed build
+	// closes).
+	acts    map[string]*jailActions
+	started []*actionRunner
+	eng     *pipeline.Engine
+	groups  []*sourceGroup
 
 	quit  chan struct{}  // closed by stop: the batchers take no more lines
 	live  atomic.Bool    // between start and stop
@@ -71,6 +76,15 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	if err != nil {
 		return nil, err
 	}
+	if g.acts, g.started, err = d.buildActions(cfg); err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			_ = closeRunners(g.started)
+		}
+	}()
 	// Decisions are applied on a context nobody cancels: ctx may be a
 	// control request's (reload) or the one SIGTERM ends, and a batch
 	// counted while stopping must still reach the kernel.
@@ -103,6 +117,7 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 		}
 	}
 	d.seedRecidive(g)
+	built = true
 	return g, nil
 }
 
@@ -242,7 +257,7 @@ type adoptTarget interface {
 
 func (g *generation) adopts(name string) bool {
 	lj := g.find(name)
-	return lj != nil && lj.cfg.Action == config.ActionNFTables
+	return lj != nil && g.acts[name].kernel
 }
 
 func (g *generation) hold(f func(restore func(jail string, b jail.Ban) bool)) {
@@ -272,7 +287,7 @@ func firewallJails(cfg *config.Config, also *generation) []firewall.Jail {
 	var out []firewall.Jail
 	seen := map[string]bool{}
 	add := func(j config.Jail) {
-		if j.Action != config.ActionNFTables || seen[j.Name] {
+		if !j.Kernel() || seen[j.Name] {
 			return
 		}
 		seen[j.Name] = true

@@ -36,7 +36,7 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 			if name != "" && lj.cfg.Name != name {
 				continue
 			}
-			out = append(out, jailStatus(lj, now, d.enf))
+			out = append(out, jailStatus(lj, g.acts[lj.cfg.Name], now, d.enf))
 		}
 	})
 	if name != "" && len(out) == 0 {
@@ -45,12 +45,12 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 	return out, nil
 }
 
-func jailStatus(lj *liveJail, now time.Time, enf *enforcer) control.JailStatus {
+func jailStatus(lj *liveJail, ja *jailActions, now time.Time, enf *enforcer) control.JailStatus {
 	j := lj.lane.Counter
 	st := j.Stats(now)
 	p := lj.cfg.Policy
 	js := control.JailStatus{
-		Name: lj.cfg.Name, Filter: lj.cfg.FilterName, Action: string(lj.cfg.Action),
+		Name: lj.cfg.Name, Filter: lj.cfg.FilterName, Action: ja.names,
 		Sources: lj.sources, Failing: st.Failing, TotalHits: st.TotalHits, TotalBanned: st.TotalBanned,
 		FindTime: control.Duration(p.FindTime), MaxRetry: p.MaxRetry, BanTime: control.Duration(p.BanTime),
 	}
@@ -63,6 +63,7 @@ func jailStatus(lj *liveJail, now time.Time, enf *enforcer) control.JailStatus {
 			EscalatedFrom: b.EscalatedFrom})
 	}
 	enf.enforcement(lj.cfg.Name, js.Banned, keys)
+	js.Actions = enf.actionStatus(lj.cfg.Name, ja, len(bans))
 	return js
 }
 

@@ -8,7 +8,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/peerjail/peerjail/internal/config"
+	"github.com/peerjail/peerjail/internal/action"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/store"
@@ -110,6 +110,8 @@ type restored struct {
 	counter *jail.Counter
 	ban     jail.Ban
 	kernel  string // the jail's name if the ban is in nftables, else ""
+	acts    *jailActions
+	addrs   []netip.Prefix // an identity's, from the store
 }
 
 func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now time.Time) *restorePlan {
@@ -117,7 +119,7 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 	for _, i := range fresh {
 		lj := g.jails[i]
 		name := lj.cfg.Name
-		inKernel := d.kernel != nil && lj.cfg.Action == config.ActionNFTables
+		inKernel := d.kernel != nil && g.acts[name].kernel
 		if inKernel {
 			rp.adopting[name] = true
 		}
@@ -135,10 +137,16 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 				rp.batch.DeleteBans = append(rp.batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
 				continue
 			}
-			r := restored{counter: lj.lane.Counter, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences}}
-			if inKernel && k.Prefix.IsValid() {
-				r.kernel = name
-				rp.changes = append(rp.changes, firewall.Change{Jail: name, Prefix: k.Prefix, Add: true, Timeout: b.Until.Sub(now)})
+			r := restored{counter: lj.lane.Counter, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences},
+				acts: g.acts[name], addrs: parsePrefixes(b.Addrs)}
+			if inKernel {
+				ps := action.Prefixes(jail.Decision{Key: k, Addrs: r.addrs})
+				if len(ps) > 0 {
+					r.kernel = name
+				}
+				for _, p := range ps {
+					rp.changes = append(rp.changes, firewall.Change{Jail: name, Prefix: p, Add: true, Timeout: b.Until.Sub(now)})
+				}
 			}
 			rp.keep = append(rp.keep, r)
 		}
@@ -153,7 +161,9 @@ func (rp *restorePlan) restoreJails() map[banID]struct{} {
 	for _, r := range rp.keep {
 		r.counter.Restore(r.ban)
 		if r.kernel != "" {
-			known[banID{r.kernel, r.ban.Key.Prefix}] = struct{}{}
+			for _, p := range action.Prefixes(jail.Decision{Key: r.ban.Key, Addrs: r.addrs}) {
+				known[banID{r.kernel, p}] = struct{}{}
+			}
 		}
 	}
 	return known
@@ -163,11 +173,21 @@ func (rp *restorePlan) restoreJails() map[banID]struct{} {
 // kernel's ones went into it in one transaction that succeeded.
 func (rp *restorePlan) track(e *enforcer) {
 	byJail := map[string][]jail.Ban{}
+	acts := map[string]*jailActions{}
+	addrs := map[string]map[jail.Key][]netip.Prefix{}
 	for _, r := range rp.keep {
-		byJail[r.counter.Name()] = append(byJail[r.counter.Name()], r.ban)
+		name := r.counter.Name()
+		byJail[name] = append(byJail[name], r.ban)
+		acts[name] = r.acts
+		if len(r.addrs) > 0 {
+			if addrs[name] == nil {
+				addrs[name] = map[jail.Key][]netip.Prefix{}
+			}
+			addrs[name][r.ban.Key] = r.addrs
+		}
 	}
 	for name, bans := range byJail {
-		e.track(name, bans)
+		e.track(acts[name], name, bans, addrs[name])
 	}
 }
 

@@ -189,14 +189,21 @@ func (e *enforcer) check(ctx context.Context) (firewall.Drift, bool) {
 	for _, c := range drift.Missing {
 		missing[banID{c.Jail, c.Prefix.Masked()}] = true
 	}
+	// An identity's id comes once per address: it is enforced only if the
+	// kernel holds all of them.
+	held := make(map[stateKey]bool, len(ids))
 	for i, id := range ids {
 		if s := e.view.bans[id]; s == nil || s.seq > seq {
 			continue // decided again while the kernel was read
 		}
-		if missing[banID{id.jail, bans[i].Prefix.Masked()}] {
-			e.view.mark(id, false, "missing from the kernel")
-		} else {
+		ok, seen := held[id]
+		held[id] = (ok || !seen) && !missing[banID{id.jail, bans[i].Prefix.Masked()}]
+	}
+	for id, ok := range held {
+		if ok {
 			e.view.mark(id, true, "")
+		} else {
+			e.view.mark(id, false, "missing from the kernel")
 		}
 	}
 	return drift, true

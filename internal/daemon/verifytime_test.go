@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/peerjail/peerjail/internal/config"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
@@ -68,9 +67,9 @@ func newTimedEnforcer(t *testing.T, k *timedKernel) (*enforcer, *prometheus.Regi
 	t.Cleanup(func() { st.Close() })
 	reg, logs := prometheus.NewRegistry(), &logBuf{}
 	memo := &setupMemo{Firewall: k}
-	e := &enforcer{kernel: memo, memo: memo, dryRun: firewall.NewDryRun(nil), st: st,
+	e := &enforcer{kernel: memo, memo: memo, st: st,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		now: time.Now, m: newMetrics(reg), actions: map[string]config.Action{"ssh": config.ActionNFTables}, positions: map[string]string{}}
+		now: time.Now, m: newMetrics(reg), jails: map[string]*jailActions{"ssh": {kernel: true}}, positions: map[string]string{}}
 	if err := memo.Setup(context.Background(), []firewall.Jail{{Name: "ssh"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestCodecRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got Ban
-			if err := decodeBanValue(v, &got); err != nil || got != ban {
+			if err := decodeBanValue(v, &got); err != nil || !reflect.DeepEqual(got, ban) {
 				t.Errorf("ban %+v: decoded %+v, %v", ban, got, err)
 			}
 			off := Offender{Offences: n, Last: at}
@@ -93,7 +94,7 @@ func FuzzDecode(f *testing.F) {
 		if decodeBanValue(b, &ban) == nil {
 			enc, err := encodeBanValue(nil, ban)
 			var again Ban
-			if err != nil || decodeBanValue(enc, &again) != nil || again != ban {
+			if err != nil || decodeBanValue(enc, &again) != nil || !reflect.DeepEqual(again, ban) {
 				t.Fatalf("ban round trip: %+v -> %+v, %v", ban, again, err)
 			}
 		}

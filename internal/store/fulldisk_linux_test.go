@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,7 +114,7 @@ func TestFullDisk(t *testing.T) {
 	}
 	sortBans(want)
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Fatalf("reopened: ban %d is %+v, want %+v", i, got[i], want[i])
 		}
 	}

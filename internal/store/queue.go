@@ -3,6 +3,7 @@ package store
 import (
 	"maps"
 	"slices"
+	"strings"
 )
 
 // queue holds the writes that a failed Update could not commit (a full
@@ -14,17 +15,18 @@ import (
 type queue struct {
 	bans      map[BanKey]*Ban // nil: delete
 	offenders map[BanKey]Offender
-	positions map[string]string        // "": delete
-	pending   map[string][]PendingHost // nil or empty: delete the jail's windows
+	positions map[string]string           // "": delete
+	pending   map[string][]PendingHost    // nil or empty: delete the jail's windows
+	actions   map[ActionKey]*ActionRecord // nil: delete
 }
 
 func (q *queue) empty() bool {
-	return len(q.bans) == 0 && len(q.offenders) == 0 && len(q.positions) == 0 && len(q.pending) == 0
+	return len(q.bans) == 0 && len(q.offenders) == 0 && len(q.positions) == 0 && len(q.pending) == 0 && len(q.actions) == 0
 }
 
 // size is how many records the queue would write.
 func (q *queue) size() int {
-	return len(q.bans) + len(q.offenders) + len(q.positions) + len(q.pending)
+	return len(q.bans) + len(q.offenders) + len(q.positions) + len(q.pending) + len(q.actions)
 }
 
 // merge adds b after what the queue holds, in Batch's own order: deletes,
@@ -35,19 +37,32 @@ func (q *queue) merge(b *Batch) {
 		q.offenders = make(map[BanKey]Offender)
 		q.positions = make(map[string]string)
 		q.pending = make(map[string][]PendingHost)
+		q.actions = make(map[ActionKey]*ActionRecord)
 	}
 	for _, k := range b.DeleteBans {
 		q.bans[k] = nil
 	}
 	for i := range b.PutBans {
 		ban := b.PutBans[i]
-		q.bans[BanKey{ban.Jail, ban.Key}] = &ban
+		k := BanKey{ban.Jail, ban.Key}
+		if old := q.bans[k]; old != nil {
+			// Addresses merge, as they do on disk.
+			ban.Addrs = mergeAddrs(old.Addrs, ban.Addrs)
+		}
+		q.bans[k] = &ban
 	}
 	for _, o := range b.PutOffenders {
 		q.offenders[BanKey{o.Jail, o.Key}] = o
 	}
 	maps.Copy(q.positions, b.Positions)
 	maps.Copy(q.pending, b.Pending)
+	for _, k := range b.DeleteActions {
+		q.actions[k] = nil
+	}
+	for i := range b.PutActions {
+		r := b.PutActions[i]
+		q.actions[ActionKey{r.Action, r.Jail, r.Key}] = &r
+	}
 }
 
 // batch is the queue as one Batch, in a fixed order so that a retry writes
@@ -70,6 +85,13 @@ func (q *queue) batch() Batch {
 	if len(q.pending) > 0 {
 		b.Pending = maps.Clone(q.pending)
 	}
+	for _, k := range slices.SortedFunc(maps.Keys(q.actions), compareActionKey) {
+		if r := q.actions[k]; r != nil {
+			b.PutActions = append(b.PutActions, *r)
+		} else {
+			b.DeleteActions = append(b.DeleteActions, k)
+		}
+	}
 	return b
 }
 
@@ -87,6 +109,13 @@ func compareBanKey(a, b BanKey) int {
 		return 1
 	}
 	return 0
+}
+
+func compareActionKey(a, b ActionKey) int {
+	if a.Action != b.Action {
+		return strings.Compare(a.Action, b.Action)
+	}
+	return compareBanKey(BanKey{a.Jail, a.Key}, BanKey{b.Jail, b.Key})
 }
 
 // overlayBans applies the queued ban writes to bans read from the file.

@@ -16,6 +16,10 @@ type Ban struct {
 	Jail, Key string
 	At, Until time.Time
 	Offences  int // how many times this key has been banned, this ban included
+	// Addrs are, for a ban of an identity, the addresses (prefixes in
+	// text) its address actions ban with it. A put merges them with those
+	// stored: a later decision adds addresses, never removes one.
+	Addrs []string
 }
 
 // Offender is the ban history of a host key in a jail: the daemon grows the
@@ -66,7 +70,11 @@ func (s *Store) Bans() ([]Ban, error) {
 		return nil, fmt.Errorf("read bans: %w", err)
 	}
 	s.report(sc.skips)
-	return s.q.overlayBans(sc.sorted()), nil
+	bans := s.q.overlayBans(sc.sorted())
+	if err := s.view(func(tx *bolt.Tx) error { s.fillAddrs(tx, bans); return nil }); err != nil {
+		return nil, fmt.Errorf("read ban addresses: %w", err)
+	}
+	return bans, nil
 }
 
 // sortBans sorts as Bans documents: by Until, then jail, then key.

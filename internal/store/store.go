@@ -161,9 +161,12 @@ func (s *Store) prepare() error {
 				return corruptError(s.path, fmt.Errorf("bucket %s is missing", name))
 			}
 		}
-		// Added after version 1 was released, compatibly: see pending.go.
-		if _, err := tx.CreateBucketIfNotExists(bucketPending); err != nil {
-			return fmt.Errorf("create bucket %s: %w", bucketPending, err)
+		// Added after version 1 was released, compatibly: see pending.go
+		// and actions.go.
+		for _, name := range [][]byte{bucketPending, bucketActions, bucketAddrs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
 		}
 		return nil
 	})
@@ -185,7 +188,7 @@ func (s *Store) create(tx *bolt.Tx) error {
 	if k, _ := tx.Cursor().First(); k != nil {
 		return fmt.Errorf("state file %s: %w: a bbolt file without peerjail's version key", s.path, ErrVersion)
 	}
-	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions, bucketPending} {
+	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions, bucketPending, bucketActions, bucketAddrs} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -181,7 +181,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got := mustBans(t, s); len(got) != 1 || got[0] != ban {
+	if got := mustBans(t, s); len(got) != 1 || !reflect.DeepEqual(got[0], ban) {
 		t.Errorf("bans after reopen: %+v", got)
 	}
 	if got, _ := s.Offenders("sshd"); len(got) != 1 || got[0] != off {

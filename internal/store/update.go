@@ -22,10 +22,15 @@ type Batch struct {
 	// Pending maps a jail to its windows, which replace the saved ones
 	// whole; nil or empty deletes them.
 	Pending map[string][]PendingHost
+	// PutActions inserts or replaces action records; DeleteActions is
+	// applied before them.
+	PutActions    []ActionRecord
+	DeleteActions []ActionKey
 }
 
 func (b *Batch) empty() bool {
-	return len(b.PutBans) == 0 && len(b.DeleteBans) == 0 && len(b.PutOffenders) == 0 && len(b.Positions) == 0 && len(b.Pending) == 0
+	return len(b.PutBans) == 0 && len(b.DeleteBans) == 0 && len(b.PutOffenders) == 0 && len(b.Positions) == 0 && len(b.Pending) == 0 &&
+		len(b.PutActions) == 0 && len(b.DeleteActions) == 0
 }
 
 // Update writes b in one bbolt transaction, so one fsync covers a whole
@@ -107,6 +112,16 @@ func (b *Batch) validate() error {
 			return fmt.Errorf("put offender: %w", err)
 		}
 	}
+	for _, k := range b.DeleteActions {
+		if err := validAction(k); err != nil {
+			return fmt.Errorf("delete action record: %w", err)
+		}
+	}
+	for _, r := range b.PutActions {
+		if err := validAction(ActionKey{r.Action, r.Jail, r.Key}); err != nil {
+			return fmt.Errorf("put action record: %w", err)
+		}
+	}
 	for src := range b.Positions {
 		if src == "" || len(src) > maxSourceKey {
 			return fmt.Errorf("position of source %.64q: %w: name empty or longer than %d bytes", src, ErrInvalidRecord, maxSourceKey)
@@ -132,7 +147,16 @@ func applyBatch(tx *bolt.Tx, b *Batch) error {
 	if err := w.putBans(tx.Bucket(bucketBans), b.PutBans); err != nil {
 		return err
 	}
+	if err := w.putAddrs(tx.Bucket(bucketAddrs), b.DeleteBans, b.PutBans); err != nil {
+		return err
+	}
 	if err := w.putOffenders(tx.Bucket(bucketOffenders), b.PutOffenders); err != nil {
+		return err
+	}
+	if err := w.deleteActions(tx.Bucket(bucketActions), b.DeleteActions); err != nil {
+		return err
+	}
+	if err := w.putActions(tx.Bucket(bucketActions), b.PutActions); err != nil {
 		return err
 	}
 	if err := putPositions(tx.Bucket(bucketPositions), b.Positions); err != nil {
