@@ -1,0 +1,307 @@
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxSize   = 100 << 20
+	DefaultKeep      = 5
+	DefaultSyncEvery = 100 * time.Millisecond
+)
+
+// Options configure Open; zero values mean the defaults.
+type Options struct {
+	// MaxSize is the size past which the file is rotated.
+	MaxSize int64
+	// Keep is how many rotated files are kept (audit.jsonl.1 … .Keep).
+	Keep int
+	// SyncEvery bounds how often the file is fsynced: records are written
+	// to the file when given (a crash of the process loses none), and
+	// reach the disk at most SyncEvery later (a power loss loses at most
+	// that much).
+	SyncEvery time.Duration
+	Logger    *slog.Logger
+	// Registerer receives peerjail_audit_errors_total and
+	// peerjail_audit_dropped_total; nil exports neither.
+	Registerer prometheus.Registerer
+
+	syncFile func(*os.File) error // tests: stands in for fsync
+}
+
+// Log appends records to the trail. Its methods are safe for concurrent
+// use; Write never waits for the disk beyond one write(2).
+type Log struct {
+	o    Options
+	path string
+	m    *metrics
+
+	mu      sync.Mutex
+	f       *os.File   // nil while it cannot be opened
+	size    int64      // of f
+	dirty   bool       // written since the last fsync
+	retired []*os.File // rotated away, for the syncer to sync and close
+	torn    bool       // the last write stopped inside a line
+	failing bool       // since the last write error, until a write works
+	closed  bool
+	buf     []byte
+
+	wake chan struct{}
+	quit chan struct{}
+	done sync.WaitGroup
+}
+
+// Open starts the trail in dir. It does not fail: a file that cannot be
+// opened (a read-only or full disk) is logged and counted, and opened again
+// at the next Write.
+func Open(dir string, o Options) *Log {
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
+	}
+	if o.SyncEvery <= 0 {
+		o.SyncEvery = DefaultSyncEvery
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.syncFile == nil {
+		o.syncFile = (*os.File).Sync
+	}
+	l := &Log{o: o, path: filepath.Join(dir, FileName), m: newMetrics(o.Registerer),
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	l.o.Logger = o.Logger.With("audit", l.path)
+	l.mu.Lock()
+	if err := l.open(); err != nil {
+		l.fail(err, 0)
+	}
+	l.mu.Unlock()
+	l.done.Go(l.syncLoop)
+	return l
+}
+
+// Path is the current file's path.
+func (l *Log) Path() string { return l.path }
+
+// Write appends recs as one batch: one write(2), fsynced by the syncer
+// within SyncEvery. When the write fails the batch is dropped and counted;
+// the error is logged once until a write works again.
+func (l *Log) Write(recs ...Record) {
+	if len(recs) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		l.m.drop(len(recs))
+		return
+	}
+	l.buf = l.buf[:0]
+	if l.torn {
+		l.buf = append(l.buf, '\n') // end the line a failed write began
+	}
+	for _, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			// A time past year 9999: that record alone cannot be kept.
+			l.m.drop(1)
+			l.o.Logger.Warn("audit record not encodable; dropped", "jail", r.Jail, "key", r.Key, "err", err)
+			continue
+		}
+		l.buf = append(append(l.buf, b...), '\n')
+	}
+	if err := l.write(l.buf); err != nil {
+		l.fail(err, len(recs))
+		return
+	}
+	l.worked()
+}
+
+func (l *Log) write(b []byte) error {
+	if l.f == nil {
+		if err := l.open(); err != nil {
+			return err
+		}
+	}
+	if l.size > 0 && l.size+int64(len(b)) > l.o.MaxSize {
+		if err := l.rotate(); err != nil {
+			// Writing on past the size beats losing records.
+			l.o.Logger.Warn("rotate the audit trail; writing on to the current file", "err", err)
+			l.m.failed()
+			if l.f == nil {
+				return err
+			}
+		}
+	}
+	n, err := l.f.Write(b)
+	l.size += int64(n)
+	if n > 0 {
+		l.dirty = true
+		l.torn = b[n-1] != '\n'
+		l.kick()
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", l.path, err)
+	}
+	return nil
+}
+
+func (l *Log) open() error {
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open audit trail: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return fmt.Errorf("open audit trail: %w", err)
+	}
+	l.f, l.size = f, fi.Size()
+	// A line cut short by a power loss is ended before the next record.
+	last := []byte{'\n'}
+	if l.size > 0 {
+		r, err := os.Open(l.path)
+		if err == nil {
+			_, _ = r.ReadAt(last, l.size-1)
+			_ = r.Close()
+		}
+	}
+	l.torn = last[0] != '\n'
+	return nil
+}
+
+// rotate shifts audit.jsonl.i to .i+1 (the oldest is replaced) and the
+// current file to .1, then opens a new one. The old file is fsynced and
+// closed by the syncer, not here.
+func (l *Log) rotate() error {
+	for i := l.o.Keep; i > 1; i-- {
+		err := os.Rename(l.path+"."+strconv.Itoa(i-1), l.path+"."+strconv.Itoa(i))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("rotate: %w", err)
+		}
+	}
+	if err := os.Rename(l.path, l.path+".1"); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	l.retired = append(l.retired, l.f)
+	l.f, l.torn = nil, false
+	l.kick()
+	return l.open()
+}
+
+// fail counts a failed write of n records; the caller holds mu.
+func (l *Log) fail(err error, n int) {
+	l.m.failed()
+	l.m.drop(n)
+	if l.failing {
+		l.o.Logger.Debug("audit trail write failed", "dropped", n, "err", err)
+		return
+	}
+	l.failing = true
+	l.o.Logger.Error("audit trail write failed; its records are dropped and counted until it works (banning goes on)", "dropped", n, "err", err)
+}
+
+// worked logs once that writing works after failing; the caller holds mu.
+func (l *Log) worked() {
+	if l.failing {
+		l.failing = false
+		l.o.Logger.Info("audit trail writes work again")
+	}
+}
+
+func (l *Log) kick() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// syncLoop fsyncs what was written, at most once per SyncEvery, so that a
+// storm of batches costs one fsync per interval and none of them waits.
+func (l *Log) syncLoop() {
+	t := time.NewTimer(0)
+	<-t.C
+	for {
+		select {
+		case <-l.quit:
+			return
+		case <-l.wake:
+		}
+		l.syncNow()
+		t.Reset(l.o.SyncEvery)
+		select {
+		case <-l.quit:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// syncNow fsyncs the current file if written to, and the rotated-away
+// files, which it then closes. Only the syncer and Close (after the
+// syncer ended) call it, so no file is closed while it is synced.
+func (l *Log) syncNow() {
+	l.mu.Lock()
+	f, dirty, retired := l.f, l.dirty, l.retired
+	l.dirty, l.retired = false, nil
+	l.mu.Unlock()
+	var errs []error
+	for _, r := range retired {
+		errs = append(errs, l.o.syncFile(r), r.Close())
+	}
+	if f != nil && dirty {
+		errs = append(errs, l.o.syncFile(f))
+	}
+	if err := errors.Join(errs...); err != nil {
+		l.mu.Lock()
+		l.fail(fmt.Errorf("fsync %s: %w", l.path, err), 0)
+		l.mu.Unlock()
+	}
+}
+
+// Close stops the syncer, fsyncs what was written and closes the file.
+// Records written after Close are dropped and counted. Safe to call twice.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.quit)
+	l.done.Wait()
+	l.syncNow()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	if err != nil {
+		return fmt.Errorf("close audit trail: %w", err)
+	}
+	return nil
+}
+
+// Errors counts failed writes, rotations and fsyncs since Open.
+func (l *Log) Errors() uint64 { return l.m.errorsN.Load() }
+
+// Dropped counts the records lost to failed writes since Open.
+func (l *Log) Dropped() uint64 { return l.m.droppedN.Load() }
