@@ -17,7 +17,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxSize   = 100 << 20
+	DefaultMaxSize   = 100_000_000 // 100MB
 	DefaultKeep      = 5
 	DefaultSyncEvery = 100 * time.Millisecond
 )

@@ -27,6 +27,8 @@ type Config struct {
 	// Includes are the files the main file's include: globs matched, in
 	// the order they were read.
 	Includes []Include
+	// Audit is the audit section as written; AuditSettings applies defaults.
+	Audit *Audit
 }
 
 // Include is one file read through include:, and what it defines.
@@ -177,6 +179,7 @@ func (p *parser) document(root *yaml.Node) {
 	}
 	var filters, defaults, include, jails *yaml.Node
 	seen, ok := top.mapping(root, "", egJails, []handler{
+		{"audit", func(_ string, v *yaml.Node) { p.audit(v) }},
 		{"defaults", func(_ string, v *yaml.Node) { defaults = v }},
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
 		{"include", func(_ string, v *yaml.Node) { include = v }},
