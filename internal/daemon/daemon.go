@@ -185,6 +185,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.enf = &enforcer{kernel: d.kernel, dryRun: d.dry, st: st, log: d.log, now: d.o.Now, m: d.m,
 		actions: actions(cfg), positions: make(map[string]string), memo: memo}
+	d.enf.audit = d.openAudit(cfg)
 	// Listings of the kernel's sets end before the firewall closes.
 	d.teardown = append(d.teardown, func() error { d.enf.listing.Wait(); return nil })
 	if err := d.watchSelf(ctx); err != nil {
