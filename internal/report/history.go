@@ -45,6 +45,8 @@ type History struct {
 	// StoreRead says whether the state file was read; it is not while a
 	// daemon holds it, and then offences and bans come from the trail.
 	StoreRead bool
+	// StoreLocked says that a daemon held the state file.
+	StoreLocked bool
 	// Skipped counts trail lines that could not be read.
 	Skipped int
 	// Reloads are the trail's reload records in the window.
@@ -95,7 +97,8 @@ func Gather(o Options) (History, error) {
 	if err != nil {
 		return h, err
 	}
-	offenders, bans, err := readStore(o)
+	offenders, bans, locked, err := readStore(o)
+	h.StoreLocked = locked
 	if err != nil {
 		return h, err
 	}
@@ -128,30 +131,32 @@ func Gather(o Options) (History, error) {
 }
 
 // readStore reads the state file's offender history and bans; nil, nil
-// when there is no state file or a daemon holds it.
-func readStore(o Options) ([]store.Offender, []store.Ban, error) {
+// when there is no state file or a daemon holds it (locked).
+func readStore(o Options) (_ []store.Offender, _ []store.Ban, locked bool, _ error) {
 	wait := o.LockWait
 	if wait <= 0 {
 		wait = 100 * time.Millisecond
 	}
 	st, err := store.OpenReadOnly(o.StatePath, store.Options{LockTimeout: wait})
 	switch {
-	case errors.Is(err, store.ErrLocked) || errors.Is(err, fs.ErrNotExist):
-		return nil, nil, nil
+	case errors.Is(err, store.ErrLocked):
+		return nil, nil, true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, false, nil
 	case err != nil:
-		return nil, nil, fmt.Errorf("read the state file: %w", err)
+		return nil, nil, false, fmt.Errorf("read the state file: %w", err)
 	}
 	defer st.Close()
 	offenders, err := st.Offenders("")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	bans, err := st.Bans()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if offenders == nil {
 		offenders = []store.Offender{}
 	}
-	return offenders, bans, nil
+	return offenders, bans, false, nil
 }

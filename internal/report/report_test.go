@@ -210,7 +210,7 @@ func TestHistoryWhileLocked(t *testing.T) {
 	defer st.Close()
 	start := time.Now()
 	h := gather(t, state, "198.51.100.7", time.Time{})
-	if h.StoreRead || len(h.Entries) != 2 || time.Since(start) > 5*time.Second {
+	if h.StoreRead || !h.StoreLocked || len(h.Entries) != 2 || time.Since(start) > 5*time.Second {
 		t.Fatalf("store read %v, %d entries: want the trail's two (ssh, libp2p) without the store", h.StoreRead, len(h.Entries))
 	}
 	if e := h.Entries[1]; e.Jail != "ssh" || e.Offences != 2 || len(e.Events) != 3 {
