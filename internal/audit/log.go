@@ -212,7 +212,8 @@ func (l *Log) fail(err error, n int) {
 		return
 	}
 	l.failing = true
-	l.o.Logger.Error("audit trail write failed; its records are dropped and counted until it works (banning goes on)", "dropped", n, "err", err)
+	// A warning, as for the state store falling behind: banning goes on.
+	l.o.Logger.Warn("audit trail write failed; its records are dropped and counted until it works (banning goes on)", "dropped", n, "err", err)
 }
 
 // worked logs once that writing works after failing; the caller holds mu.
