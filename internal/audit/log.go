@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -114,15 +113,17 @@ func (l *Log) Write(recs ...Record) {
 	if l.torn {
 		l.buf = append(l.buf, '\n') // end the line a failed write began
 	}
-	for _, r := range recs {
-		b, err := json.Marshal(r)
+	for i := range recs {
+		n := len(l.buf)
+		b, err := appendRecord(l.buf, &recs[i])
 		if err != nil {
 			// A time past year 9999: that record alone cannot be kept.
+			l.buf = b[:n]
 			l.m.drop(1)
-			l.o.Logger.Warn("audit record not encodable; dropped", "jail", r.Jail, "key", r.Key, "err", err)
+			l.o.Logger.Warn("audit record not encodable; dropped", "jail", recs[i].Jail, "key", recs[i].Key, "err", err)
 			continue
 		}
-		l.buf = append(append(l.buf, b...), '\n')
+		l.buf = append(b, '\n')
 	}
 	if err := l.write(l.buf); err != nil {
 		l.fail(err, len(recs))
