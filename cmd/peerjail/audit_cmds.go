@@ -27,6 +27,16 @@ func hostArg(a []string) (report.Host, error) {
 	return h, nil
 }
 
+// atMostHost checks for one optional HOST argument.
+func atMostHost(what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, a []string) error {
+		if len(a) > 1 {
+			return fmt.Errorf("expected at most one %s, got %d arguments", what, len(a))
+		}
+		return nil
+	}
+}
+
 // sinceFlag reads --since as replay does.
 func sinceFlag(v string) (time.Time, error) {
 	if v == "" {
@@ -47,7 +57,7 @@ func newBannedCmd() *cobra.Command {
 		Long: "banned asks the daemon which jails ban HOST now: an address (also one inside a banned\n" +
 			"prefix or CIDR, or one of a banned identity's addresses), a prefix or an identity.\n" +
 			"Without HOST it lists every ban of every jail.",
-		Args: args(cobra.MaximumNArgs(1)),
+		Args: args(atMostHost("HOST")),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			h, err := hostArg(a)
 			if err != nil {
@@ -79,7 +89,7 @@ func newHistoryCmd() *cobra.Command {
 		Long: "history reads the audit trail (audit.jsonl beside the state file) and, when no daemon\n" +
 			"holds it, the state file's offender history; with a daemon running it reads the trail\n" +
 			"alone, which the daemon appends to. It needs no daemon. --since takes " + replay.TimeForms + ".",
-		Args: args(cobra.MaximumNArgs(1)),
+		Args: args(atMostHost("HOST or ID")),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			o := report.Options{StatePath: state}
 			var err error
@@ -130,7 +140,12 @@ func newReportCmd() *cobra.Command {
 			"sources, the decisions, the peerjail version and each jail's policy. This host's own\n" +
 			"addresses and name, and user names in sshd lines, are replaced by <self>, <hostname>\n" +
 			"and <user> unless --no-redact.",
-		Args: args(cobra.ExactArgs(1)),
+		Args: args(func(_ *cobra.Command, a []string) error {
+			if len(a) != 1 {
+				return fmt.Errorf("expected one HOST or ID to report on, got %d arguments", len(a))
+			}
+			return nil
+		}),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if format != "md" && format != "json" {
 				return usageError{fmt.Errorf("--format %q: expected md or json", format)}
