@@ -84,12 +84,23 @@ func TestRecordJSON(t *testing.T) {
 // TestRotation: the file rotates past MaxSize, Keep rotated files remain,
 // and what is left reads back in order without a gap.
 func TestRotation(t *testing.T) {
+	for _, batch := range []int{1, 7, 100} {
+		t.Run(fmt.Sprintf("batches of %d", batch), func(t *testing.T) { testRotation(t, batch) })
+	}
+}
+
+func testRotation(t *testing.T, batch int) {
 	dir := t.TempDir()
 	line, _ := encodedSize(ban(0))
 	l := Open(dir, Options{MaxSize: int64(line * 10), Keep: 3})
+	var recs []Record
 	for i := range 100 {
-		l.Write(ban(i))
+		if recs = append(recs, ban(i)); len(recs) == batch {
+			l.Write(recs...)
+			recs = recs[:0]
+		}
 	}
+	l.Write(recs...)
 	l.Close()
 	files, err := Files(dir)
 	if err != nil {
@@ -98,6 +109,9 @@ func TestRotation(t *testing.T) {
 	var names []string
 	for _, f := range files {
 		names = append(names, filepath.Base(f))
+		if fi, err := os.Stat(f); err != nil || fi.Size() > int64(line*10) {
+			t.Errorf("%s: %d bytes, %v; want at most MaxSize", f, fi.Size(), err)
+		}
 	}
 	if strings.Join(names, " ") != "audit.jsonl.3 audit.jsonl.2 audit.jsonl.1 audit.jsonl" {
 		t.Fatalf("files %v, want 3 rotated and the current one", names)

@@ -56,6 +56,7 @@ type Log struct {
 	failing bool       // since the last write error, until a write works
 	closed  bool
 	buf     []byte
+	ends    []int // in buf, where each record's line ends
 
 	wake chan struct{}
 	quit chan struct{}
@@ -96,9 +97,10 @@ func Open(dir string, o Options) *Log {
 // Path is the current file's path.
 func (l *Log) Path() string { return l.path }
 
-// Write appends recs as one batch: one write(2), fsynced by the syncer
-// within SyncEvery. When the write fails the batch is dropped and counted;
-// the error is logged once until a write works again.
+// Write appends recs as one batch: one write(2) (one per file when the
+// batch crosses MaxSize), fsynced by the syncer within SyncEvery. Records
+// a failed write did not complete are dropped and counted; the error is
+// logged once until a write works again.
 func (l *Log) Write(recs ...Record) {
 	if len(recs) == 0 {
 		return
@@ -109,10 +111,7 @@ func (l *Log) Write(recs ...Record) {
 		l.m.drop(len(recs))
 		return
 	}
-	l.buf = l.buf[:0]
-	if l.torn {
-		l.buf = append(l.buf, '\n') // end the line a failed write began
-	}
+	l.buf, l.ends = l.buf[:0], l.ends[:0]
 	for i := range recs {
 		n := len(l.buf)
 		b, err := appendRecord(l.buf, &recs[i])
@@ -124,41 +123,67 @@ func (l *Log) Write(recs ...Record) {
 			continue
 		}
 		l.buf = append(b, '\n')
+		l.ends = append(l.ends, len(l.buf))
 	}
-	if err := l.write(l.buf); err != nil {
-		l.fail(err, len(recs))
+	if done, err := l.write(); err != nil {
+		l.fail(err, len(l.ends)-done)
 		return
 	}
 	l.worked()
 }
 
-func (l *Log) write(b []byte) error {
-	if l.f == nil {
-		if err := l.open(); err != nil {
-			return err
+// write writes the encoded records, rotating before a record that would
+// take the file past MaxSize (a file holds at least one record), and
+// returns how many it wrote whole.
+func (l *Log) write() (int, error) {
+	done, from := 0, 0
+	for done < len(l.ends) {
+		if l.f == nil {
+			if err := l.open(); err != nil {
+				return done, err
+			}
 		}
-	}
-	if l.size > 0 && l.size+int64(len(b)) > l.o.MaxSize {
-		if err := l.rotate(); err != nil {
-			// Writing on past the size beats losing records.
+		k := done
+		for k < len(l.ends) && (l.size+int64(l.ends[k]-from) <= l.o.MaxSize || k == done && l.size == 0) {
+			k++
+		}
+		if k == done {
+			err := l.rotate()
+			if err == nil {
+				continue
+			}
 			l.o.Logger.Warn("rotate the audit trail; writing on to the current file", "err", err)
 			l.m.failed()
 			if l.f == nil {
-				return err
+				return done, err
+			}
+			k = len(l.ends) // writing on past the size beats losing records
+		}
+		if l.torn {
+			// End the line a failed write began.
+			n, err := l.f.Write([]byte{'\n'})
+			l.size += int64(n)
+			if err != nil {
+				return done, fmt.Errorf("write %s: %w", l.path, err)
 			}
 		}
+		chunk := l.buf[from:l.ends[k-1]]
+		n, err := l.f.Write(chunk)
+		l.size += int64(n)
+		if n > 0 {
+			l.dirty = true
+			l.torn = chunk[n-1] != '\n'
+			l.kick()
+		}
+		if err != nil {
+			for done < k && l.ends[done]-from <= n {
+				done++
+			}
+			return done, fmt.Errorf("write %s: %w", l.path, err)
+		}
+		done, from = k, l.ends[k-1]
 	}
-	n, err := l.f.Write(b)
-	l.size += int64(n)
-	if n > 0 {
-		l.dirty = true
-		l.torn = b[n-1] != '\n'
-		l.kick()
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", l.path, err)
-	}
-	return nil
+	return done, nil
 }
 
 func (l *Log) open() error {

@@ -132,3 +132,28 @@ func TestAuditOff(t *testing.T) {
 		t.Errorf("trail files %v (%v) with the audit off", files, err)
 	}
 }
+
+// TestAuditRotatesAsConfigured: the audit section's max_size and keep reach
+// the trail: with 40 bans in a 2KB file, two rotated files remain.
+func TestAuditRotatesAsConfigured(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf("audit: {max_size: 2KB, keep: 2}\n"+sshConfig, filepath.Join(dir, "auth.log"))), 0o600)
+	td := newTestDaemon(t, dir, firewall.NewFake())
+	for i := range 40 {
+		td.appendLines(t, failed(fmt.Sprintf("198.51.100.%d", i+1), 3)...)
+	}
+	waitFor(t, "40 bans", func() bool { return inFirewall(td.fw, "ssh", "198.51.100.40/32") })
+	td.stop()
+	files, err := audit.Files(dir)
+	if err != nil || len(files) != 3 || filepath.Base(files[0]) != "audit.jsonl.2" {
+		t.Fatalf("trail files %v (%v), want audit.jsonl.2, .1 and the current one", files, err)
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.Size() > 2000 {
+			t.Errorf("%s: %v bytes (%v), want at most max_size", f, fi.Size(), err)
+		}
+	}
+	if recs := readTrail(t, dir); len(recs) == 0 || recs[len(recs)-1].Key != "198.51.100.40" {
+		t.Errorf("the newest record is not the last ban: %+v", recs[len(recs)-1:])
+	}
+}
