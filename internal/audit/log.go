@@ -1,13 +1,10 @@
 package audit
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -210,25 +207,6 @@ func (l *Log) open() error {
 	return nil
 }
 
-// rotate shifts audit.jsonl.i to .i+1 (the oldest is replaced) and the
-// current file to .1, then opens a new one. The old file is fsynced and
-// closed by the syncer, not here.
-func (l *Log) rotate() error {
-	for i := l.o.Keep; i > 1; i-- {
-		err := os.Rename(l.path+"."+strconv.Itoa(i-1), l.path+"."+strconv.Itoa(i))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("rotate: %w", err)
-		}
-	}
-	if err := os.Rename(l.path, l.path+".1"); err != nil {
-		return fmt.Errorf("rotate: %w", err)
-	}
-	l.retired = append(l.retired, l.f)
-	l.f, l.torn = nil, false
-	l.kick()
-	return l.open()
-}
-
 // fail counts a failed write of n records; the caller holds mu.
 func (l *Log) fail(err error, n int) {
 	l.m.failed()
@@ -247,57 +225,6 @@ func (l *Log) worked() {
 	if l.failing {
 		l.failing = false
 		l.o.Logger.Info("audit trail writes work again")
-	}
-}
-
-func (l *Log) kick() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
-// syncLoop fsyncs what was written, at most once per SyncEvery, so that a
-// storm of batches costs one fsync per interval and none of them waits.
-func (l *Log) syncLoop() {
-	t := time.NewTimer(0)
-	<-t.C
-	for {
-		select {
-		case <-l.quit:
-			return
-		case <-l.wake:
-		}
-		l.syncNow()
-		t.Reset(l.o.SyncEvery)
-		select {
-		case <-l.quit:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// syncNow fsyncs the current file if written to, and the rotated-away
-// files, which it then closes. Only the syncer and Close (after the
-// syncer ended) call it, so no file is closed while it is synced.
-func (l *Log) syncNow() {
-	l.mu.Lock()
-	f, dirty, retired := l.f, l.dirty, l.retired
-	l.dirty, l.retired = false, nil
-	l.mu.Unlock()
-	var errs []error
-	for _, r := range retired {
-		errs = append(errs, l.o.syncFile(r), r.Close())
-	}
-	if f != nil && dirty {
-		errs = append(errs, l.o.syncFile(f))
-	}
-	if err := errors.Join(errs...); err != nil {
-		l.mu.Lock()
-		l.fail(fmt.Errorf("fsync %s: %w", l.path, err), 0)
-		l.mu.Unlock()
 	}
 }
 
