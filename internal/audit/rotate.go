@@ -26,4 +26,3 @@ func (l *Log) rotate() error {
 	l.kick()
 	return l.open()
 }
-

@@ -56,4 +56,3 @@ func (l *Log) syncNow() {
 		l.mu.Unlock()
 	}
 }
-
