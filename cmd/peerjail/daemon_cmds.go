@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -158,29 +157,38 @@ func newBanCmd() *cobra.Command {
 func newUnbanCmd() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "unban JAIL HOST | unban JAIL --all",
-		Short: "Lift a ban, or every ban of a jail",
+		Use:   "unban JAIL HOST | unban HOST | unban [JAIL] --all",
+		Short: "Lift a ban in a jail or in every jail, or every ban of a jail or of every jail",
 		Args: args(func(cmd *cobra.Command, a []string) error {
 			all, _ := cmd.Flags().GetBool("all")
-			if all && len(a) == 1 || !all && len(a) == 2 {
+			if all && len(a) <= 1 || !all && (len(a) == 1 || len(a) == 2) {
 				return nil
 			}
-			return errors.New("give JAIL HOST, or JAIL --all")
+			return errUnbanArgs
 		}),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			host := ""
-			if len(a) == 2 {
-				host = a[1]
+			var jail, host string
+			switch {
+			case len(a) == 2:
+				jail, host = a[0], a[1]
+			case all && len(a) == 1:
+				jail = a[0]
+			case len(a) == 1:
+				host = a[0]
 			}
-			n, err := client(cmd).Unban(cmd.Context(), a[0], host, all)
+			n, err := client(cmd).Unban(cmd.Context(), jail, host, all)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d ban(s) lifted in %s\n", n, a[0])
+			where := "in " + jail
+			if jail == "" {
+				where = "in every jail"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d ban(s) lifted %s\n", n, where)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "lift every ban of the jail")
+	cmd.Flags().BoolVar(&all, "all", false, "lift every ban of the jail (without JAIL: of every jail)")
 	return addSocketFlag(cmd)
 }
 

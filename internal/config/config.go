@@ -29,6 +29,8 @@ type Config struct {
 	Includes []Include
 	// Fleet is the fleet: section; nil when the host shares nothing.
 	Fleet *Fleet
+	// Audit is the audit section as written; AuditSettings applies defaults.
+	Audit *Audit
 }
 
 // Include is one file read through include:, and what it defines.
@@ -183,6 +185,7 @@ func (p *parser) document(root *yaml.Node) {
 	}
 	var filters, defaults, include, jails, fleet *yaml.Node
 	seen, ok := top.mapping(root, "", egJails, []handler{
+		{"audit", func(_ string, v *yaml.Node) { p.audit(v) }},
 		{"defaults", func(_ string, v *yaml.Node) { defaults = v }},
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
 		{"include", func(_ string, v *yaml.Node) { include = v }},

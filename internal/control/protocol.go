@@ -8,6 +8,7 @@
 //	{"cmd":"ban","jail":J,"host":H,"force":true}    also an address the jail never bans
 //	{"cmd":"unban","jail":J,"host":H}
 //	{"cmd":"unban","jail":J,"all":true}
+//	{"cmd":"unban","host":H}                        no jail: in every jail (also with "all")
 //	{"cmd":"reload"}
 //
 // Responses are {"ok":false,"error":"..."} or {"ok":true, ...}, where the
@@ -50,7 +51,7 @@ type Handler interface {
 	// the host's own addresses), which is refused otherwise.
 	Ban(ctx context.Context, jail, host string, d time.Duration, force bool) (BanResult, error)
 	// Unban lifts host's ban, or every ban of the jail when all is set, and
-	// returns how many bans it lifted.
+	// returns how many bans it lifted; jail "" means in every jail.
 	Unban(ctx context.Context, jail, host string, all bool) (int, error)
 	// Reload re-reads the configuration; an invalid one keeps the running
 	// configuration and is returned as the error, with its file:line:col.
@@ -140,8 +141,8 @@ func (r request) check() error {
 			return fmt.Errorf("ban for %s: the length must be positive", r.For)
 		}
 	case "unban":
-		if r.Jail == "" || (r.Host == "") == !r.All || r.For != 0 || r.Force {
-			return errors.New("unban needs a jail and either a host or all")
+		if (r.Host == "") == !r.All || r.For != 0 || r.Force {
+			return errors.New("unban needs either a host or all (and a jail, or none for every jail)")
 		}
 	case "reload":
 		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {

@@ -198,6 +198,8 @@ func (d *Daemon) setup(ctx context.Context) error {
 	// The queued actions stop after the last flush (stopGeneration, which
 	// runs before this) has handed them its decisions, and before the store
 	// closes: their outcomes are written to it.
+	// The trail closes after the queued actions, whose answers it records.
+	d.enf.audit = d.openAudit(cfg)
 	d.teardown = append(d.teardown, func() error { return closeRunners(slices.Collect(maps.Values(d.runners))) })
 	// Listings of the kernel's sets end before the firewall closes.
 	d.teardown = append(d.teardown, func() error { d.enf.listing.Wait(); return nil })

@@ -104,6 +104,7 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 	var dec jail.Decision
 	g.eng.Do(func() {
 		dec = lj.lane.Counter.Ban(k, d.o.Now(), dur)
+		d.enf.audit.manual(ctx, dec)
 		d.enf.queue(dec)
 	})
 	if err := d.enf.flush(ctx, true); err != nil {
@@ -116,6 +117,9 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 // shown by status that no longer reads so (a ban made before hosts were
 // checked) is still lifted by its exact text.
 func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, error) {
+	if name == "" {
+		return d.unbanEvery(ctx, host, all)
+	}
 	g, release := d.acquire()
 	defer release()
 	lj := g.find(name)
@@ -139,6 +143,7 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 			return 0, invalid{fmt.Errorf("%s is not banned in jail %q", k, name)}
 		}
 	}
+	d.enf.audit.manual(ctx, decs...)
 	for _, dec := range decs {
 		d.enf.queue(dec)
 	}
@@ -176,6 +181,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	defer d.o.Notify("READY=1")
 	err := d.reload(ctx)
 	d.m.reload(err == nil)
+	d.enf.audit.reloaded(ctx, d.o.ConfigPath, err, d.current())
 	return err
 }
 
