@@ -27,6 +27,8 @@ type Config struct {
 	// Includes are the files the main file's include: globs matched, in
 	// the order they were read.
 	Includes []Include
+	// Heartbeat is the dead-man switch (heartbeat:); nil when not set.
+	Heartbeat *Heartbeat
 }
 
 // Include is one file read through include:, and what it defines.
@@ -181,6 +183,7 @@ func (p *parser) document(root *yaml.Node) {
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
 		{"include", func(_ string, v *yaml.Node) { include = v }},
 		{"jails", func(_ string, v *yaml.Node) { jails = v }},
+		{"heartbeat", func(_ string, v *yaml.Node) { p.heartbeat(v) }},
 	})
 	if seen == nil {
 		return // not a mapping
