@@ -65,6 +65,7 @@ type Daemon struct {
 	m      *metrics
 	ctl    *control.Server
 	self   *selfWatch
+	hb     beat // the heartbeat: section's pinger (heartbeat.go)
 	// metricsAddr is where the metrics are served, once bound.
 	metricsAddr net.Addr
 
@@ -224,7 +225,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	go func() { ctlDone <- d.ctl.Serve(ctlCtx) }()
 	stopWatchdog := startWatchdog(d.o.Notify, d.healthy)
 	defer stopWatchdog()
+	stopHeartbeat := d.startHeartbeat()
 	stop := func(cause error) error {
+		stopHeartbeat() // a stopping daemon goes silent
 		d.o.Notify("STOPPING=1")
 		d.log.Info("stopping")
 		cancel()

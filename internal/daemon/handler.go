@@ -197,6 +197,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %w (the running configuration stays)", err)
 	}
 	d.swap(ctx, prev, g)
+	d.retuneHeartbeat(cfg)
 	d.log.Info("configuration reloaded", "jails", len(g.jails))
 	return nil
 }

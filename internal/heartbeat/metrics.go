@@ -65,3 +65,11 @@ func (m *Metrics) record(healthy, accepted bool, now time.Time) {
 		m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
 	}
 }
+
+// Stopped marks the heartbeat as no longer configured: its interval
+// reads 0, which the alert rules take as "no heartbeat".
+func (m *Metrics) Stopped() {
+	if m != nil {
+		m.interval.Set(0)
+	}
+}
