@@ -57,7 +57,11 @@ func (p *parser) heartbeat(n *yaml.Node) {
 			hb.Timeout = d
 			set(ok)
 		}},
-		{"method", func(k string, v *yaml.Node) { m, ok := s.oneOf(v, k, "an HTTP method", heartbeatVerbs); hb.Method = m; set(ok) }},
+		{"method", func(k string, v *yaml.Node) {
+			m, ok := s.oneOf(v, k, "an HTTP method", heartbeatVerbs)
+			hb.Method = m
+			set(ok)
+		}},
 		{"quiet", func(k string, v *yaml.Node) { d, ok := s.duration(v, k); hb.Quiet = d; set(ok) }},
 	})
 	if seen == nil {
