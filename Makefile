@@ -14,7 +14,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb package-test bench-compare
+.PHONY: build test lint rules unit race bench fuzz clean sample demo install uninstall deb package-test bench-compare
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/peerjail
@@ -81,9 +81,16 @@ deb: build
 package-test:
 	packaging/test.sh
 
-# test: formatting, vet, staticcheck, then the unit tests (the race detector
+# test: formatting, vet, staticcheck, the alert rules, then the unit tests (the race detector
 # on the packages that run goroutines), then the packaging test.
-test: lint unit race package-test
+test: lint rules unit race package-test
+
+# rules: the Prometheus alert rules checked and unit-tested by promtool
+# (Debian's prometheus package; .ci/run installs it). The Go tests in
+# configs/prometheus run the same and skip without promtool; this does not.
+rules:
+	promtool check rules configs/prometheus/peerjail.rules.yml
+	cd configs/prometheus && promtool test rules peerjail.rules.test.yml
 
 # lint also fails when go.mod or go.sum are not what `go mod tidy` makes of
 # them (it considers every build tag, so tailcompare's nxadm/tail counts).
