@@ -65,7 +65,8 @@ type Daemon struct {
 	m      *metrics
 	ctl    *control.Server
 	self   *selfWatch
-	hb     beat // the heartbeat: section's pinger (heartbeat.go)
+	hb     beat     // the heartbeat: section's pinger (heartbeat.go)
+	top    topCache // for peerjail_top_offender_hits (topoffenders.go)
 	// metricsAddr is where the metrics are served, once bound.
 	metricsAddr net.Addr
 
