@@ -30,6 +30,9 @@ type Options struct {
 	StatePath  string // default /var/lib/peerjail/state.db
 	SocketPath string // default /run/peerjail/peerjail.sock
 	Logger     *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler, which the
+	// log-level command changes at run time.
+	LogLevel *slog.LevelVar
 	// Registry receives the metrics; nil means none are exported.
 	Registry prometheus.Registerer
 	// MetricsAddr is where the metrics are served over HTTP ("" = not
