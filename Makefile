@@ -50,6 +50,10 @@ install: build
 	$(BIN) completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_peerjail
 	$(BIN) completion fish > $(DESTDIR)$(FISHCOMPDIR)/peerjail.fish
 	install -m 0644 configs/peerjail.yaml $(DESTDIR)$(DOCDIR)/peerjail.yaml
+	install -d $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR)/grafana $(DESTDIR)$(DOCDIR)/alertmanager
+	install -m 0644 configs/prometheus/peerjail.rules.yml configs/prometheus/peerjail.rules.test.yml $(DESTDIR)$(DOCDIR)/prometheus/
+	install -m 0644 configs/grafana/peerjail.json $(DESTDIR)$(DOCDIR)/grafana/
+	install -m 0644 configs/alertmanager/alertmanager.yml configs/alertmanager/README.md $(DESTDIR)$(DOCDIR)/alertmanager/
 	test -e $(DESTDIR)$(SYSCONFDIR)/peerjail/peerjail.yaml || \
 		sed $(UNIT_PATHS) configs/default.yaml > $(DESTDIR)$(SYSCONFDIR)/peerjail/peerjail.yaml
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/peerjail || \
@@ -60,6 +64,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/peerjail $(DESTDIR)$(UNITDIR)/peerjail.service $(DESTDIR)$(MANDIR)/man1/peerjail*.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/peerjail $(DESTDIR)$(ZSHCOMPDIR)/_peerjail $(DESTDIR)$(FISHCOMPDIR)/peerjail.fish \
 		$(DESTDIR)$(DOCDIR)/peerjail.yaml
+	rm -rf $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR)/grafana $(DESTDIR)$(DOCDIR)/alertmanager
 
 # deb: dist/peerjail_VERSION_ARCH.deb, the tree of `make install` for /usr
 # packed by nfpm (packaging/nfpm.yaml) with Debian's paths and gzipped man
