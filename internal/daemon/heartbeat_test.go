@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,4 +97,71 @@ func gaugeValue(tb testing.TB, reg *prometheus.Registry, name string) float64 {
 	}
 	tb.Fatalf("no %s", name)
 	return 0
+}
+
+// refusing is a fake kernel that refuses every apply while refuse is set.
+type refusing struct {
+	*firewall.Fake
+	refuse atomic.Bool
+}
+
+func (r *refusing) Apply(ctx context.Context, cs []firewall.Change) error {
+	if r.refuse.Load() {
+		return errors.New("netlink: operation not permitted")
+	}
+	return r.Fake.Apply(ctx, cs)
+}
+
+// TestHeartbeatFailsWhileBansAreNotEnforced: a ban the kernel refuses
+// makes the daemon unhealthy (the /fail ping says why) until it is in
+// force.
+func TestHeartbeatFailsWhileBansAreNotEnforced(t *testing.T) {
+	pings := make(chan hbPing, 100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case pings <- hbPing{r.URL.Path, string(b)}:
+		default:
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(sshConfig, dir+"/auth.log") + fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s, method: POST}\n", srv.URL)
+	if err := os.WriteFile(dir+"/peerjail.yaml", []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fw := &refusing{Fake: firewall.NewFake()}
+	td := newTestDaemonWith(t, dir, fw.Fake, func(o *Options) {
+		o.NewFirewall = func() (firewall.Firewall, error) { return fw, nil }
+	})
+	next := func(what string) hbPing {
+		t.Helper()
+		select {
+		case p := <-pings:
+			return p
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no ping within 10s, waiting for %s", what)
+			return hbPing{}
+		}
+	}
+	if p := next("the first"); p.path != "/hb" {
+		t.Fatalf("first ping %+v, want /hb", p)
+	}
+	fw.refuse.Store(true)
+	td.appendLines(t, failed("198.51.100.7", 3)...)
+	var fail hbPing
+	for fail.path != "/hb/fail" {
+		fail = next("the failure ping of a refused ban")
+	}
+	for _, want := range []string{`jail "ssh": 1 ban not enforced`, "nftables apply is failing"} {
+		if !strings.Contains(fail.body, want) {
+			t.Errorf("failure ping says %q, want %q", fail.body, want)
+		}
+	}
+	fw.refuse.Store(false)
+	for p := next("a healthy ping once the ban is in force"); p.path != "/hb"; p = next("a healthy ping once the ban is in force") {
+	}
+	if !inFirewall(fw.Fake, "ssh", "198.51.100.7/32") {
+		t.Error("healthy again, but the ban is not in the firewall")
+	}
 }
