@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/control"
@@ -32,9 +33,19 @@ func (d *Daemon) LogLevel(_ context.Context, level string) (string, error) {
 			return "", invalid{err}
 		}
 		if old := lv.Level(); old != l {
-			lv.Set(l)
-			// Logged at the higher of both, so that it shows either way.
-			d.log.Log(context.Background(), max(old, l, 0), "log level changed", "from", control.LevelName(old), "to", control.LevelName(l))
+			// Logged once, at info or the lower of both levels if higher,
+			// under the level that shows it: the old one or the new.
+			at := max(min(old, l), slog.LevelInfo)
+			say := func() {
+				d.log.Log(context.Background(), at, "log level changed", "from", control.LevelName(old), "to", control.LevelName(l))
+			}
+			if old <= at {
+				say()
+				lv.Set(l)
+			} else {
+				lv.Set(l)
+				say()
+			}
 		}
 	}
 	return control.LevelName(lv.Level()), nil
