@@ -44,6 +44,7 @@ func TestE2EPrometheusDashboard(t *testing.T) {
 	}))
 	appendFile(t, n.cfg, fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s}\n", hb))
 	metrics := n.freeAddr()
+	started := time.Now().Add(-time.Second) // the stamps below have whole seconds
 	d := n.start("--metrics", metrics)
 	api := n.startPrometheus(prom, metrics)
 	// Lines only once Prometheus has scraped the daemon: the bans' applies
@@ -105,6 +106,13 @@ func TestE2EPrometheusDashboard(t *testing.T) {
 			return len(s) == 1 && s[0].text == "2"
 		},
 		`peerjail_decisions_total{jail="ssh", action="unban"}`: func(s []sample) bool { return len(s) == 1 && s[0].value >= 1 },
+		// Panels of the form time() - T have data even for T = 0.
+		`peerjail_heartbeat_last_success_timestamp_seconds`: func(s []sample) bool {
+			return len(s) == 1 && s[0].value >= float64(started.Unix())
+		},
+		`peerjail_last_line_timestamp_seconds{jail="ssh"}`: func(s []sample) bool {
+			return len(s) == 1 && s[0].value >= float64(started.Unix())
+		},
 	}
 	var missing []string
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(500 * time.Millisecond) {
