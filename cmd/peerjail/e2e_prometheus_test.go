@@ -44,7 +44,7 @@ func TestE2EPrometheusDashboard(t *testing.T) {
 	}))
 	appendFile(t, n.cfg, fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s}\n", hb))
 	metrics := n.freeAddr()
-	started := time.Now().Add(-time.Second) // the stamps below have whole seconds
+	started := time.Now()
 	d := n.start("--metrics", metrics)
 	api := n.startPrometheus(prom, metrics)
 	// Lines only once Prometheus has scraped the daemon: the bans' applies
