@@ -41,9 +41,10 @@ type Pinger struct {
 	o      Options
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// failing is set while requests fail, so that a monitor that is down
-	// is logged once, not every interval.
-	failing bool
+	// failing is set while requests fail, and sick while the daemon is
+	// unhealthy, so that each is logged when it starts and ends, not
+	// every interval.
+	failing, sick bool
 }
 
 // Start sends the first ping at once, then one every Interval, from a
@@ -110,8 +111,15 @@ func (p *Pinger) ping(ctx context.Context) {
 		p.failing = false
 		p.o.Logger.Info("heartbeat pings reach the monitor again", "url", url)
 	}
-	if why != nil {
-		p.o.Logger.Warn("unhealthy: heartbeat sent the failure ping", "why", why.Error(), "sent", err == nil)
+	switch {
+	case why != nil && !p.sick:
+		p.sick = true
+		p.o.Logger.Warn("unhealthy: the heartbeat sends the failure ping until it is healthy again", "why", why.Error())
+	case why != nil:
+		p.o.Logger.Debug("still unhealthy", "why", why.Error())
+	case p.sick:
+		p.sick = false
+		p.o.Logger.Info("healthy again: the heartbeat sends the healthy ping")
 	}
 }
 
