@@ -51,7 +51,9 @@ type Pinger struct {
 // goroutine that Stop waits for.
 func Start(o Options) *Pinger {
 	if o.Client == nil {
-		o.Client = &http.Client{}
+		// A transport of its own, whose kept-alive connection Stop closes:
+		// the shared default's would outlive the pinger.
+		o.Client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -74,6 +76,7 @@ func Start(o Options) *Pinger {
 func (p *Pinger) Stop() {
 	p.cancel()
 	p.wg.Wait()
+	p.o.Client.CloseIdleConnections()
 }
 
 func (p *Pinger) loop(ctx context.Context) {
