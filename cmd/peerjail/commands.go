@@ -38,7 +38,8 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCheckCmd(), newReplayCmd(), newTestFilterCmd(), newFiltersCmd(),
 		newRunCmd(), newStatusCmd(), newBanCmd(), newUnbanCmd(), newReloadCmd(), newFlushCmd(),
-		newVersionCmd(), newGenManCmd(), newBannedCmd(), newHistoryCmd(), newReportCmd())
+		newVersionCmd(), newGenManCmd(), newBannedCmd(), newHistoryCmd(), newReportCmd(),
+		newConfigCmd(), newLogLevelCmd())
 	return root
 }
 

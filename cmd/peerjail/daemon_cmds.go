@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,11 +28,13 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the daemon: follow the sources, ban with nftables",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+			var level slog.LevelVar // the log-level command changes it
+			l, err := control.ParseLogLevel(o.logLevel)
+			if err != nil {
 				return usageError{fmt.Errorf("--log-level: %w", err)}
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			level.Set(l)
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: &level}))
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			// Only main touches signals: SIGHUP becomes a reload request.
@@ -62,7 +63,7 @@ func newRunCmd() *cobra.Command {
 			}()
 			return daemon.Run(cmd.Context(), daemon.Options{
 				ConfigPath: o.config, StatePath: o.state, SocketPath: o.socket,
-				Logger: log, Registry: reg, MetricsAddr: o.metrics, Reload: reload,
+				Logger: log, LogLevel: &level, Registry: reg, MetricsAddr: o.metrics, Reload: reload,
 				Constructors: actionConstructors(),
 			})
 		},
@@ -85,34 +86,6 @@ func client(cmd *cobra.Command) control.Client {
 func addSocketFlag(cmd *cobra.Command) *cobra.Command {
 	cmd.Flags().String("socket", daemon.DefaultSocketPath, "control socket of the daemon")
 	return cmd
-}
-
-func newStatusCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "status [JAIL]",
-		Short: "Show failing and banned hosts per jail",
-		Args:  args(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			name := ""
-			if len(a) == 1 {
-				name = a[0]
-			}
-			st, err := client(cmd).Status(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			control.WriteStatus(cmd.OutOrStdout(), st, time.Now())
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return addSocketFlag(cmd)
 }
 
 func newBanCmd() *cobra.Command {

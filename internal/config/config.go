@@ -31,6 +31,8 @@ type Config struct {
 	Fleet *Fleet
 	// Audit is the audit section as written; AuditSettings applies defaults.
 	Audit *Audit
+	// Heartbeat is the dead-man switch (heartbeat:); nil when not set.
+	Heartbeat *Heartbeat
 }
 
 // Include is one file read through include:, and what it defines.
@@ -191,6 +193,7 @@ func (p *parser) document(root *yaml.Node) {
 		{"include", func(_ string, v *yaml.Node) { include = v }},
 		{"jails", func(_ string, v *yaml.Node) { jails = v }},
 		{"fleet", func(_ string, v *yaml.Node) { fleet = v }},
+		{"heartbeat", func(_ string, v *yaml.Node) { p.heartbeat(v) }},
 	})
 	if seen == nil {
 		return // not a mapping

@@ -54,7 +54,7 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 	switch req.Cmd {
 	case "status":
 		var st []JailStatus
-		st, err = s.h.Status(ctx, req.Jail)
+		st, err = s.status(ctx, req)
 		if st == nil {
 			st = []JailStatus{}
 		}
@@ -71,12 +71,17 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 		log = log.With("host", req.Host, "all", req.All, "lifted", n)
 	case "reload":
 		err = s.h.Reload(ctx)
+	case "log-level":
+		var lv string
+		lv, err = s.logLevel(ctx, req.Level)
+		resp.Level = &lv
+		log = log.With("level", lv)
 	}
 	if err != nil {
 		log.Warn("control command failed", "err", err)
 		return failure(err)
 	}
-	if req.Cmd != "status" {
+	if req.Cmd != "status" && (req.Cmd != "log-level" || req.Level != "") {
 		log.Info("control command")
 	}
 	resp.OK = true

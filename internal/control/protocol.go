@@ -4,16 +4,18 @@
 // answered by one JSON object on one line. Requests:
 //
 //	{"cmd":"status","jail":""}                      "" = every jail
+//	{"cmd":"status","jail":J,"top":10}              with J's 10 most failing hosts
 //	{"cmd":"ban","jail":J,"host":H,"for":"1h"}      "for" omitted: the jail's own ban length
 //	{"cmd":"ban","jail":J,"host":H,"force":true}    also an address the jail never bans
 //	{"cmd":"unban","jail":J,"host":H}
 //	{"cmd":"unban","jail":J,"all":true}
 //	{"cmd":"unban","host":H}                        no jail: in every jail (also with "all")
 //	{"cmd":"reload"}
+//	{"cmd":"log-level","level":"debug"}            "" = only report it
 //
 // Responses are {"ok":false,"error":"..."} or {"ok":true, ...}, where the
 // payload is "jails" ([]JailStatus) for status, "ban" (BanResult) for ban and
-// "lifted" (a count) for unban. Durations are Go duration text ("1h2m3s"),
+// "lifted" (a count) for unban and "level" (the level now) for log-level. Durations are Go duration text ("1h2m3s"),
 // times RFC 3339.
 package control
 
@@ -108,6 +110,8 @@ type request struct {
 	For   Duration `json:"for,omitempty"`
 	All   bool     `json:"all,omitempty"`
 	Force bool     `json:"force,omitempty"`
+	Top   int      `json:"top,omitempty"`   // status: failing hosts to list
+	Level string   `json:"level,omitempty"` // log-level
 }
 
 // response is the wire form of an answer; at most one payload is set.
@@ -119,6 +123,7 @@ type response struct {
 	Jails   *[]JailStatus `json:"jails,omitempty"`
 	Ban     *BanResult    `json:"ban,omitempty"`
 	Lifted  *int          `json:"lifted,omitempty"`
+	Level   *string       `json:"level,omitempty"`
 }
 
 func failure(err error) response {
@@ -128,6 +133,9 @@ func failure(err error) response {
 // check rejects requests whose fields do not fit their command, so a typo
 // such as an unban without a host cannot mean something else.
 func (r request) check() error {
+	if err := r.checkOps(); err != nil {
+		return err
+	}
 	switch r.Cmd {
 	case "status":
 		if r.Host != "" || r.All || r.For != 0 || r.Force {
@@ -148,8 +156,12 @@ func (r request) check() error {
 		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {
 			return errors.New("reload takes no arguments")
 		}
+	case "log-level":
+		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {
+			return errors.New("log-level takes only a level")
+		}
 	default:
-		return fmt.Errorf("unknown command %q (want status, ban, unban or reload)", r.Cmd)
+		return fmt.Errorf("unknown command %q (want status, ban, unban, reload or log-level)", r.Cmd)
 	}
 	return nil
 }

@@ -33,6 +33,9 @@ type Options struct {
 	StatePath  string // default /var/lib/peerjail/state.db
 	SocketPath string // default /run/peerjail/peerjail.sock
 	Logger     *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler, which the
+	// log-level command changes at run time.
+	LogLevel *slog.LevelVar
 	// Registry receives the metrics; nil means none are exported.
 	Registry prometheus.Registerer
 	// MetricsAddr is where the metrics are served over HTTP ("" = not
@@ -71,6 +74,8 @@ type Daemon struct {
 	m      *metrics
 	ctl    *control.Server
 	self   *selfWatch
+	hb     beat     // the heartbeat: section's pinger (heartbeat.go)
+	top    topCache // for peerjail_top_offender_hits (topoffenders.go)
 	// metricsAddr is where the metrics are served, once bound.
 	metricsAddr net.Addr
 	// runners are the queued actions of the running generation, changed
@@ -245,7 +250,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	go func() { ctlDone <- d.ctl.Serve(ctlCtx) }()
 	stopWatchdog := startWatchdog(d.o.Notify, d.healthy)
 	defer stopWatchdog()
+	stopHeartbeat := d.startHeartbeat()
 	stop := func(cause error) error {
+		stopHeartbeat() // a stopping daemon goes silent
 		d.o.Notify("STOPPING=1")
 		d.log.Info("stopping")
 		cancel()

@@ -26,7 +26,13 @@ func (e invalid) Is(target error) bool { return target == control.ErrInvalid }
 // so they see and change the jails consistently with the lines.
 
 // Status implements control.Handler.
-func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, error) {
+func (d *Daemon) Status(ctx context.Context, name string) ([]control.JailStatus, error) {
+	return d.StatusTop(ctx, name, 0)
+}
+
+// StatusTop implements control.TopHandler: the top hosts cost a walk of
+// the jail's failing hosts, so only one named jail lists them.
+func (d *Daemon) StatusTop(_ context.Context, name string, top int) ([]control.JailStatus, error) {
 	g, release := d.acquire()
 	defer release()
 	now := d.o.Now()
@@ -36,7 +42,11 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 			if name != "" && lj.cfg.Name != name {
 				continue
 			}
-			out = append(out, jailStatus(lj, g.acts[lj.cfg.Name], now, d.enf))
+			js := jailStatus(lj, g.acts[lj.cfg.Name], now, d.enf)
+			if name != "" && top > 0 {
+				js.FailingHosts = failingHosts(lj, now, top)
+			}
+			out = append(out, js)
 		}
 	})
 	if name != "" && len(out) == 0 {
@@ -205,6 +215,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %w (the running configuration stays)", err)
 	}
 	d.swap(ctx, prev, g)
+	d.retuneHeartbeat(cfg)
 	d.log.Info("configuration reloaded", "jails", len(g.jails))
 	return nil
 }
