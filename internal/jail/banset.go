@@ -3,6 +3,7 @@ package jail
 import (
 	"cmp"
 	"container/heap"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -13,6 +14,9 @@ type Ban struct {
 	At       time.Time
 	Until    time.Time
 	Offences int
+	// Addrs are, for an identity, the addresses the ban covers with it
+	// (see Decision.Addrs).
+	Addrs []netip.Prefix
 }
 
 // banSet holds the active bans by key and in a min-heap by end time, so that
@@ -32,6 +36,9 @@ type activeBan struct {
 func newBanSet() banSet { return banSet{byKey: make(map[Key]*activeBan)} }
 
 func (s *banSet) has(k Key) bool { _, ok := s.byKey[k]; return ok }
+
+// get returns k's active ban for changing in place, or nil.
+func (s *banSet) get(k Key) *activeBan { return s.byKey[k] }
 
 func (s *banSet) len() int { return len(s.byKey) }
 
