@@ -25,6 +25,7 @@ type banSet struct {
 	byKey map[Key]*activeBan
 	heap  banHeap
 	seq   uint64 // insertion order breaks ties between equal ends
+	ids   int    // bans of identities among them
 }
 
 type activeBan struct {
@@ -49,6 +50,9 @@ func (s *banSet) put(b Ban) {
 	a := &activeBan{Ban: b, seq: s.seq}
 	s.byKey[b.Key] = a
 	heap.Push(&s.heap, a)
+	if b.Key.ID != "" {
+		s.ids++
+	}
 }
 
 func (s *banSet) remove(k Key) (Ban, bool) {
@@ -58,6 +62,9 @@ func (s *banSet) remove(k Key) (Ban, bool) {
 	}
 	heap.Remove(&s.heap, a.index)
 	delete(s.byKey, k)
+	if k.ID != "" {
+		s.ids--
+	}
 	return a.Ban, true
 }
 
@@ -76,6 +83,9 @@ func (s *banSet) popDue(now time.Time) (Ban, bool) {
 	}
 	a := heap.Pop(&s.heap).(*activeBan)
 	delete(s.byKey, a.Key)
+	if a.Key.ID != "" {
+		s.ids--
+	}
 	return a.Ban, true
 }
 

@@ -110,6 +110,10 @@ func (j *Counter) banPrefix(a netip.Addr) (netip.Prefix, bool) {
 	return k.Prefix, true
 }
 
+// HasIdentityBans reports whether some identity is banned: only then can
+// SeenAt do anything.
+func (j *Counter) HasIdentityBans() bool { return j.bans.ids > 0 }
+
 // SeenAt extends the ban of identity id, if it is banned, to address a where
 // it was seen at at: the Decision bans a alone (Addrs), with the same key and
 // end as the ban. false when id is not banned, a is ignored or already
