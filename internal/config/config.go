@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/peerjail/peerjail/internal/correlate"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
 )
@@ -27,6 +28,11 @@ type Config struct {
 	// Includes are the files the main file's include: globs matched, in
 	// the order they were read.
 	Includes []Include
+	// SelfIDs are the node's own identities (self_ids), never banned.
+	SelfIDs []string
+	// Correlation bounds the identity → addresses table
+	// (correlation_ttl, correlation_max), defaults applied.
+	Correlation correlate.Config
 }
 
 // Include is one file read through include:, and what it defines.
@@ -122,7 +128,7 @@ func parse(name, dir string, data []byte, o LoadOptions, fsys includeFS) (*Confi
 		jailAt:   map[string]string{},
 		fs:       fsys,
 		used:     usage{len(data), nodes},
-		cfg:      &Config{Path: name, Filters: map[string]filter.Spec{}},
+		cfg:      &Config{Path: name, Filters: map[string]filter.Spec{}, Correlation: defaultCorrelation()},
 	}
 	p.document(root)
 	if p.ioErr != nil {
@@ -176,12 +182,12 @@ func (p *parser) document(root *yaml.Node) {
 		return
 	}
 	var filters, defaults, include, jails *yaml.Node
-	seen, ok := top.mapping(root, "", egJails, []handler{
+	seen, ok := top.mapping(root, "", egJails, append([]handler{
 		{"defaults", func(_ string, v *yaml.Node) { defaults = v }},
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
 		{"include", func(_ string, v *yaml.Node) { include = v }},
 		{"jails", func(_ string, v *yaml.Node) { jails = v }},
-	})
+	}, top.identityHandlers(p.cfg)...))
 	if seen == nil {
 		return // not a mapping
 	}

@@ -51,6 +51,7 @@ type settings struct {
 	action      string
 	datePattern string
 	clockSkew   time.Duration
+	key         jail.KeyKind
 }
 
 // builtinSettings are the values used when neither a jail nor the defaults
@@ -95,6 +96,7 @@ func (s scope) settingHandlers(st *settings) []handler {
 		{"action", func(k string, v *yaml.Node) { setIf(&st.action)(s.oneOf(v, k, "an action", actions)) }},
 		{"datepattern", func(k string, v *yaml.Node) { setIf(&st.datePattern)(s.datePattern(v, k)) }},
 		{"max_clock_skew", func(k string, v *yaml.Node) { setIf(&st.clockSkew)(s.duration(v, k)) }},
+		{"key", func(k string, v *yaml.Node) { setIf(&st.key)(s.keyKind(v, k)) }},
 	}
 }
 
@@ -229,6 +231,7 @@ func (st *settings) policy(name string) jail.Policy {
 		IgnoreIP:   st.ignoreIP,
 		IPv6Prefix: st.ipv6Prefix,
 		MaxHosts:   st.maxHosts,
+		Key:        st.key,
 	}
 }
 

@@ -56,7 +56,8 @@ type RegexFilter struct {
 	// no failure; self patterns the node's own identity.
 	learn, self []pattern
 	// gate is text every failing line contains (see commonLiteral): most
-	// lines of a busy log are rejected by one substring search.
+	// lines of a busy log are rejected by one substring search. Learn and
+	// self patterns are looked for apart from it, by their own literals.
 	gate []byte
 }
 
@@ -75,6 +76,7 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		f.fail = append(f.fail, p)
 		lits = append(lits, requiredLiterals(p.re.String()))
 	}
+	f.gate = commonLiteral(lits)
 	for i, src := range s.Learn {
 		p, err := compileFail(src)
 		if err == nil && (p.host < 0 || p.id < 0) {
@@ -84,7 +86,6 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 			return nil, &PatternError{Field: "learn", Index: i, Err: err}
 		}
 		f.learn = append(f.learn, p)
-		lits = append(lits, requiredLiterals(p.re.String()))
 	}
 	for i, src := range s.Self {
 		p, err := compileFail(src)
@@ -95,9 +96,7 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 			return nil, &PatternError{Field: "self", Index: i, Err: err}
 		}
 		f.self = append(f.self, p)
-		lits = append(lits, requiredLiterals(p.re.String()))
 	}
-	f.gate = commonLiteral(lits)
 	for i, src := range s.Ignore {
 		p, err := compileIgnore(src)
 		if err != nil {
@@ -167,10 +166,13 @@ func cleanRegexpError(err error, src string) error {
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	text := l.Text
-	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
-		return Hit{}, Miss
-	}
 	var pl prefixedLine
+	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+		if f.learn == nil && f.self == nil {
+			return Hit{}, Miss
+		}
+		return f.teach(text, &pl)
+	}
 	i, msg, m := find(f.fail, text, &pl)
 	if m == nil {
 		if f.learn == nil && f.self == nil {

@@ -33,16 +33,16 @@ func RequirementOf(f Filter) Requirement {
 	return Requirement{}
 }
 
-// requirement: Match misses a line without the gate, tries the fail
-// patterns (then the learn and self patterns) in turn and skips one whose
+// requirement: Match tries the fail patterns on a line with the gate, then
+// (on any line) the learn and self patterns, in turn, and skips one whose
 // literal is missing (from the line, or from the message, a part of it);
 // only a pattern's match leads to anything but a Miss.
 func (f *RegexFilter) requirement() Requirement {
 	var r Requirement
-	for _, pats := range [][]pattern{f.fail, f.learn, f.self} {
+	for n, pats := range [][]pattern{f.fail, f.learn, f.self} {
 		for i := range pats {
 			var alt [][]byte
-			if len(f.gate) > 0 {
+			if n == 0 && len(f.gate) > 0 {
 				alt = append(alt, f.gate)
 			}
 			if lit := pats[i].literal; len(lit) > 0 {
