@@ -9,9 +9,9 @@ package correlate
 
 import (
 	"cmp"
+	"hash/maphash"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -34,44 +34,62 @@ type Config struct {
 	// Max caps the identities kept (correlation_max); at the cap the least
 	// recently seen is dropped.
 	Max int
-	// MaxAddrs caps the addresses kept per identity; at the cap the least
-	// recently seen is dropped.
+	// MaxAddrs caps the addresses kept per identity (at most 255); at the
+	// cap the least recently seen is dropped.
 	MaxAddrs int
 }
 
-// Table maps identities to the addresses they were seen at. It is safe for
-// concurrent use, although the pipeline uses it from its counting goroutine
-// alone; the lock keeps a table shared by a daemon's generations honest.
+// Table maps identities to the addresses they were seen at. It is not safe
+// for concurrent use: the pipeline uses it from its counting goroutine (and
+// Engine.Do), on every hit that names both, so a lock would be paid on the
+// hot path for nothing. A daemon that hands one table to each generation's
+// engine never counts in two generations at once.
+//
+// Most lines of a busy log name a peer once, so learning is mostly
+// inserting: the table holds no pointers (names inline, addresses in a
+// slab), which keeps inserts cheap and the garbage collector out of it.
 type Table struct {
-	mu  sync.Mutex
-	cfg Config
-	ttl int64
-	ids map[string]int32
-	// ents holds every identity in one slice linked by index (head: most
-	// recently seen), so an entry costs no pointer of its own besides its
-	// name and, past inlineAddrs, its extra addresses.
-	ents       []entry
+	cfg     Config
+	ttl     int64
+	retouch int64 // see Learn
+	seed    maphash.Seed
+	// ids finds an entry by the hash of its name; the name itself is
+	// compared in the entry (a collision replaces the older entry).
+	ids        map[uint64]int32
+	ents       []entry // linked by index; head: most recently seen
 	head, tail int32
 	free       int32
+	long       map[int32]string // names longer than inlineID, by entry
+	// slab holds the addresses of entries with more than inlineAddrs, in
+	// blocks of MaxAddrs-inlineAddrs; freeBlocks are blocks to reuse.
+	slab       []seen
+	freeBlocks []int32
 	evicted    int64
 }
 
-// inlineAddrs addresses live in the entry itself: most identities use one.
-const inlineAddrs = 2
-
-const nilIdx = -1
+const (
+	// inlineAddrs addresses live in the entry itself: most identities use one.
+	inlineAddrs = 2
+	// inlineID bytes of a name live in the entry: peer IDs (46–53 bytes),
+	// flow node IDs (64 hex digits), peer numbers.
+	inlineID = 64
+	nilIdx   = -1
+)
 
 type entry struct {
-	id         string
+	hash       uint64
+	touched    int64 // when it last moved to the front
 	prev, next int32
+	block      int32 // slab block for addresses past inline; nilIdx: none
+	idLen      uint16
 	n          uint8 // addresses in use
+	id         [inlineID]byte
 	inline     [inlineAddrs]seen
-	more       []seen // addresses beyond inline, when n > inlineAddrs
 }
 
 // seen is one address and when it was last seen, in Unix nanoseconds. The
-// address is kept in its 16-byte form (IPv4 mapped) so that it holds no
-// pointer: zones are dropped, as firewall sets have none.
+// address is kept in its 16-byte form (IPv4 mapped); zones are dropped, as
+// firewall sets have none.
 type seen struct {
 	addr [16]byte
 	at   int64
@@ -89,7 +107,11 @@ func New(c Config) *Table {
 		c.MaxAddrs = DefaultMaxAddrs
 	}
 	c.MaxAddrs = min(c.MaxAddrs, 255)
-	return &Table{cfg: c, ttl: int64(c.TTL), ids: make(map[string]int32), head: nilIdx, tail: nilIdx, free: nilIdx}
+	return &Table{
+		cfg: c, ttl: int64(c.TTL), retouch: int64(c.TTL) / 64, seed: maphash.MakeSeed(),
+		ids: make(map[uint64]int32), long: make(map[int32]string),
+		head: nilIdx, tail: nilIdx, free: nilIdx,
+	}
 }
 
 // Config returns the bounds in force, defaults applied.
@@ -98,55 +120,89 @@ func (t *Table) Config() Config { return t.cfg }
 // Learn records that id was seen at a at time at. It reports whether a was
 // new for id (not among its addresses seen within TTL), which is when a ban
 // of id must be extended to a.
+//
+// An entry moves to the front of the eviction order only when at is more
+// than TTL/64 past its last move: the order is least recently used to within
+// that, and a run of hits costs no list surgery.
 func (t *Table) Learn(id string, a netip.Addr, at time.Time) bool {
 	if id == "" || len(id) > maxIDLen || !a.IsValid() {
 		return false
 	}
 	now := at.UnixNano()
 	key := a.WithZone("").As16()
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.pruneTail(now)
-	i, ok := t.ids[id]
-	if !ok {
-		i = t.insert(id)
-	} else {
-		t.touch(i)
+	h := maphash.String(t.seed, id)
+	i, ok := t.ids[h]
+	switch {
+	case !ok:
+		i = t.insert(h, id, now)
+	case !t.named(i, id):
+		t.remove(i) // a hash collision: the older name gives way
+		i = t.insert(h, id, now)
+	default:
+		if e := &t.ents[i]; now-e.touched >= t.retouch {
+			e.touched = now
+			t.touch(i)
+		}
 	}
-	return t.put(&t.ents[i], key, now)
+	return t.put(i, key, now)
 }
 
-// put records key at now in e; true when it was not there within TTL.
-func (t *Table) put(e *entry, key [16]byte, now int64) bool {
+// put records key at now in entry i; true when it was not there within TTL.
+func (t *Table) put(i int32, key [16]byte, now int64) bool {
+	e := &t.ents[i]
 	oldest := 0
 	for k := range int(e.n) {
-		s := e.slot(k)
+		s := t.slot(e, k)
 		if s.addr == key {
 			fresh := now-s.at < t.ttl
 			s.at = max(s.at, now)
 			return !fresh
 		}
-		if s.at < e.slot(oldest).at {
+		if s.at < t.slot(e, oldest).at {
 			oldest = k
 		}
 	}
 	if int(e.n) >= t.cfg.MaxAddrs {
-		*e.slot(oldest) = seen{addr: key, at: now}
+		*t.slot(e, oldest) = seen{addr: key, at: now}
 		return true
 	}
-	if e.n >= inlineAddrs {
-		e.more = append(e.more, seen{})
+	if e.n == inlineAddrs && e.block == nilIdx {
+		e.block = t.newBlock()
 	}
 	e.n++
-	*e.slot(int(e.n) - 1) = seen{addr: key, at: now}
+	*t.slot(e, int(e.n)-1) = seen{addr: key, at: now}
 	return true
 }
 
-func (e *entry) slot(k int) *seen {
+func (t *Table) slot(e *entry, k int) *seen {
 	if k < inlineAddrs {
 		return &e.inline[k]
 	}
-	return &e.more[k-inlineAddrs]
+	return &t.slab[int(e.block)*(t.cfg.MaxAddrs-inlineAddrs)+k-inlineAddrs]
+}
+
+func (t *Table) newBlock() int32 {
+	if n := len(t.freeBlocks); n > 0 {
+		b := t.freeBlocks[n-1]
+		t.freeBlocks = t.freeBlocks[:n-1]
+		return b
+	}
+	stride := t.cfg.MaxAddrs - inlineAddrs
+	t.slab = append(t.slab, make([]seen, stride)...)
+	return int32(len(t.slab)/stride - 1)
+}
+
+// named reports whether entry i holds the name id.
+func (t *Table) named(i int32, id string) bool {
+	e := &t.ents[i]
+	if int(e.idLen) != len(id) {
+		return false
+	}
+	if len(id) > inlineID {
+		return t.long[i] == id
+	}
+	return string(e.id[:e.idLen]) == id
 }
 
 // Addrs appends to dst the addresses id was seen at within TTL before at
@@ -154,16 +210,14 @@ func (e *entry) slot(k int) *seen {
 // not for every hit.
 func (t *Table) Addrs(dst []netip.Addr, id string, at time.Time) []netip.Addr {
 	now := at.UnixNano()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	i, ok := t.ids[id]
-	if !ok {
+	i, ok := t.ids[maphash.String(t.seed, id)]
+	if !ok || !t.named(i, id) {
 		return dst
 	}
 	e := &t.ents[i]
 	live := make([]seen, 0, e.n)
 	for k := range int(e.n) {
-		if s := e.slot(k); now-s.at < t.ttl {
+		if s := t.slot(e, k); now-s.at < t.ttl {
 			live = append(live, *s)
 		}
 	}
@@ -176,42 +230,34 @@ func (t *Table) Addrs(dst []netip.Addr, id string, at time.Time) []netip.Addr {
 
 // Len is the number of identities held (expired ones included until they
 // are pruned).
-func (t *Table) Len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.ids)
-}
+func (t *Table) Len() int { return len(t.ids) }
 
 // Evicted is how many identities were dropped at the cap.
-func (t *Table) Evicted() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.evicted
-}
+func (t *Table) Evicted() int64 { return t.evicted }
 
 // pruneTail drops the least recently seen identities while their newest
-// address is older than TTL: the list is in order of last use, so expired
-// entries gather at the tail and cost nothing until then.
+// address is older than TTL: the list is in order of last use (to within
+// retouch), so expired entries gather at the tail and cost nothing until
+// then.
 func (t *Table) pruneTail(now int64) {
 	for t.tail != nilIdx {
-		e := &t.ents[t.tail]
-		if now-e.newest() < t.ttl {
+		if now-t.newest(&t.ents[t.tail]) < t.ttl {
 			return
 		}
 		t.remove(t.tail)
 	}
 }
 
-func (e *entry) newest() int64 {
+func (t *Table) newest(e *entry) int64 {
 	var n int64
 	for k := range int(e.n) {
-		n = max(n, e.slot(k).at)
+		n = max(n, t.slot(e, k).at)
 	}
 	return n
 }
 
 // insert adds id as the most recent entry, evicting the least recent at Max.
-func (t *Table) insert(id string) int32 {
+func (t *Table) insert(h uint64, id string, now int64) int32 {
 	if len(t.ids) >= t.cfg.Max && t.tail != nilIdx {
 		t.remove(t.tail)
 		t.evicted++
@@ -220,24 +266,34 @@ func (t *Table) insert(id string) int32 {
 	if t.free != nilIdx {
 		i = t.free
 		t.free = t.ents[i].next
-		more := t.ents[i].more[:0]
-		t.ents[i] = entry{more: more}
 	} else {
 		t.ents = append(t.ents, entry{})
 		i = int32(len(t.ents) - 1)
 	}
 	e := &t.ents[i]
-	e.id = id
-	t.ids[id] = i
+	*e = entry{hash: h, touched: now, block: nilIdx, idLen: uint16(len(id))}
+	if len(id) > inlineID {
+		t.long[i] = id
+	} else {
+		copy(e.id[:], id)
+	}
+	t.ids[h] = i
 	t.pushFront(i)
 	return i
 }
 
 func (t *Table) remove(i int32) {
 	e := &t.ents[i]
-	delete(t.ids, e.id)
+	delete(t.ids, e.hash)
+	if e.idLen > inlineID {
+		delete(t.long, i)
+	}
+	if e.block != nilIdx {
+		t.freeBlocks = append(t.freeBlocks, e.block)
+		e.block = nilIdx
+	}
 	t.unlink(i)
-	e.id, e.n = "", 0
+	e.n, e.idLen = 0, 0
 	e.next = t.free
 	t.free = i
 }

@@ -81,19 +81,20 @@ func TestTTLByLineTime(t *testing.T) {
 func TestCapEvictsLeastRecent(t *testing.T) {
 	tb := New(Config{Max: 3, TTL: time.Hour})
 	a := netip.MustParseAddr("198.51.100.1")
+	// Minutes apart: the order is least recently used to within TTL/64.
 	for i, id := range []string{"a", "b", "c"} {
-		tb.Learn(id, a, at(time.Duration(i)*time.Second))
+		tb.Learn(id, a, at(time.Duration(i)*time.Minute))
 	}
-	tb.Learn("a", a, at(3*time.Second)) // a is now the most recent; b the least
-	tb.Learn("d", a, at(4*time.Second))
+	tb.Learn("a", a, at(3*time.Minute)) // a is now the most recent; b the least
+	tb.Learn("d", a, at(4*time.Minute))
 	if tb.Len() != 3 || tb.Evicted() != 1 {
 		t.Fatalf("Len %d Evicted %d, want 3 and 1", tb.Len(), tb.Evicted())
 	}
-	if got := addrs(t, tb, "b", at(5*time.Second)); got != nil {
+	if got := addrs(t, tb, "b", at(5*time.Minute)); got != nil {
 		t.Errorf("b should have been evicted: %v", got)
 	}
 	for _, id := range []string{"a", "c", "d"} {
-		if got := addrs(t, tb, id, at(5*time.Second)); len(got) != 1 {
+		if got := addrs(t, tb, id, at(5*time.Minute)); len(got) != 1 {
 			t.Errorf("%s lost: %v", id, got)
 		}
 	}
@@ -149,4 +150,32 @@ func TestMillionIdentitiesStayUnderCap(t *testing.T) {
 		t.Errorf("heap grew past the cap: %d bytes at the cap, %d after 1M", atCap-before, after-before)
 	}
 	runtime.KeepAlive(tb)
+}
+
+// Names longer than the inline space and many addresses per identity (the
+// slab) round-trip, and a removed entry's slab block is reused.
+func TestLongNamesAndSlab(t *testing.T) {
+	tb := New(Config{MaxAddrs: 6, Max: 2, TTL: time.Hour})
+	long := fmt.Sprintf("%0200d", 7)
+	for i := range 5 {
+		tb.Learn(long, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), at(time.Duration(i)*time.Second))
+	}
+	if got := addrs(t, tb, long, at(time.Minute)); len(got) != 5 || got[0] != "198.51.100.4" {
+		t.Errorf("long name: %v", got)
+	}
+	if got := addrs(t, tb, long[:199], at(time.Minute)); got != nil {
+		t.Errorf("a prefix of a long name found its entry: %v", got)
+	}
+	slab := len(tb.slab)
+	tb.Learn("b", netip.MustParseAddr("198.51.100.9"), at(2*time.Minute))
+	tb.Learn("c", netip.MustParseAddr("198.51.100.9"), at(3*time.Minute)) // evicts the long name
+	for i := range 4 {
+		tb.Learn("c", netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), at(4*time.Minute))
+	}
+	if len(tb.slab) != slab || len(tb.long) != 0 {
+		t.Errorf("slab grew from %d to %d, %d long names left: a freed block was not reused", slab, len(tb.slab), len(tb.long))
+	}
+	if got := addrs(t, tb, "c", at(5*time.Minute)); len(got) != 5 {
+		t.Errorf("c: %v", got)
+	}
 }
