@@ -31,7 +31,7 @@ func (s scope) identityHandlers(cfg *Config) []handler {
 		{"correlation_ttl", func(k string, v *yaml.Node) {
 			if d, ok := s.duration(v, k); ok {
 				if d <= 0 || d > maxCorrelationTTL {
-					s.fail(resolve(v), k, "%s is out of range (above 0, at most 30d; e.g. 1h)", formatDuration(d))
+					s.fail(resolve(v), k, "%s is out of range (above 0, at most 30d; e.g. 1h)", resolve(v).Value)
 					return
 				}
 				cfg.Correlation.TTL = d
