@@ -55,10 +55,16 @@ type Table struct {
 	seed    maphash.Seed
 	// ids finds an entry by the hash of its name; the name itself is
 	// compared in the entry (a collision replaces the older entry).
-	ids        map[uint64]int32
-	ents       []entry // linked by index; head: most recently seen
+	ids map[uint64]int32
+	// chunks hold the entries, linked by index (head: most recently
+	// seen), chunkLen at a time: growing never copies them.
+	chunks     [][]entry
+	used       int32
 	head, tail int32
 	free       int32
+	// pruneAt is when the tail may have expired: until then Learn does not
+	// look at it (its entry is far from the hot ones in memory).
+	pruneAt int64
 	long       map[int32]string // names longer than inlineID, by entry
 	// slab holds the addresses of entries with more than inlineAddrs, in
 	// blocks of MaxAddrs-inlineAddrs; freeBlocks are blocks to reuse.
@@ -74,6 +80,9 @@ const (
 	// flow node IDs (64 hex digits), peer numbers.
 	inlineID = 64
 	nilIdx   = -1
+	// chunkLen entries are allocated at a time (about 600 KiB).
+	chunkShift = 12
+	chunkLen   = 1 << chunkShift
 )
 
 type entry struct {
@@ -140,7 +149,7 @@ func (t *Table) Learn(id string, a netip.Addr, at time.Time) bool {
 		t.remove(i) // a hash collision: the older name gives way
 		i = t.insert(h, id, now)
 	default:
-		if e := &t.ents[i]; now-e.touched >= t.retouch {
+		if e := t.at(i); now-e.touched >= t.retouch {
 			e.touched = now
 			t.touch(i)
 		}
@@ -150,7 +159,7 @@ func (t *Table) Learn(id string, a netip.Addr, at time.Time) bool {
 
 // put records key at now in entry i; true when it was not there within TTL.
 func (t *Table) put(i int32, key [16]byte, now int64) bool {
-	e := &t.ents[i]
+	e := t.at(i)
 	oldest := 0
 	for k := range int(e.n) {
 		s := t.slot(e, k)
@@ -195,7 +204,7 @@ func (t *Table) newBlock() int32 {
 
 // named reports whether entry i holds the name id.
 func (t *Table) named(i int32, id string) bool {
-	e := &t.ents[i]
+	e := t.at(i)
 	if int(e.idLen) != len(id) {
 		return false
 	}
@@ -214,7 +223,7 @@ func (t *Table) Addrs(dst []netip.Addr, id string, at time.Time) []netip.Addr {
 	if !ok || !t.named(i, id) {
 		return dst
 	}
-	e := &t.ents[i]
+	e := t.at(i)
 	live := make([]seen, 0, e.n)
 	for k := range int(e.n) {
 		if s := t.slot(e, k); now-s.at < t.ttl {
@@ -240,8 +249,14 @@ func (t *Table) Evicted() int64 { return t.evicted }
 // retouch), so expired entries gather at the tail and cost nothing until
 // then.
 func (t *Table) pruneTail(now int64) {
+	if now < t.pruneAt {
+		return
+	}
 	for t.tail != nilIdx {
-		if now-t.newest(&t.ents[t.tail]) < t.ttl {
+		if n := t.newest(t.at(t.tail)); now-n < t.ttl {
+			// The tail can only be replaced by an entry touched no earlier
+			// (to within retouch), so this is when it may expire first.
+			t.pruneAt = n + t.ttl - t.retouch
 			return
 		}
 		t.remove(t.tail)
@@ -265,12 +280,15 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 	var i int32
 	if t.free != nilIdx {
 		i = t.free
-		t.free = t.ents[i].next
+		t.free = t.at(i).next
 	} else {
-		t.ents = append(t.ents, entry{})
-		i = int32(len(t.ents) - 1)
+		if t.used&(chunkLen-1) == 0 {
+			t.chunks = append(t.chunks, make([]entry, chunkLen))
+		}
+		i = t.used
+		t.used++
 	}
-	e := &t.ents[i]
+	e := t.at(i)
 	*e = entry{hash: h, touched: now, block: nilIdx, idLen: uint16(len(id))}
 	if len(id) > inlineID {
 		t.long[i] = id
@@ -283,7 +301,7 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 }
 
 func (t *Table) remove(i int32) {
-	e := &t.ents[i]
+	e := t.at(i)
 	delete(t.ids, e.hash)
 	if e.idLen > inlineID {
 		delete(t.long, i)
@@ -298,6 +316,8 @@ func (t *Table) remove(i int32) {
 	t.free = i
 }
 
+func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkShift][i&(chunkLen-1)] }
+
 func (t *Table) touch(i int32) {
 	if t.head == i {
 		return
@@ -307,10 +327,10 @@ func (t *Table) touch(i int32) {
 }
 
 func (t *Table) pushFront(i int32) {
-	e := &t.ents[i]
+	e := t.at(i)
 	e.prev, e.next = nilIdx, t.head
 	if t.head != nilIdx {
-		t.ents[t.head].prev = i
+		t.at(t.head).prev = i
 	}
 	t.head = i
 	if t.tail == nilIdx {
@@ -319,14 +339,14 @@ func (t *Table) pushFront(i int32) {
 }
 
 func (t *Table) unlink(i int32) {
-	e := &t.ents[i]
+	e := t.at(i)
 	if e.prev != nilIdx {
-		t.ents[e.prev].next = e.next
+		t.at(e.prev).next = e.next
 	} else {
 		t.head = e.next
 	}
 	if e.next != nilIdx {
-		t.ents[e.next].prev = e.prev
+		t.at(e.next).prev = e.prev
 	} else {
 		t.tail = e.prev
 	}
