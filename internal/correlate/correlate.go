@@ -12,6 +12,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,7 +66,7 @@ type Table struct {
 	// pruneAt is when the tail may have expired: until then Learn does not
 	// look at it (its entry is far from the hot ones in memory).
 	pruneAt int64
-	long       map[int32]string // names longer than inlineID, by entry
+	long    map[int32]string // names longer than inlineID, by entry
 	// slab holds the addresses of entries with more than inlineAddrs, in
 	// blocks of MaxAddrs-inlineAddrs; freeBlocks are blocks to reuse.
 	slab       []seen
@@ -291,7 +292,7 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 	e := t.at(i)
 	*e = entry{hash: h, touched: now, block: nilIdx, idLen: uint16(len(id))}
 	if len(id) > inlineID {
-		t.long[i] = id
+		t.long[i] = strings.Clone(id) // the caller's may share a line's memory
 	} else {
 		copy(e.id[:], id)
 	}

@@ -74,9 +74,14 @@ type Hit struct {
 	// the id: field), whether or not Host is that identity; empty when the
 	// filter captures none. A line with both Host.Addr and ID teaches the
 	// correlation table; a jail keyed by identity blames ID.
+	//
+	// ID and SelfID may share memory with the line's Text (most lines of a
+	// busy log name a peer once, and copying each name was a tenth of the
+	// cost of a line): like Text, they are valid until the line's buffer is
+	// reused. Whatever keeps one longer copies it (strings.Clone).
 	ID string
 	// SelfID is an identity the line says is the node's own (flow-go's
-	// node_id, Kubo's "PeerID: ..." at start): never to be banned.
+	// node_id, a self pattern's <ID>): never to be banned.
 	SelfID string
 	// Rule is the index of the pattern (regex) or 0 (json) that matched.
 	Rule int

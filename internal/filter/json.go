@@ -327,7 +327,7 @@ func (f *JSONFilter) idOf(l *logline.Line, body []byte, vals *[maxSlots]valueSpa
 		if k != kString || len(text) == 0 || len(text) > maxID {
 			return ""
 		}
-		return string(text)
+		return alias(text)
 	}
 	return ""
 }
@@ -341,7 +341,7 @@ func (f *JSONFilter) selfOf(l *logline.Line, body []byte, vals *[maxSlots]valueS
 	if k != kString || len(text) == 0 || len(text) > maxID {
 		return ""
 	}
-	return string(text)
+	return alias(text)
 }
 
 // timeOf reads the record's time from the first time field present; the zero

@@ -273,7 +273,7 @@ func (p *pattern) idOf(text []byte, m []int) string {
 	if !ok || len(tok) == 0 || len(tok) > maxIDLen {
 		return ""
 	}
-	return string(tok)
+	return alias(tok)
 }
 
 func group(text []byte, m []int, g int) ([]byte, bool) {

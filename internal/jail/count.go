@@ -70,6 +70,9 @@ func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision,
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}
+	// The window's own copy of the key: a hit's identity may share the
+	// line's memory, and the ban outlives the line.
+	k = j.hosts.keyOf(i)
 	d := j.ban(k, banAt, 0, i, hits)
 	j.hosts.remove(i)
 	return d, Banned

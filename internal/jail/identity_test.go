@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/peerjail/peerjail/internal/correlate"
 	"github.com/peerjail/peerjail/internal/filter"
@@ -141,5 +142,32 @@ func TestRestoreKeepsAddrs(t *testing.T) {
 	un, ok := j.Unban(Key{ID: "P"}, ts(time.Minute))
 	if !ok || !slices.Equal(prefixes(un.Addrs), []string{"198.51.100.7"}) {
 		t.Errorf("unban after restore %+v", un)
+	}
+}
+
+// A hit's identity may share the memory of its line (filter.Hit.ID): what
+// the jail keeps (windows, bans, offences, decisions) is its own copy.
+func TestHitIdentityMemoryNotKept(t *testing.T) {
+	cfg := basic()
+	cfg.Key = KeyID
+	j := mustNew(t, cfg)
+	buf := []byte("PEER1")
+	h := filter.Hit{ID: unsafe.String(&buf[0], len(buf)), Weight: 1}
+	var d Decision
+	for i := range 3 {
+		d, _ = j.Add(h, ts(time.Duration(i)*time.Second), nil)
+		if i == 0 {
+			copy(buf, "PEER1") // the same text in the next line's buffer
+		}
+	}
+	copy(buf, "XXXXX") // the buffer is reused for another line
+	if d.Key.ID != "PEER1" {
+		t.Errorf("decision key %q, want PEER1", d.Key.ID)
+	}
+	if bans := j.Bans(); len(bans) != 1 || bans[0].Key.ID != "PEER1" {
+		t.Errorf("bans %+v", bans)
+	}
+	if _, ok := j.Unban(Key{ID: "PEER1"}, ts(time.Minute)); !ok {
+		t.Error("the ban is not found under PEER1")
 	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/correlate"
@@ -68,7 +69,7 @@ func (e *Engine) learnSelf(id string) {
 	if slices.Contains(e.ids.self, id) || len(e.ids.self)-e.ids.fixed >= maxLearnedSelf {
 		return
 	}
-	e.ids.self = append(e.ids.self, id)
+	e.ids.self = append(e.ids.self, strings.Clone(id)) // id shares its line's memory
 	for _, jl := range e.jails {
 		if jl.Counter != nil {
 			jl.Counter.SetSelfIDs(e.ids.self)

@@ -158,3 +158,36 @@ func TestLiveIdentityExtension(t *testing.T) {
 		}
 	})
 }
+
+// Batches reuse their buffers, and hits' identities share them: the jails'
+// windows, bans and per-host counts keep their own copies.
+func TestIdentitiesOutliveTheirBatches(t *testing.T) {
+	byID := lane(t, "byid", jail.KeyID, flowSpec())
+	var bans []string
+	e := New([]*Lane{byID}, Options{Workers: 1, TrackHosts: true, OnDecision: func(d jail.Decision) {
+		if d.Action == jail.ActionBan {
+			bans = append(bans, d.Key.String())
+		}
+	}})
+	src, err := e.NewSource("s", func() time.Time { return idT0.Add(24 * time.Hour) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for p := range 50 {
+			b := NewBatch(src)
+			b.Add(logline.Line{Text: []byte(flowLine(round*100+p, fmt.Sprintf(`"peer_id":"peer-%02d","suspicious":true`, p)))})
+			e.match(b)
+			e.count(b) // releases b to the pool: its buffer holds the next line
+		}
+	}
+	if len(bans) != 50 || len(byID.Hosts) != 50 {
+		t.Fatalf("%d bans, %d hosts; want 50 each", len(bans), len(byID.Hosts))
+	}
+	for p := range 50 {
+		id := fmt.Sprintf("peer-%02d", p)
+		if bans[p] != id || byID.Hosts[jail.Key{ID: id}] != 2 {
+			t.Errorf("peer %d: ban %q, %d hits counted; want %s with 2", p, bans[p], byID.Hosts[jail.Key{ID: id}], id)
+		}
+	}
+}
