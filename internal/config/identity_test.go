@@ -3,11 +3,14 @@ package config
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/correlate"
+	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
+	"github.com/peerjail/peerjail/internal/logline"
 )
 
 func TestIdentityKeys(t *testing.T) {
@@ -66,5 +69,38 @@ func TestIdentityKeyErrors(t *testing.T) {
 				t.Errorf("got  %v\nwant %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// An identity, like an address, comes only from where the program writes
+// it: a peer ID, node ID or peer number inside a field the peer controls
+// (an error text, a protocol name, a user agent) is never the hit's.
+func TestStockHostileIdentity(t *testing.T) {
+	const evil = "12D3KooWEViLEViLEViLEViLEViLEViLEViLEViLEViLEViLEViL"
+	tests := []struct {
+		filter, line string
+		out          filter.Outcome
+		host, id     string // the hit's Host and ID
+	}{
+		{"libp2p-peer-status", `time=2026-12-01T12:02:34.953Z level=INFO msg=CANONICAL_PEER_STATUS peer=12D3KooWFf9M addr=/ip4/198.51.100.6/tcp/1 sample_rate=1 handshake_failure=noise err="peer=` + evil + ` addr=/ip4/203.0.113.66/tcp/1"`,
+			filter.Match, "198.51.100.6", "12D3KooWFf9M"},
+		{"libp2p-peer-status", `time=2026-12-01T12:02:34.953Z level=INFO msg=CANONICAL_PEER_STATUS peer="" addr=/ip4/198.51.100.6/tcp/1 sample_rate=1 handshake_failure=noise err="peer=` + evil + `"`,
+			filter.Match, "198.51.100.6", ""},
+		{"libp2p-misbehaving", `2026-12-01T12:02:34.953Z	WARN	canonical-log	x.go:1	CANONICAL_MISBEHAVING_PEER: peer=12D3KooWFf9M addr=/ip4/198.51.100.6/tcp/1 component=bitswap err="dial back to /ip4/203.0.113.66/tcp/4001/p2p/` + evil + ` failed" msg="x"`,
+			filter.Match, "198.51.100.6", "12D3KooWFf9M"},
+		{"flow-suspicious", `{"level":"error","node_id":"aa","peer_id":"16Uiu2HAmQ8","misbehavior":"x","message_type":"\",\"peer_id\":\"` + evil + `\",\"remote_address\":\"/ip4/203.0.113.66/tcp/1","suspicious":true,"time":"2026-12-01T12:03:05.28Z"}`,
+			filter.Match, "16Uiu2HAmQ8", "16Uiu2HAmQ8"},
+		{"flow-suspicious", `{"level":"info","node_id":"aa","component":"connection_gater","peer_id":"16Uiu2HAmQ8","remote_address":"/ip4/198.51.100.12/tcp/3569","error":"peer_id=` + evil + `","message":"inbound connection established"}`,
+			filter.Learned, "198.51.100.12", "16Uiu2HAmQ8"},
+		// bitcoind strips "=" from a user agent, so it can only imitate
+		// the fields without it.
+		{"bitcoin-misbehaving", `2026-12-01T08:56:20Z [net] receive version message: /Satoshi:27.0.0/ txrelay1, peer1, peeraddr203.0.113.66:8333: version 70016, blocks=874000, us=192.0.2.1:8333, txrelay=1, peer=9, peeraddr=198.51.100.11:8333`,
+			filter.Learned, "198.51.100.11", "9"},
+	}
+	for _, tt := range tests {
+		hit, out := stockFilter(t, tt.filter).Match(&logline.Line{Text: []byte(tt.line)})
+		if out != tt.out || hit.Host.String() != tt.host || hit.ID != tt.id || strings.Contains(hit.ID+hit.SelfID, "EViL") {
+			t.Errorf("%s: %q\n got %v %s id=%q, want %v %s id=%q", tt.filter, tt.line, out, hit.Host, hit.ID, tt.out, tt.host, tt.id)
+		}
 	}
 }
