@@ -32,8 +32,8 @@ type Config struct {
 	// TTL is how long after it was last seen an address still counts as the
 	// identity's (correlation_ttl).
 	TTL time.Duration
-	// Max caps the identities kept (correlation_max); at the cap the least
-	// recently seen is dropped.
+	// Max caps the identities kept (correlation_max); at the cap one that
+	// was not seen again lately is dropped (CLOCK, see Table).
 	Max int
 	// MaxAddrs caps the addresses kept per identity (at most 255); at the
 	// cap the least recently seen is dropped.
@@ -47,25 +47,27 @@ type Config struct {
 // engine never counts in two generations at once.
 //
 // Most lines of a busy log name a peer once, so learning is mostly
-// inserting: the table holds no pointers (names inline, addresses in a
-// slab), which keeps inserts cheap and the garbage collector out of it.
+// inserting and looking up in a table larger than the caches: entries hold
+// no pointers (names inline, addresses in a slab, a hash-keyed index),
+// which keeps the garbage collector out, and eviction is CLOCK (second
+// chance) rather than a linked LRU, so that a hit touches its own entry
+// and no neighbours. An identity seen again since the hand last passed is
+// kept; one seen once goes first, which is what a flood of made-up
+// identities should cost.
 type Table struct {
-	cfg     Config
-	ttl     int64
-	retouch int64 // see Learn
-	seed    maphash.Seed
+	cfg  Config
+	ttl  int64
+	seed maphash.Seed
 	// ids finds an entry by the hash of its name; the name itself is
 	// compared in the entry (a collision replaces the older entry).
 	ids map[uint64]int32
-	// chunks hold the entries, linked by index (head: most recently
-	// seen), chunkLen at a time: growing never copies them.
-	chunks     [][]entry
-	used       int32
-	head, tail int32
-	free       int32
-	// pruneAt is when the tail may have expired: until then Learn does not
-	// look at it (its entry is far from the hot ones in memory).
-	pruneAt int64
+	// chunks hold the entries, chunkLen at a time: growing never copies
+	// them. used is how many were handed out; free are removed ones.
+	chunks  [][]entry
+	used    int32
+	free    []int32
+	hand    int32            // the CLOCK hand: the next entry to consider
+	sweeper int32            // the next entry looked at for having expired
 	long    map[int32]string // names longer than inlineID, by entry
 	// slab holds the addresses of entries with more than inlineAddrs, in
 	// blocks of MaxAddrs-inlineAddrs; freeBlocks are blocks to reuse.
@@ -87,14 +89,13 @@ const (
 )
 
 type entry struct {
-	hash       uint64
-	touched    int64 // when it last moved to the front
-	prev, next int32
-	block      int32 // slab block for addresses past inline; nilIdx: none
-	idLen      uint16
-	n          uint8 // addresses in use
-	id         [inlineID]byte
-	inline     [inlineAddrs]seen
+	hash   uint64
+	block  int32 // slab block for addresses past inline; nilIdx: none
+	idLen  uint16
+	n      uint8 // addresses in use; 0: a free entry
+	ref    bool  // seen again since the hand last passed
+	id     [inlineID]byte
+	inline [inlineAddrs]seen
 }
 
 // seen is one address and when it was last seen, in Unix nanoseconds. The
@@ -118,9 +119,8 @@ func New(c Config) *Table {
 	}
 	c.MaxAddrs = min(c.MaxAddrs, 255)
 	return &Table{
-		cfg: c, ttl: int64(c.TTL), retouch: int64(c.TTL) / 64, seed: maphash.MakeSeed(),
+		cfg: c, ttl: int64(c.TTL), seed: maphash.MakeSeed(),
 		ids: make(map[uint64]int32), long: make(map[int32]string),
-		head: nilIdx, tail: nilIdx, free: nilIdx,
 	}
 }
 
@@ -130,17 +130,12 @@ func (t *Table) Config() Config { return t.cfg }
 // Learn records that id was seen at a at time at. It reports whether a was
 // new for id (not among its addresses seen within TTL), which is when a ban
 // of id must be extended to a.
-//
-// An entry moves to the front of the eviction order only when at is more
-// than TTL/64 past its last move: the order is least recently used to within
-// that, and a run of hits costs no list surgery.
 func (t *Table) Learn(id string, a netip.Addr, at time.Time) bool {
 	if id == "" || len(id) > maxIDLen || !a.IsValid() {
 		return false
 	}
 	now := at.UnixNano()
 	key := a.WithZone("").As16()
-	t.pruneTail(now)
 	h := maphash.String(t.seed, id)
 	i, ok := t.ids[h]
 	switch {
@@ -150,10 +145,7 @@ func (t *Table) Learn(id string, a netip.Addr, at time.Time) bool {
 		t.remove(i) // a hash collision: the older name gives way
 		i = t.insert(h, id, now)
 	default:
-		if e := t.at(i); now-e.touched >= t.retouch {
-			e.touched = now
-			t.touch(i)
-		}
+		t.at(i).ref = true
 	}
 	return t.put(i, key, now)
 }
@@ -245,62 +237,83 @@ func (t *Table) Len() int { return len(t.ids) }
 // Evicted is how many identities were dropped at the cap.
 func (t *Table) Evicted() int64 { return t.evicted }
 
-// pruneTail drops the least recently seen identities while their newest
-// address is older than TTL: the list is in order of last use (to within
-// retouch), so expired entries gather at the tail and cost nothing until
-// then.
-func (t *Table) pruneTail(now int64) {
-	if now < t.pruneAt {
-		return
-	}
-	for t.tail != nilIdx {
-		if n := t.newest(t.at(t.tail)); now-n < t.ttl {
-			// The tail can only be replaced by an entry touched no earlier
-			// (to within retouch), so this is when it may expire first.
-			t.pruneAt = n + t.ttl - t.retouch
-			return
-		}
-		t.remove(t.tail)
-	}
-}
-
-func (t *Table) newest(e *entry) int64 {
-	var n int64
+// expired reports whether every address of e is older than TTL at now.
+func (t *Table) expired(e *entry, now int64) bool {
 	for k := range int(e.n) {
-		n = max(n, t.slot(e, k).at)
+		if now-t.slot(e, k).at < t.ttl {
+			return false
+		}
 	}
-	return n
+	return true
 }
 
-// insert adds id as the most recent entry, evicting the least recent at Max.
+// sweepSteps entries are looked at per insert for having expired: more
+// than one, so that expired entries leave faster than new ones arrive.
+const sweepSteps = 2
+
+// insert adds id; at Max it evicts the first entry the hand finds expired
+// or not seen again since it last passed.
 func (t *Table) insert(h uint64, id string, now int64) int32 {
-	if len(t.ids) >= t.cfg.Max && t.tail != nilIdx {
-		t.remove(t.tail)
-		t.evicted++
-	}
+	t.sweep(now)
 	var i int32
-	if t.free != nilIdx {
-		i = t.free
-		t.free = t.at(i).next
-	} else {
+	switch {
+	case len(t.free) > 0:
+		i = t.free[len(t.free)-1]
+		t.free = t.free[:len(t.free)-1]
+	case int(t.used) < t.cfg.Max:
 		if t.used&(chunkLen-1) == 0 {
 			t.chunks = append(t.chunks, make([]entry, chunkLen))
 		}
 		i = t.used
 		t.used++
+	default:
+		i = t.victim(now)
+		t.remove(i)
+		t.free = t.free[:len(t.free)-1]
+		t.evicted++
 	}
 	e := t.at(i)
-	*e = entry{hash: h, touched: now, block: nilIdx, idLen: uint16(len(id))}
+	*e = entry{hash: h, block: nilIdx, idLen: uint16(len(id))}
 	if len(id) > inlineID {
 		t.long[i] = strings.Clone(id) // the caller's may share a line's memory
 	} else {
 		copy(e.id[:], id)
 	}
 	t.ids[h] = i
-	t.pushFront(i)
 	return i
 }
 
+// sweep moves the hand a few entries, dropping those that expired.
+func (t *Table) sweep(now int64) {
+	for range min(sweepSteps, int(t.used)) {
+		if t.sweeper >= t.used {
+			t.sweeper = 0
+		}
+		if e := t.at(t.sweeper); e.n > 0 && t.expired(e, now) {
+			t.remove(t.sweeper)
+		}
+		t.sweeper++
+	}
+}
+
+// victim is the entry to evict: the first from the hand that expired or
+// was not seen again since the hand passed it (whose mark it clears). It
+// ends within two turns.
+func (t *Table) victim(now int64) int32 {
+	for {
+		i := t.hand
+		if t.hand++; t.hand >= t.used {
+			t.hand = 0
+		}
+		e := t.at(i)
+		if !e.ref || t.expired(e, now) {
+			return i
+		}
+		e.ref = false
+	}
+}
+
+// remove frees entry i.
 func (t *Table) remove(i int32) {
 	e := t.at(i)
 	delete(t.ids, e.hash)
@@ -309,47 +322,9 @@ func (t *Table) remove(i int32) {
 	}
 	if e.block != nilIdx {
 		t.freeBlocks = append(t.freeBlocks, e.block)
-		e.block = nilIdx
 	}
-	t.unlink(i)
-	e.n, e.idLen = 0, 0
-	e.next = t.free
-	t.free = i
+	*e = entry{block: nilIdx}
+	t.free = append(t.free, i)
 }
 
 func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkShift][i&(chunkLen-1)] }
-
-func (t *Table) touch(i int32) {
-	if t.head == i {
-		return
-	}
-	t.unlink(i)
-	t.pushFront(i)
-}
-
-func (t *Table) pushFront(i int32) {
-	e := t.at(i)
-	e.prev, e.next = nilIdx, t.head
-	if t.head != nilIdx {
-		t.at(t.head).prev = i
-	}
-	t.head = i
-	if t.tail == nilIdx {
-		t.tail = i
-	}
-}
-
-func (t *Table) unlink(i int32) {
-	e := t.at(i)
-	if e.prev != nilIdx {
-		t.at(e.prev).next = e.next
-	} else {
-		t.head = e.next
-	}
-	if e.next != nilIdx {
-		t.at(e.next).prev = e.prev
-	} else {
-		t.tail = e.prev
-	}
-	e.prev, e.next = nilIdx, nilIdx
-}

@@ -78,14 +78,15 @@ func TestTTLByLineTime(t *testing.T) {
 	}
 }
 
-func TestCapEvictsLeastRecent(t *testing.T) {
+func TestCapEvictsOneNotSeenAgain(t *testing.T) {
 	tb := New(Config{Max: 3, TTL: time.Hour})
 	a := netip.MustParseAddr("198.51.100.1")
-	// Minutes apart: the order is least recently used to within TTL/64.
+	// CLOCK: an identity seen again since the hand passed is kept, the
+	// first one seen only once goes.
 	for i, id := range []string{"a", "b", "c"} {
 		tb.Learn(id, a, at(time.Duration(i)*time.Minute))
 	}
-	tb.Learn("a", a, at(3*time.Minute)) // a is now the most recent; b the least
+	tb.Learn("a", a, at(3*time.Minute)) // a seen again; b and c once
 	tb.Learn("d", a, at(4*time.Minute))
 	if tb.Len() != 3 || tb.Evicted() != 1 {
 		t.Fatalf("Len %d Evicted %d, want 3 and 1", tb.Len(), tb.Evicted())
@@ -168,6 +169,7 @@ func TestLongNamesAndSlab(t *testing.T) {
 	}
 	slab := len(tb.slab)
 	tb.Learn("b", netip.MustParseAddr("198.51.100.9"), at(2*time.Minute))
+	tb.Learn("b", netip.MustParseAddr("198.51.100.9"), at(2*time.Minute)) // seen again: kept
 	tb.Learn("c", netip.MustParseAddr("198.51.100.9"), at(3*time.Minute)) // evicts the long name
 	for i := range 4 {
 		tb.Learn("c", netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), at(4*time.Minute))
