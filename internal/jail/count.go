@@ -41,7 +41,7 @@ func (j *Counter) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decisio
 }
 
 func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Verdict) {
-	k, ok := j.KeyOf(h)
+	k, ok := j.KeyOf(&h)
 	if !ok {
 		return Decision{}, InvalidHost
 	}

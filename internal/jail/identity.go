@@ -50,7 +50,7 @@ const whySelfID = "own identity (self_ids)"
 
 // KeyOf returns the key a hit counts towards in this jail: with KeyID its
 // identity when it names one, else what KeyFor makes of its host.
-func (j *Counter) KeyOf(h filter.Hit) (Key, bool) {
+func (j *Counter) KeyOf(h *filter.Hit) (Key, bool) {
 	if j.cfg.Key == KeyID && h.ID != "" {
 		return Key{ID: h.ID}, true
 	}

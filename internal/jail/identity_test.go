@@ -43,10 +43,10 @@ func TestKeyOf(t *testing.T) {
 		{filter.Hit{Host: filter.Host{Addr: netip.MustParseAddr("198.51.100.7")}}, "198.51.100.7", "198.51.100.7"},
 	}
 	for _, tt := range tests {
-		if k, _ := id.KeyOf(tt.hit); k.String() != tt.wantID {
+		if k, _ := id.KeyOf(&tt.hit); k.String() != tt.wantID {
 			t.Errorf("key: id, %+v: %v, want %s", tt.hit, k, tt.wantID)
 		}
-		if k, _ := host.KeyOf(tt.hit); k.String() != tt.wantHo {
+		if k, _ := host.KeyOf(&tt.hit); k.String() != tt.wantHo {
 			t.Errorf("key: host, %+v: %v, want %s", tt.hit, k, tt.wantHo)
 		}
 	}

@@ -97,7 +97,7 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 	}
 	c.Matched++
 	if jl.Hosts != nil {
-		if k, ok := jl.Counter.KeyOf(r.hit); ok {
+		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
 			// A hit's identity may share its line's memory, and assigning
 			// to a map replaces an equal string key with the new one.
 			k.ID = strings.Clone(k.ID)
