@@ -31,6 +31,9 @@ func (s scope) jsonBody(n *yaml.Node, path string, loc *filterNodes) *filter.JSO
 			}
 		}},
 		{"time", func(k string, v *yaml.Node) { j.Time = s.fieldPath(v, k) }},
+		// Lines that are no failure but name an identity with its address.
+		{"learn", func(k string, v *yaml.Node) { j.Learn, loc.learn = s.conditions(v, k) }},
+		{"self_id", func(k string, v *yaml.Node) { j.SelfID = s.fieldPath(v, k) }},
 	})
 	switch {
 	case !ok:

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/peerjail/peerjail/internal/correlate"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
 )
@@ -33,6 +34,11 @@ type Config struct {
 	Audit *Audit
 	// Heartbeat is the dead-man switch (heartbeat:); nil when not set.
 	Heartbeat *Heartbeat
+	// SelfIDs are the node's own identities (self_ids), never banned.
+	SelfIDs []string
+	// Correlation bounds the identity → addresses table
+	// (correlation_ttl, correlation_max), defaults applied.
+	Correlation correlate.Config
 }
 
 // Include is one file read through include:, and what it defines.
@@ -131,7 +137,7 @@ func parse(name, dir string, data []byte, o LoadOptions, fsys includeFS) (*Confi
 		jailAt:   map[string]string{},
 		fs:       fsys,
 		used:     usage{len(data), nodes},
-		cfg:      &Config{Path: name, Filters: map[string]filter.Spec{}},
+		cfg:      &Config{Path: name, Filters: map[string]filter.Spec{}, Correlation: defaultCorrelation()},
 	}
 	p.document(root)
 	if p.ioErr != nil {
@@ -186,7 +192,7 @@ func (p *parser) document(root *yaml.Node) {
 		return
 	}
 	var filters, defaults, include, jails, fleet *yaml.Node
-	seen, ok := top.mapping(root, "", egJails, []handler{
+	seen, ok := top.mapping(root, "", egJails, append([]handler{
 		{"audit", func(_ string, v *yaml.Node) { p.audit(v) }},
 		{"defaults", func(_ string, v *yaml.Node) { defaults = v }},
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
@@ -194,7 +200,7 @@ func (p *parser) document(root *yaml.Node) {
 		{"jails", func(_ string, v *yaml.Node) { jails = v }},
 		{"fleet", func(_ string, v *yaml.Node) { fleet = v }},
 		{"heartbeat", func(_ string, v *yaml.Node) { p.heartbeat(v) }},
-	})
+	}, top.identityHandlers(p.cfg)...))
 	if seen == nil {
 		return // not a mapping
 	}

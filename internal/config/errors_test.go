@@ -41,7 +41,7 @@ func TestErrorMessages(t *testing.T) {
 		{"zero duration", head + "    bantime: 0m\n",
 			`p.yaml:5:14: jail "libp2p": bantime: "0m" must be longer than zero (e.g. 10m, 1h30m, 1d)`},
 		{"unknown key", head + "    maxretries: 3\n",
-			`p.yaml:5:5: jail "libp2p": maxretries: unknown key (did you mean maxretry? known keys: filter, source, enabled, findtime, maxretry, bantime, bantime_increment, ignoreip, ignoreself, ipv6_prefix, maxhosts, ports, protocol, action, actions, datepattern, max_clock_skew, ipv6_escalation, fleet, type, jails)`},
+			`p.yaml:5:5: jail "libp2p": maxretries: unknown key (did you mean maxretry? known keys: filter, source, enabled, findtime, maxretry, bantime, bantime_increment, ignoreip, ignoreself, ipv6_prefix, maxhosts, ports, protocol, action, actions, datepattern, max_clock_skew, ipv6_escalation, key, fleet, type, jails)`},
 		{"wrong type", head + "    maxretry: [3]\n",
 			`p.yaml:5:15: jail "libp2p": maxretry: got a list, want a whole number (e.g. 5)`},
 		{"maxretry below 1", head + "    maxretry: 0\n",

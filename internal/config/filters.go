@@ -13,6 +13,8 @@ import (
 
 var (
 	wantFail     = want{"a pattern", "'Failed login from <HOST>'"}
+	wantLearn    = want{"a pattern", "'connected peer=<ID> addr=<HOST>'"}
+	wantSelf     = want{"a pattern", "'^PeerID: <ID>$'"}
 	wantRegex    = want{"a regular expression", `'^potential'`}
 	wantPath     = want{"a field path", "remote_address, journal._SYSTEMD_UNIT"}
 	wantCond     = want{"a condition", "error, [warn, error], {regex: '^x'}, {exists: true}"}
@@ -32,6 +34,7 @@ type filterNodes struct {
 	kind                *yaml.Node // the value of regex: or json:
 	kindKey             string
 	fail, ignore, match []located
+	learn, self         []located
 	prefix              located
 }
 
@@ -90,6 +93,10 @@ func (s scope) compileError(err error, loc *filterNodes) {
 			parts = loc.ignore
 		case "match":
 			parts = loc.match
+		case "learn":
+			parts = loc.learn
+		case "self":
+			parts = loc.self
 		case "prefix":
 			parts = []located{loc.prefix}
 		}
@@ -107,6 +114,8 @@ func (s scope) regexBody(n *yaml.Node, path string, loc *filterNodes) *filter.Re
 	seen, ok := s.mapping(n, path, "{fail: ['Failed login from <HOST>']}", []handler{
 		{"fail", func(k string, v *yaml.Node) { r.Fail, loc.fail = s.patterns(v, k, wantFail) }},
 		{"ignore", func(k string, v *yaml.Node) { r.Ignore, loc.ignore = s.patterns(v, k, wantRegex) }},
+		{"learn", func(k string, v *yaml.Node) { r.Learn, loc.learn = s.patterns(v, k, wantLearn) }},
+		{"self", func(k string, v *yaml.Node) { r.Self, loc.self = s.patterns(v, k, wantSelf) }},
 	})
 	if ok && seen["fail"] == nil {
 		s.fail(n, path, "missing fail (e.g. fail: [%s])", wantFail.eg)

@@ -32,7 +32,7 @@ func TestParseFilterFile(t *testing.T) {
 func TestParseFilterFileErrors(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{"testdata/filters/broken.yaml",
-			`testdata/filters/broken.yaml:6:3: filter "broken": regex.ignre: unknown key (did you mean ignore? known keys: fail, ignore)`},
+			`testdata/filters/broken.yaml:6:3: filter "broken": regex.ignre: unknown key (did you mean ignore? known keys: fail, ignore, learn, self)`},
 		{"testdata/filters/broken-json.yaml",
 			"testdata/filters/broken-json.yaml:4:18: filter \"broken-json\": json.match.msg.regex: error parsing regexp: missing closing ): `(unclosed`"},
 		{"testdata/filters/missing.yaml", ""},

@@ -28,6 +28,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("jails: {a: {filter: sshd, source: {files: /x}, ports: ['1-2'], ignoreip: ['::1']}}"))
 	f.Add([]byte("a: &a [*a]"))
+	f.Add([]byte("self_ids: [12D3KooWx, 1.2.3.4]\ncorrelation_ttl: 0s\ncorrelation_max: 5\njails: {a: {filter: flow-suspicious, key: id, source: {files: /x}}}"))
+	f.Add([]byte("filters: {f: {regex: {fail: ['x <ID>'], learn: ['<HOST> <ID>'], self: ['^me <ID>$']}}, g: {json: {match: {a: 1}, id: p, learn: {h: {exists: true}}, self_id: n}}}\njails: {a: {filter: f, key: id, source: {files: /x}}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// No files to include: a fuzzed glob must not read the disk.
 		c, err := parse("p.yaml", ".", data, LoadOptions{SourcesOptional: len(data)%2 == 0}, memFS{})

@@ -51,6 +51,7 @@ type settings struct {
 	datePattern string
 	clockSkew   time.Duration
 	esc         *escalationSetting // ipv6_escalation; nil: none
+	key         jail.KeyKind
 }
 
 // builtinSettings are the values used when neither a jail nor the defaults
@@ -97,6 +98,7 @@ func (s scope) settingHandlers(st *settings) []handler {
 		{"datepattern", func(k string, v *yaml.Node) { setIf(&st.datePattern)(s.datePattern(v, k)) }},
 		{"max_clock_skew", func(k string, v *yaml.Node) { setIf(&st.clockSkew)(s.duration(v, k)) }},
 		{"ipv6_escalation", func(k string, v *yaml.Node) { s.escalation(v, k, st) }},
+		{"key", func(k string, v *yaml.Node) { setIf(&st.key)(s.keyKind(v, k)) }},
 	}
 }
 
@@ -250,6 +252,7 @@ func (st *settings) policy(name string) jail.Policy {
 		IgnoreIP:   st.ignoreIP,
 		IPv6Prefix: st.ipv6Prefix,
 		MaxHosts:   st.maxHosts,
+		Key:        st.key,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/peerjail/peerjail/internal/filter"
+	"github.com/peerjail/peerjail/internal/jail"
 )
 
 // WriteYAML writes the configuration as it was loaded, for `peerjail
@@ -34,6 +35,11 @@ func (c *Config) WriteYAML(w io.Writer) error {
 			add(value(doc, "heartbeat"), "quiet", duration(hb.Quiet))
 		}
 	}
+	if len(c.SelfIDs) > 0 {
+		add(doc, "self_ids", flowList(c.SelfIDs...))
+	}
+	add(doc, "correlation_ttl", duration(c.Correlation.TTL))
+	add(doc, "correlation_max", integer(c.Correlation.Max))
 	if a := c.Audit; a != nil {
 		as := c.AuditSettings()
 		add(doc, "audit", flow(pairs("enabled", boolean(as.Enabled), "max_size", integer(int(min(as.MaxSize, math.MaxInt))), "keep", integer(as.Keep))))
@@ -161,6 +167,9 @@ func (j *Jail) node(defined map[string]filter.Spec) *yaml.Node {
 	}
 	if j.Recidive == nil {
 		add(n, "max_clock_skew", duration(j.MaxClockSkew))
+	}
+	if p.Key == jail.KeyID {
+		add(n, "key", scalar(p.Key.String()))
 	}
 	return n
 }

@@ -45,10 +45,10 @@ func nodeOutcomes(t *testing.T, f filter.Filter, file string) string {
 		if out == filter.Miss {
 			continue
 		}
-		if strings.Contains(hit.Host.String(), victim) {
+		if strings.Contains(hit.Host.String(), victim) || strings.Contains(hit.ID+" "+hit.SelfID, victim) {
 			t.Errorf("%s:%d: blames the victim %s: %q", file, n, victim, sc.Text())
 		}
-		fmt.Fprintf(&got, "%d %s %s %d\n", n, out, hit.Host, hit.Rule)
+		fmt.Fprintf(&got, "%d %s %s %d\n", n, out, hitText(hit), hit.Rule)
 	}
 	return got.String()
 }

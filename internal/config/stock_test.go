@@ -42,6 +42,19 @@ func stockFilter(t *testing.T, name string) filter.Filter {
 	return f
 }
 
+// hitText is a hit as the golden files show it: whom it blames, then the
+// identity it names beside an address (id=) and the node's own (self=).
+func hitText(h filter.Hit) string {
+	s := h.Host.String()
+	if h.ID != "" && h.ID != h.Host.ID {
+		s += " id=" + h.ID
+	}
+	if h.SelfID != "" {
+		s += " self=" + h.SelfID
+	}
+	return s
+}
+
 // TestStockGolden runs each stock filter over its log (generated lines plus
 // hand-written hostile ones) and compares every non-miss outcome with the
 // golden file. Regenerate with: go test ./internal/config -run StockGolden -update
@@ -61,10 +74,10 @@ func TestStockGolden(t *testing.T) {
 				if out == filter.Miss {
 					continue
 				}
-				if hit.Host.String() == victim {
+				if hit.Host.String() == victim || hit.ID == victim || hit.SelfID == victim {
 					t.Errorf("line %d: blames the victim %s: %q", n, victim, sc.Text())
 				}
-				fmt.Fprintf(&got, "%d %s %s %d\n", n, out, hit.Host, hit.Rule)
+				fmt.Fprintf(&got, "%d %s %s %d\n", n, out, hitText(hit), hit.Rule)
 			}
 			golden.Check(t, filepath.Join("testdata", "stock", name+".golden"), got.Bytes())
 		})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/peerjail/peerjail/internal/correlate"
 	"io"
 	"log/slog"
 	"maps"
@@ -76,6 +77,11 @@ type Daemon struct {
 	self   *selfWatch
 	hb     beat     // the heartbeat: section's pinger (heartbeat.go)
 	top    topCache // for peerjail_top_offender_hits (topoffenders.go)
+	// corr is the identity → addresses table every generation's engine
+	// learns into, so that a reload forgets no identity's addresses; a
+	// reload that changes correlation_ttl or correlation_max starts anew.
+	// Only build and the generation being built touch it.
+	corr *correlate.Table
 	// metricsAddr is where the metrics are served, once bound.
 	metricsAddr net.Addr
 	// runners are the queued actions of the running generation, changed

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/peerjail/peerjail/internal/correlate"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -89,10 +90,15 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	// control request's (reload) or the one SIGTERM ends, and a batch
 	// counted while stopping must still reach the kernel.
 	flushCtx := context.WithoutCancel(ctx)
+	if d.corr == nil || d.corr.Config() != correlate.New(cfg.Correlation).Config() {
+		d.corr = correlate.New(cfg.Correlation)
+	}
 	g.eng = pipeline.New(lanes(g.jails), pipeline.Options{
-		Now:        d.o.Now,
-		OnDecision: d.enf.queue,
-		AfterBatch: func(b *pipeline.Batch) { d.afterBatch(flushCtx, b); d.savePending(flushCtx, g, pendingSaveInterval) },
+		Now:         d.o.Now,
+		Correlation: d.corr,
+		SelfIDs:     cfg.SelfIDs,
+		OnDecision:  d.enf.queue,
+		AfterBatch:  func(b *pipeline.Batch) { d.afterBatch(flushCtx, b); d.savePending(flushCtx, g, pendingSaveInterval) },
 	})
 	if g.groups, err = d.sourceGroups(g); err != nil {
 		return nil, err

@@ -199,10 +199,11 @@ func regexpMatch(f *RegexFilter, l *logline.Line) (Hit, Outcome) {
 			}
 		}
 		h, ok := p.blamed(msg, m)
+		id := p.idOf(msg, m)
 		if !ok {
-			return Hit{Rule: i}, NoHost
+			return Hit{Rule: i, ID: id}, NoHost
 		}
-		return Hit{Host: h, Rule: i, Weight: 1}, Match
+		return Hit{Host: h, ID: id, Rule: i, Weight: 1}, Match
 	}
 	return Hit{}, Miss
 }

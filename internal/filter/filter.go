@@ -24,6 +24,10 @@ const (
 	NoHost
 	// Unparsed: the line could not be read as the filter expects (broken JSON).
 	Unparsed
+	// Learned: no failure, but a learn or self pattern matched: the Hit
+	// carries what the line teaches (Host.Addr with ID, or SelfID) and
+	// counts against no one.
+	Learned
 )
 
 func (o Outcome) String() string {
@@ -38,6 +42,8 @@ func (o Outcome) String() string {
 		return "nohost"
 	case Unparsed:
 		return "unparsed"
+	case Learned:
+		return "learned"
 	}
 	return "unknown"
 }
@@ -61,7 +67,22 @@ func (h Host) String() string {
 
 // Hit is one failure attributed to a host.
 type Hit struct {
+	// Host is whom a jail keyed by address blames: the address the program
+	// wrote for the peer or, when that is a relay's or missing, the identity.
 	Host Host
+	// ID is the identity the line names beside the address (the <ID> group,
+	// the id: field), whether or not Host is that identity; empty when the
+	// filter captures none. A line with both Host.Addr and ID teaches the
+	// correlation table; a jail keyed by identity blames ID.
+	//
+	// ID and SelfID may share memory with the line's Text (most lines of a
+	// busy log name a peer once, and copying each name was a tenth of the
+	// cost of a line): like Text, they are valid until the line's buffer is
+	// reused. Whatever keeps one longer copies it (strings.Clone).
+	ID string
+	// SelfID is an identity the line says is the node's own (flow-go's
+	// node_id, a self pattern's <ID>): never to be banned.
+	SelfID string
 	// Rule is the index of the pattern (regex) or 0 (json) that matched.
 	Rule int
 	// Time is the time the filter found in the record itself (a JSON time field);

@@ -39,6 +39,12 @@ type JSONFilter struct {
 	hasHost bool
 	ids     []jsonField // identity fields, tried in order
 	times   []jsonField
+	// learn are the conditions of lines that only teach (JSONSpec.Learn),
+	// with their own needles; hasSelf says self names the own-ID field.
+	learn        []jsonCond
+	learnNeedles []needle
+	self         jsonField
+	hasSelf      bool
 }
 
 var _ Filter = (*JSONFilter)(nil)
@@ -79,6 +85,22 @@ func NewJSON(name string, s *JSONSpec) (*JSONFilter, error) {
 			return nil, &PatternError{Field: "match", Index: i, Err: errTooManyPaths}
 		}
 		f.addCond(k)
+	}
+	for i, c := range s.Learn {
+		k, err := compileCond(f.root, c)
+		if err == nil && k.journal != "" {
+			err = errors.New("learn conditions are on the object, not journal fields")
+		}
+		if err == nil && f.root.number(0) > maxSlots {
+			err = errTooManyPaths
+		}
+		if err != nil {
+			return nil, &PatternError{Field: "learn", Index: i, Err: err}
+		}
+		f.learn = append(f.learn, k)
+		if n := k.needle(); n != "" {
+			f.learnNeedles = append(f.learnNeedles, newNeedle(n))
+		}
 	}
 	if err := f.compileFields(s); err != nil {
 		return nil, fmt.Errorf("json filter %q: %w", name, err)
@@ -127,6 +149,12 @@ func (f *JSONFilter) compileFields(s *JSONSpec) error {
 	if !f.hasHost && len(f.ids) == 0 {
 		return errNoHostField
 	}
+	if s.SelfID != "" {
+		if f.self, err = parsePath(f.root, s.SelfID); err != nil {
+			return fmt.Errorf("self_id: %w", err)
+		}
+		f.hasSelf = true
+	}
 	times := defaultTimeKeys
 	if s.Time != "" {
 		times = []string{s.Time}
@@ -171,17 +199,47 @@ func (f *JSONFilter) Match(l *logline.Line) (Hit, Outcome) {
 	if !scanLine(body, f.root, vals[:]) {
 		return Hit{}, Unparsed
 	}
-	for i := range f.conds {
-		k := &f.conds[i]
-		if !k.holdsJSON(body, vals[k.node.slot]) {
-			return Hit{}, Miss
-		}
+	if !holdAll(f.conds, body, &vals) {
+		return f.teach(l, body, &vals)
 	}
 	host, ok := f.hostOf(l, body, &vals)
+	id := f.idOf(l, body, &vals)
+	self := f.selfOf(l, body, &vals)
 	if !ok {
-		return Hit{}, NoHost
+		return Hit{ID: id, SelfID: self}, NoHost
 	}
-	return Hit{Host: host, Time: f.timeOf(l, body, &vals), Weight: 1}, Match
+	return Hit{Host: host, ID: id, SelfID: self, Time: f.timeOf(l, body, &vals), Weight: 1}, Match
+}
+
+func holdAll(conds []jsonCond, body []byte, vals *[maxSlots]valueSpan) bool {
+	for i := range conds {
+		k := &conds[i]
+		if !k.holdsJSON(body, vals[k.node.slot]) {
+			return false
+		}
+	}
+	return true
+}
+
+// teach reads a line that is no failure: with learn conditions that hold,
+// the identity and the address it names; and the node's own identity.
+func (f *JSONFilter) teach(l *logline.Line, body []byte, vals *[maxSlots]valueSpan) (Hit, Outcome) {
+	var h Hit
+	if len(f.learn) > 0 && holdAll(f.learn, body, vals) {
+		if host, ok := f.hostOf(l, body, vals); ok && host.Addr.IsValid() {
+			if h.ID = f.idOf(l, body, vals); h.ID != "" {
+				h.Host = host
+				h.Time = f.timeOf(l, body, vals)
+			}
+		}
+	}
+	if h.SelfID = f.selfOf(l, body, vals); h.ID == "" && h.SelfID == "" {
+		return Hit{}, Miss
+	}
+	if h.ID == "" {
+		h.Time = f.timeOf(l, body, vals)
+	}
+	return h, Learned
 }
 
 // mayMatch is the pre-check: every condition that needs a key present needs
@@ -193,9 +251,16 @@ func (f *JSONFilter) Match(l *logline.Line) (Hit, Outcome) {
 // The host field is deliberately not part of the check: a line whose
 // conditions hold but which lacks the host is a NoHost, not a Miss.
 func (f *JSONFilter) mayMatch(text []byte) bool {
-	for i := range f.needles {
-		if !f.needles[i].in(text) {
-			return bytes.Contains(text, unicodeEscape)
+	if allIn(f.needles, text) || (f.learn != nil && allIn(f.learnNeedles, text)) {
+		return true
+	}
+	return bytes.Contains(text, unicodeEscape)
+}
+
+func allIn(ns []needle, text []byte) bool {
+	for i := range ns {
+		if !ns[i].in(text) {
+			return false
 		}
 	}
 	return true
@@ -249,6 +314,34 @@ func (f *JSONFilter) hostOf(l *logline.Line, body []byte, vals *[maxSlots]valueS
 		return Host{ID: string(text)}, true
 	}
 	return Host{}, false
+}
+
+// idOf reads the first identity field present; "" when it is not a usable
+// string.
+func (f *JSONFilter) idOf(l *logline.Line, body []byte, vals *[maxSlots]valueSpan) string {
+	for _, id := range f.ids {
+		text, k := f.value(l, body, vals, id)
+		if k == kAbsent || k == kNull {
+			continue
+		}
+		if k != kString || len(text) == 0 || len(text) > maxID {
+			return ""
+		}
+		return alias(text)
+	}
+	return ""
+}
+
+// selfOf reads the node's own identity field; "" when there is none.
+func (f *JSONFilter) selfOf(l *logline.Line, body []byte, vals *[maxSlots]valueSpan) string {
+	if !f.hasSelf {
+		return ""
+	}
+	text, k := f.value(l, body, vals, f.self)
+	if k != kString || len(text) == 0 || len(text) > maxID {
+		return ""
+	}
+	return alias(text)
 }
 
 // timeOf reads the record's time from the first time field present; the zero

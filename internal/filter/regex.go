@@ -26,6 +26,11 @@ const idPattern = `(?P<id>[^\s"',;]+)`
 // ErrNoPlaceholder is returned for a failure pattern that names no host.
 var ErrNoPlaceholder = errors.New("needs exactly one <HOST> or <ID>, or one of each (or a (?P<host>…) / (?P<id>…) group)")
 
+var (
+	errLearnGroups = errors.New("a learn pattern needs both <HOST> and <ID> (e.g. 'connected peer=<ID> addr=<HOST>')")
+	errSelfGroups  = errors.New("a self pattern needs <ID> and no <HOST> (e.g. '^PeerID: <ID>$')")
+)
+
 // maxIDLen bounds an identity taken from a line: keys are kept in memory.
 const maxIDLen = 256
 
@@ -47,8 +52,12 @@ type RegexFilter struct {
 	name   string
 	fail   []pattern
 	ignore []pattern
+	// learn patterns name an identity and its address on lines that are
+	// no failure; self patterns the node's own identity.
+	learn, self []pattern
 	// gate is text every failing line contains (see commonLiteral): most
-	// lines of a busy log are rejected by one substring search.
+	// lines of a busy log are rejected by one substring search. Learn and
+	// self patterns are looked for apart from it, by their own literals.
 	gate []byte
 }
 
@@ -68,6 +77,26 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		lits = append(lits, requiredLiterals(p.re.String()))
 	}
 	f.gate = commonLiteral(lits)
+	for i, src := range s.Learn {
+		p, err := compileFail(src)
+		if err == nil && (p.host < 0 || p.id < 0) {
+			err = errLearnGroups
+		}
+		if err != nil {
+			return nil, &PatternError{Field: "learn", Index: i, Err: err}
+		}
+		f.learn = append(f.learn, p)
+	}
+	for i, src := range s.Self {
+		p, err := compileFail(src)
+		if err == nil && (p.host >= 0 || p.id < 0) {
+			err = errSelfGroups
+		}
+		if err != nil {
+			return nil, &PatternError{Field: "self", Index: i, Err: err}
+		}
+		f.self = append(f.self, p)
+	}
 	for i, src := range s.Ignore {
 		p, err := compileIgnore(src)
 		if err != nil {
@@ -137,12 +166,37 @@ func cleanRegexpError(err error, src string) error {
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	text := l.Text
-	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
-		return Hit{}, Miss
-	}
 	var pl prefixedLine
-	for i := range f.fail {
-		p := &f.fail[i]
+	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+		if f.learn == nil && f.self == nil {
+			return Hit{}, Miss
+		}
+		return f.teach(text, &pl)
+	}
+	i, msg, m := find(f.fail, text, &pl)
+	if m == nil {
+		if f.learn == nil && f.self == nil {
+			return Hit{}, Miss
+		}
+		return f.teach(text, &pl)
+	}
+	if f.ignored(text, &pl) {
+		return Hit{}, Ignored
+	}
+	p := &f.fail[i]
+	h, ok := p.blamed(msg, m)
+	id := p.idOf(msg, m)
+	if !ok {
+		return Hit{Rule: i, ID: id}, NoHost
+	}
+	return Hit{Host: h, ID: id, Rule: i, Weight: 1}, Match
+}
+
+// find returns the first of pats that matches text, the message it matched
+// and its submatches; nil submatches when none does.
+func find(pats []pattern, text []byte, pl *prefixedLine) (int, []byte, []int) {
+	for i := range pats {
+		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
 		// syslog file most lines are another program's.
 		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
@@ -155,18 +209,29 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
 			continue
 		}
-		m := p.m.FindSubmatchIndex(msg)
-		if m == nil {
-			continue
+		if m := p.m.FindSubmatchIndex(msg); m != nil {
+			return i, msg, m
 		}
-		if f.ignored(text, &pl) {
-			return Hit{}, Ignored
-		}
+	}
+	return 0, nil, nil
+}
+
+// teach reads a line that is no failure for what it says about identities:
+// a peer's identity with its own address (never a relay's), or the node's
+// own identity.
+func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
+	if i, msg, m := find(f.learn, text, pl); m != nil {
+		p := &f.learn[i]
 		h, ok := p.blamed(msg, m)
-		if !ok {
-			return Hit{Rule: i}, NoHost
+		if id := p.idOf(msg, m); ok && h.Addr.IsValid() && id != "" {
+			return Hit{Host: h, ID: id}, Learned
 		}
-		return Hit{Host: h, Rule: i, Weight: 1}, Match
+		return Hit{}, Miss
+	}
+	if i, msg, m := find(f.self, text, pl); m != nil {
+		if id := f.self[i].idOf(msg, m); id != "" {
+			return Hit{SelfID: id}, Learned
+		}
 	}
 	return Hit{}, Miss
 }
@@ -200,6 +265,15 @@ func (p *pattern) blamed(text []byte, m []int) (Host, bool) {
 		return Host{}, false
 	}
 	return Host{ID: string(tok)}, true
+}
+
+// idOf returns the identity the match names, "" when none fits a key.
+func (p *pattern) idOf(text []byte, m []int) string {
+	tok, ok := group(text, m, p.id)
+	if !ok || len(tok) == 0 || len(tok) > maxIDLen {
+		return ""
+	}
+	return alias(tok)
 }
 
 func group(text []byte, m []int, g int) ([]byte, bool) {

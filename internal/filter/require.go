@@ -33,38 +33,49 @@ func RequirementOf(f Filter) Requirement {
 	return Requirement{}
 }
 
-// requirement: Match misses a line without the gate, tries the fail
-// patterns in turn and skips one whose literal is missing (from the line,
-// or from the message, a part of it); only a fail pattern's match leads to
-// Ignored, NoHost or Match.
+// requirement: Match tries the fail patterns on a line with the gate, then
+// (on any line) the learn and self patterns, in turn, and skips one whose
+// literal is missing (from the line, or from the message, a part of it);
+// only a pattern's match leads to anything but a Miss.
 func (f *RegexFilter) requirement() Requirement {
 	var r Requirement
-	for i := range f.fail {
-		var alt [][]byte
-		if len(f.gate) > 0 {
-			alt = append(alt, f.gate)
+	for n, pats := range [][]pattern{f.fail, f.learn, f.self} {
+		for i := range pats {
+			var alt [][]byte
+			if n == 0 && len(f.gate) > 0 {
+				alt = append(alt, f.gate)
+			}
+			if lit := pats[i].literal; len(lit) > 0 {
+				alt = append(alt, lit)
+			}
+			if len(alt) == 0 {
+				return Requirement{}
+			}
+			r.Any = append(r.Any, alt)
 		}
-		if lit := f.fail[i].literal; len(lit) > 0 {
-			alt = append(alt, lit)
-		}
-		if len(alt) == 0 {
-			return Requirement{}
-		}
-		r.Any = append(r.Any, alt)
 	}
 	return r
 }
 
 // requirement: Match reports a line longer than maxJSONLine Unparsed before
 // the pre-check, and the pre-check (mayMatch) lets through lines that hold
-// every needle or a \u escape. Journald conditions only add Misses.
+// every needle, or every learn needle, or a \u escape. Journald conditions only add Misses.
 func (f *JSONFilter) requirement() Requirement {
-	if len(f.needles) == 0 {
+	if len(f.needles) == 0 || (f.learn != nil && len(f.learnNeedles) == 0) {
 		return Requirement{}
 	}
-	all := make([][]byte, len(f.needles))
-	for i := range f.needles {
-		all[i] = f.needles[i].text
+	r := Requirement{Any: [][][]byte{texts(f.needles)}, Longer: maxJSONLine}
+	if f.learn != nil {
+		r.Any = append(r.Any, texts(f.learnNeedles))
 	}
-	return Requirement{Any: [][][]byte{all, {unicodeEscape}}, Longer: maxJSONLine}
+	r.Any = append(r.Any, [][]byte{unicodeEscape})
+	return r
+}
+
+func texts(ns []needle) [][]byte {
+	all := make([][]byte, len(ns))
+	for i := range ns {
+		all[i] = ns[i].text
+	}
+	return all
 }

@@ -27,6 +27,13 @@ type RegexSpec struct {
 	Fail []string
 	// Ignore are patterns that, when they match, make a failing line ignored.
 	Ignore []string
+	// Learn are patterns with both <ID> and <HOST> for lines that are no
+	// failure but say at which address an identity is (a connection
+	// line): they teach the correlation table and count against no one.
+	Learn []string
+	// Self are patterns with one <ID> for lines in which the node names its
+	// own identity ("PeerID: <ID>" at start): it is never banned.
+	Self []string
 }
 
 // JSONSpec is a filter on the fields of a JSON object.
@@ -48,6 +55,13 @@ type JSONSpec struct {
 	// Time is the path of the field that holds the record's time; empty means
 	// "time", "ts" or "timestamp", whichever is present.
 	Time string
+	// Learn holds conditions for lines that are no failure but name an
+	// identity (ID, FallbackIDs) with its address (Host): they teach the
+	// correlation table and count against no one. Empty: none.
+	Learn []Condition
+	// SelfID is the path of a field that holds the node's own identity
+	// (flow-go's node_id), which is never banned.
+	SelfID string
 }
 
 // Condition is one test on the field at Path ("a.b" descends into objects).

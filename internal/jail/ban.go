@@ -2,6 +2,7 @@ package jail
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -32,6 +33,9 @@ func (j *Counter) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) 
 		d = j.banLength(prev)
 	}
 	b := Ban{Key: k, At: at, Until: at.Add(d), Offences: prev}
+	if k.ID != "" {
+		b.Addrs = j.identityAddrs(k.ID, at)
+	}
 	if prev < math.MaxInt {
 		b.Offences++
 	}
@@ -41,7 +45,7 @@ func (j *Counter) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) 
 	dec := Decision{
 		Action: ActionBan, Jail: j.cfg.Name, Key: k,
 		At: b.At, Until: b.Until, Duration: d,
-		Hits: hits, Offences: b.Offences,
+		Hits: hits, Offences: b.Offences, Addrs: slices.Clone(b.Addrs),
 	}
 	if i != none {
 		dec.Evidence = j.lines.lines(j.hosts.at(i).line, j.keep)
@@ -73,7 +77,7 @@ func (j *Counter) Unban(k Key, at time.Time) (Decision, bool) {
 	if !ok {
 		return Decision{}, false
 	}
-	return j.unbanDecision(b.Key, at), true
+	return j.unbanDecision(b, at), true
 }
 
 // UnbanAll lifts every ban at at, in the order they would have ended.
@@ -85,7 +89,7 @@ func (j *Counter) UnbanAll(at time.Time) []Decision {
 	out := make([]Decision, len(bans))
 	for i, b := range bans {
 		j.bans.remove(b.Key)
-		out[i] = j.unbanDecision(b.Key, at)
+		out[i] = j.unbanDecision(b, at)
 	}
 	return out
 }
@@ -99,7 +103,7 @@ func (j *Counter) Expire(now time.Time) []Decision {
 		if !ok {
 			return out
 		}
-		out = append(out, j.unbanDecision(b.Key, b.Until))
+		out = append(out, j.unbanDecision(b, b.Until))
 	}
 }
 
@@ -109,8 +113,8 @@ func (j *Counter) NextExpiry() (time.Time, bool) {
 	return b.Until, ok
 }
 
-func (j *Counter) unbanDecision(k Key, at time.Time) Decision {
-	return Decision{Action: ActionUnban, Jail: j.cfg.Name, Key: k, At: at}
+func (j *Counter) unbanDecision(b Ban, at time.Time) Decision {
+	return Decision{Action: ActionUnban, Jail: j.cfg.Name, Key: b.Key, At: at, Addrs: b.Addrs}
 }
 
 // Restore re-adds a ban loaded from the state store after a restart. It is not
@@ -127,6 +131,7 @@ func (j *Counter) Restore(b Ban) {
 	if i := j.hosts.get(b.Key); i != none {
 		j.hosts.remove(i)
 	}
+	b.Addrs = slices.Clone(b.Addrs)
 	j.bans.put(b)
 	j.restoreEscalation(b)
 }

@@ -3,6 +3,7 @@ package jail
 import (
 	"cmp"
 	"container/heap"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -16,6 +17,9 @@ type Ban struct {
 	// EscalatedFrom is the length an escalated ban's key had before it
 	// was widened (see Decision.EscalatedFrom).
 	EscalatedFrom int
+	// Addrs are, for an identity, the addresses the ban covers with it
+	// (see Decision.Addrs).
+	Addrs []netip.Prefix
 }
 
 // banSet holds the active bans by key and in a min-heap by end time, so that
@@ -24,6 +28,7 @@ type banSet struct {
 	byKey map[Key]*activeBan
 	heap  banHeap
 	seq   uint64 // insertion order breaks ties between equal ends
+	ids   int    // bans of identities among them
 }
 
 type activeBan struct {
@@ -36,6 +41,9 @@ func newBanSet() banSet { return banSet{byKey: make(map[Key]*activeBan)} }
 
 func (s *banSet) has(k Key) bool { _, ok := s.byKey[k]; return ok }
 
+// get returns k's active ban for changing in place, or nil.
+func (s *banSet) get(k Key) *activeBan { return s.byKey[k] }
+
 func (s *banSet) len() int { return len(s.byKey) }
 
 // put adds b, replacing any active ban of the same key.
@@ -45,6 +53,9 @@ func (s *banSet) put(b Ban) {
 	a := &activeBan{Ban: b, seq: s.seq}
 	s.byKey[b.Key] = a
 	heap.Push(&s.heap, a)
+	if b.Key.ID != "" {
+		s.ids++
+	}
 }
 
 func (s *banSet) remove(k Key) (Ban, bool) {
@@ -54,6 +65,9 @@ func (s *banSet) remove(k Key) (Ban, bool) {
 	}
 	heap.Remove(&s.heap, a.index)
 	delete(s.byKey, k)
+	if k.ID != "" {
+		s.ids--
+	}
 	return a.Ban, true
 }
 
@@ -72,6 +86,9 @@ func (s *banSet) popDue(now time.Time) (Ban, bool) {
 	}
 	a := heap.Pop(&s.heap).(*activeBan)
 	delete(s.byKey, a.Key)
+	if a.Key.ID != "" {
+		s.ids--
+	}
 	return a.Ban, true
 }
 

@@ -26,6 +26,8 @@ type Policy struct {
 	MaxHosts int
 	// Escalation widens IPv6 bans from IPv6Prefix to its steps.
 	Escalation Escalation
+	// Key is what hits count by: KeyHost (the default) or KeyID.
+	Key KeyKind
 }
 
 // Increment is the repeat-offender policy.
@@ -71,6 +73,8 @@ func (c Policy) validate() error {
 		return fmt.Errorf("bantime %v is not positive: %w", c.BanTime, ErrPolicy)
 	case c.IPv6Prefix < 1 || c.IPv6Prefix > 128:
 		return fmt.Errorf("ipv6 prefix /%d is outside 1–128: %w", c.IPv6Prefix, ErrPolicy)
+	case c.Key > KeyID:
+		return fmt.Errorf("key %d is neither host nor id: %w", c.Key, ErrPolicy)
 	case c.MaxHosts < 0:
 		return fmt.Errorf("maxhosts %d is negative: %w", c.MaxHosts, ErrPolicy)
 	case !(f >= 0) || math.IsInf(f, 1):

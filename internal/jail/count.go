@@ -41,12 +41,12 @@ func (j *Counter) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decisio
 }
 
 func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Verdict) {
-	k, ok := j.KeyFor(h.Host)
+	k, ok := j.KeyOf(&h)
 	if !ok {
 		return Decision{}, InvalidHost
 	}
 	weight := min(max(h.Weight, 1), j.cfg.MaxRetry)
-	if h.Host.Addr.IsValid() && j.ignore.contains(h.Host.Addr.Unmap().WithZone("")) {
+	if k.ID == "" && j.ignore.contains(h.Host.Addr.Unmap().WithZone("")) || k.ID != "" && j.isSelfID(k.ID) {
 		j.ignored += int64(weight)
 		return Decision{}, IgnoredHost
 	}
@@ -75,6 +75,9 @@ func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (D
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted
 	}
+	// The window's own copy of the key: a hit's identity may share the
+	// line's memory, and the ban outlives the line.
+	k = j.hosts.keyOf(i)
 	d := j.banWidened(k, banAt, i, hits)
 	j.hosts.remove(i)
 	return d, Banned

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"net/netip"
+	"strings"
 )
 
 // hostTable holds the pending windows. A spoofed flood fills it with millions
@@ -146,9 +147,11 @@ func (h *hostTable) add(k Key) uint32 {
 	s := h.at(i)
 	s.prev, s.next = none, none
 	if k.ID != "" {
+		// A hit's identity may share the line's memory (filter.Hit.ID).
+		id := strings.Clone(k.ID)
 		s.key.bits = idBits
-		h.ids[k.ID] = i
-		h.names[i] = k.ID
+		h.ids[id] = i
+		h.names[i] = id
 	} else {
 		s.key = compactKey(k)
 		h.addrs[s.key] = i

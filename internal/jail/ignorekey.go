@@ -14,9 +14,12 @@ func (j *Counter) SetSelf(self []netip.Prefix) {
 // Ignores reports whether k shares an address with an ignored prefix (an
 // ignoreip entry or an own address), and which: a manual ban of such a key cuts
 // off what the policy protects, so the caller should ask for confirmation.
-// Identities are never ignored.
+// An identity is ignored when it is one of the node's own (SetSelfIDs).
 func (j *Counter) Ignores(k Key) (reason string, ok bool) {
 	k = canonical(k)
+	if k.ID != "" && j.isSelfID(k.ID) {
+		return whySelfID + " " + k.ID, true
+	}
 	if !k.Prefix.IsValid() {
 		return "", false
 	}

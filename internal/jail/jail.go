@@ -8,6 +8,8 @@ package jail
 import (
 	"net/netip"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/correlate"
 )
 
 // Action is what a Decision asks the enforcer to do.
@@ -40,7 +42,8 @@ const (
 	Banned
 	// AlreadyBanned: the host is banned, the hit is not counted.
 	AlreadyBanned
-	// IgnoredHost: the address is inside an ignoreip prefix.
+	// IgnoredHost: the address is inside an ignoreip prefix, or the
+	// identity is one of the node's own.
 	IgnoredHost
 	// InvalidHost: the hit names no one (a filter bug); counting it under a
 	// zero key would ban nothing useful and lump unrelated hits together.
@@ -78,7 +81,12 @@ type Decision struct {
 	Evidence []string      // ban: last matched lines, oldest first
 	// Addrs are, for a decision on an identity, the addresses it was seen
 	// at (the correlation table), which the jail's address actions ban and
-	// unban with it.
+	// unban with it: keyed like the jail's address keys (/32, the jail's
+	// IPv6 prefix), never one the jail ignores. A ban carries those seen
+	// within the correlation TTL before it; a further ban Decision with the
+	// same Key, At the line's time and the ban's Until carries only an
+	// address the identity showed up at while banned (Hits 0); the unban
+	// carries every address the ban covered.
 	Addrs []netip.Prefix
 	// EscalatedFrom is, for a ban that ipv6_escalation widened to the
 	// prefix Key, the length the key had before; 0 for any other.
@@ -98,6 +106,8 @@ type Counter struct {
 	offences lru[int]  // bans so far per key, kept apart from windows
 	bans     banSet
 	esc      escalation // recent bans per wider IPv6 prefix
+	corr     *correlate.Table    // identity → addresses (SetCorrelation)
+	selfIDs  map[string]struct{} // own identities (SetSelfIDs)
 
 	totalHits, totalBanned, evicted, ignored int64
 }

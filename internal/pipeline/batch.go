@@ -43,6 +43,10 @@ type result struct {
 	at      time.Time
 	dated   bool
 	read    bool // at is when a live source read the line, not a stamp
+	// first marks the result of the first jail of its filter group: what
+	// the line teaches (an identity's address, an own identity) is learned
+	// once, not once per jail.
+	first bool
 }
 
 // Source is a registered line source: the jails that read it, the filters

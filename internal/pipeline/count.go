@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
@@ -53,22 +54,41 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 		c.Ignored++
 		return
 	case filter.NoHost:
-		c.NoHost++
-		return
+		if !jl.byID || r.hit.ID == "" {
+			c.NoHost++
+			if r.first && r.hit.SelfID != "" {
+				e.learnSelf(r.hit.SelfID)
+			}
+			return
+		}
 	case filter.Unparsed:
 		c.Unparsed++
 		return
+	case filter.Learned:
+		if r.first {
+			e.teach(&r.hit, e.learnTime(jl, src, r, now))
+		}
+		return
 	}
-	var d jail.Decision
-	var v jail.Verdict
+	var at time.Time
 	switch {
 	case e.opts.Now != nil:
-		d, v = jl.Counter.AddLive(r.hit, e.liveTime(jl, r, now), now, text)
+		at = e.liveTime(jl, r, now)
 	case r.dated:
-		d, v = jl.Counter.Add(r.hit, e.replayTime(jl, src, r.at), text)
+		at = e.replayTime(jl, src, r.at)
 	default:
 		c.Undated++
 		return
+	}
+	if r.first {
+		e.teach(&r.hit, at)
+	}
+	var d jail.Decision
+	var v jail.Verdict
+	if e.opts.Now != nil {
+		d, v = jl.Counter.AddLive(r.hit, at, now, text)
+	} else {
+		d, v = jl.Counter.Add(r.hit, at, text)
 	}
 	switch v {
 	case jail.IgnoredHost:
@@ -83,7 +103,10 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 	}
 	c.Matched++
 	if jl.Hosts != nil {
-		if k, ok := jl.Counter.KeyFor(r.hit.Host); ok {
+		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
+			// A hit's identity may share its line's memory, and assigning
+			// to a map replaces an equal string key with the new one.
+			k.ID = strings.Clone(k.ID)
 			jl.Hosts[k]++
 		}
 	}

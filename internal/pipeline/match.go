@@ -165,9 +165,9 @@ func (e *Engine) match(b *Batch) {
 			if out == filter.Miss {
 				continue
 			}
-			for _, j := range sg.jails {
-				r := result{hit: hit, outcome: out}
-				if out == filter.Match {
+			for n, j := range sg.jails {
+				r := result{hit: hit, outcome: out, first: n == 0}
+				if out == filter.Match || out == filter.Learned || hit.ID != "" {
 					r.at, r.dated, r.read = b.lineTime(l, hit, src, j)
 				}
 				b.res = append(b.res, r)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
+	"github.com/peerjail/peerjail/internal/correlate"
 	"github.com/peerjail/peerjail/internal/filter"
 	"github.com/peerjail/peerjail/internal/jail"
 	"github.com/peerjail/peerjail/internal/logline"
@@ -43,6 +44,9 @@ type Lane struct {
 	// no source: it counts the bans of the lanes that feed it (recidive.go).
 	Recidive *config.Recidive
 	feeds    []*Lane // the recidive lanes counting this lane's bans
+	// byID: the jail counts by identity (key: id), so a hit that names
+	// one counts even without an address.
+	byID bool
 }
 
 // Counts are what happened to the lines a jail saw.
@@ -86,6 +90,14 @@ type Options struct {
 	// before the batch is recycled: the daemon applies the decisions and
 	// saves the batch's last source position.
 	AfterBatch func(b *Batch)
+	// Correlation is the identity → addresses table every jail learns into
+	// and bans identities' addresses from; nil means a table of the
+	// engine's own with correlate's defaults. A daemon passes one table
+	// to each generation's engine, so reloads keep what it learned.
+	Correlation *correlate.Table
+	// SelfIDs are the node's own identities (config self_ids); identities
+	// the node names as its own in its lines are added as they are read.
+	SelfIDs []string
 }
 
 // Engine is the Source → Filter → Counter path shared by replay and the daemon.
@@ -101,6 +113,7 @@ type Engine struct {
 	// logTime is the latest hit time seen; in replay it is the clock.
 	logTime time.Time
 	next    time.Time // earliest ban expiry over all jails; zero if none
+	ids     identities
 }
 
 // New returns an engine over jails.
@@ -113,7 +126,8 @@ func New(jails []*Lane, o Options) *Engine {
 			j.Hosts = make(map[jail.Key]int)
 		}
 		if j.Counter != nil {
-			j.findTime = j.Counter.Policy().FindTime
+			p := j.Counter.Policy()
+			j.findTime, j.byID = p.FindTime, p.Key == jail.KeyID
 		}
 		if o.Now != nil && j.Counts.LastRead.IsZero() {
 			// A live jail's quiet time counts from when it starts.
@@ -123,6 +137,13 @@ func New(jails []*Lane, o Options) *Engine {
 	linkRecidive(jails)
 	e := &Engine{jails: jails, opts: o}
 	e.groups, e.group = groupFilters(jails)
+	e.ids = newIdentities(o.Correlation, o.SelfIDs)
+	for _, j := range jails {
+		if j.Counter != nil {
+			j.Counter.SetCorrelation(e.ids.table)
+			j.Counter.SetSelfIDs(e.ids.self)
+		}
+	}
 	return e
 }
 

@@ -103,13 +103,13 @@ func TestReplayJournalFile(t *testing.T) {
 		since, until time.Time
 		want         string
 	}{
-		{"all", time.Time{}, time.Time{}, `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:04.000Z","until":"2024-07-27T00:01:04.000Z","hits":3}
+		{"all", time.Time{}, time.Time{}, `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:04.000Z","until":"2024-07-27T00:01:04.000Z","hits":3,"actions":["dry-run"]}
 {"event":"summary","jail":"ssh","lines":5,"matched":5,"ignored":0,"hosts":2,"bans":1,"out_of_order":0}
 `},
 		// From second 2 to 5: .1 fails twice only.
 		{"window", journalT0.Add(2 * time.Second), journalT0.Add(5 * time.Second), `{"event":"summary","jail":"ssh","lines":3,"matched":3,"ignored":0,"hosts":2,"bans":0,"out_of_order":0}
 `},
-		{"since", journalT0.Add(2 * time.Second), time.Time{}, `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:06.000Z","until":"2024-07-27T00:01:06.000Z","hits":3}
+		{"since", journalT0.Add(2 * time.Second), time.Time{}, `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:06.000Z","until":"2024-07-27T00:01:06.000Z","hits":3,"actions":["dry-run"]}
 {"event":"summary","jail":"ssh","lines":4,"matched":4,"ignored":0,"hosts":2,"bans":1,"out_of_order":0}
 `},
 	} {
@@ -171,8 +171,8 @@ func TestReplayConfiguredSources(t *testing.T) {
 	cfg := journalConfig + "  files:\n    filter: sshd\n    maxretry: 3\n    source: {files: [" + filepath.Join(dir, "auth.log") + "]}\n"
 	c := loadConfig(t, writeConfig(t, cfg))
 	got := runReplay(t, Options{Config: c, ConfiguredFiles: true, ConfiguredJournal: true, JournalFiles: []string{jf}, JSON: true})
-	want := `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:04.000Z","until":"2024-07-27T00:01:04.000Z","hits":3}
-{"event":"ban","jail":"files","host":"203.0.113.5","at":"2024-07-27T00:00:05.000Z","until":"2024-07-27T00:01:05.000Z","hits":3}
+	want := `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:04.000Z","until":"2024-07-27T00:01:04.000Z","hits":3,"actions":["dry-run"]}
+{"event":"ban","jail":"files","host":"203.0.113.5","at":"2024-07-27T00:00:05.000Z","until":"2024-07-27T00:01:05.000Z","hits":3,"actions":["dry-run"]}
 {"event":"summary","jail":"ssh","lines":5,"matched":5,"ignored":0,"hosts":2,"bans":1,"out_of_order":0}
 {"event":"summary","jail":"files","lines":4,"matched":4,"ignored":0,"hosts":1,"bans":1,"out_of_order":0}
 `

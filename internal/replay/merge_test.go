@@ -66,7 +66,7 @@ func TestReplayMergeDecisiveHit(t *testing.T) {
 	a := write("a.log", 1, 2, 3, 4, 7)
 	b := write("b.log", 5, 6)
 	got := runReplay(t, Options{Config: loadConfig(t, "testdata/sshd.yaml"), Logs: []string{a, b}, JSON: true, Workers: 1})
-	want := `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:05.000Z","until":"2024-07-27T00:30:05.000Z","hits":5}` + "\n"
+	want := `{"event":"ban","jail":"ssh","host":"198.51.100.1","at":"2024-07-27T00:00:05.000Z","until":"2024-07-27T00:30:05.000Z","hits":5,"actions":["dry-run"]}` + "\n"
 	if !strings.HasPrefix(got, want) {
 		t.Errorf("got:\n%s\nwant first:\n%s", got, want)
 	}

@@ -48,9 +48,9 @@ func TestReplayGethFixture(t *testing.T) {
 		Config: loadConfig(t, nodeConfig(t, "geth-handshake", 3)),
 		Logs:   []string{nodeFixture(t, "geth.log", "")}, JSON: true, Workers: 1,
 	})
-	want := `{"event":"ban","jail":"node","host":"198.51.100.31","at":"2026-12-01T08:56:28.000Z","until":"2026-12-01T09:56:28.000Z","hits":3}
-{"event":"ban","jail":"node","host":"198.51.100.30","at":"2026-12-01T08:56:40.717Z","until":"2026-12-01T09:56:40.717Z","hits":3}
-{"event":"ban","jail":"node","host":"2001:db8::/64","at":"2026-12-01T08:56:42.717Z","until":"2026-12-01T09:56:42.717Z","hits":3}
+	want := `{"event":"ban","jail":"node","host":"198.51.100.31","at":"2026-12-01T08:56:28.000Z","until":"2026-12-01T09:56:28.000Z","hits":3,"actions":["dry-run"]}
+{"event":"ban","jail":"node","host":"198.51.100.30","at":"2026-12-01T08:56:40.717Z","until":"2026-12-01T09:56:40.717Z","hits":3,"actions":["dry-run"]}
+{"event":"ban","jail":"node","host":"2001:db8::/64","at":"2026-12-01T08:56:42.717Z","until":"2026-12-01T09:56:42.717Z","hits":3,"actions":["dry-run"]}
 `
 	if events := got[:strings.Index(got, `{"event":"summary"`)]; events != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
@@ -74,7 +74,7 @@ func TestReplayCometBFTFixture(t *testing.T) {
 		Logs:   []string{nodeFixture(t, "cometbft.log", "")}, JSON: true, Workers: 1,
 	})
 	for _, host := range []string{"198.51.100.40", "2001:db8::/64", "198.51.100.43", "198.51.100.44"} {
-		ban := `"host":"` + host + `","at":"2026-12-01T12:13:05.524Z","until":"2026-12-01T13:13:05.524Z","hits":2}`
+		ban := `"host":"` + host + `","at":"2026-12-01T12:13:05.524Z","until":"2026-12-01T13:13:05.524Z","hits":2,"actions":["dry-run"]}`
 		if strings.Count(got, ban) != 1 {
 			t.Errorf("no ban of %s at the fixture's time:\n%s", host, got)
 		}
@@ -106,14 +106,14 @@ func TestReplayCometBFTFixture(t *testing.T) {
 		Config: loadConfig(t, nodeConfig(t, "cometbft-peer-error", 2)),
 		Logs:   []string{nodeFixture(t, "cometbft-spread.log", b.String())}, JSON: true, Workers: 1,
 	})
-	want := `{"event":"ban","jail":"node","host":"198.51.100.40","at":"2026-12-01T12:05:00.524Z","until":"2026-12-01T13:05:00.524Z","hits":2}
-{"event":"ban","jail":"node","host":"2001:db8::/64","at":"2026-12-01T12:05:01.524Z","until":"2026-12-01T13:05:01.524Z","hits":2}
-{"event":"ban","jail":"node","host":"198.51.100.43","at":"2026-12-01T12:05:03.524Z","until":"2026-12-01T13:05:03.524Z","hits":2}
-{"event":"ban","jail":"node","host":"198.51.100.44","at":"2026-12-01T12:05:05.524Z","until":"2026-12-01T13:05:05.524Z","hits":2}
-{"event":"unban","jail":"node","host":"198.51.100.40","at":"2026-12-01T13:05:00.524Z"}
-{"event":"unban","jail":"node","host":"2001:db8::/64","at":"2026-12-01T13:05:01.524Z"}
-{"event":"unban","jail":"node","host":"198.51.100.43","at":"2026-12-01T13:05:03.524Z"}
-{"event":"unban","jail":"node","host":"198.51.100.44","at":"2026-12-01T13:05:05.524Z"}
+	want := `{"event":"ban","jail":"node","host":"198.51.100.40","at":"2026-12-01T12:05:00.524Z","until":"2026-12-01T13:05:00.524Z","hits":2,"actions":["dry-run"]}
+{"event":"ban","jail":"node","host":"2001:db8::/64","at":"2026-12-01T12:05:01.524Z","until":"2026-12-01T13:05:01.524Z","hits":2,"actions":["dry-run"]}
+{"event":"ban","jail":"node","host":"198.51.100.43","at":"2026-12-01T12:05:03.524Z","until":"2026-12-01T13:05:03.524Z","hits":2,"actions":["dry-run"]}
+{"event":"ban","jail":"node","host":"198.51.100.44","at":"2026-12-01T12:05:05.524Z","until":"2026-12-01T13:05:05.524Z","hits":2,"actions":["dry-run"]}
+{"event":"unban","jail":"node","host":"198.51.100.40","at":"2026-12-01T13:05:00.524Z","actions":["dry-run"]}
+{"event":"unban","jail":"node","host":"2001:db8::/64","at":"2026-12-01T13:05:01.524Z","actions":["dry-run"]}
+{"event":"unban","jail":"node","host":"198.51.100.43","at":"2026-12-01T13:05:03.524Z","actions":["dry-run"]}
+{"event":"unban","jail":"node","host":"198.51.100.44","at":"2026-12-01T13:05:05.524Z","actions":["dry-run"]}
 `
 	if events := got[:strings.Index(got, `{"event":"summary"`)]; events != want {
 		t.Errorf("spread out, got:\n%s\nwant:\n%s", got, want)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
+	"github.com/peerjail/peerjail/internal/correlate"
 	"github.com/peerjail/peerjail/internal/pipeline"
 )
 
@@ -80,9 +81,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	eng := pipeline.New(lanes(jails), pipeline.Options{
-		Workers:    o.Workers,
-		OnDecision: rep.decision,
-		TrackHosts: true,
+		Workers:     o.Workers,
+		OnDecision:  rep.decision,
+		TrackHosts:  true,
+		Correlation: correlate.New(o.Config.Correlation),
+		SelfIDs:     o.Config.SelfIDs,
 	})
 	var total int64
 	for _, c := range cursors {

@@ -129,7 +129,7 @@ func TestReplayBadInput(t *testing.T) {
 	cfg := filepath.Join(dir, "c.yaml")
 	os.WriteFile(cfg, []byte("jails:\n  flow:\n    filter: flow-suspicious\n    maxretry: 2\n    action: dry-run\n"), 0o600)
 	got := runReplay(t, Options{Config: loadConfig(t, cfg), Logs: []string{log}, JSON: true})
-	want := `{"event":"ban","jail":"flow","host":"198.51.100.9","at":"2024-07-27T00:00:01.000Z","until":"2024-07-27T01:00:01.000Z","hits":2}
+	want := `{"event":"ban","jail":"flow","host":"198.51.100.9","at":"2024-07-27T00:00:01.000Z","until":"2024-07-27T01:00:01.000Z","hits":2,"actions":["dry-run"]}
 {"event":"summary","jail":"flow","lines":5,"matched":2,"ignored":0,"hosts":1,"bans":1,"out_of_order":0}
 `
 	if got != want {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/peerjail/peerjail/internal/config"
 	"github.com/peerjail/peerjail/internal/jail"
 )
 
@@ -22,11 +24,20 @@ type reporter struct {
 	bans map[string]map[jail.Key]int
 	// recidive says which jails are recidive jails, whose hits are bans.
 	recidive map[string]bool
+	// active are the keys banned now, per jail: a ban of one of them is
+	// the extension of an identity's ban to a new address.
+	active map[string]map[jail.Key]bool
+	cfgs   map[string]config.Jail
 }
 
 func newReporter(w io.Writer, asJSON bool, jails []*replayJail) *reporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	r := &reporter{w: bw, json: asJSON, jails: jails, enc: json.NewEncoder(bw), bans: make(map[string]map[jail.Key]int)}
+	r := &reporter{w: bw, json: asJSON, jails: jails, enc: json.NewEncoder(bw), bans: make(map[string]map[jail.Key]int),
+		active: make(map[string]map[jail.Key]bool), cfgs: make(map[string]config.Jail)}
+	for _, j := range jails {
+		r.cfgs[j.cfg.Name] = j.cfg
+		r.active[j.cfg.Name] = make(map[jail.Key]bool)
+	}
 	r.enc.SetEscapeHTML(false)
 	r.recidive = recidiveJails(jails)
 	return r
@@ -45,13 +56,21 @@ type banEvent struct {
 	// and, for a recidive jail's ban, that its hits are bans.
 	EscalatedFrom int  `json:"escalated_from,omitempty"`
 	Recidive      bool `json:"recidive,omitempty"`
+	// Added with identities: an identity's correlated addresses, whether
+	// the ban only extends an active one to a new address, and the
+	// actions that would have run.
+	Addrs     []string `json:"addrs,omitempty"`
+	Extension bool     `json:"extension,omitempty"`
+	Actions   []string `json:"actions"`
 }
 
 type unbanEvent struct {
-	Event string `json:"event"`
-	Jail  string `json:"jail"`
-	Host  string `json:"host"`
-	At    string `json:"at"`
+	Event   string   `json:"event"`
+	Jail    string   `json:"jail"`
+	Host    string   `json:"host"`
+	At      string   `json:"at"`
+	Addrs   []string `json:"addrs,omitempty"`
+	Actions []string `json:"actions"`
 }
 
 type summaryEvent struct {
@@ -73,29 +92,63 @@ type summaryEvent struct {
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
 func (r *reporter) decision(d jail.Decision) {
-	if d.Action == jail.ActionBan {
+	active := r.active[d.Jail]
+	extension := d.Action == jail.ActionBan && active[d.Key]
+	switch {
+	case extension:
+	case d.Action == jail.ActionBan:
 		m := r.bans[d.Jail]
 		if m == nil {
 			m = make(map[jail.Key]int)
 			r.bans[d.Jail] = m
 		}
 		m[d.Key]++
+		active[d.Key] = true
+	default:
+		delete(active, d.Key)
 	}
+	actions := wouldRun(r.cfgs[d.Jail], d, extension)
+	if actions == nil {
+		actions = []string{}
+	}
+	addrs := prefixTexts(d.Addrs)
 	if r.json {
 		if d.Action == jail.ActionBan {
 			r.enc.Encode(banEvent{Event: "ban", Jail: d.Jail, Host: d.Key.String(), At: stamp(d.At), Until: stamp(d.Until), Hits: d.Hits,
-				EscalatedFrom: d.EscalatedFrom, Recidive: r.recidive[d.Jail]})
+				EscalatedFrom: d.EscalatedFrom, Recidive: r.recidive[d.Jail], Addrs: addrs, Extension: extension, Actions: actions})
 		} else {
-			r.enc.Encode(unbanEvent{"unban", d.Jail, d.Key.String(), stamp(d.At)})
+			r.enc.Encode(unbanEvent{"unban", d.Jail, d.Key.String(), stamp(d.At), addrs, actions})
 		}
 		return
 	}
-	if d.Action == jail.ActionBan {
-		fmt.Fprintf(r.w, "%s  ban    %-16s %-28s for %s (%s, offence %d%s)\n",
+	switch {
+	case extension:
+		fmt.Fprintf(r.w, "%s  ban+   %-16s %-28s at %s until %s", stamp(d.At), d.Jail, d.Key, strings.Join(addrs, ", "), stamp(d.Until))
+	case d.Action == jail.ActionBan:
+		fmt.Fprintf(r.w, "%s  ban    %-16s %-28s for %s (%s, offence %d%s)",
 			stamp(d.At), d.Jail, d.Key, formatDuration(d.Duration), r.hits(d), d.Offences, escalated(d))
-		return
+	default:
+		fmt.Fprintf(r.w, "%s  unban  %-16s %s", stamp(d.At), d.Jail, d.Key)
 	}
-	fmt.Fprintf(r.w, "%s  unban  %-16s %s\n", stamp(d.At), d.Jail, d.Key)
+	if len(addrs) > 0 && !extension {
+		fmt.Fprintf(r.w, " with %s", strings.Join(addrs, ", "))
+	}
+	if len(actions) > 0 {
+		fmt.Fprintf(r.w, " → %s", strings.Join(actions, ", "))
+	}
+	r.w.WriteByte('\n')
+}
+
+// prefixTexts writes addresses as keys are written: a single address bare.
+func prefixTexts(ps []netip.Prefix) []string {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = jail.Key{Prefix: p}.String()
+	}
+	return out
 }
 
 // finish writes the summaries; lines is how many lines were read in all.
