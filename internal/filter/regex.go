@@ -75,6 +75,7 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		}
 		f.ignore = append(f.ignore, p)
 	}
+	sharePrograms(f.fail, f.ignore)
 	return f, nil
 }
 

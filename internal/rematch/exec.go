@@ -24,7 +24,10 @@ func (m *Matcher) try(s *state, b []byte, pos int) []int {
 		case frRun:
 			// Give back one byte of a greedy run and go on after it.
 			in := &m.prog[f.pc]
-			end := f.cur - 1
+			end := giveBack(in, b, f.pos+in.min, f.cur-1)
+			if end < f.pos+in.min {
+				continue
+			}
 			if end > f.pos+in.min {
 				s.stack = append(s.stack, frame{kind: frRun, pc: f.pc, pos: f.pos, cur: end})
 			}
@@ -67,10 +70,24 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			if n < in.min {
 				return false
 			}
-			if n > in.min {
-				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: p + n})
+			// The whole run first; where what follows cannot start, the
+			// longest shorter run whose end it can start at.
+			end := p + n
+			if in.next != nil && (end == len(b) || !in.next[b[end]]) {
+				if end = giveBack(in, b, p+in.min, end-1); end < p+in.min {
+					return false
+				}
 			}
-			p += n
+			if end > p+in.min {
+				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: end})
+			}
+			p = end
+			pc = in.out
+		case opStr:
+			if len(b)-p < len(in.lit) || string(b[p:p+len(in.lit)]) != string(in.lit) {
+				return false
+			}
+			p += len(in.lit)
 			pc = in.out
 		case opAlt:
 			s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
@@ -95,6 +112,20 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			return false
 		}
 	}
+}
+
+// giveBack returns the largest end in [low, end] at which the run in can
+// stop with its continuation able to start (in.next), or low-1 if none.
+// The skipped ends would fail at the continuation's first byte, having
+// passed only captures and no-ops: skipping them changes no result.
+func giveBack(in *inst, b []byte, low, end int) int {
+	if in.next == nil {
+		return end
+	}
+	for end >= low && !in.next[b[end]] {
+		end--
+	}
+	return end
 }
 
 // emptyAt returns the zero-width conditions that hold at position p.

@@ -14,6 +14,7 @@ package rematch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"regexp"
 	"regexp/syntax"
 	"sync"
@@ -34,6 +35,7 @@ const (
 	opSave  // capture slot arg
 	opEmpty // zero-width assertion (^, $, \b, ...)
 	opNop
+	opStr // the literal bytes lit
 )
 
 type inst struct {
@@ -45,6 +47,11 @@ type inst struct {
 	table *[128]bool
 	empty syntax.EmptyOp
 	memo  int // row in the failure memo, -1 if none
+	lit   []byte
+	// next (opRun) is the set of bytes the run's continuation can start
+	// with, when it starts by consuming one; nil: unknown. Giving back a
+	// byte of the run only helps at positions holding one of them.
+	next *[128]bool
 }
 
 // Matcher matches one regexp.
@@ -131,6 +138,8 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.start = prog.Start
 	m.anchored = prog.StartCond()&syntax.EmptyBeginText != 0
 	m.fuseRuns()
+	m.fuseStrings()
+	m.findNext()
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
 			m.prog[i].memo = m.nmemo
@@ -187,6 +196,97 @@ func (m *Matcher) fuseRuns() {
 	}
 }
 
+// reachablePreds counts, for each instruction, the reachable instructions
+// that lead to it (the start counts as one): the fused loops leave
+// unreachable instructions behind, which must not stop a later fusion.
+func (m *Matcher) reachablePreds() []int {
+	preds := make([]int, len(m.prog))
+	seen := make([]bool, len(m.prog))
+	preds[m.start]++
+	todo := []int{m.start}
+	seen[m.start] = true
+	for len(todo) > 0 {
+		pc := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		in := m.prog[pc]
+		var outs []int
+		switch in.op {
+		case opMatch, opFail:
+		case opAlt:
+			outs = []int{in.out, in.arg}
+		default:
+			outs = []int{in.out}
+		}
+		for _, o := range outs {
+			preds[o]++
+			if !seen[o] {
+				seen[o] = true
+				todo = append(todo, o)
+			}
+		}
+	}
+	return preds
+}
+
+// single returns the one byte a table accepts.
+func single(t *[128]bool) (byte, bool) {
+	n, at := 0, byte(0)
+	for c, ok := range t {
+		if ok {
+			n++
+			at = byte(c)
+		}
+	}
+	return at, n == 1
+}
+
+// fuseStrings turns chains of one-byte instructions (a literal such as
+// "CANONICAL_PEER_STATUS: peer=") into one opStr, compared at once. A chain
+// only continues into an instruction nothing else jumps to, so no path
+// enters a literal in its middle.
+func (m *Matcher) fuseStrings() {
+	preds := m.reachablePreds()
+	for i := range m.prog {
+		if preds[i] == 0 || m.prog[i].op != opByte {
+			continue
+		}
+		c, ok := single(m.prog[i].table)
+		if !ok {
+			continue
+		}
+		lit := []byte{c}
+		out := m.prog[i].out
+		for out != i && m.prog[out].op == opByte && preds[out] == 1 {
+			c, ok := single(m.prog[out].table)
+			if !ok {
+				break
+			}
+			lit = append(lit, c)
+			out = m.prog[out].out
+		}
+		if len(lit) > 1 {
+			m.prog[i] = inst{op: opStr, lit: lit, table: m.prog[i].table, out: out, memo: -1}
+		}
+	}
+}
+
+// findNext sets each run's next: the first bytes of what follows it, looked
+// for past captures and no-ops (which consume nothing and cannot fail).
+func (m *Matcher) findNext() {
+	for i := range m.prog {
+		if m.prog[i].op != opRun {
+			continue
+		}
+		pc := m.prog[i].out
+		for steps := 0; steps < len(m.prog) && (m.prog[pc].op == opSave || m.prog[pc].op == opNop); steps++ {
+			pc = m.prog[pc].out
+		}
+		if op := m.prog[pc].op; op == opByte || op == opStr || op == opRun && m.prog[pc].min > 0 {
+			m.prog[i].next = m.prog[pc].table
+		}
+	}
+}
+
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
 func (m *Matcher) FindSubmatchIndex(b []byte) []int {
 	if !m.fast || len(b) > maxLen || !isASCII(b) {
@@ -226,11 +326,15 @@ func (m *Matcher) Match(b []byte) bool {
 	return m.FindSubmatchIndex(b) != nil
 }
 
+// isASCII looks at eight bytes at a time: it runs over every line.
 func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
+	var or uint64
+	for len(b) >= 8 {
+		or |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
 	}
-	return true
+	for _, c := range b {
+		or |= uint64(c)
+	}
+	return or&0x8080808080808080 == 0
 }

@@ -34,6 +34,14 @@ func TestAgreesWithRegexp(t *testing.T) {
 		{`x{2,4}y`, []string{"xxxxxy", "xy", "xxy"}},
 		{`(?m)^b$`, []string{"a\nb\nc", "b"}},
 		{`(?:/[^\s/]+)*`, []string{"/a/b c", ""}},
+		// giving back a run only where its continuation can start
+		{`^.*(x)(yz|y)`, []string{"axyzxy", "xy xyz", "xxx", "yz"}},
+		{`a+(b)?a`, []string{"aaab", "aaba", "a"}},
+		{`(\d+)\d{2}$`, []string{"12345", "12", "123"}},
+		{`\S+ (\S+)+ \d+$`, []string{"a b c 1", "a  1", "ab cd 12 x"}},
+		// literals fused into one comparison, entered only at their start
+		{`(a|ab)(c|bcd)(d*)`, []string{"abcd", "acd", "abc"}},
+		{`(?:foo|foobar)bar`, []string{"foobarbar", "foobar", "fooba"}},
 	}
 	for _, tt := range tests {
 		re := regexp.MustCompile(tt.pattern)
