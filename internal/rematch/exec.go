@@ -48,7 +48,7 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 	for {
 		in := &m.prog[pc]
 		if in.memo >= 0 {
-			bit := in.memo*stride + p
+			bit := uint(in.memo*stride + p)
 			w, mask := bit/64, uint64(1)<<(bit%64)
 			if s.visited[w]&mask != 0 {
 				return false

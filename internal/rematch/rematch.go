@@ -48,6 +48,7 @@ type inst struct {
 	empty syntax.EmptyOp
 	memo  int // row in the failure memo, -1 if none
 	lit   []byte
+	one   int16 // opByte: the one byte it matches, or -1
 	// next (opRun) is the set of bytes the run's continuation can start
 	// with, when it starts by consuming one; nil: unknown. Giving back a
 	// byte of the run only helps at positions holding one of them.
@@ -64,6 +65,7 @@ type Matcher struct {
 	nmemo    int
 	ncap     int
 	pool     sync.Pool
+	once     sync.Once
 	fast     bool
 }
 
@@ -89,29 +91,38 @@ type frame struct {
 }
 
 // New prepares re. It never fails: a pattern the fast path cannot run is
-// matched by re itself.
+// matched by re itself. The fast program is built at the first match: a
+// configuration compiles every stock filter to check it, and runs few.
 func New(re *regexp.Regexp) *Matcher {
 	m := &Matcher{re: re, ncap: 2 * (re.NumSubexp() + 1)}
 	m.pool.New = func() any { return &state{caps: make([]int, m.ncap)} }
-	parsed, err := syntax.Parse(re.String(), syntax.Perl)
-	if err != nil {
-		return m
-	}
-	prog, err := syntax.Compile(parsed.Simplify())
-	if err != nil {
-		return m
-	}
-	m.fast = m.load(prog)
-	if m.fast {
-		prefix, _ := re.LiteralPrefix()
-		m.prefix = []byte(prefix)
-	}
 	return m
+}
+
+// prepare builds the fast program once.
+func (m *Matcher) prepare() bool {
+	m.once.Do(func() {
+		parsed, err := syntax.Parse(m.re.String(), syntax.Perl)
+		if err != nil {
+			return
+		}
+		prog, err := syntax.Compile(parsed.Simplify())
+		if err != nil {
+			return
+		}
+		m.fast = m.load(prog)
+		if m.fast {
+			prefix, _ := m.re.LiteralPrefix()
+			m.prefix = []byte(prefix)
+		}
+	})
+	return m.fast
 }
 
 // load translates prog; false if it uses something the fast path lacks.
 func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.prog = make([]inst, len(prog.Inst))
+	tables := make(map[string]*[128]bool)
 	for i := range prog.Inst {
 		in := &prog.Inst[i]
 		out := &m.prog[i]
@@ -130,7 +141,11 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 		case syntax.InstEmptyWidth:
 			out.op, out.empty = opEmpty, syntax.EmptyOp(in.Arg)
 		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
-			out.op, out.table = opByte, asciiTable(in)
+			out.op, out.table = opByte, asciiTable(in, tables)
+			out.one = -1
+			if in.Op == syntax.InstRune1 && in.Rune[0] < 128 {
+				out.one = int16(in.Rune[0])
+			}
 		default:
 			return false
 		}
@@ -149,11 +164,23 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	return true
 }
 
-func asciiTable(in *syntax.Inst) *[128]bool {
-	var t [128]bool
-	for r := rune(0); r < 128; r++ {
-		t[r] = in.MatchRune(r)
+func asciiTable(in *syntax.Inst, tables map[string]*[128]bool) *[128]bool {
+	// Programs repeat classes (\S, \d) and letters: one table each.
+	key := string(rune(in.Op)) + string(rune(syntax.Flags(in.Arg)&syntax.FoldCase)) + string(in.Rune)
+	if t, ok := tables[key]; ok {
+		return t
 	}
+	var t [128]bool
+	if in.Op == syntax.InstRune1 {
+		if r := in.Rune[0]; r < 128 {
+			t[r] = true
+		}
+	} else {
+		for r := rune(0); r < 128; r++ {
+			t[r] = in.MatchRune(r)
+		}
+	}
+	tables[key] = &t
 	return &t
 }
 
@@ -228,18 +255,6 @@ func (m *Matcher) reachablePreds() []int {
 	return preds
 }
 
-// single returns the one byte a table accepts.
-func single(t *[128]bool) (byte, bool) {
-	n, at := 0, byte(0)
-	for c, ok := range t {
-		if ok {
-			n++
-			at = byte(c)
-		}
-	}
-	return at, n == 1
-}
-
 // fuseStrings turns chains of one-byte instructions (a literal such as
 // "CANONICAL_PEER_STATUS: peer=") into one opStr, compared at once. A chain
 // only continues into an instruction nothing else jumps to, so no path
@@ -247,21 +262,13 @@ func single(t *[128]bool) (byte, bool) {
 func (m *Matcher) fuseStrings() {
 	preds := m.reachablePreds()
 	for i := range m.prog {
-		if preds[i] == 0 || m.prog[i].op != opByte {
+		if preds[i] == 0 || m.prog[i].op != opByte || m.prog[i].one < 0 {
 			continue
 		}
-		c, ok := single(m.prog[i].table)
-		if !ok {
-			continue
-		}
-		lit := []byte{c}
+		lit := []byte{byte(m.prog[i].one)}
 		out := m.prog[i].out
-		for out != i && m.prog[out].op == opByte && preds[out] == 1 {
-			c, ok := single(m.prog[out].table)
-			if !ok {
-				break
-			}
-			lit = append(lit, c)
+		for out != i && m.prog[out].op == opByte && m.prog[out].one >= 0 && preds[out] == 1 {
+			lit = append(lit, byte(m.prog[out].one))
 			out = m.prog[out].out
 		}
 		if len(lit) > 1 {
@@ -289,7 +296,7 @@ func (m *Matcher) findNext() {
 
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
 func (m *Matcher) FindSubmatchIndex(b []byte) []int {
-	if !m.fast || len(b) > maxLen || !isASCII(b) {
+	if len(b) > maxLen || !isASCII(b) || !m.prepare() {
 		return m.re.FindSubmatchIndex(b)
 	}
 	s := m.pool.Get().(*state)
@@ -320,7 +327,7 @@ func (m *Matcher) FindSubmatchIndex(b []byte) []int {
 
 // Match reports whether b contains a match.
 func (m *Matcher) Match(b []byte) bool {
-	if !m.fast {
+	if !m.prepare() {
 		return m.re.Match(b)
 	}
 	return m.FindSubmatchIndex(b) != nil

@@ -46,7 +46,7 @@ func TestAgreesWithRegexp(t *testing.T) {
 	for _, tt := range tests {
 		re := regexp.MustCompile(tt.pattern)
 		m := New(re)
-		if !m.fast {
+		if !m.prepare() {
 			t.Errorf("%q: not on the fast path", tt.pattern)
 		}
 		for _, l := range tt.lines {
