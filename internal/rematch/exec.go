@@ -4,7 +4,8 @@ import "regexp/syntax"
 
 // try runs the program from position pos, leftmost-first: the first path
 // that reaches opMatch wins, exactly as in regexp's backtracker.
-func (m *Matcher) try(s *state, b []byte, pos int) []int {
+// It returns false when it ran out of budget (see FindSubmatchIndex).
+func (m *Matcher) try(s *state, b []byte, pos int) ([]int, bool) {
 	for i := range s.caps {
 		s.caps[i] = -1
 	}
@@ -17,6 +18,11 @@ func (m *Matcher) try(s *state, b []byte, pos int) []int {
 		f := s.stack[len(s.stack)-1]
 		s.stack = s.stack[:len(s.stack)-1]
 		pc, p := f.pc, f.pos
+		if !s.memo {
+			if s.steps++; s.steps > s.budget {
+				return nil, false
+			}
+		}
 		switch f.kind {
 		case frRestore:
 			s.caps[f.pc] = f.pos
@@ -36,10 +42,13 @@ func (m *Matcher) try(s *state, b []byte, pos int) []int {
 		if m.run(s, b, pc, p, stride) {
 			out := make([]int, len(s.caps))
 			copy(out, s.caps)
-			return out
+			return out, true
+		}
+		if !s.memo && s.steps > s.budget {
+			return nil, false
 		}
 	}
-	return nil
+	return nil, true
 }
 
 // run follows one path until it matches (true) or fails (false), pushing
@@ -48,12 +57,16 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 	for {
 		in := &m.prog[pc]
 		if in.memo >= 0 {
-			bit := uint(in.memo*stride + p)
-			w, mask := bit/64, uint64(1)<<(bit%64)
-			if s.visited[w]&mask != 0 {
+			if s.memo {
+				bit := uint(in.memo*stride + p)
+				w, mask := bit/64, uint64(1)<<(bit%64)
+				if s.visited[w]&mask != 0 {
+					return false
+				}
+				s.visited[w] |= mask
+			} else if s.steps++; s.steps > s.budget {
 				return false
 			}
-			s.visited[w] |= mask
 		}
 		switch in.op {
 		case opByte:

@@ -73,6 +73,10 @@ type state struct {
 	visited []uint64
 	caps    []int
 	stack   []frame
+	// memo says whether visited is used; without it, steps counts the
+	// branch steps taken, up to budget.
+	memo          bool
+	steps, budget int
 }
 
 type frameKind uint8
@@ -295,18 +299,42 @@ func (m *Matcher) findNext() {
 }
 
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
+//
+// The failure memo only saves work: a state that failed once fails again,
+// so skipping it changes no result. A line is first run without it, within
+// a budget of branch steps that a filter's line takes several times over;
+// a line that spends the budget (a hostile one, built to make the pattern
+// backtrack) is run again with the memo, which keeps it linear.
 func (m *Matcher) FindSubmatchIndex(b []byte) []int {
 	if len(b) > maxLen || !isASCII(b) || !m.prepare() {
 		return m.re.FindSubmatchIndex(b)
 	}
 	s := m.pool.Get().(*state)
 	defer m.pool.Put(s)
+	s.memo, s.steps, s.budget = false, 0, budgetPerByte*len(b)+budgetBase
+	if r, ok := m.search(s, b); ok {
+		return r
+	}
 	words := (m.nmemo*(len(b)+1) + 63) / 64
 	if cap(s.visited) < words {
 		s.visited = make([]uint64, words)
 	}
 	s.visited = s.visited[:words]
 	clear(s.visited)
+	s.memo = true
+	r, _ := m.search(s, b)
+	return r
+}
+
+// The budget of a run without the memo: branch steps (alternatives, runs,
+// give-backs) per byte of the line, and for any line.
+const (
+	budgetPerByte = 4
+	budgetBase    = 256
+)
+
+// search finds the leftmost match; false when it ran out of budget.
+func (m *Matcher) search(s *state, b []byte) ([]int, bool) {
 	if m.anchored {
 		return m.try(s, b, 0)
 	}
@@ -314,15 +342,15 @@ func (m *Matcher) FindSubmatchIndex(b []byte) []int {
 		if len(m.prefix) > 0 {
 			i := bytes.Index(b[pos:], m.prefix)
 			if i < 0 {
-				return nil
+				return nil, true
 			}
 			pos += i
 		}
-		if r := m.try(s, b, pos); r != nil {
-			return r
+		if r, ok := m.try(s, b, pos); r != nil || !ok {
+			return r, ok
 		}
 	}
-	return nil
+	return nil, true
 }
 
 // Match reports whether b contains a match.

@@ -91,3 +91,18 @@ var stockLike = []string{
 	`^(?:(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) \S+ sshd(?:-session|-auth)?(?:\[\d+\])?: )?[iI](?:nvalid|llegal) user .* from (?P<host>[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)(?: port \d+)?\s*$`,
 	`CANONICAL_MISBEHAVING_PEER: peer=\S+ addr=(\S+)`,
 }
+
+// Lines built to make a pattern backtrack spend the budget of the run
+// without the failure memo and are run again with it: without that second
+// run these would take exponential time.
+func TestHostileLines(t *testing.T) {
+	tests := []struct{ pattern, line string }{
+		{`^(?:a|ab|b)*c`, strings.Repeat("ab", 2000)},
+		{`(?:x+x+)+y`, strings.Repeat("x", 3000)},
+		{`^(?:\S+ )*\S+ from (\S+)$`, strings.Repeat("a ", 1500) + "from"},
+	}
+	for _, tt := range tests {
+		re := regexp.MustCompile(tt.pattern)
+		agree(t, re, New(re), tt.line)
+	}
+}
