@@ -35,10 +35,14 @@ type pattern struct {
 	// literal must occur in every line the pattern matches; checking for it
 	// first makes lines that cannot match cost a substring search.
 	literal []byte
-	host    int // submatch index of <HOST>, or -1
-	id      int // submatch index of <ID>, or -1
-	prefix  prefixRule
-	first   *byteSet // bytes a match can start with (anchoredFirst); nil: any
+	// also are the pattern's other required literals, looked for before
+	// the regexp runs: sshd's "Received disconnect from " lines are many,
+	// and only those with ": Auth fail" can match its pattern.
+	also   [][]byte
+	host   int // submatch index of <HOST>, or -1
+	id     int // submatch index of <ID>, or -1
+	prefix prefixRule
+	first  *byteSet // bytes a match can start with (anchoredFirst); nil: any
 }
 
 // RegexFilter is a fail2ban-style filter compiled to Go regexps (RE2: linear
@@ -88,7 +92,8 @@ func compileIgnore(src string) (pattern, error) {
 	if err != nil {
 		return pattern{}, cleanRegexpError(err, src)
 	}
-	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
+	lit := requiredLiteral(re.String())
+	return pattern{re: re, m: rematch.New(re), literal: lit, also: otherLiterals(re.String(), lit), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.
@@ -154,6 +159,9 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 			continue
 		}
 		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
+			continue
+		}
+		if !containsAll(msg, p.also) {
 			continue
 		}
 		m := p.m.FindSubmatchIndex(msg)
