@@ -112,11 +112,12 @@ func literalsIn(re *syntax.Regexp, out [][]byte) [][]byte {
 }
 
 // otherLiterals returns the required literals of expr (requiredLiterals)
-// that lit does not hold, each once.
+// that lit does not hold, each once, of at least minGate bytes: shorter
+// ones are in most lines anyway.
 func otherLiterals(expr string, lit []byte) [][]byte {
 	var out [][]byte
 	for _, l := range requiredLiterals(expr) {
-		if !bytes.Contains(lit, l) && !slices.ContainsFunc(out, func(o []byte) bool { return bytes.Equal(o, l) }) {
+		if len(l) >= minGate && !bytes.Contains(lit, l) && !slices.ContainsFunc(out, func(o []byte) bool { return bytes.Equal(o, l) }) {
 			out = append(out, l)
 		}
 	}
