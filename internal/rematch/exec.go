@@ -14,10 +14,14 @@ func (m *Matcher) try(s *state, b []byte, pos int) ([]int, bool) {
 	s.caps[0] = pos
 	stride := len(b) + 1
 	s.stack = append(s.stack[:0], frame{kind: frBranch, pc: m.start, pos: pos})
+	s.points = 1
 	for len(s.stack) > 0 {
 		f := s.stack[len(s.stack)-1]
 		s.stack = s.stack[:len(s.stack)-1]
 		pc, p := f.pc, f.pos
+		if f.kind != frRestore {
+			s.points--
+		}
 		if !s.memo {
 			if s.steps++; s.steps > s.budget {
 				return nil, false
@@ -36,6 +40,7 @@ func (m *Matcher) try(s *state, b []byte, pos int) ([]int, bool) {
 			}
 			if end > f.pos+in.min {
 				s.stack = append(s.stack, frame{kind: frRun, pc: f.pc, pos: f.pos, cur: end})
+				s.points++
 			}
 			pc, p = in.out, end
 		}
@@ -93,6 +98,7 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			}
 			if end > p+in.min {
 				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: end})
+				s.points++
 			}
 			p = end
 			pc = in.out
@@ -103,11 +109,27 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			p += len(in.lit)
 			pc = in.out
 		case opAlt:
-			s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
-			pc = in.out
+			c := 128
+			if p < len(b) {
+				c = int(b[p])
+			}
+			switch {
+			case !in.outOK[c] && !in.argOK[c]:
+				return false
+			case !in.outOK[c]:
+				pc = in.arg
+			case !in.argOK[c]:
+				pc = in.out
+			default:
+				s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
+				s.points++
+				pc = in.out
+			}
 		case opSave:
 			if in.arg < len(s.caps) {
-				s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: s.caps[in.arg]})
+				if s.points > 0 {
+					s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: s.caps[in.arg]})
+				}
 				s.caps[in.arg] = p
 			}
 			pc = in.out

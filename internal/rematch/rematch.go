@@ -53,6 +53,10 @@ type inst struct {
 	// with, when it starts by consuming one; nil: unknown. Giving back a
 	// byte of the run only helps at positions holding one of them.
 	next *[128]bool
+	// outOK and argOK (opAlt) say at which byte (128: the line's end) each
+	// branch can go on: a branch whose every path must consume a byte
+	// other than the one at hand fails there, so it is not tried.
+	outOK, argOK *[129]bool
 }
 
 // Matcher matches one regexp.
@@ -77,6 +81,9 @@ type state struct {
 	// branch steps taken, up to budget.
 	memo          bool
 	steps, budget int
+	// points is how many branch and run frames the stack holds: with none,
+	// a failure ends the try, and a capture need not be restored.
+	points int
 }
 
 type frameKind uint8
@@ -159,6 +166,7 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.fuseRuns()
 	m.fuseStrings()
 	m.findNext()
+	m.findStarts()
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
 			m.prog[i].memo = m.nmemo
@@ -294,6 +302,88 @@ func (m *Matcher) findNext() {
 		}
 		if op := m.prog[pc].op; op == opByte || op == opStr || op == opRun && m.prog[pc].min > 0 {
 			m.prog[i].next = m.prog[pc].table
+		}
+	}
+}
+
+// findStarts sets each alternative's outOK and argOK from the bytes each
+// instruction's paths can consume first, found by iterating to a fixed
+// point (the program has loops). A path that can reach a match or a
+// zero-width assertion without consuming can go on anywhere.
+func (m *Matcher) findStarts() {
+	type starts struct {
+		set     [2]uint64 // bytes a path can consume first
+		anyway  bool      // some path consumes nothing before a match or an assertion
+		visited bool
+	}
+	st := make([]starts, len(m.prog))
+	addTable := func(x *starts, t *[128]bool) bool {
+		changed := false
+		for c, ok := range t {
+			if ok && x.set[c/64]&(1<<(c%64)) == 0 {
+				x.set[c/64] |= 1 << (c % 64)
+				changed = true
+			}
+		}
+		return changed
+	}
+	merge := func(x *starts, y starts) bool {
+		changed := false
+		for w := range x.set {
+			if x.set[w]|y.set[w] != x.set[w] {
+				x.set[w] |= y.set[w]
+				changed = true
+			}
+		}
+		if y.anyway && !x.anyway {
+			x.anyway = true
+			changed = true
+		}
+		return changed
+	}
+	for changed := true; changed; {
+		changed = false
+		for pc := range m.prog {
+			in := &m.prog[pc]
+			x := &st[pc]
+			switch in.op {
+			case opByte, opStr:
+				if !x.visited {
+					x.visited = true
+					changed = addTable(x, in.table) || changed
+				}
+			case opRun:
+				if !x.visited {
+					x.visited = true
+					changed = addTable(x, in.table) || changed
+				}
+				if in.min == 0 {
+					changed = merge(x, st[in.out]) || changed
+				}
+			case opAlt:
+				changed = merge(x, st[in.out]) || changed
+				changed = merge(x, st[in.arg]) || changed
+			case opSave, opNop:
+				changed = merge(x, st[in.out]) || changed
+			case opMatch, opEmpty:
+				if !x.anyway {
+					x.anyway = true
+					changed = true
+				}
+			}
+		}
+	}
+	ok := func(x starts) *[129]bool {
+		var t [129]bool
+		for c := range 128 {
+			t[c] = x.anyway || x.set[c/64]&(1<<(c%64)) != 0
+		}
+		t[128] = x.anyway
+		return &t
+	}
+	for pc := range m.prog {
+		if in := &m.prog[pc]; in.op == opAlt {
+			in.outOK, in.argOK = ok(st[in.out]), ok(st[in.arg])
 		}
 	}
 }
