@@ -164,7 +164,8 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 		if !containsAll(msg, p.also) {
 			continue
 		}
-		m := p.m.FindSubmatchIndex(msg)
+		var room [8]int // a host, an identity and the whole match fit
+		m := p.m.AppendSubmatchIndex(room[:0], msg)
 		if m == nil {
 			continue
 		}

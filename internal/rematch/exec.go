@@ -5,7 +5,7 @@ import "regexp/syntax"
 // try runs the program from position pos, leftmost-first: the first path
 // that reaches opMatch wins, exactly as in regexp's backtracker.
 // It returns false when it ran out of budget (see FindSubmatchIndex).
-func (m *Matcher) try(s *state, b []byte, pos int) ([]int, bool) {
+func (m *Matcher) try(s *state, b []byte, pos int, dst []int) ([]int, bool) {
 	for i := range s.caps {
 		s.caps[i] = -1
 	}
@@ -45,9 +45,7 @@ func (m *Matcher) try(s *state, b []byte, pos int) ([]int, bool) {
 			pc, p = in.out, end
 		}
 		if m.run(s, b, pc, p, stride) {
-			out := make([]int, len(s.caps))
-			copy(out, s.caps)
-			return out, true
+			return append(dst[:0], s.caps...), true
 		}
 		if !s.memo && s.steps > s.budget {
 			return nil, false
@@ -81,8 +79,8 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			p++
 			pc = in.out
 		case opRun:
-			n := 0
-			for p+n < len(b) && in.table[b[p+n]] {
+			n, rest, t := 0, b[p:], in.table
+			for n < len(rest) && t[rest[n]] {
 				n++
 			}
 			if n < in.min {

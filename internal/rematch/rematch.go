@@ -44,7 +44,7 @@ type inst struct {
 	arg   int
 	min   int
 	max   int
-	table *[128]bool
+	table *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
 	empty syntax.EmptyOp
 	memo  int // row in the failure memo, -1 if none
 	lit   []byte
@@ -52,7 +52,7 @@ type inst struct {
 	// next (opRun) is the set of bytes the run's continuation can start
 	// with, when it starts by consuming one; nil: unknown. Giving back a
 	// byte of the run only helps at positions holding one of them.
-	next *[128]bool
+	next *[256]bool
 	// outOK and argOK (opAlt) say at which byte (128: the line's end) each
 	// branch can go on: a branch whose every path must consume a byte
 	// other than the one at hand fails there, so it is not tried.
@@ -133,7 +133,7 @@ func (m *Matcher) prepare() bool {
 // load translates prog; false if it uses something the fast path lacks.
 func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.prog = make([]inst, len(prog.Inst))
-	tables := make(map[string]*[128]bool)
+	tables := make(map[string]*[256]bool)
 	for i := range prog.Inst {
 		in := &prog.Inst[i]
 		out := &m.prog[i]
@@ -176,13 +176,13 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	return true
 }
 
-func asciiTable(in *syntax.Inst, tables map[string]*[128]bool) *[128]bool {
+func asciiTable(in *syntax.Inst, tables map[string]*[256]bool) *[256]bool {
 	// Programs repeat classes (\S, \d) and letters: one table each.
 	key := string(rune(in.Op)) + string(rune(syntax.Flags(in.Arg)&syntax.FoldCase)) + string(in.Rune)
 	if t, ok := tables[key]; ok {
 		return t
 	}
-	var t [128]bool
+	var t [256]bool
 	if in.Op == syntax.InstRune1 {
 		if r := in.Rune[0]; r < 128 {
 			t[r] = true
@@ -317,9 +317,9 @@ func (m *Matcher) findStarts() {
 		visited bool
 	}
 	st := make([]starts, len(m.prog))
-	addTable := func(x *starts, t *[128]bool) bool {
+	addTable := func(x *starts, t *[256]bool) bool {
 		changed := false
-		for c, ok := range t {
+		for c, ok := range t[:128] {
 			if ok && x.set[c/64]&(1<<(c%64)) == 0 {
 				x.set[c/64] |= 1 << (c % 64)
 				changed = true
@@ -396,13 +396,23 @@ func (m *Matcher) findStarts() {
 // a line that spends the budget (a hostile one, built to make the pattern
 // backtrack) is run again with the memo, which keeps it linear.
 func (m *Matcher) FindSubmatchIndex(b []byte) []int {
+	return m.AppendSubmatchIndex(nil, b)
+}
+
+// AppendSubmatchIndex is FindSubmatchIndex appending the indexes to
+// dst[:0] (nil when there is no match): a caller with room for them, such
+// as an array on its stack, makes a match allocate nothing.
+func (m *Matcher) AppendSubmatchIndex(dst []int, b []byte) []int {
 	if len(b) > maxLen || !isASCII(b) || !m.prepare() {
-		return m.re.FindSubmatchIndex(b)
+		if r := m.re.FindSubmatchIndex(b); r != nil {
+			return append(dst[:0], r...)
+		}
+		return nil
 	}
 	s := m.pool.Get().(*state)
 	defer m.pool.Put(s)
 	s.memo, s.steps, s.budget = false, 0, budgetPerByte*len(b)+budgetBase
-	if r, ok := m.search(s, b); ok {
+	if r, ok := m.search(s, b, dst); ok {
 		return r
 	}
 	words := (m.nmemo*(len(b)+1) + 63) / 64
@@ -412,7 +422,7 @@ func (m *Matcher) FindSubmatchIndex(b []byte) []int {
 	s.visited = s.visited[:words]
 	clear(s.visited)
 	s.memo = true
-	r, _ := m.search(s, b)
+	r, _ := m.search(s, b, dst)
 	return r
 }
 
@@ -424,9 +434,9 @@ const (
 )
 
 // search finds the leftmost match; false when it ran out of budget.
-func (m *Matcher) search(s *state, b []byte) ([]int, bool) {
+func (m *Matcher) search(s *state, b []byte, dst []int) ([]int, bool) {
 	if m.anchored {
-		return m.try(s, b, 0)
+		return m.try(s, b, 0, dst)
 	}
 	for pos := 0; pos <= len(b); pos++ {
 		if len(m.prefix) > 0 {
@@ -436,7 +446,7 @@ func (m *Matcher) search(s *state, b []byte) ([]int, bool) {
 			}
 			pos += i
 		}
-		if r, ok := m.try(s, b, pos); r != nil || !ok {
+		if r, ok := m.try(s, b, pos, dst); r != nil || !ok {
 			return r, ok
 		}
 	}

@@ -17,6 +17,10 @@ func agree(t testing.TB, re *regexp.Regexp, m *Matcher, line string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("pattern %q on %q:\n got %v\nwant %v", re, line, got, want)
 	}
+	var room [4]int
+	if got := m.AppendSubmatchIndex(room[:], []byte(line)); !slices.Equal(got, want) {
+		t.Fatalf("pattern %q on %q, appended:\n got %v\nwant %v", re, line, got, want)
+	}
 }
 
 func TestAgreesWithRegexp(t *testing.T) {
