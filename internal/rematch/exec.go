@@ -79,10 +79,7 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			p++
 			pc = in.out
 		case opRun:
-			n, rest, t := 0, b[p:], in.table
-			for n < len(rest) && t[rest[n]] {
-				n++
-			}
+			n := spanOf(in.table, b[p:])
 			if n < in.min {
 				return false
 			}
@@ -145,6 +142,35 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			return false
 		}
 	}
+}
+
+// spanOf returns how many bytes at the start of b are in t. It is a call
+// of its own: inside run, whose many live values spill, the loop's counter
+// would go through memory at every byte.
+//
+//go:noinline
+func spanOf(t *[256]bool, b []byte) int {
+	_ = t[0] // the nil check, once
+	i := 0
+	for ; len(b)-i >= 4; i += 4 {
+		w := b[i : i+4 : i+4]
+		switch {
+		case !t[w[0]]:
+			return i
+		case !t[w[1]]:
+			return i + 1
+		case !t[w[2]]:
+			return i + 2
+		case !t[w[3]]:
+			return i + 3
+		}
+	}
+	for ; i < len(b); i++ {
+		if !t[b[i]] {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // giveBack returns the largest end in [low, end] at which the run in can
