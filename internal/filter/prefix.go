@@ -127,6 +127,17 @@ func sharePrograms(sets ...[]pattern) {
 	}
 }
 
+// found is what Hit.Prefix reports of the line's prefix.
+func (pl *prefixedLine) found() int {
+	switch {
+	case !pl.done:
+		return 0
+	case !pl.has:
+		return -1
+	}
+	return pl.p.Message + 1
+}
+
 // circuit marks a libp2p relayed address: /ip4/R/tcp/4001/p2p/RELAY/p2p-circuit.
 // Its IP is the relay's, which serves many peers and must not be blamed for one.
 var circuit = []byte("/p2p-circuit")

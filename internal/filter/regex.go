@@ -176,7 +176,7 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 		if !ok {
 			return Hit{Rule: i}, NoHost
 		}
-		return Hit{Host: h, Rule: i, Weight: 1}, Match
+		return Hit{Host: h, Rule: i, Weight: 1, Prefix: pl.found()}, Match
 	}
 	return Hit{}, Miss
 }
