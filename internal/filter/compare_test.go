@@ -203,7 +203,7 @@ func regexpMatch(f *RegexFilter, l *logline.Line) (Hit, Outcome) {
 		if !ok {
 			return Hit{Rule: i, ID: id}, NoHost
 		}
-		return Hit{Host: h, ID: id, Rule: i, Weight: 1}, Match
+		return Hit{Host: h, ID: id, Rule: i, Weight: 1, Prefix: pl.found()}, Match
 	}
 	return Hit{}, Miss
 }

@@ -90,6 +90,11 @@ type Hit struct {
 	Time time.Time
 	// Weight is how many failures this hit counts as (at least 1).
 	Weight int
+	// Prefix is what the filter found out about the line's relay prefix
+	// (logprefix.Parse), for the timestamp detector not to parse it again:
+	// 1 + where the program's message starts, -1 for a line without one,
+	// 0 when the filter did not look.
+	Prefix int
 }
 
 // Filter decides whether a line is a failure and whom it blames. Implementations

@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"regexp/syntax"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -108,6 +109,28 @@ func literalsIn(re *syntax.Regexp, out [][]byte) [][]byte {
 		}
 	}
 	return out
+}
+
+// otherLiterals returns the required literals of expr (requiredLiterals)
+// that lit does not hold, each once, of at least minGate bytes: shorter
+// ones are in most lines anyway.
+func otherLiterals(expr string, lit []byte) [][]byte {
+	var out [][]byte
+	for _, l := range requiredLiterals(expr) {
+		if len(l) >= minGate && !bytes.Contains(lit, l) && !slices.ContainsFunc(out, func(o []byte) bool { return bytes.Equal(o, l) }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func containsAll(text []byte, lits [][]byte) bool {
+	for _, l := range lits {
+		if !bytes.Contains(text, l) {
+			return false
+		}
+	}
+	return true
 }
 
 // minGate is the shortest common literal worth a check of its own.

@@ -75,6 +75,11 @@ func parsePrefixToken(s string) (prefixRule, int, error) {
 type prefixedLine struct {
 	done, has bool
 	p         logprefix.Prefix
+	// tagFor is the program list last checked against the line's tag (its
+	// first element's address) and tagOK the answer: a filter's patterns
+	// share one list (sharePrograms), so a line's tag is checked once.
+	tagFor *string
+	tagOK  bool
 }
 
 // message returns the text a pattern with rule r is matched against, and
@@ -91,10 +96,46 @@ func (pl *prefixedLine) message(text []byte, r *prefixRule) ([]byte, bool) {
 	if !pl.has {
 		return text, true
 	}
-	if r.programs != nil && !logprefix.TagIs(pl.p.TagOf(text), r.programs) {
-		return nil, false
+	if r.programs != nil {
+		if pl.tagFor != &r.programs[0] {
+			pl.tagFor, pl.tagOK = &r.programs[0], logprefix.TagIs(pl.p.TagOf(text), r.programs)
+		}
+		if !pl.tagOK {
+			return nil, false
+		}
 	}
 	return text[pl.p.Message:], true
+}
+
+// sharePrograms makes the patterns that name the same programs hold one
+// list, which prefixedLine checks a line's tag against once.
+func sharePrograms(sets ...[]pattern) {
+	seen := make(map[string][]string)
+	for _, ps := range sets {
+		for i := range ps {
+			r := &ps[i].prefix
+			if r.programs == nil {
+				continue
+			}
+			k := strings.Join(r.programs, "|")
+			if have, ok := seen[k]; ok {
+				r.programs = have
+			} else {
+				seen[k] = r.programs
+			}
+		}
+	}
+}
+
+// found is what Hit.Prefix reports of the line's prefix.
+func (pl *prefixedLine) found() int {
+	switch {
+	case !pl.done:
+		return 0
+	case !pl.has:
+		return -1
+	}
+	return pl.p.Message + 1
 }
 
 // circuit marks a libp2p relayed address: /ip4/R/tcp/4001/p2p/RELAY/p2p-circuit.

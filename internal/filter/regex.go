@@ -40,10 +40,14 @@ type pattern struct {
 	// literal must occur in every line the pattern matches; checking for it
 	// first makes lines that cannot match cost a substring search.
 	literal []byte
-	host    int // submatch index of <HOST>, or -1
-	id      int // submatch index of <ID>, or -1
-	prefix  prefixRule
-	first   *byteSet // bytes a match can start with (anchoredFirst); nil: any
+	// also are the pattern's other required literals, looked for before
+	// the regexp runs: sshd's "Received disconnect from " lines are many,
+	// and only those with ": Auth fail" can match its pattern.
+	also   [][]byte
+	host   int // submatch index of <HOST>, or -1
+	id     int // submatch index of <ID>, or -1
+	prefix prefixRule
+	first  *byteSet // bytes a match can start with (anchoredFirst); nil: any
 }
 
 // RegexFilter is a fail2ban-style filter compiled to Go regexps (RE2: linear
@@ -104,6 +108,7 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		}
 		f.ignore = append(f.ignore, p)
 	}
+	sharePrograms(f.fail, f.ignore)
 	return f, nil
 }
 
@@ -116,7 +121,8 @@ func compileIgnore(src string) (pattern, error) {
 	if err != nil {
 		return pattern{}, cleanRegexpError(err, src)
 	}
-	return pattern{re: re, m: rematch.New(re), literal: requiredLiteral(re.String()), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
+	lit := requiredLiteral(re.String())
+	return pattern{re: re, m: rematch.New(re), literal: lit, also: otherLiterals(re.String(), lit), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.
@@ -173,7 +179,8 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 		}
 		return f.teach(text, &pl)
 	}
-	i, msg, m := find(f.fail, text, &pl)
+	var room [8]int
+	i, msg, m := find(f.fail, text, &pl, &room)
 	if m == nil {
 		if f.learn == nil && f.self == nil {
 			return Hit{}, Miss
@@ -189,12 +196,14 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 	if !ok {
 		return Hit{Rule: i, ID: id}, NoHost
 	}
-	return Hit{Host: h, ID: id, Rule: i, Weight: 1}, Match
+	return Hit{Host: h, ID: id, Rule: i, Weight: 1, Prefix: pl.found()}, Match
 }
 
 // find returns the first of pats that matches text, the message it matched
 // and its submatches; nil submatches when none does.
-func find(pats []pattern, text []byte, pl *prefixedLine) (int, []byte, []int) {
+// The submatches are written into room (a host, an identity and the whole
+// match fit), so that a match allocates nothing.
+func find(pats []pattern, text []byte, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
 	for i := range pats {
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
@@ -209,7 +218,10 @@ func find(pats []pattern, text []byte, pl *prefixedLine) (int, []byte, []int) {
 		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
 			continue
 		}
-		if m := p.m.FindSubmatchIndex(msg); m != nil {
+		if !containsAll(msg, p.also) {
+			continue
+		}
+		if m := p.m.AppendSubmatchIndex(room[:0], msg); m != nil {
 			return i, msg, m
 		}
 	}
@@ -220,7 +232,8 @@ func find(pats []pattern, text []byte, pl *prefixedLine) (int, []byte, []int) {
 // a peer's identity with its own address (never a relay's), or the node's
 // own identity.
 func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
-	if i, msg, m := find(f.learn, text, pl); m != nil {
+	var room [8]int
+	if i, msg, m := find(f.learn, text, pl, &room); m != nil {
 		p := &f.learn[i]
 		h, ok := p.blamed(msg, m)
 		if id := p.idOf(msg, m); ok && h.Addr.IsValid() && id != "" {
@@ -228,7 +241,7 @@ func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
 		}
 		return Hit{}, Miss
 	}
-	if i, msg, m := find(f.self, text, pl); m != nil {
+	if i, msg, m := find(f.self, text, pl, &room); m != nil {
 		if id := f.self[i].idOf(msg, m); id != "" {
 			return Hit{SelfID: id}, Learned
 		}

@@ -186,7 +186,7 @@ func (h *hostTable) times(i uint32) []int64 {
 	if s.n <= inlineHits {
 		return s.times[:s.n]
 	}
-	return h.more[i]
+	return h.more[i][:s.n]
 }
 
 // setTimes stores ts (which may alias i's own storage) as i's hit times;
@@ -201,16 +201,21 @@ func (h *hostTable) setTimes(i uint32, ts []int64, limit int) {
 		s.n = uint32(len(ts))
 		return
 	}
+	// The map holds the times' whole capacity, so that storing fewer or
+	// more of them (s.n) needs no map write; the unused inline times keep
+	// the oldest and the newest, which newest and oldest read without a
+	// lookup: listing a host in its tick reads its neighbours' newest.
+	// ts may be m's own times from an offset: read its ends first.
+	first, last := ts[0], ts[len(ts)-1]
 	m := h.more[i]
 	if cap(m) < len(ts) {
 		grown := make([]int64, len(ts), min(max(len(ts), 2*cap(m)), max(limit, len(ts))))
 		copy(grown, ts)
-		m = grown
+		h.more[i] = grown[:cap(grown)]
 	} else {
-		m = m[:len(ts)]
-		copy(m, ts)
+		copy(m[:len(ts)], ts)
 	}
-	h.more[i] = m
+	s.times[0], s.times[1] = first, last
 	s.n = uint32(len(ts))
 }
 
@@ -220,16 +225,12 @@ func (h *hostTable) newest(i uint32) int64 {
 	if s.n <= inlineHits {
 		return s.times[s.n-1]
 	}
-	m := h.more[i]
-	return m[len(m)-1]
+	return s.times[1]
 }
 
 func (h *hostTable) oldest(i uint32) int64 {
 	s := h.at(i)
-	if s.n <= inlineHits {
-		return s.times[0]
-	}
-	return h.more[i][0]
+	return s.times[0]
 }
 
 func (h *hostTable) tickOf(t int64) int64 {

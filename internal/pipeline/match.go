@@ -189,7 +189,7 @@ func (b *Batch) lineTime(l *logline.Line, h filter.Hit, src *Source, j int) (t t
 	d := src.detOf[j]
 	ts := &b.times[d]
 	if ts.gen != b.gen {
-		ts.at, ts.ok = src.dets[d].Find(l.Text)
+		ts.at, ts.ok = src.dets[d].FindAfter(l.Text, h.Prefix)
 		ts.gen = b.gen
 	}
 	if ts.ok {

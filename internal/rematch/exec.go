@@ -4,7 +4,8 @@ import "regexp/syntax"
 
 // try runs the program from position pos, leftmost-first: the first path
 // that reaches opMatch wins, exactly as in regexp's backtracker.
-func (m *Matcher) try(s *state, b []byte, pos int) []int {
+// It returns false when it ran out of budget (see FindSubmatchIndex).
+func (m *Matcher) try(s *state, b []byte, pos int, dst []int) ([]int, bool) {
 	for i := range s.caps {
 		s.caps[i] = -1
 	}
@@ -13,10 +14,19 @@ func (m *Matcher) try(s *state, b []byte, pos int) []int {
 	s.caps[0] = pos
 	stride := len(b) + 1
 	s.stack = append(s.stack[:0], frame{kind: frBranch, pc: m.start, pos: pos})
+	s.points = 1
 	for len(s.stack) > 0 {
 		f := s.stack[len(s.stack)-1]
 		s.stack = s.stack[:len(s.stack)-1]
 		pc, p := f.pc, f.pos
+		if f.kind != frRestore {
+			s.points--
+		}
+		if !s.memo {
+			if s.steps++; s.steps > s.budget {
+				return nil, false
+			}
+		}
 		switch f.kind {
 		case frRestore:
 			s.caps[f.pc] = f.pos
@@ -24,19 +34,24 @@ func (m *Matcher) try(s *state, b []byte, pos int) []int {
 		case frRun:
 			// Give back one byte of a greedy run and go on after it.
 			in := &m.prog[f.pc]
-			end := f.cur - 1
+			end := giveBack(in, b, f.pos+in.min, f.cur-1)
+			if end < f.pos+in.min {
+				continue
+			}
 			if end > f.pos+in.min {
 				s.stack = append(s.stack, frame{kind: frRun, pc: f.pc, pos: f.pos, cur: end})
+				s.points++
 			}
 			pc, p = in.out, end
 		}
 		if m.run(s, b, pc, p, stride) {
-			out := make([]int, len(s.caps))
-			copy(out, s.caps)
-			return out
+			return append(dst[:0], s.caps...), true
+		}
+		if !s.memo && s.steps > s.budget {
+			return nil, false
 		}
 	}
-	return nil
+	return nil, true
 }
 
 // run follows one path until it matches (true) or fails (false), pushing
@@ -45,12 +60,16 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 	for {
 		in := &m.prog[pc]
 		if in.memo >= 0 {
-			bit := in.memo*stride + p
-			w, mask := bit/64, uint64(1)<<(bit%64)
-			if s.visited[w]&mask != 0 {
+			if s.memo {
+				bit := uint(in.memo*stride + p)
+				w, mask := bit/64, uint64(1)<<(bit%64)
+				if s.visited[w]&mask != 0 {
+					return false
+				}
+				s.visited[w] |= mask
+			} else if s.steps++; s.steps > s.budget {
 				return false
 			}
-			s.visited[w] |= mask
 		}
 		switch in.op {
 		case opByte:
@@ -60,24 +79,52 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			p++
 			pc = in.out
 		case opRun:
-			n := 0
-			for p+n < len(b) && in.table[b[p+n]] {
-				n++
-			}
+			n := spanOf(in.table, b[p:])
 			if n < in.min {
 				return false
 			}
-			if n > in.min {
-				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: p + n})
+			// The whole run first; where what follows cannot start, the
+			// longest shorter run whose end it can start at.
+			end := p + n
+			if in.next != nil && (end == len(b) || !in.next[b[end]]) {
+				if end = giveBack(in, b, p+in.min, end-1); end < p+in.min {
+					return false
+				}
 			}
-			p += n
+			if end > p+in.min {
+				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: end})
+				s.points++
+			}
+			p = end
+			pc = in.out
+		case opStr:
+			if len(b)-p < len(in.lit) || string(b[p:p+len(in.lit)]) != string(in.lit) {
+				return false
+			}
+			p += len(in.lit)
 			pc = in.out
 		case opAlt:
-			s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
-			pc = in.out
+			c := 128
+			if p < len(b) {
+				c = int(b[p])
+			}
+			switch {
+			case !in.outOK[c] && !in.argOK[c]:
+				return false
+			case !in.outOK[c]:
+				pc = in.arg
+			case !in.argOK[c]:
+				pc = in.out
+			default:
+				s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
+				s.points++
+				pc = in.out
+			}
 		case opSave:
 			if in.arg < len(s.caps) {
-				s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: s.caps[in.arg]})
+				if s.points > 0 {
+					s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: s.caps[in.arg]})
+				}
 				s.caps[in.arg] = p
 			}
 			pc = in.out
@@ -95,6 +142,49 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			return false
 		}
 	}
+}
+
+// spanOf returns how many bytes at the start of b are in t. It is a call
+// of its own: inside run, whose many live values spill, the loop's counter
+// would go through memory at every byte.
+//
+//go:noinline
+func spanOf(t *[256]bool, b []byte) int {
+	_ = t[0] // the nil check, once
+	i := 0
+	for ; len(b)-i >= 4; i += 4 {
+		w := b[i : i+4 : i+4]
+		switch {
+		case !t[w[0]]:
+			return i
+		case !t[w[1]]:
+			return i + 1
+		case !t[w[2]]:
+			return i + 2
+		case !t[w[3]]:
+			return i + 3
+		}
+	}
+	for ; i < len(b); i++ {
+		if !t[b[i]] {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// giveBack returns the largest end in [low, end] at which the run in can
+// stop with its continuation able to start (in.next), or low-1 if none.
+// The skipped ends would fail at the continuation's first byte, having
+// passed only captures and no-ops: skipping them changes no result.
+func giveBack(in *inst, b []byte, low, end int) int {
+	if in.next == nil {
+		return end
+	}
+	for end >= low && !in.next[b[end]] {
+		end--
+	}
+	return end
 }
 
 // emptyAt returns the zero-width conditions that hold at position p.

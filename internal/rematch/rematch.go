@@ -14,6 +14,7 @@ package rematch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"regexp"
 	"regexp/syntax"
 	"sync"
@@ -34,6 +35,7 @@ const (
 	opSave  // capture slot arg
 	opEmpty // zero-width assertion (^, $, \b, ...)
 	opNop
+	opStr // the literal bytes lit
 )
 
 type inst struct {
@@ -42,9 +44,19 @@ type inst struct {
 	arg   int
 	min   int
 	max   int
-	table *[128]bool
+	table *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
 	empty syntax.EmptyOp
 	memo  int // row in the failure memo, -1 if none
+	lit   []byte
+	one   int16 // opByte: the one byte it matches, or -1
+	// next (opRun) is the set of bytes the run's continuation can start
+	// with, when it starts by consuming one; nil: unknown. Giving back a
+	// byte of the run only helps at positions holding one of them.
+	next *[256]bool
+	// outOK and argOK (opAlt) say at which byte (128: the line's end) each
+	// branch can go on: a branch whose every path must consume a byte
+	// other than the one at hand fails there, so it is not tried.
+	outOK, argOK *[129]bool
 }
 
 // Matcher matches one regexp.
@@ -57,6 +69,7 @@ type Matcher struct {
 	nmemo    int
 	ncap     int
 	pool     sync.Pool
+	once     sync.Once
 	fast     bool
 }
 
@@ -64,6 +77,13 @@ type state struct {
 	visited []uint64
 	caps    []int
 	stack   []frame
+	// memo says whether visited is used; without it, steps counts the
+	// branch steps taken, up to budget.
+	memo          bool
+	steps, budget int
+	// points is how many branch and run frames the stack holds: with none,
+	// a failure ends the try, and a capture need not be restored.
+	points int
 }
 
 type frameKind uint8
@@ -82,29 +102,38 @@ type frame struct {
 }
 
 // New prepares re. It never fails: a pattern the fast path cannot run is
-// matched by re itself.
+// matched by re itself. The fast program is built at the first match: a
+// configuration compiles every stock filter to check it, and runs few.
 func New(re *regexp.Regexp) *Matcher {
 	m := &Matcher{re: re, ncap: 2 * (re.NumSubexp() + 1)}
 	m.pool.New = func() any { return &state{caps: make([]int, m.ncap)} }
-	parsed, err := syntax.Parse(re.String(), syntax.Perl)
-	if err != nil {
-		return m
-	}
-	prog, err := syntax.Compile(parsed.Simplify())
-	if err != nil {
-		return m
-	}
-	m.fast = m.load(prog)
-	if m.fast {
-		prefix, _ := re.LiteralPrefix()
-		m.prefix = []byte(prefix)
-	}
 	return m
+}
+
+// prepare builds the fast program once.
+func (m *Matcher) prepare() bool {
+	m.once.Do(func() {
+		parsed, err := syntax.Parse(m.re.String(), syntax.Perl)
+		if err != nil {
+			return
+		}
+		prog, err := syntax.Compile(parsed.Simplify())
+		if err != nil {
+			return
+		}
+		m.fast = m.load(prog)
+		if m.fast {
+			prefix, _ := m.re.LiteralPrefix()
+			m.prefix = []byte(prefix)
+		}
+	})
+	return m.fast
 }
 
 // load translates prog; false if it uses something the fast path lacks.
 func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.prog = make([]inst, len(prog.Inst))
+	tables := make(map[string]*[256]bool)
 	for i := range prog.Inst {
 		in := &prog.Inst[i]
 		out := &m.prog[i]
@@ -123,7 +152,11 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 		case syntax.InstEmptyWidth:
 			out.op, out.empty = opEmpty, syntax.EmptyOp(in.Arg)
 		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
-			out.op, out.table = opByte, asciiTable(in)
+			out.op, out.table = opByte, asciiTable(in, tables)
+			out.one = -1
+			if in.Op == syntax.InstRune1 && in.Rune[0] < 128 {
+				out.one = int16(in.Rune[0])
+			}
 		default:
 			return false
 		}
@@ -131,6 +164,9 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.start = prog.Start
 	m.anchored = prog.StartCond()&syntax.EmptyBeginText != 0
 	m.fuseRuns()
+	m.fuseStrings()
+	m.findNext()
+	m.findStarts()
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
 			m.prog[i].memo = m.nmemo
@@ -140,11 +176,23 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	return true
 }
 
-func asciiTable(in *syntax.Inst) *[128]bool {
-	var t [128]bool
-	for r := rune(0); r < 128; r++ {
-		t[r] = in.MatchRune(r)
+func asciiTable(in *syntax.Inst, tables map[string]*[256]bool) *[256]bool {
+	// Programs repeat classes (\S, \d) and letters: one table each.
+	key := string(rune(in.Op)) + string(rune(syntax.Flags(in.Arg)&syntax.FoldCase)) + string(in.Rune)
+	if t, ok := tables[key]; ok {
+		return t
 	}
+	var t [256]bool
+	if in.Op == syntax.InstRune1 {
+		if r := in.Rune[0]; r < 128 {
+			t[r] = true
+		}
+	} else {
+		for r := rune(0); r < 128; r++ {
+			t[r] = in.MatchRune(r)
+		}
+	}
+	tables[key] = &t
 	return &t
 }
 
@@ -187,50 +235,241 @@ func (m *Matcher) fuseRuns() {
 	}
 }
 
+// reachablePreds counts, for each instruction, the reachable instructions
+// that lead to it (the start counts as one): the fused loops leave
+// unreachable instructions behind, which must not stop a later fusion.
+func (m *Matcher) reachablePreds() []int {
+	preds := make([]int, len(m.prog))
+	seen := make([]bool, len(m.prog))
+	preds[m.start]++
+	todo := []int{m.start}
+	seen[m.start] = true
+	for len(todo) > 0 {
+		pc := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		in := m.prog[pc]
+		var outs []int
+		switch in.op {
+		case opMatch, opFail:
+		case opAlt:
+			outs = []int{in.out, in.arg}
+		default:
+			outs = []int{in.out}
+		}
+		for _, o := range outs {
+			preds[o]++
+			if !seen[o] {
+				seen[o] = true
+				todo = append(todo, o)
+			}
+		}
+	}
+	return preds
+}
+
+// fuseStrings turns chains of one-byte instructions (a literal such as
+// "CANONICAL_PEER_STATUS: peer=") into one opStr, compared at once. A chain
+// only continues into an instruction nothing else jumps to, so no path
+// enters a literal in its middle.
+func (m *Matcher) fuseStrings() {
+	preds := m.reachablePreds()
+	for i := range m.prog {
+		if preds[i] == 0 || m.prog[i].op != opByte || m.prog[i].one < 0 {
+			continue
+		}
+		lit := []byte{byte(m.prog[i].one)}
+		out := m.prog[i].out
+		for out != i && m.prog[out].op == opByte && m.prog[out].one >= 0 && preds[out] == 1 {
+			lit = append(lit, byte(m.prog[out].one))
+			out = m.prog[out].out
+		}
+		if len(lit) > 1 {
+			m.prog[i] = inst{op: opStr, lit: lit, table: m.prog[i].table, out: out, memo: -1}
+		}
+	}
+}
+
+// findNext sets each run's next: the first bytes of what follows it, looked
+// for past captures and no-ops (which consume nothing and cannot fail).
+func (m *Matcher) findNext() {
+	for i := range m.prog {
+		if m.prog[i].op != opRun {
+			continue
+		}
+		pc := m.prog[i].out
+		for steps := 0; steps < len(m.prog) && (m.prog[pc].op == opSave || m.prog[pc].op == opNop); steps++ {
+			pc = m.prog[pc].out
+		}
+		if op := m.prog[pc].op; op == opByte || op == opStr || op == opRun && m.prog[pc].min > 0 {
+			m.prog[i].next = m.prog[pc].table
+		}
+	}
+}
+
+// findStarts sets each alternative's outOK and argOK from the bytes each
+// instruction's paths can consume first, found by iterating to a fixed
+// point (the program has loops). A path that can reach a match or a
+// zero-width assertion without consuming can go on anywhere.
+func (m *Matcher) findStarts() {
+	type starts struct {
+		set     [2]uint64 // bytes a path can consume first
+		anyway  bool      // some path consumes nothing before a match or an assertion
+		visited bool
+	}
+	st := make([]starts, len(m.prog))
+	addTable := func(x *starts, t *[256]bool) bool {
+		changed := false
+		for c, ok := range t[:128] {
+			if ok && x.set[c/64]&(1<<(c%64)) == 0 {
+				x.set[c/64] |= 1 << (c % 64)
+				changed = true
+			}
+		}
+		return changed
+	}
+	merge := func(x *starts, y starts) bool {
+		changed := false
+		for w := range x.set {
+			if x.set[w]|y.set[w] != x.set[w] {
+				x.set[w] |= y.set[w]
+				changed = true
+			}
+		}
+		if y.anyway && !x.anyway {
+			x.anyway = true
+			changed = true
+		}
+		return changed
+	}
+	for changed := true; changed; {
+		changed = false
+		for pc := range m.prog {
+			in := &m.prog[pc]
+			x := &st[pc]
+			switch in.op {
+			case opByte, opStr:
+				if !x.visited {
+					x.visited = true
+					changed = addTable(x, in.table) || changed
+				}
+			case opRun:
+				if !x.visited {
+					x.visited = true
+					changed = addTable(x, in.table) || changed
+				}
+				if in.min == 0 {
+					changed = merge(x, st[in.out]) || changed
+				}
+			case opAlt:
+				changed = merge(x, st[in.out]) || changed
+				changed = merge(x, st[in.arg]) || changed
+			case opSave, opNop:
+				changed = merge(x, st[in.out]) || changed
+			case opMatch, opEmpty:
+				if !x.anyway {
+					x.anyway = true
+					changed = true
+				}
+			}
+		}
+	}
+	ok := func(x starts) *[129]bool {
+		var t [129]bool
+		for c := range 128 {
+			t[c] = x.anyway || x.set[c/64]&(1<<(c%64)) != 0
+		}
+		t[128] = x.anyway
+		return &t
+	}
+	for pc := range m.prog {
+		if in := &m.prog[pc]; in.op == opAlt {
+			in.outOK, in.argOK = ok(st[in.out]), ok(st[in.arg])
+		}
+	}
+}
+
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
+//
+// The failure memo only saves work: a state that failed once fails again,
+// so skipping it changes no result. A line is first run without it, within
+// a budget of branch steps that a filter's line takes several times over;
+// a line that spends the budget (a hostile one, built to make the pattern
+// backtrack) is run again with the memo, which keeps it linear.
 func (m *Matcher) FindSubmatchIndex(b []byte) []int {
-	if !m.fast || len(b) > maxLen || !isASCII(b) {
-		return m.re.FindSubmatchIndex(b)
+	return m.AppendSubmatchIndex(nil, b)
+}
+
+// AppendSubmatchIndex is FindSubmatchIndex appending the indexes to
+// dst[:0] (nil when there is no match): a caller with room for them, such
+// as an array on its stack, makes a match allocate nothing.
+func (m *Matcher) AppendSubmatchIndex(dst []int, b []byte) []int {
+	if len(b) > maxLen || !isASCII(b) || !m.prepare() {
+		if r := m.re.FindSubmatchIndex(b); r != nil {
+			return append(dst[:0], r...)
+		}
+		return nil
 	}
 	s := m.pool.Get().(*state)
 	defer m.pool.Put(s)
+	s.memo, s.steps, s.budget = false, 0, budgetPerByte*len(b)+budgetBase
+	if r, ok := m.search(s, b, dst); ok {
+		return r
+	}
 	words := (m.nmemo*(len(b)+1) + 63) / 64
 	if cap(s.visited) < words {
 		s.visited = make([]uint64, words)
 	}
 	s.visited = s.visited[:words]
 	clear(s.visited)
+	s.memo = true
+	r, _ := m.search(s, b, dst)
+	return r
+}
+
+// The budget of a run without the memo: branch steps (alternatives, runs,
+// give-backs) per byte of the line, and for any line.
+const (
+	budgetPerByte = 4
+	budgetBase    = 256
+)
+
+// search finds the leftmost match; false when it ran out of budget.
+func (m *Matcher) search(s *state, b []byte, dst []int) ([]int, bool) {
 	if m.anchored {
-		return m.try(s, b, 0)
+		return m.try(s, b, 0, dst)
 	}
 	for pos := 0; pos <= len(b); pos++ {
 		if len(m.prefix) > 0 {
 			i := bytes.Index(b[pos:], m.prefix)
 			if i < 0 {
-				return nil
+				return nil, true
 			}
 			pos += i
 		}
-		if r := m.try(s, b, pos); r != nil {
-			return r
+		if r, ok := m.try(s, b, pos, dst); r != nil || !ok {
+			return r, ok
 		}
 	}
-	return nil
+	return nil, true
 }
 
 // Match reports whether b contains a match.
 func (m *Matcher) Match(b []byte) bool {
-	if !m.fast {
+	if !m.prepare() {
 		return m.re.Match(b)
 	}
 	return m.FindSubmatchIndex(b) != nil
 }
 
+// isASCII looks at eight bytes at a time: it runs over every line.
 func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
+	var or uint64
+	for len(b) >= 8 {
+		or |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
 	}
-	return true
+	for _, c := range b {
+		or |= uint64(c)
+	}
+	return or&0x8080808080808080 == 0
 }

@@ -17,6 +17,10 @@ func agree(t testing.TB, re *regexp.Regexp, m *Matcher, line string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("pattern %q on %q:\n got %v\nwant %v", re, line, got, want)
 	}
+	var room [4]int
+	if got := m.AppendSubmatchIndex(room[:], []byte(line)); !slices.Equal(got, want) {
+		t.Fatalf("pattern %q on %q, appended:\n got %v\nwant %v", re, line, got, want)
+	}
 }
 
 func TestAgreesWithRegexp(t *testing.T) {
@@ -34,11 +38,19 @@ func TestAgreesWithRegexp(t *testing.T) {
 		{`x{2,4}y`, []string{"xxxxxy", "xy", "xxy"}},
 		{`(?m)^b$`, []string{"a\nb\nc", "b"}},
 		{`(?:/[^\s/]+)*`, []string{"/a/b c", ""}},
+		// giving back a run only where its continuation can start
+		{`^.*(x)(yz|y)`, []string{"axyzxy", "xy xyz", "xxx", "yz"}},
+		{`a+(b)?a`, []string{"aaab", "aaba", "a"}},
+		{`(\d+)\d{2}$`, []string{"12345", "12", "123"}},
+		{`\S+ (\S+)+ \d+$`, []string{"a b c 1", "a  1", "ab cd 12 x"}},
+		// literals fused into one comparison, entered only at their start
+		{`(a|ab)(c|bcd)(d*)`, []string{"abcd", "acd", "abc"}},
+		{`(?:foo|foobar)bar`, []string{"foobarbar", "foobar", "fooba"}},
 	}
 	for _, tt := range tests {
 		re := regexp.MustCompile(tt.pattern)
 		m := New(re)
-		if !m.fast {
+		if !m.prepare() {
 			t.Errorf("%q: not on the fast path", tt.pattern)
 		}
 		for _, l := range tt.lines {
@@ -82,4 +94,19 @@ var stockLike = []string{
 	`^(?:(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) \S+ sshd(?:-session|-auth)?(?:\[\d+\])?: )?(?:error: )?Failed \S+ for .* from (?P<host>\[[0-9A-Fa-f:.%]+\](?::\d{1,5})?|/ip[46]/[0-9A-Fa-f:.]+(?:/[^\s/]+)*|[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*) port \d+(?: ssh\d*)?(?:: [A-Z0-9][\w-]* (?:SHA256|MD5):[\w+/=:]+)?\s*$`,
 	`^(?:(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) \S+ sshd(?:-session|-auth)?(?:\[\d+\])?: )?[iI](?:nvalid|llegal) user .* from (?P<host>[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*)(?: port \d+)?\s*$`,
 	`CANONICAL_MISBEHAVING_PEER: peer=\S+ addr=(\S+)`,
+}
+
+// Lines built to make a pattern backtrack spend the budget of the run
+// without the failure memo and are run again with it: without that second
+// run these would take exponential time.
+func TestHostileLines(t *testing.T) {
+	tests := []struct{ pattern, line string }{
+		{`^(?:a|ab|b)*c`, strings.Repeat("ab", 2000)},
+		{`(?:x+x+)+y`, strings.Repeat("x", 3000)},
+		{`^(?:\S+ )*\S+ from (\S+)$`, strings.Repeat("a ", 1500) + "from"},
+	}
+	for _, tt := range tests {
+		re := regexp.MustCompile(tt.pattern)
+		agree(t, re, New(re), tt.line)
+	}
 }

@@ -246,6 +246,8 @@ func feedLone(ctx context.Context, c *cursor, in chan<- *pipeline.Batch, bar *pr
 	for {
 		text, err := r.Next()
 		switch {
+		case err == nil:
+			b.Add(logline.Line{Text: text, Source: c.name, Number: r.Line()})
 		case errors.Is(err, io.EOF):
 			if b.Len() > 0 {
 				send()
@@ -262,8 +264,6 @@ func feedLone(ctx context.Context, c *cursor, in chan<- *pipeline.Batch, bar *pr
 			}
 			fmt.Fprintf(warn, "peerjail: replay: %s: line %d: %v\n", c.name, r.Line()+1, err)
 			return nil
-		default:
-			b.Add(logline.Line{Text: text, Source: c.name, Number: r.Line()})
 		}
 		if b.Full() {
 			send()

@@ -53,7 +53,7 @@ func BenchmarkDetect(b *testing.B) {
 			var s stamp
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				if !automatic.detect(lines[i%len(lines)], &s) {
+				if !automatic.detect(lines[i%len(lines)], 0, &s) {
 					b.Fatal("no timestamp")
 				}
 			}

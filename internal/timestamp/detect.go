@@ -14,7 +14,8 @@ import (
 
 // detect puts in best the stamp at the start of the line or, when finer, the
 // one at the start of the program's message.
-func (sp *spec) detect(line []byte, best *stamp) bool {
+// prefix is what the caller knows of the relay prefix (see FindAfter).
+func (sp *spec) detect(line []byte, prefix int, best *stamp) bool {
 	var lead stamp
 	found := false
 	hasLead := leadStamp(line, &lead)
@@ -26,11 +27,16 @@ func (sp *spec) detect(line []byte, best *stamp) bool {
 	}
 	// Where the relay's prefix ends is logprefix's rule, the one the
 	// filters use; without a relay's stamp there is no prefix to skip.
-	pfx, ok := logprefix.Parse(line)
-	if !ok {
+	m := prefix - 1
+	if prefix == 0 {
+		pfx, ok := logprefix.Parse(line)
+		if !ok {
+			return found
+		}
+		m = pfx.Message
+	} else if prefix < 0 {
 		return found
 	}
-	m := pfx.Message
 	var prog stamp
 	if programStamp(line, m, &prog) && sp.accepts(&prog) && (!found || prog.res > best.res) {
 		*best, found = prog, true

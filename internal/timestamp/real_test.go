@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/logprefix"
 )
 
 // TestRealFixtures reads every line of the real-format fixtures (the
@@ -16,7 +18,8 @@ import (
 // written: within a second, whatever the style's precision. Monotonic and
 // cat output carry no relay wall time: the program's own stamp must be found,
 // except for a program that leaves the time to syslog (format
-// "syslog-message": sshd's raw and cat lines hold none).
+// "syslog-message": sshd's raw and cat lines hold none). FindAfter, told
+// where the prefix ends, finds the same time as Find on every line.
 func TestRealFixtures(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "real")
 	manifest, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
@@ -43,6 +46,14 @@ func TestRealFixtures(t *testing.T) {
 		stampless := c[3] == "syslog-message" && (c[4] == "raw" || c[4] == "cat" || c[4] == "short-monotonic")
 		for n := 0; sc.Scan(); n++ {
 			got, ok := d.Find(sc.Bytes())
+			// What a filter tells of the prefix (Hit.Prefix) changes nothing.
+			hint := -1
+			if p, has := logprefix.Parse(sc.Bytes()); has {
+				hint = p.Message + 1
+			}
+			if after, afterOK := d.FindAfter(sc.Bytes(), hint); after != got || afterOK != ok {
+				t.Errorf("%s:%d: FindAfter(%d) found %v %v, Find %v %v", c[0], n+1, hint, after, afterOK, got, ok)
+			}
 			if n >= len(stamps) {
 				t.Fatalf("%s: more lines than truth rows", c[0])
 			}

@@ -73,11 +73,18 @@ func NewDetector(o Options) (*Detector, error) {
 // the logfmt pairs before msg=, count as that position's stamp. Times with a
 // zone and epoch numbers come back in UTC, others in Options.Location.
 func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
+	return d.FindAfter(line, 0)
+}
+
+// FindAfter is Find for a line whose relay prefix the caller has parsed
+// already: prefix is 1 + logprefix.Parse(line)'s Message, -1 when Parse
+// found none, 0 when unknown (Find).
+func (d *Detector) FindAfter(line []byte, prefix int) (t time.Time, ok bool) {
 	var s stamp
 	if d.pat != nil {
 		ok = d.pat.find(line, &s)
 	} else {
-		ok = d.spec.detect(line, &s)
+		ok = d.spec.detect(line, prefix, &s)
 	}
 	if !ok {
 		return time.Time{}, false
