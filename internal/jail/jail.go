@@ -105,7 +105,7 @@ type Counter struct {
 	scratch  []int64   // for rebuilding a window without allocating
 	offences lru[int]  // bans so far per key, kept apart from windows
 	bans     banSet
-	esc      escalation // recent bans per wider IPv6 prefix
+	esc      escalation          // recent bans per wider IPv6 prefix
 	corr     *correlate.Table    // identity → addresses (SetCorrelation)
 	selfIDs  map[string]struct{} // own identities (SetSelfIDs)
 
