@@ -71,12 +71,19 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 		log = log.With("host", req.Host, "all", req.All, "lifted", n)
 	case "reload":
 		err = s.h.Reload(ctx)
+	case "fleet":
+		fh, ok := s.h.(FleetHandler)
+		if !ok {
+			err = invalidError{errors.New("this daemon has no fleet")}
+			break
+		}
+		resp.Fleet, err = fh.FleetStatus(ctx)
 	}
 	if err != nil {
 		log.Warn("control command failed", "err", err)
 		return failure(err)
 	}
-	if req.Cmd != "status" {
+	if req.Cmd != "status" && req.Cmd != "fleet" {
 		log.Info("control command")
 	}
 	resp.OK = true

@@ -40,6 +40,9 @@ type JailStatus struct {
 	BanTime     Duration `json:"bantime"`
 	// Actions are the jail's actions, one line each in the text form.
 	Actions []ActionStatus `json:"actions,omitempty"`
+	// Fleet is set for a jail that publishes to or takes bans from the
+	// fleet.
+	Fleet *JailFleet `json:"fleet,omitempty"`
 }
 
 // ActionStatus is one of a jail's actions as it stands now.
@@ -75,6 +78,19 @@ type Banned struct {
 	// EscalatedFrom is, for an IPv6 prefix the jail widened to, the prefix
 	// length its bans had before (ipv6_escalation).
 	EscalatedFrom int `json:"escalated_from,omitempty"`
+	// Source is "fleet" for a ban the fleet's quorum decided, absent for
+	// a local one; Reporters are then the reporters that made the quorum.
+	Source    string   `json:"source,omitempty"`
+	Reporters []string `json:"reporters,omitempty"`
+}
+
+// JailFleet is a jail's part in the fleet: whether it shares its bans,
+// the quorum its fleet policy asks (0: it takes no fleet bans), and
+// whether the fleet is reachable now; local bans go on either way.
+type JailFleet struct {
+	Publish   bool `json:"publish"`
+	Quorum    int  `json:"quorum,omitempty"`
+	Connected bool `json:"connected"`
 }
 
 // Enforcement values of Banned.

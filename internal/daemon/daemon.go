@@ -56,6 +56,8 @@ type Options struct {
 	// NetNS is an open network namespace (/proc/PID/ns/net) whose addresses
 	// ignoreself follows; 0 means the daemon's own. Tests pass their own.
 	NetNS int
+	// Version is peerjail's, carried in the fleet's reports.
+	Version string
 
 	// watchSelf replaces the netlink address watch (tests).
 	watchSelf func(ctx context.Context, update func([]netip.Prefix)) error
@@ -90,6 +92,8 @@ type Daemon struct {
 	// lost receives a value when the running generation stops counting by
 	// itself; Serve then returns an error.
 	lost chan struct{}
+
+	fleet fleetState // fleet.go
 
 	stopOnce sync.Once
 	teardown []func() error
@@ -194,7 +198,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 		d.teardown = append(d.teardown, fw.Close)
 	}
 	d.enf = &enforcer{kernel: d.kernel, st: st, log: d.log, now: d.o.Now, m: d.m,
-		positions: make(map[string]string), memo: memo}
+		positions: make(map[string]string), memo: memo, report: d.fleetReport}
 	// The queued actions stop after the last flush (stopGeneration, which
 	// runs before this) has handed them its decisions, and before the store
 	// closes: their outcomes are written to it.
@@ -217,6 +221,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 	started := d.switchReaders(gen)
 	d.start(gen)
 	waitReady(started, 10*time.Second, d.log)
+	if err := d.startFleet(ctx, cfg, gen); err != nil {
+		return err
+	}
 	d.teardown = append(d.teardown, d.stopGeneration)
 	d.enf.startVerifying(defaultVerify)
 	d.teardown = append(d.teardown, d.enf.stopVerifying)

@@ -42,6 +42,7 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 	if name != "" && len(out) == 0 {
 		return nil, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
+	d.fleetStatus(out)
 	return out, nil
 }
 
@@ -199,6 +200,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %w (the running configuration stays)", err)
 	}
 	d.swap(ctx, prev, g)
+	d.reloadFleet(ctx, cfg, g)
 	d.log.Info("configuration reloaded", "jails", len(g.jails))
 	return nil
 }
