@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
@@ -297,5 +299,50 @@ func TestFleetUnreachableBansLocallyAndDrains(t *testing.T) {
 	r := newReporters(t, srv.URL())
 	waitFor(t, "the outbox drained into the stream", func() bool {
 		return r.count("host-a") == 1 && fleetStatus(t, td).Outbox == 0
+	})
+}
+
+// A reload that leaves the fleet section and policies alone keeps the
+// running link (its connection and counts); one that changes a policy
+// starts a new one, whose metrics replace the old ones'.
+func TestFleetReload(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	dir := t.TempDir()
+	reg := prometheus.NewRegistry()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o600)
+	cfg := filepath.Join(dir, "peerjail.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(fleetConfig, log, srv.URL())), 0o600)
+	td := newTestDaemonWith(t, dir, firewall.NewFake(), func(o *Options) { o.Registry = reg })
+	waitFor(t, "the fleet connected", func() bool { return fleetStatus(t, td).Connected })
+	first := td.d.fleet.link.Load()
+
+	if err := td.client().Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if td.d.fleet.link.Load() != first {
+		t.Error("a reload that changed nothing of the fleet restarted it")
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(fmt.Sprintf(fleetConfig, log, srv.URL()), "quorum: 2", "quorum: 3", 1)), 0o600)
+	if err := td.client().Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if td.d.fleet.link.Load() == first {
+		t.Error("a reload that changed the quorum kept the old fleet")
+	}
+	if q := fleetStatus(t, td).Jails[0].Quorum; q != 3 {
+		t.Errorf("quorum after reload %d; want 3", q)
+	}
+	waitFor(t, "peerjail_fleet_connected 1", func() bool {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "peerjail_fleet_connected" {
+				return len(mf.Metric) == 1 && mf.Metric[0].GetGauge().GetValue() == 1
+			}
+		}
+		return false
 	})
 }
