@@ -1,0 +1,264 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/peerjail/peerjail/internal/fleet"
+	"github.com/peerjail/peerjail/internal/fleet/natstest"
+	"github.com/peerjail/peerjail/internal/netnstest"
+)
+
+// e2eFleet is three hosts, each in its namespace with its own nftables
+// table, linked by veth pairs to a namespace where one nats-server runs:
+// nothing of it is reachable from, or dials from, the host's namespace.
+type e2eFleet struct {
+	t     *testing.T
+	nats  *netnstest.NS
+	hosts []*e2eNode
+	names []string
+}
+
+func newFleet(t *testing.T) *e2eFleet {
+	t.Helper()
+	natstest.Need(t)
+	f := &e2eFleet{t: t, nats: netnstest.New(t)}
+	for i := range 3 {
+		n := newNode(t, "fleet.yaml")
+		natsIf, hostIf := netnstest.Veth(t, f.nats, n.ns)
+		f.nats.AddAddr(t, natsIf, fmt.Sprintf("10.77.%d.1/24", i+1))
+		n.ns.AddAddr(t, hostIf, fmt.Sprintf("10.77.%d.2/24", i+1))
+		name := fmt.Sprintf("host-%c", 'a'+i)
+		b, err := os.ReadFile(n.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := strings.NewReplacer("{{NATS}}", fmt.Sprintf("nats://10.77.%d.1:4222", i+1), "{{REPORTER}}", name)
+		if err := os.WriteFile(n.cfg, []byte(r.Replace(string(b))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.hosts, f.names = append(f.hosts, n), append(f.names, name)
+	}
+	f.startNATS()
+	return f
+}
+
+// startNATS runs nats-server with JetStream inside the NATS namespace until
+// the test ends.
+func (f *e2eFleet) startNATS() {
+	t := f.t
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	logPath := filepath.Join(dir, "nats.log")
+	text := fmt.Sprintf("server_name: nats-e2e\nlisten: 0.0.0.0:4222\njetstream {\n  store_dir: %q\n  max_memory_store: 64MB\n  max_file_store: 1GB\n}\n", filepath.Join(dir, "js"))
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command("ip", "netns", "exec", f.nats.Name, natstest.Binary, "-c", conf)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	})
+	// Readiness is read from its log: the host's namespace never dials it.
+	waitFor(t, 20*time.Second, "nats-server ready", func() bool {
+		b, _ := os.ReadFile(logPath)
+		select {
+		case <-exited:
+			t.Fatalf("nats-server exited: %s", b)
+		default:
+		}
+		return strings.Contains(string(b), "Server is ready")
+	})
+}
+
+// fleetStatus is `peerjail fleet status --json` on host i.
+func (f *e2eFleet) fleetStatus(i int) (fleet.Status, bool) {
+	n := f.hosts[i]
+	code, out, _ := n.cli("fleet", "status", "--json", "--socket", n.sock)
+	var st fleet.Status
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		return st, false
+	}
+	return st, true
+}
+
+func (f *e2eFleet) waitConnected(i int) {
+	f.t.Helper()
+	waitFor(f.t, 20*time.Second, f.names[i]+" connected to the fleet", func() bool {
+		st, ok := f.fleetStatus(i)
+		return ok && st.Connected
+	})
+}
+
+// reportsSeen is how many reports host i has read from reporter.
+func (f *e2eFleet) reportsSeen(i int, reporter string) int64 {
+	st, _ := f.fleetStatus(i)
+	for _, r := range st.Reporters {
+		if r.Reporter == reporter {
+			return r.Reports
+		}
+	}
+	return 0
+}
+
+// fail writes the lines that make host i ban each of hosts locally.
+func (f *e2eFleet) fail(i int, hosts ...string) {
+	f.t.Helper()
+	var b strings.Builder
+	now := time.Now().Format(time.Stamp)
+	for _, h := range hosts {
+		for p := range 3 {
+			fmt.Fprintf(&b, "%s %s sshd[7]: Failed password for root from %s port %d ssh2\n", now, f.names[i], h, 40000+p)
+		}
+	}
+	lf, err := os.OpenFile(f.hosts[i].log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer lf.Close()
+	if _, err := lf.WriteString(b.String()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *e2eFleet) inKernel(i int, host string) bool {
+	_, ok := f.hosts[i].kernelBans()[host]
+	return ok
+}
+
+// With quorum 2: a key one host reports is banned nowhere else; one that
+// two report is in all three hosts' kernel sets, marked fleet on the one
+// that did not see it; a host stopped during the reports bans it when it
+// starts again.
+func TestE2EFleetQuorum(t *testing.T) {
+	f := newFleet(t)
+	daemons := make([]*e2eDaemon, 3)
+	for i := range 3 {
+		daemons[i] = f.hosts[i].start()
+	}
+	for i := range 3 {
+		f.waitConnected(i)
+	}
+
+	f.fail(0, "198.18.0.1")
+	waitFor(t, 10*time.Second, "host-a's local ban", func() bool { return f.inKernel(0, "198.18.0.1") })
+	for i := 1; i < 3; i++ {
+		waitFor(t, 10*time.Second, f.names[i]+" reads host-a's report", func() bool { return f.reportsSeen(i, "host-a") >= 1 })
+	}
+
+	f.fail(0, "198.18.0.2")
+	f.fail(1, "198.18.0.2")
+	reported := time.Now()
+	waitFor(t, 10*time.Second, "host-c's fleet ban", func() bool { return f.inKernel(2, "198.18.0.2") })
+	t.Logf("fleet ban on host-c %s after both hosts' lines were written", time.Since(reported).Round(time.Millisecond))
+	for i := range 2 {
+		if !f.inKernel(i, "198.18.0.2") {
+			t.Errorf("%s does not ban the key it reported", f.names[i])
+		}
+	}
+	for i := 1; i < 3; i++ {
+		if f.inKernel(i, "198.18.0.1") {
+			t.Errorf("%s bans 198.18.0.1, which only host-a reported", f.names[i])
+		}
+	}
+	b := bannedHosts(f.hosts[2].mustStatus())["198.18.0.2"]
+	if b.Source != "fleet" || !slices.Equal(b.Reporters, []string{"host-a", "host-b"}) {
+		t.Errorf("host-c's status of the fleet ban: %+v; want source fleet, reporters host-a, host-b", b)
+	}
+
+	daemons[2].signal(syscall.SIGTERM)
+	if err := daemons[2].wait(20 * time.Second); err != nil {
+		t.Fatalf("host-c stopped with %v", err)
+	}
+	f.fail(0, "198.18.0.3")
+	f.fail(1, "198.18.0.3")
+	for i := range 2 {
+		waitFor(t, 10*time.Second, f.names[i]+"'s ban of 198.18.0.3", func() bool { return f.inKernel(i, "198.18.0.3") })
+	}
+	waitFor(t, 10*time.Second, "host-b reads host-a's report of 198.18.0.3", func() bool { return f.reportsSeen(1, "host-a") >= 3 })
+	daemons[2] = f.hosts[2].start()
+	waitFor(t, 10*time.Second, "host-c bans on start what was decided while it was away", func() bool { return f.inKernel(2, "198.18.0.3") })
+	if f.inKernel(2, "198.18.0.1") {
+		t.Error("host-c bans 198.18.0.1 after its restart; only host-a reported it")
+	}
+	for _, d := range daemons {
+		d.checkLog()
+	}
+}
+
+var elementAddr = regexp.MustCompile(`\b198\.18\.\d+\.\d+\b`)
+
+// monitor records when each 198.18.x.y element first appears in the
+// namespace's sets.
+type monitor struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (f *e2eFleet) monitor(i int) *monitor {
+	f.t.Helper()
+	m := &monitor{seen: map[string]time.Time{}}
+	cmd := exec.Command("ip", "netns", "exec", f.hosts[i].ns.Name, "nft", "monitor", "new", "elements")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			now := time.Now()
+			m.mu.Lock()
+			for _, a := range elementAddr.FindAllString(sc.Text(), -1) {
+				if _, ok := m.seen[a]; !ok {
+					m.seen[a] = now
+				}
+			}
+			m.mu.Unlock()
+		}
+	}()
+	f.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		_ = cmd.Wait()
+	})
+	return m
+}
+
+func (m *monitor) at(a string) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.seen[a]
+	return t, ok
+}
