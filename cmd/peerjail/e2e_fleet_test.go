@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/peerjail/peerjail/internal/fleet"
 	"github.com/peerjail/peerjail/internal/fleet/natstest"
 	"github.com/peerjail/peerjail/internal/netnstest"
@@ -261,4 +263,125 @@ func (m *monitor) at(a string) (time.Time, bool) {
 	defer m.mu.Unlock()
 	t, ok := m.seen[a]
 	return t, ok
+}
+
+// TestE2EFleetBanLatencyFigure measures, over 1,000 keys, the time from the
+// quorum-completing report (the second host's, when the NATS server relays
+// it) to the key's element in all three hosts' kernel sets. It is a figure,
+// not a check, and runs only when asked:
+//
+//	PEERJAIL_FLEET_FIGURE=1 go test -count=1 -run TestE2EFleetBanLatencyFigure -v ./cmd/peerjail/
+//
+// The reports are read by a NATS client inside the NATS namespace, on its
+// loopback; the elements by `nft monitor` inside each host's namespace. The
+// keys go one at a time: each waits for the one before in all kernels.
+func TestE2EFleetBanLatencyFigure(t *testing.T) {
+	if os.Getenv("PEERJAIL_FLEET_FIGURE") == "" {
+		t.Skip("a figure: set PEERJAIL_FLEET_FIGURE=1 to measure it")
+	}
+	keys := 1000
+	f := newFleet(t)
+	for i := range 3 {
+		f.hosts[i].start()
+	}
+	for i := range 3 {
+		f.waitConnected(i)
+	}
+	mons := []*monitor{f.monitor(0), f.monitor(1), f.monitor(2)}
+	reports := f.watchReports()
+	lat := make([]time.Duration, 0, keys)
+	for k := range keys {
+		host := fmt.Sprintf("198.18.%d.%d", k/200, k%200+1)
+		f.fail(0, host)
+		f.fail(1, host)
+		var last time.Time
+		waitFor(t, 10*time.Second, host+" in every kernel", func() bool {
+			last = time.Time{}
+			for _, m := range mons {
+				at, ok := m.at(host)
+				if !ok {
+					return false
+				}
+				if at.After(last) {
+					last = at
+				}
+			}
+			return true
+		})
+		var done time.Time
+		waitFor(t, 10*time.Second, host+"'s two reports", func() bool {
+			var ok bool
+			done, ok = reports.completed(host, 2)
+			return ok
+		})
+		lat = append(lat, last.Sub(done))
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	t.Logf("fleet ban latency over %d keys, quorum-completing report to the element in all 3 kernels: min %v, p50 %v, p99 %v, max %v",
+		keys, r(lat[0]), r(q(0.50)), r(q(0.99)), r(lat[len(lat)-1]))
+}
+
+// reportWatch records when the NATS server relayed each reporter's first
+// ban report of each key.
+type reportWatch struct {
+	mu   sync.Mutex
+	seen map[string]map[string]time.Time // key → reporter → when
+}
+
+// watchReports subscribes, from inside the NATS namespace, to every report.
+func (f *e2eFleet) watchReports() *reportWatch {
+	f.t.Helper()
+	w := &reportWatch{seen: map[string]map[string]time.Time{}}
+	var nc *nats.Conn
+	// The dial starts inside the NATS namespace, to its loopback; no
+	// reconnect may dial again from elsewhere.
+	err := f.nats.Run(func() error {
+		var err error
+		nc, err = nats.Connect("nats://127.0.0.1:4222", nats.NoReconnect())
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(nc.Close)
+	_, err = nc.Subscribe("peerjail.reports.>", func(m *nats.Msg) {
+		at := time.Now()
+		var r struct{ Action, Key string }
+		if json.Unmarshal(m.Data, &r) != nil || r.Action != "ban" {
+			return
+		}
+		reporter := strings.Split(m.Subject, ".")[2]
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.seen[r.Key] == nil {
+			w.seen[r.Key] = map[string]time.Time{}
+		}
+		if _, ok := w.seen[r.Key][reporter]; !ok {
+			w.seen[r.Key][reporter] = at
+		}
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		f.t.Fatal(err)
+	}
+	return w
+}
+
+// completed is when key's quorum-th reporter's report was relayed.
+func (w *reportWatch) completed(key string, quorum int) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ts []time.Time
+	for _, at := range w.seen[key] {
+		ts = append(ts, at)
+	}
+	if len(ts) < quorum {
+		return time.Time{}, false
+	}
+	slices.SortFunc(ts, time.Time.Compare)
+	return ts[quorum-1], true
 }
