@@ -154,6 +154,9 @@ func writeJail(w io.Writer, s JailStatus, now time.Time) {
 	writeWatched(tw, s)
 	fmt.Fprintf(tw, "  policy:\tmaxretry %d in %s, bantime %s\n",
 		s.MaxRetry, shortDuration(time.Duration(s.FindTime)), shortDuration(time.Duration(s.BanTime)))
+	if s.Fleet != nil {
+		fmt.Fprintf(tw, "  fleet:\t%s\n", fleetText(*s.Fleet))
+	}
 	fmt.Fprintf(tw, "  currently failing:\t%d %s\n", s.Failing, plural(s.Failing, "host", "hosts"))
 	fmt.Fprintf(tw, "  total hits:\t%d\n", s.TotalHits)
 	banned := fmt.Sprint(len(s.Banned))
@@ -189,14 +192,14 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, b := range bans {
 		if b.Until.IsZero() {
-			fmt.Fprintf(tw, "    %s\tno end\t\t%s\n", b.Host, enforcement(b))
+			fmt.Fprintf(tw, "    %s\tno end\t\t%s%s\n", b.Host, enforcement(b), fleetMark(b))
 			continue
 		}
 		left := "expiring"
 		if d := b.Until.Sub(now); d >= time.Second {
 			left = shortDuration(d) + " left"
 		}
-		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\t%s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"), enforcement(b))
+		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\t%s%s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"), enforcement(b), fleetMark(b))
 	}
 	_ = tw.Flush()
 }
