@@ -32,6 +32,7 @@ type e2eFleet struct {
 	nats  *netnstest.NS
 	hosts []*e2eNode
 	names []string
+	links []string // each host's end of its veth pair to NATS
 }
 
 func newFleet(t *testing.T) *e2eFleet {
@@ -52,7 +53,7 @@ func newFleet(t *testing.T) *e2eFleet {
 		if err := os.WriteFile(n.cfg, []byte(r.Replace(string(b))), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		f.hosts, f.names = append(f.hosts, n), append(f.names, name)
+		f.hosts, f.names, f.links = append(f.hosts, n), append(f.names, name), append(f.links, hostIf)
 	}
 	f.startNATS()
 	return f
@@ -263,6 +264,53 @@ func (m *monitor) at(a string) (time.Time, bool) {
 	defer m.mu.Unlock()
 	t, ok := m.seen[a]
 	return t, ok
+}
+
+// A host cut off from NATS (its link down) keeps banning locally, says in
+// status that the fleet is unreachable, queues its report and sends it when
+// the link is back; the others then ban what it and one other reported.
+func TestE2EFleetPartition(t *testing.T) {
+	f := newFleet(t)
+	for i := range 3 {
+		f.hosts[i].start()
+	}
+	for i := range 3 {
+		f.waitConnected(i)
+	}
+	c := f.hosts[2]
+	c.ns.MustExec(t, "ip", "link", "set", f.links[2], "down")
+	waitFor(t, 30*time.Second, "host-c sees the fleet away", func() bool {
+		st, ok := f.fleetStatus(2)
+		return ok && !st.Connected
+	})
+	f.fail(2, "198.18.1.1")
+	waitFor(t, 10*time.Second, "host-c's local ban", func() bool { return f.inKernel(2, "198.18.1.1") })
+	if fl := c.mustStatus().Fleet; fl == nil || fl.Connected {
+		t.Errorf("host-c's status of the fleet %+v during the partition; want unreachable", fl)
+	}
+	if _, out, _ := c.cli("status", "--socket", c.sock); !strings.Contains(out, "UNREACHABLE") {
+		t.Errorf("host-c's status text does not say the fleet is unreachable:\n%s", out)
+	}
+	waitFor(t, 10*time.Second, "host-c's report queued", func() bool {
+		st, _ := f.fleetStatus(2)
+		return st.Outbox == 1
+	})
+	f.fail(1, "198.18.1.1")
+	waitFor(t, 10*time.Second, "host-b's local ban", func() bool { return f.inKernel(1, "198.18.1.1") })
+	if f.inKernel(0, "198.18.1.1") {
+		t.Fatal("host-a bans on host-b's report alone")
+	}
+
+	c.ns.MustExec(t, "ip", "link", "set", f.links[2], "up")
+	waitFor(t, 30*time.Second, "host-c's outbox drained", func() bool {
+		st, ok := f.fleetStatus(2)
+		return ok && st.Connected && st.Outbox == 0
+	})
+	waitFor(t, 10*time.Second, "host-a's fleet ban once host-c's report arrived", func() bool { return f.inKernel(0, "198.18.1.1") })
+	b := bannedHosts(f.hosts[0].mustStatus())["198.18.1.1"]
+	if b.Source != "fleet" || !slices.Equal(b.Reporters, []string{"host-b", "host-c"}) {
+		t.Errorf("host-a's status of the ban: %+v; want fleet by host-b and host-c", b)
+	}
 }
 
 // TestE2EFleetBanLatencyFigure measures, over 1,000 keys, the time from the

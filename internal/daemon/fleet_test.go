@@ -346,3 +346,30 @@ func TestFleetReload(t *testing.T) {
 		return false
 	})
 }
+
+// A need_local_hit jail waits, quorum or not, for one hit of the key in
+// its own logs; that hit, far below maxretry, makes the fleet's ban.
+func TestFleetNeedLocalHit(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o600)
+	cfg := strings.Replace(fmt.Sprintf(fleetConfig, log, srv.URL()), "bantime: 2h}", "bantime: 2h, need_local_hit: true}", 1)
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(cfg), 0o600)
+	td := newTestDaemonWith(t, dir, firewall.NewFake(), nil)
+	r := newReporters(t, srv.URL())
+	r.send("host-b", fleet.Ban, "203.0.113.5")
+	r.send("host-c", fleet.Ban, "203.0.113.5")
+	waitFor(t, "the quorum waiting for a local hit", func() bool {
+		j := fleetStatus(t, td).Jails
+		return len(j) == 1 && j[0].Waiting == 1
+	})
+	if inFirewall(td.fw, "ssh", "203.0.113.5/32") {
+		t.Fatal("banned before any local hit")
+	}
+	td.appendLines(t, failed("203.0.113.5", 1)...)
+	waitFor(t, "the fleet ban after the local hit", func() bool { return inFirewall(td.fw, "ssh", "203.0.113.5/32") })
+	if b, _ := fleetBanned(t, td, "203.0.113.5"); b.Source != "fleet" {
+		t.Errorf("status %+v; want a fleet ban", b)
+	}
+}
