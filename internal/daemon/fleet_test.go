@@ -50,7 +50,33 @@ func fleetDaemon(t *testing.T, dir, url string) *testDaemon {
 	}
 	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf(fleetConfig, log, url)), 0o600)
 	fs := newFakeSelf("192.0.2.50")
-	return newTestDaemonWith(t, dir, firewall.NewFake(), func(o *Options) { o.watchSelf = fs.watch })
+	return newTestDaemonWith(t, dir, firewall.NewFake(), func(o *Options) {
+		o.watchSelf, o.Registry = fs.watch, prometheus.NewRegistry()
+	})
+}
+
+// gauge reads one series of the daemon's metrics; false if it is absent.
+func gauge(t *testing.T, td *testDaemon, name string, labels ...string) (float64, bool) {
+	t.Helper()
+	mfs, err := td.d.o.Registry.(prometheus.Gatherer).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.Metric {
+			for i, l := range m.Label {
+				if i*2+1 >= len(labels) || l.GetName() != labels[i*2] || l.GetValue() != labels[i*2+1] {
+					continue series
+				}
+			}
+			return m.GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
 }
 
 // reporters publish as the other hosts would, each on its own subject.
@@ -206,6 +232,12 @@ func TestFleetQuorumBansAsFleet(t *testing.T) {
 	if n := r.count("host-a"); n != 0 {
 		t.Errorf("host-a published %d reports; a fleet ban is not its own report", n)
 	}
+	if v, ok := gauge(t, td, "peerjail_fleet_enforced_bans", "jail", "ssh"); v != 2 {
+		t.Errorf("peerjail_fleet_enforced_bans{jail=ssh} = %v (%v); want the 2 fleet bans", v, ok)
+	}
+	if v, ok := gauge(t, td, "peerjail_fleet_connected"); v != 1 {
+		t.Errorf("peerjail_fleet_connected = %v (%v); want 1", v, ok)
+	}
 }
 
 // A fleet unban lifts the fleet's ban and never a local ban of the same
@@ -292,6 +324,9 @@ func TestFleetUnreachableBansLocallyAndDrains(t *testing.T) {
 	}
 	if f := st[0].Fleet; f == nil || f.Connected {
 		t.Errorf("jail's fleet status %+v while NATS is down; want not connected", f)
+	}
+	if v, ok := gauge(t, td, "peerjail_fleet_connected"); !ok || v != 0 {
+		t.Errorf("peerjail_fleet_connected = %v (%v) while NATS is down; want 0", v, ok)
 	}
 	waitFor(t, "the report in the outbox", func() bool { return fleetStatus(t, td).Outbox == 1 })
 
