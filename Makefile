@@ -14,7 +14,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test lint unit race bench fuzz clean sample demo install uninstall deb package-test bench-compare
+.PHONY: build test lint rules unit race bench fuzz clean sample demo install uninstall deb package-test bench-compare
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/peerjail
@@ -50,6 +50,10 @@ install: build
 	$(BIN) completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_peerjail
 	$(BIN) completion fish > $(DESTDIR)$(FISHCOMPDIR)/peerjail.fish
 	install -m 0644 configs/peerjail.yaml $(DESTDIR)$(DOCDIR)/peerjail.yaml
+	install -d $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR)/grafana $(DESTDIR)$(DOCDIR)/alertmanager
+	install -m 0644 configs/prometheus/peerjail.rules.yml configs/prometheus/peerjail.rules.test.yml $(DESTDIR)$(DOCDIR)/prometheus/
+	install -m 0644 configs/grafana/peerjail.json $(DESTDIR)$(DOCDIR)/grafana/
+	install -m 0644 configs/alertmanager/alertmanager.yml configs/alertmanager/README.md $(DESTDIR)$(DOCDIR)/alertmanager/
 	test -e $(DESTDIR)$(SYSCONFDIR)/peerjail/peerjail.yaml || \
 		sed $(UNIT_PATHS) configs/default.yaml > $(DESTDIR)$(SYSCONFDIR)/peerjail/peerjail.yaml
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/peerjail || \
@@ -60,6 +64,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/peerjail $(DESTDIR)$(UNITDIR)/peerjail.service $(DESTDIR)$(MANDIR)/man1/peerjail*.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/peerjail $(DESTDIR)$(ZSHCOMPDIR)/_peerjail $(DESTDIR)$(FISHCOMPDIR)/peerjail.fish \
 		$(DESTDIR)$(DOCDIR)/peerjail.yaml
+	rm -rf $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR)/grafana $(DESTDIR)$(DOCDIR)/alertmanager
 
 # deb: dist/peerjail_VERSION_ARCH.deb, the tree of `make install` for /usr
 # packed by nfpm (packaging/nfpm.yaml) with Debian's paths and gzipped man
@@ -81,9 +86,16 @@ deb: build
 package-test:
 	packaging/test.sh
 
-# test: formatting, vet, staticcheck, then the unit tests (the race detector
+# test: formatting, vet, staticcheck, the alert rules, then the unit tests (the race detector
 # on the packages that run goroutines), then the packaging test.
-test: lint unit race package-test
+test: lint rules unit race package-test
+
+# rules: the Prometheus alert rules checked and unit-tested by promtool
+# (Debian's prometheus package; .ci/run installs it). The Go tests in
+# configs/prometheus run the same and skip without promtool; this does not.
+rules:
+	promtool check rules configs/prometheus/peerjail.rules.yml
+	cd configs/prometheus && promtool test rules peerjail.rules.test.yml
 
 # lint also fails when go.mod or go.sum are not what `go mod tidy` makes of
 # them (it considers every build tag, so tailcompare's nxadm/tail counts).

@@ -28,6 +28,8 @@ grep -q '^ExecStart=/opt/pj/bin/peerjail run -c /etc/peerjail/peerjail.yaml \$PE
 for f in opt/pj/bin/peerjail opt/pj/share/man/man1/peerjail.1 opt/pj/share/man/man1/peerjail-run.1 \
 	opt/pj/share/bash-completion/completions/peerjail opt/pj/share/zsh/site-functions/_peerjail \
 	opt/pj/share/fish/vendor_completions.d/peerjail.fish opt/pj/share/doc/peerjail/peerjail.yaml \
+	opt/pj/share/doc/peerjail/prometheus/peerjail.rules.yml opt/pj/share/doc/peerjail/grafana/peerjail.json \
+	opt/pj/share/doc/peerjail/alertmanager/alertmanager.yml \
 	etc/peerjail/peerjail.yaml etc/default/peerjail; do
 	[ -s "$dest/$f" ] || fail "make install did not install $f"
 done

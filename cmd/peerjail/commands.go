@@ -38,8 +38,8 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCheckCmd(), newReplayCmd(), newTestFilterCmd(), newFiltersCmd(),
 		newRunCmd(), newStatusCmd(), newBanCmd(), newUnbanCmd(), newReloadCmd(), newFlushCmd(),
-		newFleetCmd(),
-		newVersionCmd(), newGenManCmd())
+		newVersionCmd(), newGenManCmd(), newBannedCmd(), newHistoryCmd(), newReportCmd(),
+		newConfigCmd(), newLogLevelCmd(), newFleetCmd())
 	return root
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,11 +28,13 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the daemon: follow the sources, ban with nftables",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+			var level slog.LevelVar // the log-level command changes it
+			l, err := control.ParseLogLevel(o.logLevel)
+			if err != nil {
 				return usageError{fmt.Errorf("--log-level: %w", err)}
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			level.Set(l)
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: &level}))
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			// Only main touches signals: SIGHUP becomes a reload request.
@@ -63,7 +63,7 @@ func newRunCmd() *cobra.Command {
 			}()
 			return daemon.Run(cmd.Context(), daemon.Options{
 				ConfigPath: o.config, StatePath: o.state, SocketPath: o.socket,
-				Logger: log, Registry: reg, MetricsAddr: o.metrics, Reload: reload,
+				Logger: log, LogLevel: &level, Registry: reg, MetricsAddr: o.metrics, Reload: reload,
 				Constructors: actionConstructors(), Version: func() string { v, _ := buildVersion(); return v }(),
 			})
 		},
@@ -86,34 +86,6 @@ func client(cmd *cobra.Command) control.Client {
 func addSocketFlag(cmd *cobra.Command) *cobra.Command {
 	cmd.Flags().String("socket", daemon.DefaultSocketPath, "control socket of the daemon")
 	return cmd
-}
-
-func newStatusCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "status [JAIL]",
-		Short: "Show failing and banned hosts per jail",
-		Args:  args(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			name := ""
-			if len(a) == 1 {
-				name = a[0]
-			}
-			st, err := client(cmd).Status(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			control.WriteStatus(cmd.OutOrStdout(), st, time.Now())
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return addSocketFlag(cmd)
 }
 
 func newBanCmd() *cobra.Command {
@@ -158,29 +130,38 @@ func newBanCmd() *cobra.Command {
 func newUnbanCmd() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "unban JAIL HOST | unban JAIL --all",
-		Short: "Lift a ban, or every ban of a jail",
+		Use:   "unban JAIL HOST | unban HOST | unban [JAIL] --all",
+		Short: "Lift a ban in a jail or in every jail, or every ban of a jail or of every jail",
 		Args: args(func(cmd *cobra.Command, a []string) error {
 			all, _ := cmd.Flags().GetBool("all")
-			if all && len(a) == 1 || !all && len(a) == 2 {
+			if all && len(a) <= 1 || !all && (len(a) == 1 || len(a) == 2) {
 				return nil
 			}
-			return errors.New("give JAIL HOST, or JAIL --all")
+			return errUnbanArgs
 		}),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			host := ""
-			if len(a) == 2 {
-				host = a[1]
+			var jail, host string
+			switch {
+			case len(a) == 2:
+				jail, host = a[0], a[1]
+			case all && len(a) == 1:
+				jail = a[0]
+			case len(a) == 1:
+				host = a[0]
 			}
-			n, err := client(cmd).Unban(cmd.Context(), a[0], host, all)
+			n, err := client(cmd).Unban(cmd.Context(), jail, host, all)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d ban(s) lifted in %s\n", n, a[0])
+			where := "in " + jail
+			if jail == "" {
+				where = "in every jail"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d ban(s) lifted %s\n", n, where)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "lift every ban of the jail")
+	cmd.Flags().BoolVar(&all, "all", false, "lift every ban of the jail (without JAIL: of every jail)")
 	return addSocketFlag(cmd)
 }
 

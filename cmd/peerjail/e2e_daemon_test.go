@@ -23,9 +23,10 @@ type e2eDaemon struct {
 	err    error // how it ended, once exited is closed
 }
 
-// start runs the daemon inside the namespace and returns once it has told
-// systemd (the test's notification socket) that it is ready.
-func (n *e2eNode) start() *e2eDaemon {
+// start runs the daemon inside the namespace, with extra flags of `run`,
+// and returns once it has told systemd (the test's notification socket)
+// that it is ready.
+func (n *e2eNode) start(extra ...string) *e2eDaemon {
 	n.t.Helper()
 	n.starts++
 	nth := n.starts
@@ -36,8 +37,8 @@ func (n *e2eNode) start() *e2eDaemon {
 	}
 	defer out.Close()
 	// ip netns exec execs the command: the process is the daemon itself.
-	d.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, n.exe, "run", "-c", n.cfg,
-		"--state", n.state, "--socket", n.sock, "--log-level", "info")
+	d.cmd = exec.Command("ip", append([]string{"netns", "exec", n.ns.Name, n.exe, "run", "-c", n.cfg,
+		"--state", n.state, "--socket", n.sock, "--log-level", "info"}, extra...)...)
 	// The daemon tells systemd READY=1 once its firewall is in place, its
 	// sources positioned and its control socket listening: that is the
 	// moment to wait for.

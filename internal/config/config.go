@@ -29,6 +29,10 @@ type Config struct {
 	Includes []Include
 	// Fleet is the fleet: section; nil when the host shares nothing.
 	Fleet *Fleet
+	// Audit is the audit section as written; AuditSettings applies defaults.
+	Audit *Audit
+	// Heartbeat is the dead-man switch (heartbeat:); nil when not set.
+	Heartbeat *Heartbeat
 }
 
 // Include is one file read through include:, and what it defines.
@@ -183,11 +187,13 @@ func (p *parser) document(root *yaml.Node) {
 	}
 	var filters, defaults, include, jails, fleet *yaml.Node
 	seen, ok := top.mapping(root, "", egJails, []handler{
+		{"audit", func(_ string, v *yaml.Node) { p.audit(v) }},
 		{"defaults", func(_ string, v *yaml.Node) { defaults = v }},
 		{"filters", func(_ string, v *yaml.Node) { filters = v }},
 		{"include", func(_ string, v *yaml.Node) { include = v }},
 		{"jails", func(_ string, v *yaml.Node) { jails = v }},
 		{"fleet", func(_ string, v *yaml.Node) { fleet = v }},
+		{"heartbeat", func(_ string, v *yaml.Node) { p.heartbeat(v) }},
 	})
 	if seen == nil {
 		return // not a mapping

@@ -27,6 +27,12 @@
 //	        journal._SYSTEMD_UNIT: flow.service
 //	      host: remote_address           # and/or id: peer_id (or [peer_id, origin_id]), used when host is absent or relayed
 //	      time: time                     # optional
+//	heartbeat:                # optional dead-man switch, main file only: see below
+//	  url: https://hc-ping.com/UUID   # requested while healthy; URL/fail when not
+//	  interval: 1m            # default 1m
+//	  timeout: 10s            # default 10s (at most interval)
+//	  method: GET             # GET (default) | POST (the body says why on /fail)
+//	  quiet: 2h               # optional: a jail that read no line for this long is unhealthy
 //	jails:
 //	  libp2p:                 # name: ^[a-z][a-z0-9_-]{0,23}$ (it becomes nftables set names)
 //	    enabled: true         # default true; disabled jails are checked but not run
@@ -102,6 +108,12 @@
 // are seen by the jails of every file. Jails run in order: the main file's,
 // then each included file's. The size limits (4 MiB, 2^20 nodes) hold for
 // all files together.
+//
+// heartbeat: is the healthchecks.io protocol: the daemon requests url every
+// interval while it is healthy (it counts, nftables works, no ban is
+// pending, and with quiet every jail read a line within it) and url/fail
+// when it is not. A daemon that is down or wedged sends nothing, which is
+// what the monitor alerts on.
 //
 // Problems read `FILE:LINE:COL: jail "x": key: what is wrong (e.g. a right
 // value)`, FILE being the file the problem is in (the included file's path

@@ -54,7 +54,7 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 	switch req.Cmd {
 	case "status":
 		var st []JailStatus
-		st, err = s.h.Status(ctx, req.Jail)
+		st, err = s.status(ctx, req)
 		if st == nil {
 			st = []JailStatus{}
 		}
@@ -71,6 +71,11 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 		log = log.With("host", req.Host, "all", req.All, "lifted", n)
 	case "reload":
 		err = s.h.Reload(ctx)
+	case "log-level":
+		var lv string
+		lv, err = s.logLevel(ctx, req.Level)
+		resp.Level = &lv
+		log = log.With("level", lv)
 	case "fleet":
 		fh, ok := s.h.(FleetHandler)
 		if !ok {
@@ -83,7 +88,7 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 		log.Warn("control command failed", "err", err)
 		return failure(err)
 	}
-	if req.Cmd != "status" && req.Cmd != "fleet" {
+	if req.Cmd != "status" && req.Cmd != "fleet" && (req.Cmd != "log-level" || req.Level != "") {
 		log.Info("control command")
 	}
 	resp.OK = true

@@ -4,17 +4,21 @@
 // answered by one JSON object on one line. Requests:
 //
 //	{"cmd":"status","jail":""}                      "" = every jail
+//	{"cmd":"status","jail":J,"top":10}              with J's 10 most failing hosts
 //	{"cmd":"ban","jail":J,"host":H,"for":"1h"}      "for" omitted: the jail's own ban length
 //	{"cmd":"ban","jail":J,"host":H,"force":true}    also an address the jail never bans
 //	{"cmd":"unban","jail":J,"host":H}
 //	{"cmd":"unban","jail":J,"all":true}
+//	{"cmd":"unban","host":H}                        no jail: in every jail (also with "all")
 //	{"cmd":"reload"}
+//	{"cmd":"log-level","level":"debug"}            "" = only report it
 //	{"cmd":"fleet"}                                 the fleet's status
 //
 // Responses are {"ok":false,"error":"..."} or {"ok":true, ...}, where the
 // payload is "jails" ([]JailStatus) for status, "ban" (BanResult) for ban,
-// "lifted" (a count) for unban and "fleet" (the fleet package's Status) for
-// fleet. Durations are Go duration text ("1h2m3s"), times RFC 3339.
+// "lifted" (a count) for unban, "level" (the level now) for log-level and
+// "fleet" (the fleet package's Status) for fleet. Durations are Go duration
+// text ("1h2m3s"), times RFC 3339.
 package control
 
 import (
@@ -52,7 +56,7 @@ type Handler interface {
 	// the host's own addresses), which is refused otherwise.
 	Ban(ctx context.Context, jail, host string, d time.Duration, force bool) (BanResult, error)
 	// Unban lifts host's ban, or every ban of the jail when all is set, and
-	// returns how many bans it lifted.
+	// returns how many bans it lifted; jail "" means in every jail.
 	Unban(ctx context.Context, jail, host string, all bool) (int, error)
 	// Reload re-reads the configuration; an invalid one keeps the running
 	// configuration and is returned as the error, with its file:line:col.
@@ -116,6 +120,8 @@ type request struct {
 	For   Duration `json:"for,omitempty"`
 	All   bool     `json:"all,omitempty"`
 	Force bool     `json:"force,omitempty"`
+	Top   int      `json:"top,omitempty"`   // status: failing hosts to list
+	Level string   `json:"level,omitempty"` // log-level
 }
 
 // response is the wire form of an answer; at most one payload is set.
@@ -127,6 +133,7 @@ type response struct {
 	Jails   *[]JailStatus   `json:"jails,omitempty"`
 	Ban     *BanResult      `json:"ban,omitempty"`
 	Lifted  *int            `json:"lifted,omitempty"`
+	Level   *string         `json:"level,omitempty"`
 	Fleet   json.RawMessage `json:"fleet,omitempty"`
 }
 
@@ -137,6 +144,9 @@ func failure(err error) response {
 // check rejects requests whose fields do not fit their command, so a typo
 // such as an unban without a host cannot mean something else.
 func (r request) check() error {
+	if err := r.checkOps(); err != nil {
+		return err
+	}
 	switch r.Cmd {
 	case "status":
 		if r.Host != "" || r.All || r.For != 0 || r.Force {
@@ -150,19 +160,23 @@ func (r request) check() error {
 			return fmt.Errorf("ban for %s: the length must be positive", r.For)
 		}
 	case "unban":
-		if r.Jail == "" || (r.Host == "") == !r.All || r.For != 0 || r.Force {
-			return errors.New("unban needs a jail and either a host or all")
+		if (r.Host == "") == !r.All || r.For != 0 || r.Force {
+			return errors.New("unban needs either a host or all (and a jail, or none for every jail)")
 		}
 	case "reload":
 		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {
 			return errors.New("reload takes no arguments")
 		}
-	case "fleet":
+	case "log-level":
 		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {
+			return errors.New("log-level takes only a level")
+		}
+	case "fleet":
+		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force || r.Level != "" {
 			return errors.New("fleet takes no arguments")
 		}
 	default:
-		return fmt.Errorf("unknown command %q (want status, ban, unban, reload or fleet)", r.Cmd)
+		return fmt.Errorf("unknown command %q (want status, ban, unban, reload, log-level or fleet)", r.Cmd)
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func (s *Server) serveConn(ctx context.Context, conn *net.UnixConn) {
 		resp = failure(errNotRoot)
 	} else {
 		_ = conn.SetReadDeadline(time.Now().Add(s.Timeout))
-		resp = s.respond(ctx, conn)
+		resp = s.respond(WithCaller(ctx, uid), conn)
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(s.Timeout))
 	if _, err := conn.Write(encodeResponse(resp)); err != nil {

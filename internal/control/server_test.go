@@ -48,7 +48,7 @@ func TestBadRequests(t *testing.T) {
 		{"unban forced", []byte(`{"cmd":"unban","jail":"j","host":"h","force":true}` + "\n"), "either a host or all"},
 		{"unban neither", []byte(`{"cmd":"unban","jail":"j"}` + "\n"), "either a host or all"},
 		{"unban both", []byte(`{"cmd":"unban","jail":"j","host":"h","all":true}` + "\n"), "either a host or all"},
-		{"unban without jail", []byte(`{"cmd":"unban","all":true}` + "\n"), "either a host or all"},
+		{"unban without jail, neither", []byte(`{"cmd":"unban"}` + "\n"), "either a host or all"},
 		{"status with host", []byte(`{"cmd":"status","host":"h"}` + "\n"), "status takes only a jail"},
 		{"reload with jail", []byte(`{"cmd":"reload","jail":"j"}` + "\n"), "reload takes no arguments"},
 		{"one byte too large", padded(MaxRequest + 1), "request larger than 64 KiB"},

@@ -18,12 +18,14 @@ import (
 //	 "failing":3,"total_hits":128,
 //	 "banned":[{"host":"203.0.113.7","until":"2024-07-27T12:00:00Z","remaining":"55m0s","enforcement":"enforced"}],
 //	 "total_banned":7,
-//	 "findtime":"10m0s","maxretry":5,"bantime":"1h0m0s"}
+//	 "findtime":"10m0s","maxretry":5,"bantime":"1h0m0s",
+//	 "failing_hosts":[{"host":"198.51.100.9","hits":4,"last":"2024-07-27T11:04:50Z"}]}
 //
-// sources, files, journal and banned are always arrays, never null. Fields may be added;
-// none will be renamed or removed. action is the comma list of the jail's
-// actions (their config keys: "nftables, flow-admin http://127.0.0.1:9002");
-// actions has one entry per action in config order.
+// sources, files, journal and banned are always arrays, never null;
+// failing_hosts is there only for one jail asked with a top. action is the
+// comma list of the jail's actions (their config keys: "nftables,
+// flow-admin http://127.0.0.1:9002"); actions has one entry per action in
+// config order. Fields may be added; none will be renamed or removed.
 type JailStatus struct {
 	Name        string   `json:"name"`
 	Filter      string   `json:"filter"`
@@ -43,6 +45,16 @@ type JailStatus struct {
 	// Fleet is set for a jail that publishes to or takes bans from the
 	// fleet.
 	Fleet *JailFleet `json:"fleet,omitempty"`
+	// FailingHosts are, for one jail asked with a top (status JAIL --top
+	// N), its hosts with the most hits inside findtime, most first.
+	FailingHosts []FailingHost `json:"failing_hosts,omitempty"`
+}
+
+// FailingHost is a host with hits inside findtime now.
+type FailingHost struct {
+	Host string    `json:"host"`
+	Hits int       `json:"hits"` // inside findtime, weighted
+	Last time.Time `json:"last"` // the latest of them
 }
 
 // ActionStatus is one of a jail's actions as it stands now.
@@ -167,6 +179,8 @@ func writeJail(w io.Writer, s JailStatus, now time.Time) {
 	fmt.Fprintf(tw, "  total banned:\t%d\n", s.TotalBanned)
 	_ = tw.Flush()
 	writeBans(w, s.Banned, now)
+	writeActions(w, s.Actions, now)
+	writeFailing(w, s, now)
 }
 
 // writeWatched shows what the sources read now: a jail whose glob
@@ -193,6 +207,7 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 	for _, b := range bans {
 		if b.Until.IsZero() {
 			fmt.Fprintf(tw, "    %s\tno end\t\t%s%s\n", b.Host, enforcement(b), fleetMark(b))
+			writeAddrs(tw, b)
 			continue
 		}
 		left := "expiring"
@@ -200,6 +215,7 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 			left = shortDuration(d) + " left"
 		}
 		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\t%s%s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"), enforcement(b), fleetMark(b))
+		writeAddrs(tw, b)
 	}
 	_ = tw.Flush()
 }
@@ -207,13 +223,17 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 // enforcement is a ban's state as the text shows it: a pending ban with
 // its error, so that an operator sees at once what is not enforced.
 func enforcement(b Banned) string {
-	if b.Enforcement == Pending && b.Error != "" {
-		return "PENDING: " + b.Error
-	}
+	e := b.Enforcement
 	if b.Enforcement == Pending {
-		return "PENDING"
+		e = "PENDING"
 	}
-	return b.Enforcement
+	if b.EscalatedFrom > 0 {
+		e += fmt.Sprintf(" (widened from /%d)", b.EscalatedFrom)
+	}
+	if b.Enforcement == Pending && b.Error != "" {
+		e += ": " + b.Error
+	}
+	return e
 }
 
 func pending(bans []Banned) int {

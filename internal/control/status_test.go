@@ -29,9 +29,20 @@ func statusSample() []JailStatus {
 			Banned: []Banned{
 				{Host: "203.0.113.7", Until: statusNow.Add(55 * time.Minute), Remaining: Duration(55 * time.Minute), Enforcement: Enforced},
 				{Host: "2001:db8:1:2::/64", Until: statusNow.Add(26*time.Hour + 3*time.Second + 400*time.Millisecond),
-					Enforcement: Pending, Error: "missing from the kernel"},
+					Enforcement: Pending, Error: "missing from the kernel", EscalatedFrom: 80},
 				{Host: "198.51.100.9", Until: statusNow.Add(-time.Second), Enforcement: Enforced}, // expiring as we speak
-				{Host: "16Uiu2HAm8DhX76aoUyo5nboCeAzoaLpppmvEaK54XB2gWBYV2gUX", Enforcement: "identity"},
+				{Host: "16Uiu2HAm8DhX76aoUyo5nboCeAzoaLpppmvEaK54XB2gWBYV2gUX", Enforcement: "identity",
+					Addrs: []string{"198.51.100.20", "2001:db8::20"}},
+			},
+			Actions: []ActionStatus{
+				{Name: "nftables", Held: 2},
+				{Name: "flow-admin http://127.0.0.1:9002", Held: 0, Queued: 3, Dropped: 1, Failing: true,
+					Since: statusNow.Add(-4 * time.Minute), Error: "connection refused"},
+			},
+			FailingHosts: []FailingHost{
+				{Host: "198.51.100.50", Hits: 4, Last: statusNow.Add(-10 * time.Second)},
+				{Host: "2001:db8:9::/64", Hits: 2, Last: statusNow.Add(-3 * time.Minute)},
+				{Host: "203.0.113.200", Hits: 1, Last: statusNow},
 			},
 		},
 		{
@@ -60,6 +71,21 @@ func TestWriteStatus(t *testing.T) {
 			WriteStatus(&buf, tt.st, statusNow.In(tt.loc))
 			checkGolden(t, tt.golden, buf.Bytes())
 		})
+	}
+}
+
+// TestWriteSummary: `peerjail status` without a jail, one line each.
+func TestWriteSummary(t *testing.T) {
+	st := statusSample()
+	st = append(st, JailStatus{Name: "flow", Filter: "flow-misbehavior", Action: "flow-admin",
+		Actions: []ActionStatus{{Name: "flow-admin http://127.0.0.1:9002", Queued: 2}, {Name: "nftables"}}})
+	for _, tt := range []struct {
+		golden string
+		st     []JailStatus
+	}{{"status-summary.golden", st}, {"status-summary-none.golden", nil}} {
+		var buf bytes.Buffer
+		WriteSummary(&buf, tt.st)
+		checkGolden(t, tt.golden, buf.Bytes())
 	}
 }
 

@@ -369,6 +369,7 @@ func (e *enforcer) untakenLocked(d jail.Decision) {
 // it gave up on), and in the view whether a ban it takes is in force.
 func (e *enforcer) outcome(key, label string) func(action.Outcome) {
 	return func(out action.Outcome) {
+		e.audit.answered(label, out)
 		var b store.Batch
 		for _, d := range out.Applied {
 			k := store.ActionKey{Action: key, Jail: d.Jail, Key: d.Key.String()}

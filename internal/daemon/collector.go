@@ -20,12 +20,16 @@ var (
 	// at the time the line was read, and here.
 	descTimeReplaced = prometheus.NewDesc("peerjail_line_time_replaced_total", "Matched lines whose stamp was distrusted and replaced by the read time, by jail and reason (future, past).", []string{"jail", "reason"}, nil)
 
+	descLastLine = prometheus.NewDesc("peerjail_last_line_timestamp_seconds", "Time the jail last read a line, or started reading before its first, by jail: a log nobody writes or nobody reads shows as an old value.", []string{"jail"}, nil)
+	descMaxHosts = prometheus.NewDesc("peerjail_max_hosts", "The jail's maxhosts: past it, the oldest tracked host is evicted.", []string{"jail"}, nil)
+	descTopHits  = prometheus.NewDesc("peerjail_top_offender_hits", "Hits inside findtime of the jail's 10 hosts with the most (ties: the most recent), by jail and host; found at most every 15s. Hosts below the 10 are not exported.", []string{"jail", "host"}, nil)
+
 	descStoreBehind = prometheus.NewDesc("peerjail_store_behind", "Records (bans, history, positions, windows) the state file does not hold yet because writing it failed; retried every second.", nil, nil)
 	descStoreErrors = prometheus.NewDesc("peerjail_store_errors_total", "Writes to the state file that failed (full disk, I/O error).", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted, descTimeReplaced, descStoreBehind, descStoreErrors} {
+	for _, d := range []*prometheus.Desc{descLines, descBanned, descPending, descFailing, descTracked, descEvicted, descTimeReplaced, descLastLine, descMaxHosts, descTopHits, descStoreBehind, descStoreErrors} {
 		ch <- d
 	}
 }
@@ -40,7 +44,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(c.d.st.Errors()))
 	now := c.d.o.Now()
 	g.eng.Do(func() {
-		for _, lj := range g.jails {
+		top := c.d.top.get(g, now)
+		for i, lj := range g.jails {
 			n, cs := lj.cfg.Name, lj.lane.Counts
 			st := lj.lane.Counter.Stats(now)
 			miss := cs.Lines - cs.Matched - cs.Ignored - cs.NoHost - cs.Unparsed - cs.Undated
@@ -59,6 +64,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(st.Evicted), n)
 			ch <- prometheus.MustNewConstMetric(descTimeReplaced, prometheus.CounterValue, float64(cs.FutureTime), n, "future")
 			ch <- prometheus.MustNewConstMetric(descTimeReplaced, prometheus.CounterValue, float64(cs.PastTime), n, "past")
+			ch <- prometheus.MustNewConstMetric(descLastLine, prometheus.GaugeValue, float64(cs.LastRead.UnixNano())/1e9, n)
+			ch <- prometheus.MustNewConstMetric(descMaxHosts, prometheus.GaugeValue, float64(lj.cfg.Policy.MaxHosts), n)
+			for _, o := range top[i] {
+				ch <- prometheus.MustNewConstMetric(descTopHits, prometheus.GaugeValue, float64(o.Hits), n, o.Key.String())
+			}
 		}
 	})
 }

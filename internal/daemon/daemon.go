@@ -33,6 +33,9 @@ type Options struct {
 	StatePath  string // default /var/lib/peerjail/state.db
 	SocketPath string // default /run/peerjail/peerjail.sock
 	Logger     *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler, which the
+	// log-level command changes at run time.
+	LogLevel *slog.LevelVar
 	// Registry receives the metrics; nil means none are exported.
 	Registry prometheus.Registerer
 	// MetricsAddr is where the metrics are served over HTTP ("" = not
@@ -73,6 +76,8 @@ type Daemon struct {
 	m      *metrics
 	ctl    *control.Server
 	self   *selfWatch
+	hb     beat     // the heartbeat: section's pinger (heartbeat.go)
+	top    topCache // for peerjail_top_offender_hits (topoffenders.go)
 	// metricsAddr is where the metrics are served, once bound.
 	metricsAddr net.Addr
 	// runners are the queued actions of the running generation, changed
@@ -202,6 +207,8 @@ func (d *Daemon) setup(ctx context.Context) error {
 	// The queued actions stop after the last flush (stopGeneration, which
 	// runs before this) has handed them its decisions, and before the store
 	// closes: their outcomes are written to it.
+	// The trail closes after the queued actions, whose answers it records.
+	d.enf.audit = d.openAudit(cfg)
 	d.teardown = append(d.teardown, func() error { return closeRunners(slices.Collect(maps.Values(d.runners))) })
 	// Listings of the kernel's sets end before the firewall closes.
 	d.teardown = append(d.teardown, func() error { d.enf.listing.Wait(); return nil })
@@ -250,7 +257,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	go func() { ctlDone <- d.ctl.Serve(ctlCtx) }()
 	stopWatchdog := startWatchdog(d.o.Notify, d.healthy)
 	defer stopWatchdog()
+	stopHeartbeat := d.startHeartbeat()
 	stop := func(cause error) error {
+		stopHeartbeat() // a stopping daemon goes silent
 		d.o.Notify("STOPPING=1")
 		d.log.Info("stopping")
 		cancel()

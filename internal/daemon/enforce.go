@@ -40,6 +40,8 @@ type enforcer struct {
 	adopt     *adoption // waiting for its listing, or to be applied
 	listing   sync.WaitGroup
 
+	audit *trail // the audit trail (audit.go); nil when off
+
 	view states     // what each ban's action holds (enforcement.go)
 	memo *setupMemo // the kernel firewall, nil when no jail uses nftables
 
@@ -164,6 +166,7 @@ func (e *enforcer) flush(ctx context.Context, force bool) error {
 		}
 	}
 	e.applied(e.pending, err, err != nil)
+	e.audit.decided(e.pending, e.auditResults(err))
 	for _, d := range e.pending {
 		e.logDecision(d)
 		e.m.decision(d)

@@ -26,7 +26,13 @@ func (e invalid) Is(target error) bool { return target == control.ErrInvalid }
 // so they see and change the jails consistently with the lines.
 
 // Status implements control.Handler.
-func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, error) {
+func (d *Daemon) Status(ctx context.Context, name string) ([]control.JailStatus, error) {
+	return d.StatusTop(ctx, name, 0)
+}
+
+// StatusTop implements control.TopHandler: the top hosts cost a walk of
+// the jail's failing hosts, so only one named jail lists them.
+func (d *Daemon) StatusTop(_ context.Context, name string, top int) ([]control.JailStatus, error) {
 	g, release := d.acquire()
 	defer release()
 	now := d.o.Now()
@@ -36,7 +42,11 @@ func (d *Daemon) Status(_ context.Context, name string) ([]control.JailStatus, e
 			if name != "" && lj.cfg.Name != name {
 				continue
 			}
-			out = append(out, jailStatus(lj, g.acts[lj.cfg.Name], now, d.enf))
+			js := jailStatus(lj, g.acts[lj.cfg.Name], now, d.enf)
+			if name != "" && top > 0 {
+				js.FailingHosts = failingHosts(lj, now, top)
+			}
+			out = append(out, js)
 		}
 	})
 	if name != "" && len(out) == 0 {
@@ -105,6 +115,7 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 	var dec jail.Decision
 	g.eng.Do(func() {
 		dec = lj.lane.Counter.Ban(k, d.o.Now(), dur)
+		d.enf.audit.manual(ctx, dec)
 		d.enf.queue(dec)
 	})
 	if err := d.enf.flush(ctx, true); err != nil {
@@ -117,6 +128,9 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 // shown by status that no longer reads so (a ban made before hosts were
 // checked) is still lifted by its exact text.
 func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, error) {
+	if name == "" {
+		return d.unbanEvery(ctx, host, all)
+	}
 	g, release := d.acquire()
 	defer release()
 	lj := g.find(name)
@@ -140,6 +154,7 @@ func (d *Daemon) Unban(ctx context.Context, name, host string, all bool) (int, e
 			return 0, invalid{fmt.Errorf("%s is not banned in jail %q", k, name)}
 		}
 	}
+	d.enf.audit.manual(ctx, decs...)
 	for _, dec := range decs {
 		d.enf.queue(dec)
 	}
@@ -177,6 +192,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	defer d.o.Notify("READY=1")
 	err := d.reload(ctx)
 	d.m.reload(err == nil)
+	d.enf.audit.reloaded(ctx, d.o.ConfigPath, err, d.current())
 	return err
 }
 
@@ -200,6 +216,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %w (the running configuration stays)", err)
 	}
 	d.swap(ctx, prev, g)
+	d.retuneHeartbeat(cfg)
 	d.reloadFleet(ctx, cfg, g)
 	d.log.Info("configuration reloaded", "jails", len(g.jails))
 	return nil

@@ -32,7 +32,7 @@ func TestLiveStampsOutsideTheBand(t *testing.T) {
 	feedLines(t, e, src, future, "198.51.100.2")
 	feedLines(t, e, src, past, "198.51.100.2")
 	feedLines(t, e, src, now.Add(-59*time.Second), "198.51.100.3")
-	want := Counts{Lines: 6, Matched: 6, Bans: 1, FutureTime: 2, PastTime: 2}
+	want := Counts{Lines: 6, Matched: 6, Bans: 1, FutureTime: 2, PastTime: 2, LastRead: now}
 	if j.Counts != want {
 		t.Errorf("counts %+v, want %+v", j.Counts, want)
 	}

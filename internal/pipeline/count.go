@@ -21,6 +21,11 @@ func (e *Engine) count(b *Batch) {
 		}
 	}
 	nj := len(e.jails)
+	if !now.IsZero() && len(b.Lines) > 0 {
+		for _, j := range b.src.jails {
+			e.jails[j].Counts.LastRead = now
+		}
+	}
 	for i := range b.Lines {
 		row := b.idx[i*nj : i*nj+nj]
 		for _, j := range b.src.jails {

@@ -63,6 +63,10 @@ type Counts struct {
 	// Replay: hits whose stamp jumped out of order (see Engine.hitTime).
 	// They count at the time their source had reached (and in Matched).
 	OutOfOrder int64
+	// LastRead is when the jail was last handed a line, or its engine
+	// made (live only: the batch's clock), for the alert on a log nobody
+	// writes or reads.
+	LastRead time.Time
 }
 
 // Options tune an Engine.
@@ -110,6 +114,10 @@ func New(jails []*Lane, o Options) *Engine {
 		}
 		if j.Counter != nil {
 			j.findTime = j.Counter.Policy().FindTime
+		}
+		if o.Now != nil && j.Counts.LastRead.IsZero() {
+			// A live jail's quiet time counts from when it starts.
+			j.Counts.LastRead = o.Now()
 		}
 	}
 	linkRecidive(jails)
