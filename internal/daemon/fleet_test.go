@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peerjail/peerjail/internal/audit"
 	"github.com/peerjail/peerjail/internal/control"
 	"github.com/peerjail/peerjail/internal/firewall"
 	"github.com/peerjail/peerjail/internal/fleet"
@@ -175,6 +176,21 @@ func fleetStored(t *testing.T, td *testDaemon, key string) (store.Ban, bool) {
 	return store.Ban{}, false
 }
 
+// fleetHistory is what the audit trail says the fleet did to key.
+func fleetHistory(t *testing.T, td *testDaemon, key string) []string {
+	t.Helper()
+	var out []string
+	if _, err := audit.Read(td.dir, func(r audit.Record) bool {
+		if r.Key == key && r.By == audit.ByFleet {
+			out = append(out, r.Event+" "+strings.Join(r.Reporters, ","))
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // settle waits until the daemon has applied every decision of the reports
 // sent so far: a probe key reported by two reporters is banned after them,
 // the stream and the decisions being ordered.
@@ -232,6 +248,9 @@ func TestFleetQuorumBansAsFleet(t *testing.T) {
 	if n := r.count("host-a"); n != 0 {
 		t.Errorf("host-a published %d reports; a fleet ban is not its own report", n)
 	}
+	waitFor(t, "the fleet ban in the audit trail", func() bool {
+		return slices.Equal(fleetHistory(t, td, "203.0.113.5"), []string{"ban host-b,host-c"})
+	})
 	if v, ok := gauge(t, td, "peerjail_fleet_enforced_bans", "jail", "ssh"); v != 2 {
 		t.Errorf("peerjail_fleet_enforced_bans{jail=ssh} = %v (%v); want the 2 fleet bans", v, ok)
 	}
@@ -274,6 +293,14 @@ func TestFleetUnbanLiftsOnlyFleetBans(t *testing.T) {
 	}
 	if _, ok := fleetStored(t, td, "203.0.113.5"); ok {
 		t.Error("the store still holds the lifted fleet ban")
+	}
+	// Withdrawn when host-b's unban left host-c alone, below the quorum.
+	waitFor(t, "the fleet's ban and unban in the audit trail", func() bool {
+		return slices.Equal(fleetHistory(t, td, "203.0.113.5"), []string{"ban host-b,host-c", "unban host-c"})
+	})
+	if h := fleetHistory(t, td, "198.51.100.7"); len(h) != 0 {
+		t.Errorf("the trail says the fleet did %q to the local ban", h)
+
 	}
 }
 
