@@ -293,7 +293,7 @@ func TestE2EFleetPartition(t *testing.T) {
 	if fl := c.mustStatus().Fleet; fl == nil || fl.Connected {
 		t.Errorf("host-c's status of the fleet %+v during the partition; want unreachable", fl)
 	}
-	if _, out, _ := c.cli("status", "--socket", c.sock); !strings.Contains(out, "UNREACHABLE") {
+	if _, out, _ := c.cli("status", "ssh", "--socket", c.sock); !strings.Contains(out, "UNREACHABLE") {
 		t.Errorf("host-c's status text does not say the fleet is unreachable:\n%s", out)
 	}
 	waitFor(t, 10*time.Second, "host-c's report queued", func() bool {
