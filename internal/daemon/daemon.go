@@ -228,10 +228,11 @@ func (d *Daemon) setup(ctx context.Context) error {
 	started := d.switchReaders(gen)
 	d.start(gen)
 	waitReady(started, 10*time.Second, d.log)
-	if err := d.startFleet(ctx, cfg, gen); err != nil {
-		return err
-	}
+	fleetErr := d.startFleet(ctx, cfg, gen)
 	d.teardown = append(d.teardown, d.stopGeneration)
+	if fleetErr != nil {
+		return fleetErr
+	}
 	d.enf.startVerifying(defaultVerify)
 	d.teardown = append(d.teardown, d.enf.stopVerifying)
 	ctl, err := control.Listen(d.o.SocketPath, d, d.log.With("component", "control"))

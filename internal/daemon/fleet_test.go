@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -433,5 +434,35 @@ func TestFleetNeedLocalHit(t *testing.T) {
 	waitFor(t, "the fleet ban after the local hit", func() bool { return inFirewall(td.fw, "ssh", "203.0.113.5/32") })
 	if b, _ := fleetBanned(t, td, "203.0.113.5"); b.Source != "fleet" {
 		t.Errorf("status %+v; want a fleet ban", b)
+	}
+}
+
+// A fleet whose outbox cannot be opened stops the start with the reason,
+// and the start undoes everything it did: the generation stops (goleak in
+// TestMain sees no goroutine left), and a daemon starts afterwards.
+func TestFleetOutboxUnopenableFailsStart(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o600)
+	cfg := filepath.Join(dir, "peerjail.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(fleetConfig, log, "nats://127.0.0.1:1")), 0o600)
+	state := filepath.Join(dir, "state.db")
+	if err := os.Mkdir(OutboxPath(state), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{ConfigPath: cfg, StatePath: state, SocketPath: filepath.Join(dir, "run", "peerjail.sock"),
+		Logger: slog.New(slog.DiscardHandler), NewFirewall: func() (firewall.Firewall, error) { return firewall.NewFake(), nil },
+		Notify: func(string) {}}
+	_, err := Start(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "fleet outbox") {
+		t.Fatalf("start with an unopenable outbox: %v; want the outbox's error", err)
+	}
+	os.Remove(OutboxPath(state))
+	d, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("start after the failed one: %v", err)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
 	}
 }
