@@ -28,3 +28,12 @@ func fleetMark(b Banned) string {
 	}
 	return fmt.Sprintf(", %s (%s)", b.Source, strings.Join(b.Reporters, ", "))
 }
+
+// fleetNote follows a jail's actions in the summary when its fleet is
+// away: its bans go on, the others' do not reach it.
+func fleetNote(s JailStatus) string {
+	if s.Fleet == nil || s.Fleet.Connected {
+		return ""
+	}
+	return ", fleet UNREACHABLE"
+}

@@ -55,6 +55,9 @@ func TestWriteStatusFleet(t *testing.T) {
 	var buf bytes.Buffer
 	WriteStatus(&buf, st, statusNow)
 	checkGolden(t, "status-fleet.golden", buf.Bytes())
+	buf.Reset()
+	WriteSummary(&buf, st)
+	checkGolden(t, "status-fleet-summary.golden", buf.Bytes())
 	got, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		t.Fatal(err)
