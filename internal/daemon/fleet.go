@@ -212,39 +212,73 @@ func (d *Daemon) stopFleet() error {
 	return nil
 }
 
-// enforceFleet applies the fleet's decisions until its Run returns. Each
-// waits for the generation a reload may be swapping.
+// maxFleetBatch bounds the decisions applied in one flush: a storm of
+// quorums costs one netlink transaction and one fsync per batch, not per ban.
+const maxFleetBatch = 1024
+
+// enforceFleet applies the fleet's decisions until its Run returns, as many
+// as are waiting at once. Each batch waits for the generation a reload may
+// be swapping.
 func (d *Daemon) enforceFleet(ctx context.Context, f *fleet.Fleet) {
+	batch := make([]fleet.Decision, 0, maxFleetBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case dec := <-f.Decisions():
-			g, release := d.acquire()
-			d.applyFleet(context.WithoutCancel(ctx), g, dec)
-			release()
+			batch = append(batch[:0], dec)
 		}
+	more:
+		for len(batch) < maxFleetBatch {
+			select {
+			case dec := <-f.Decisions():
+				batch = append(batch, dec)
+			default:
+				break more
+			}
+		}
+		g, release := d.acquire()
+		d.applyFleet(context.WithoutCancel(ctx), g, batch)
+		release()
 	}
 }
 
-// applyFleet enforces one fleet decision through the jail's actions, as a
+// applyFleet enforces fleet decisions through the jails' actions, as a
 // manual ban is: the counter, then the kernel, the store and the queued
-// actions. A local ban of the key stands; a fleet unban lifts only a fleet
-// ban; a decision delivered again (on restart) changes nothing.
-func (d *Daemon) applyFleet(ctx context.Context, g *generation, dec fleet.Decision) {
+// actions, all of them in one flush. A local ban of the key stands; a
+// fleet unban lifts only a fleet ban; a decision delivered again (on
+// restart) changes nothing.
+func (d *Daemon) applyFleet(ctx context.Context, g *generation, decs []fleet.Decision) {
+	queued := 0
+	for _, dec := range decs {
+		if d.queueFleet(ctx, g, dec) {
+			queued++
+		}
+	}
+	if queued == 0 {
+		return
+	}
+	if err := d.enf.flush(ctx, true); err != nil {
+		d.log.Error("fleet: apply", "decisions", queued, "err", err)
+	}
+}
+
+// queueFleet turns one fleet decision into the jail's, queued for the next
+// flush; false if it changes nothing here.
+func (d *Daemon) queueFleet(ctx context.Context, g *generation, dec fleet.Decision) bool {
 	lj := g.find(dec.Jail)
 	if lj == nil {
-		return
+		return false
 	}
 	k, err := jail.ParseKey(dec.Key, lj.cfg.Policy.IPv6Prefix)
 	if err != nil {
 		d.log.Warn("fleet: decision on a key this jail cannot read", "jail", dec.Jail, "host", dec.Key, "err", err)
-		return
+		return false
 	}
 	if dec.Action == fleet.Ban && k.Prefix.IsValid() {
 		if err := firewallAccepts(ctx, lj.cfg.Name, k.Prefix); err != nil {
 			d.log.Warn("fleet: ban refused", "jail", dec.Jail, "host", dec.Key, "err", err)
-			return
+			return false
 		}
 	}
 	id := fleetID{dec.Jail, k.String()}
@@ -287,12 +321,7 @@ func (d *Daemon) applyFleet(ctx context.Context, g *generation, dec fleet.Decisi
 		d.enf.queue(out)
 		queued = true
 	})
-	if !queued {
-		return
-	}
-	if err := d.enf.flush(ctx, true); err != nil {
-		d.log.Error("fleet: apply", "jail", dec.Jail, "host", id.key, "action", string(dec.Action), "err", err)
-	}
+	return queued
 }
 
 // fleetProtected tells the fleet which keys it must never ban: whatever
@@ -458,11 +487,13 @@ func (d *Daemon) fleetHits(ctx context.Context, g *generation) {
 			clear(lj.lane.Hosts)
 		}
 	})
+	var decs []fleet.Decision
 	for _, h := range hits {
 		if dec, ok := l.f.LocalHit(h.jail, h.key); ok {
-			d.applyFleet(ctx, g, dec)
+			decs = append(decs, dec)
 		}
 	}
+	d.applyFleet(ctx, g, decs)
 }
 
 // trackedRegisterer remembers what the fleet registers, so that a link
