@@ -396,8 +396,8 @@ func (l *fleetLink) enqueue(rs []fleet.Report) {
 }
 
 // publishLoop hands queued reports to the fleet's outbox, one bbolt
-// transaction each, off the enforcer's path; at stop it hands over what is
-// left.
+// transaction for all those waiting, off the enforcer's path; at stop it
+// hands over what is left.
 func (l *fleetLink) publishLoop(ctx context.Context, log interface {
 	Warn(msg string, args ...any)
 }) {
@@ -412,10 +412,8 @@ func (l *fleetLink) publishLoop(ctx context.Context, log interface {
 		rs := l.queue
 		l.queue = nil
 		l.mu.Unlock()
-		for _, r := range rs {
-			if err := l.f.Publish(r); err != nil {
-				log.Warn("fleet: report not queued", "jail", r.Jail, "host", r.Key, "err", err)
-			}
+		if err := l.f.Publish(rs...); err != nil {
+			log.Warn("fleet: reports not queued", "reports", len(rs), "err", err)
 		}
 		if stopping {
 			return
