@@ -48,6 +48,11 @@
 //	    ignoreself: true      # default true: never ban this host's own addresses
 //	    ipv6_prefix: 64       # default 64; 1..128: IPv6 hosts are counted and banned by this prefix
 //	    maxhosts: 1000000     # default 1000000: hosts tracked at once
+//	    ipv6_escalation:      # optional (also under defaults): widen IPv6 bans
+//	      start: 128          # default ipv6_prefix, which it replaces: the length bans start at
+//	      steps: [64, 48]     # required; strictly decreasing, each below start
+//	      after: 3            # default 3, at least 2: distinct bans inside one prefix of the next step ...
+//	      within: 1h          # default 1h: ... within this long make the next ban there cover the prefix
 //	    ports: [4001, "30000-30100"]  # default empty = all ports
 //	    protocol: tcp         # tcp | udp | all (default all)
 //	    action: nftables      # shorthand for actions: [nftables]; nftables (default) | dry-run
@@ -61,6 +66,12 @@
 //	    datepattern: iso8601  # optional: how to find the time in a line
 //	    max_clock_skew: 1m    # default 1m: a live line stamped further ahead, or older than findtime, counts at its read time
 //	    fleet: {quorum: 2, window: 10m, bantime: 1h, need_local_hit: false}  # needs fleet:; quorum 1..1000, window default 10m (at most 1d), bantime default the jail's
+//	  recidive:
+//	    type: recidive        # counts the bans of other jails instead of log lines; no filter, source,
+//	                          # datepattern, max_clock_skew, ports or protocol (it bans on all ports)
+//	    jails: [libp2p, sshd] # default every jail that is not a recidive jail; never its own bans
+//	    findtime: 1d          # a recidive jail's own defaults: findtime 1d, maxretry 5, bantime 1w
+//	audit: {enabled: true, max_size: 100MB, keep: 5}  # the audit trail, <state dir>/audit.jsonl; these are the defaults
 //	fleet:                    # optional: share bans over NATS JetStream (docs/fleet.md)
 //	  servers: [nats://127.0.0.1:4222]  # nats:// or tls://, no credentials in the URL
 //	  creds: /etc/peerjail/fleet.creds  # or nkey: a seed file; relative paths from the config's directory
@@ -70,16 +81,6 @@
 //	  subject: peerjail.reports  # default; reports go to <subject>.<reporter>.<jail>
 //	  replicas: 3             # default 1; 1..5, when peerjail creates the stream
 //	  publish: [libp2p]       # jails whose local decisions are shared; each must be a jail
-//	    ipv6_escalation:      # optional (also under defaults): widen IPv6 bans
-//	      start: 128          # default ipv6_prefix, which it replaces: the length bans start at
-//	      steps: [64, 48]     # required; strictly decreasing, each below start
-//	      after: 3            # default 3, at least 2: distinct bans inside one prefix of the next step ...
-//	      within: 1h          # default 1h: ... within this long make the next ban there cover the prefix
-//	  recidive:
-//	    type: recidive        # counts the bans of other jails instead of log lines; no filter, source,
-//	                          # datepattern, max_clock_skew, ports or protocol (it bans on all ports)
-//	    jails: [libp2p, sshd] # default every jail that is not a recidive jail; never its own bans
-//	    findtime: 1d          # a recidive jail's own defaults: findtime 1d, maxretry 5, bantime 1w
 //
 // Actions: a flow-admin url must be http(s) on loopback (127.0.0.0/8, ::1,
 // localhost) unless allow_remote: true, since a Flow node's admin port must

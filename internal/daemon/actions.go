@@ -124,7 +124,7 @@ func (d *Daemon) buildActions(cfg *config.Config) (map[string]*jailActions, []*a
 				r := &actionRunner{jail: jc.Name, spec: spec, key: spec.Key()}
 				r.Runner = action.NewRunner(a, action.RunnerOptions{
 					Jail: jc.Name, Type: string(spec.Type), Retries: spec.Retries, Queue: spec.Queue,
-					Logger: d.log, Metrics: d.actionMetrics, Outcome: d.enf.outcome(r.key, spec.Label()),
+					Logger: d.log, Metrics: d.actionMetrics, Outcome: d.enf.outcome(r.key, a.Name()),
 				})
 				ja.runners = append(ja.runners, r)
 				ja.status = append(ja.status, actionSlot{name: a.Name(), runner: r})

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +101,7 @@ func NewExec(spec config.ActionSpec, env action.Env) (*Exec, error) {
 		}
 		e.unban = &p
 	}
-	e.name = "exec " + filepath.Base(e.ban.path)
+	e.name = "exec " + e.ban.path // as the config summary names it (config.ActionSpec.Label)
 	return e, nil
 }
 

@@ -272,7 +272,8 @@ func TestNew(t *testing.T) {
 		}
 	}
 	e := newExec(t, config.ActionSpec{Ban: []string{"true"}})
-	if e.Name() != "exec true" {
+	// Named by the program's path, as the config summary names it.
+	if n := e.Name(); !strings.HasPrefix(n, "exec /") || !strings.HasSuffix(n, "/true") {
 		t.Errorf("Name = %q", e.Name())
 	}
 	if _, err := e.Held(t.Context()); !errors.Is(err, action.ErrNotListable) {

@@ -96,7 +96,9 @@ func NewBundle(h History, o BundleOptions) Bundle {
 		}
 		for _, r := range e.Events {
 			b.Decisions = append(b.Decisions, decision(r))
-			if r.Event == audit.EventUnban {
+			// Only bans count as seen; an action record is a queued
+			// action's answer to one of them.
+			if r.Event != audit.EventBan && r.Event != audit.EventEscalation {
 				continue
 			}
 			s := seen[r.Jail]

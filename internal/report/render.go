@@ -59,13 +59,21 @@ func eventText(r audit.Record) string {
 		fmt.Fprintf(&b, ", offence %d", r.Offences)
 	}
 	for _, a := range r.Actions {
-		if a.OK {
-			fmt.Fprintf(&b, "; %s ok", a.Action)
-		} else {
-			fmt.Fprintf(&b, "; %s failed: %s", a.Action, a.Error)
-		}
+		fmt.Fprintf(&b, "; %s %s", a.Action, outcome(a))
 	}
 	return b.String()
+}
+
+// outcome says what an action made of a decision: ok, failed with why, or
+// queued (its answer is a later record of event "action").
+func outcome(a audit.Result) string {
+	switch {
+	case a.OK:
+		return "ok"
+	case a.Queued:
+		return "queued"
+	}
+	return "failed: " + a.Error
 }
 
 // WriteJSON writes v as indented JSON, the form of --json and --format json.
@@ -111,11 +119,7 @@ func WriteMarkdown(w io.Writer, b Bundle) error {
 		for _, d := range b.Decisions {
 			var acts []string
 			for _, a := range d.Actions {
-				if a.OK {
-					acts = append(acts, a.Action+" ok")
-				} else {
-					acts = append(acts, a.Action+" failed: "+a.Error)
-				}
+				acts = append(acts, a.Action+" "+outcome(a))
 			}
 			off := ""
 			if d.Offences > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,10 @@ func fixture(t *testing.T) string {
 			Filter: "sshd", Policy: pol, Evidence: []string{"x"}, Actions: nft},
 		audit.Record{Time: t0.Add(2 * time.Hour), Event: "reload", By: "manual", UID: &uid, OK: &ok, Config: "/etc/peerjail/peerjail.yaml"},
 		audit.Record{Time: t0.Add(3 * time.Hour), Event: "ban", By: "jail", Jail: "ssh", Key: "198.51.100.7", At: t0.Add(3 * time.Hour), Until: t0.Add(5 * time.Hour), Hits: 4, Offences: 2,
-			Filter: "sshd", Policy: pol, Sources: src, Evidence: ev[2:], Actions: nft},
+			Filter: "sshd", Policy: pol, Sources: src, Evidence: ev[2:], Actions: append(slices.Clone(nft), audit.Result{Action: "webhook https://hooks.example.org", Queued: true})},
+		// The queued webhook's answer: not a ban of its own.
+		audit.Record{Time: t0.Add(3*time.Hour + time.Second), Event: "action", By: "jail", Jail: "ssh", Key: "198.51.100.7", At: t0.Add(3 * time.Hour),
+			Actions: []audit.Result{{Action: "webhook https://hooks.example.org", OK: true}}},
 		audit.Record{Time: t0.Add(4 * time.Hour), Event: "ban", By: "manual", UID: &uid, Jail: "libp2p", Key: "198.51.100.0/24", At: t0.Add(4 * time.Hour), Until: t0.Add(28 * time.Hour), Offences: 1,
 			Filter: "libp2p-peer-status", Policy: &audit.Policy{FindTime: "1h0m0s", MaxRetry: 10, BanTime: "1d0h0m0s"}, Sources: []string{"journal:_SYSTEMD_UNIT=ipfs.service"},
 			Actions: []audit.Result{{Action: "nftables", Error: "netlink: operation not permitted"}}},
@@ -213,7 +217,7 @@ func TestHistoryWhileLocked(t *testing.T) {
 	if h.StoreRead || !h.StoreLocked || len(h.Entries) != 2 || time.Since(start) > 5*time.Second {
 		t.Fatalf("store read %v, %d entries: want the trail's two (ssh, libp2p) without the store", h.StoreRead, len(h.Entries))
 	}
-	if e := h.Entries[1]; e.Jail != "ssh" || e.Offences != 2 || len(e.Events) != 3 {
+	if e := h.Entries[1]; e.Jail != "ssh" || e.Offences != 2 || len(e.Events) != 4 || !e.Until.Equal(t0.Add(5*time.Hour)) {
 		t.Errorf("ssh entry from the trail: %+v", e)
 	}
 }
