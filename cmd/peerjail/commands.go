@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newCheckCmd(), newReplayCmd(), newTestFilterCmd(), newFiltersCmd(),
 		newRunCmd(), newStatusCmd(), newBanCmd(), newUnbanCmd(), newReloadCmd(), newFlushCmd(),
 		newVersionCmd(), newGenManCmd(), newBannedCmd(), newHistoryCmd(), newReportCmd(),
-		newConfigCmd(), newLogLevelCmd())
+		newConfigCmd(), newLogLevelCmd(), newFleetCmd())
 	return root
 }
 
@@ -76,7 +76,11 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, line := range append(c.IncludeSummary(), c.Summary()...) {
+			lines := append(c.IncludeSummary(), c.Summary()...)
+			if f := c.FleetSummary(); f != "" {
+				lines = append(lines, f)
+			}
+			for _, line := range lines {
 				fmt.Fprintln(cmd.OutOrStdout(), line)
 			}
 			warnSources(cmd.ErrOrStderr(), c, source.CheckJournal)

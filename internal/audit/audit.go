@@ -37,6 +37,7 @@ const (
 	ByExpiry = "expiry" // the ban's time was up
 	ByManual = "manual" // a command on the control socket (UID says whose)
 	BySignal = "signal" // SIGHUP or systemctl reload
+	ByFleet  = "fleet"  // a quorum of the fleet's reporters (Reporters says whose)
 )
 
 // Record is one line of the trail. Its JSON form is a contract
@@ -73,6 +74,9 @@ type Record struct {
 	// Actions are what each of the jail's actions made of the decision;
 	// absent when none takes such a key (an identity in an nftables jail).
 	Actions []Result `json:"actions,omitempty"`
+	// Reporters are, for a fleet ban or unban, the fleet's reporters that
+	// made it (for an unban, those left).
+	Reporters []string `json:"reporters,omitempty"`
 	// OK and Error are a reload's outcome; Config is the file it read.
 	OK     *bool  `json:"ok,omitempty"`
 	Error  string `json:"error,omitempty"`

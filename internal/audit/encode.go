@@ -65,6 +65,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
+	b = appendOptStrings(b, "reporters", r.Reporters)
 	if r.OK != nil {
 		b = strconv.AppendBool(append(b, `,"ok":`...), *r.OK)
 	}

@@ -27,6 +27,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		{Time: at, Event: "ban", By: "manual", UID: &uid, Jail: "ssh", Key: "2001:db8::/64", Addrs: []string{"1.2.3.4/32"}, At: at, Until: at.Add(time.Hour),
 			Hits: 5, Offences: -1, EscalatedFrom: 64, Filter: "sshd", Policy: &Policy{FindTime: "10m", MaxRetry: 5, BanTime: "1h"}, Sources: []string{"files:/var/log/auth.log"},
 			Evidence: []string{"a\"b\\c\n\r\t\b\f\x00\x1f\x7f<&>", "\xff\xfe bad utf-8 é 日本 \u2028\u2029 🙂"}, Actions: []Result{{Action: "nftables", OK: true}, {Action: "webhook", Error: "x"}, {Action: "flow-admin", Queued: true}}},
+		{Time: at, Event: "ban", By: "fleet", Jail: "libp2p", Key: "203.0.113.5", Until: at.Add(time.Hour), Reporters: []string{"host-a", "host-b"}},
 		{Time: at.UTC(), Event: "reload", OK: &yes, Config: "/etc/p.yaml"},
 		{Time: at, Event: "reload", OK: &no, Error: "bad: \"x\""},
 		{Time: at, Event: "ban", Addrs: []string{}, Actions: []Result{}},

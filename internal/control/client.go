@@ -71,6 +71,19 @@ func (c Client) Reload(ctx context.Context) error {
 	return err
 }
 
+// FleetStatus returns the fleet's status as the daemon wrote it (the
+// fleet package's Status in JSON).
+func (c Client) FleetStatus(ctx context.Context) (json.RawMessage, error) {
+	resp, err := c.do(ctx, request{Cmd: "fleet"})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Fleet == nil {
+		return nil, errMalformed("fleet", "fleet")
+	}
+	return resp.Fleet, nil
+}
+
 func errMalformed(cmd, field string) error {
 	return fmt.Errorf("%s: daemon's answer has no %q", cmd, field)
 }

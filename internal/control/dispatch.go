@@ -76,12 +76,19 @@ func (s *Server) dispatch(ctx context.Context, req request) (resp response) {
 		lv, err = s.logLevel(ctx, req.Level)
 		resp.Level = &lv
 		log = log.With("level", lv)
+	case "fleet":
+		fh, ok := s.h.(FleetHandler)
+		if !ok {
+			err = invalidError{errors.New("this daemon has no fleet")}
+			break
+		}
+		resp.Fleet, err = fh.FleetStatus(ctx)
 	}
 	if err != nil {
 		log.Warn("control command failed", "err", err)
 		return failure(err)
 	}
-	if req.Cmd != "status" && (req.Cmd != "log-level" || req.Level != "") {
+	if req.Cmd != "status" && req.Cmd != "fleet" && (req.Cmd != "log-level" || req.Level != "") {
 		log.Info("control command")
 	}
 	resp.OK = true

@@ -12,15 +12,18 @@
 //	{"cmd":"unban","host":H}                        no jail: in every jail (also with "all")
 //	{"cmd":"reload"}
 //	{"cmd":"log-level","level":"debug"}            "" = only report it
+//	{"cmd":"fleet"}                                 the fleet's status
 //
 // Responses are {"ok":false,"error":"..."} or {"ok":true, ...}, where the
-// payload is "jails" ([]JailStatus) for status, "ban" (BanResult) for ban and
-// "lifted" (a count) for unban and "level" (the level now) for log-level. Durations are Go duration text ("1h2m3s"),
-// times RFC 3339.
+// payload is "jails" ([]JailStatus) for status, "ban" (BanResult) for ban,
+// "lifted" (a count) for unban, "level" (the level now) for log-level and
+// "fleet" (the fleet package's Status) for fleet. Durations are Go duration
+// text ("1h2m3s"), times RFC 3339.
 package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -58,6 +61,13 @@ type Handler interface {
 	// Reload re-reads the configuration; an invalid one keeps the running
 	// configuration and is returned as the error, with its file:line:col.
 	Reload(ctx context.Context) error
+}
+
+// FleetHandler is the optional part of a Handler that answers `fleet`:
+// the fleet's status as JSON, which this package passes on unread so that
+// it needs nothing of the fleet's.
+type FleetHandler interface {
+	FleetStatus(ctx context.Context) (json.RawMessage, error)
 }
 
 // ErrInvalid marks a handler error caused by what the operator gave (a bad
@@ -119,11 +129,12 @@ type response struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
 	// Invalid is set with Error when the handler's error wraps ErrInvalid.
-	Invalid bool          `json:"invalid,omitempty"`
-	Jails   *[]JailStatus `json:"jails,omitempty"`
-	Ban     *BanResult    `json:"ban,omitempty"`
-	Lifted  *int          `json:"lifted,omitempty"`
-	Level   *string       `json:"level,omitempty"`
+	Invalid bool            `json:"invalid,omitempty"`
+	Jails   *[]JailStatus   `json:"jails,omitempty"`
+	Ban     *BanResult      `json:"ban,omitempty"`
+	Lifted  *int            `json:"lifted,omitempty"`
+	Level   *string         `json:"level,omitempty"`
+	Fleet   json.RawMessage `json:"fleet,omitempty"`
 }
 
 func failure(err error) response {
@@ -160,8 +171,12 @@ func (r request) check() error {
 		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force {
 			return errors.New("log-level takes only a level")
 		}
+	case "fleet":
+		if r.Jail != "" || r.Host != "" || r.All || r.For != 0 || r.Force || r.Level != "" {
+			return errors.New("fleet takes no arguments")
+		}
 	default:
-		return fmt.Errorf("unknown command %q (want status, ban, unban, reload or log-level)", r.Cmd)
+		return fmt.Errorf("unknown command %q (want status, ban, unban, reload, log-level or fleet)", r.Cmd)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ type JailStatus struct {
 	BanTime     Duration `json:"bantime"`
 	// Actions are the jail's actions, one line each in the text form.
 	Actions []ActionStatus `json:"actions,omitempty"`
+	// Fleet is set for a jail that publishes to or takes bans from the
+	// fleet.
+	Fleet *JailFleet `json:"fleet,omitempty"`
 	// FailingHosts are, for one jail asked with a top (status JAIL --top
 	// N), its hosts with the most hits inside findtime, most first.
 	FailingHosts []FailingHost `json:"failing_hosts,omitempty"`
@@ -87,6 +90,19 @@ type Banned struct {
 	// EscalatedFrom is, for an IPv6 prefix the jail widened to, the prefix
 	// length its bans had before (ipv6_escalation).
 	EscalatedFrom int `json:"escalated_from,omitempty"`
+	// Source is "fleet" for a ban the fleet's quorum decided, absent for
+	// a local one; Reporters are then the reporters that made the quorum.
+	Source    string   `json:"source,omitempty"`
+	Reporters []string `json:"reporters,omitempty"`
+}
+
+// JailFleet is a jail's part in the fleet: whether it shares its bans,
+// the quorum its fleet policy asks (0: it takes no fleet bans), and
+// whether the fleet is reachable now; local bans go on either way.
+type JailFleet struct {
+	Publish   bool `json:"publish"`
+	Quorum    int  `json:"quorum,omitempty"`
+	Connected bool `json:"connected"`
 }
 
 // Enforcement values of Banned.
@@ -150,6 +166,9 @@ func writeJail(w io.Writer, s JailStatus, now time.Time) {
 	writeWatched(tw, s)
 	fmt.Fprintf(tw, "  policy:\tmaxretry %d in %s, bantime %s\n",
 		s.MaxRetry, shortDuration(time.Duration(s.FindTime)), shortDuration(time.Duration(s.BanTime)))
+	if s.Fleet != nil {
+		fmt.Fprintf(tw, "  fleet:\t%s\n", fleetText(*s.Fleet))
+	}
 	fmt.Fprintf(tw, "  currently failing:\t%d %s\n", s.Failing, plural(s.Failing, "host", "hosts"))
 	fmt.Fprintf(tw, "  total hits:\t%d\n", s.TotalHits)
 	banned := fmt.Sprint(len(s.Banned))
@@ -187,7 +206,7 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, b := range bans {
 		if b.Until.IsZero() {
-			fmt.Fprintf(tw, "    %s\tno end\t\t%s\n", b.Host, enforcement(b))
+			fmt.Fprintf(tw, "    %s\tno end\t\t%s%s\n", b.Host, enforcement(b), fleetMark(b))
 			writeAddrs(tw, b)
 			continue
 		}
@@ -195,7 +214,7 @@ func writeBans(w io.Writer, bans []Banned, now time.Time) {
 		if d := b.Until.Sub(now); d >= time.Second {
 			left = shortDuration(d) + " left"
 		}
-		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\t%s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"), enforcement(b))
+		fmt.Fprintf(tw, "    %s\t%s\tuntil %s\t%s%s\n", b.Host, left, b.Until.In(now.Location()).Format("2006-01-02 15:04:05 MST"), enforcement(b), fleetMark(b))
 		writeAddrs(tw, b)
 	}
 	_ = tw.Flush()

@@ -18,7 +18,7 @@ func WriteSummary(w io.Writer, st []JailStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "JAIL\tFILTER\tFAILING\tBANNED\tPENDING\tTOTAL BANNED\tACTIONS")
 	for _, s := range st {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", s.Name, s.Filter, s.Failing, len(s.Banned), pending(s.Banned), s.TotalBanned, actionsLine(s))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", s.Name, s.Filter, s.Failing, len(s.Banned), pending(s.Banned), s.TotalBanned, actionsLine(s)+fleetNote(s))
 	}
 	_ = tw.Flush()
 }

@@ -300,6 +300,9 @@ func parsePrefixes(ss []string) []netip.Prefix {
 // a decision is known: here what the flush did, there what each queued
 // action did.
 func (e *enforcer) flushed(decs []jail.Decision) {
+	if e.report != nil {
+		e.report(decs)
+	}
 	for _, d := range decs {
 		ja := e.jails[d.Jail]
 		if ja == nil {

@@ -134,6 +134,10 @@ func (t *trail) record(d jail.Decision, now time.Time) audit.Record {
 	for _, a := range d.Addrs {
 		r.Addrs = append(r.Addrs, a.String())
 	}
+	if d.Source == sourceFleet {
+		r.By, r.Reporters = audit.ByFleet, d.Reporters
+		return r
+	}
 	n := manualNote{d.Jail, key, d.Action == jail.ActionBan}
 	if uids := t.callers[n]; len(uids) > 0 {
 		r.By = audit.ByManual

@@ -60,6 +60,8 @@ type Options struct {
 	// NetNS is an open network namespace (/proc/PID/ns/net) whose addresses
 	// ignoreself follows; 0 means the daemon's own. Tests pass their own.
 	NetNS int
+	// Version is peerjail's, carried in the fleet's reports.
+	Version string
 
 	// watchSelf replaces the netlink address watch (tests).
 	watchSelf func(ctx context.Context, update func([]netip.Prefix)) error
@@ -101,6 +103,8 @@ type Daemon struct {
 	// lost receives a value when the running generation stops counting by
 	// itself; Serve then returns an error.
 	lost chan struct{}
+
+	fleet fleetState // fleet.go
 
 	stopOnce sync.Once
 	teardown []func() error
@@ -205,7 +209,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 		d.teardown = append(d.teardown, fw.Close)
 	}
 	d.enf = &enforcer{kernel: d.kernel, st: st, log: d.log, now: d.o.Now, m: d.m,
-		positions: make(map[string]string), memo: memo}
+		positions: make(map[string]string), memo: memo, report: d.fleetReport}
 	// The queued actions stop after the last flush (stopGeneration, which
 	// runs before this) has handed them its decisions, and before the store
 	// closes: their outcomes are written to it.
@@ -230,7 +234,11 @@ func (d *Daemon) setup(ctx context.Context) error {
 	started := d.switchReaders(gen)
 	d.start(gen)
 	waitReady(started, 10*time.Second, d.log)
+	fleetErr := d.startFleet(ctx, cfg, gen)
 	d.teardown = append(d.teardown, d.stopGeneration)
+	if fleetErr != nil {
+		return fleetErr
+	}
 	d.enf.startVerifying(defaultVerify)
 	d.teardown = append(d.teardown, d.enf.stopVerifying)
 	ctl, err := control.Listen(d.o.SocketPath, d, d.log.With("component", "control"))

@@ -52,6 +52,8 @@ type enforcer struct {
 	ops   map[string]string // firewall operations failing now, by op: the last error
 
 	untaken map[string]bool // jails told that none of their actions takes a decision
+
+	report func([]jail.Decision) // the fleet's publisher (fleet.go), set once at setup
 }
 
 // opFailed counts a failed firewall operation and logs it when it starts
@@ -201,7 +203,7 @@ func addToBatch(b *store.Batch, d jail.Decision, ja *jailActions) {
 		b.DeleteBans = append(b.DeleteBans, store.BanKey{Jail: d.Jail, Key: key})
 		return
 	}
-	ban := store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences}
+	ban := store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences, Source: d.Source, Reporters: d.Reporters}
 	for _, p := range d.Addrs {
 		ban.Addrs = append(ban.Addrs, jail.Key{Prefix: p}.String())
 	}

@@ -98,8 +98,13 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 		Correlation: d.corr,
 		SelfIDs:     cfg.SelfIDs,
 		OnDecision:  d.enf.queue,
-		AfterBatch:  func(b *pipeline.Batch) { d.afterBatch(flushCtx, b); d.savePending(flushCtx, g, pendingSaveInterval) },
+		AfterBatch: func(b *pipeline.Batch) {
+			d.afterBatch(flushCtx, b)
+			d.savePending(flushCtx, g, pendingSaveInterval)
+			d.fleetHits(flushCtx, g)
+		},
 	})
+	trackLocalHits(g)
 	if g.groups, err = d.sourceGroups(g); err != nil {
 		return nil, err
 	}

@@ -52,6 +52,7 @@ func (d *Daemon) StatusTop(_ context.Context, name string, top int) ([]control.J
 	if name != "" && len(out) == 0 {
 		return nil, invalid{fmt.Errorf("%w %q", ErrNoJail, name)}
 	}
+	d.fleetStatus(out)
 	return out, nil
 }
 
@@ -216,6 +217,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 	}
 	d.swap(ctx, prev, g)
 	d.retuneHeartbeat(cfg)
+	d.reloadFleet(ctx, cfg, g)
 	d.log.Info("configuration reloaded", "jails", len(g.jails))
 	return nil
 }

@@ -21,6 +21,13 @@ func (f *Fleet) natsOptions() ([]nats.Option, error) {
 		nats.ReconnectWait(f.opts.ReconnectWait),
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(2 * time.Second),
+		// A silent partition (a link down, a firewall dropping packets)
+		// shows only as unanswered pings: with the client's default of two
+		// minutes between them, status would say connected for minutes
+		// while nothing gets through. Two unanswered pings 2s apart
+		// tell it in about six seconds.
+		nats.PingInterval(2 * time.Second),
+		nats.MaxPingsOutstanding(2),
 		// Replies to this host alone: the server's permissions let each
 		// user subscribe to its own inbox prefix only.
 		nats.CustomInboxPrefix("_INBOX_" + f.reporter),

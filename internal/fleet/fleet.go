@@ -128,30 +128,40 @@ func (f *Fleet) Reporter() string { return f.reporter }
 // stream keeps the reports).
 func (f *Fleet) Decisions() <-chan Decision { return f.out }
 
-// Publish queues a local decision of a shared jail for the stream; it does
-// not wait for the network. A report of a jail not in publish: is ignored.
-func (f *Fleet) Publish(r Report) error {
-	if !slices.Contains(f.cfg.Publish, r.Jail) {
-		return nil
+// Publish queues local decisions of shared jails for the stream, in one
+// write of the outbox (one fsync for a burst of bans); it does not wait for
+// the network. Reports of jails not in publish: are ignored, and one that
+// cannot be encoded is returned as an error without holding back the rest.
+func (f *Fleet) Publish(rs ...Report) error {
+	var errs []error
+	envs := make([]Envelope, 0, len(rs))
+	for _, r := range rs {
+		if !slices.Contains(f.cfg.Publish, r.Jail) {
+			continue
+		}
+		data, err := encode(r, f.reporter, f.opts.Version)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		id := make([]byte, 12)
+		rand.Read(id)
+		envs = append(envs, Envelope{ID: f.reporter + "-" + hex.EncodeToString(id), Subject: f.subject(r.Jail), Data: data})
 	}
-	data, err := encode(r, f.reporter, f.opts.Version)
-	if err != nil {
-		return err
+	if len(envs) == 0 {
+		return errors.Join(errs...)
 	}
-	id := make([]byte, 12)
-	rand.Read(id)
-	env := Envelope{ID: f.reporter + "-" + hex.EncodeToString(id), Subject: f.subject(r.Jail), Data: data}
-	dropped, err := f.opts.Outbox.Put(env)
+	dropped, err := f.opts.Outbox.Put(envs...)
 	f.m.dropped.Add(float64(dropped))
 	if err != nil {
-		f.m.dropped.Inc()
-		return fmt.Errorf("fleet: %w", err)
+		f.m.dropped.Add(float64(len(envs)))
+		errs = append(errs, fmt.Errorf("fleet: %w", err))
 	}
 	select {
 	case f.wake <- struct{}{}:
 	default:
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (f *Fleet) subject(jail string) string {

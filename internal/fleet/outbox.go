@@ -30,9 +30,10 @@ type Queued struct {
 // Outbox keeps reports until the stream has acknowledged them, across
 // restarts.
 type Outbox interface {
-	// Put appends e; when the outbox is full it first drops the oldest
-	// reports and says how many.
-	Put(e Envelope) (dropped int, err error)
+	// Put appends es in order, in one write; when the outbox is full it
+	// drops the oldest reports (of es too, when they alone overflow it)
+	// and says how many.
+	Put(es ...Envelope) (dropped int, err error)
 	// Peek returns up to n of the oldest reports.
 	Peek(n int) ([]Queued, error)
 	// Delete removes reports by Seq, once acknowledged.
@@ -102,34 +103,48 @@ func (o *BoltOutbox) Close() error {
 	return err
 }
 
-func (o *BoltOutbox) Put(e Envelope) (int, error) {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return 0, fmt.Errorf("queue report %s: %w", e.ID, err)
+func (o *BoltOutbox) Put(es ...Envelope) (int, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	// More than the outbox holds: the oldest of them are dropped unwritten.
+	skipped := max(len(es)-o.max, 0)
+	es = es[skipped:]
+	data := make([][]byte, len(es))
+	for i, e := range es {
+		var err error
+		if data[i], err = json.Marshal(e); err != nil {
+			return 0, fmt.Errorf("queue report %s: %w", e.ID, err)
+		}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	dropped := 0
-	err = o.db.Update(func(tx *bolt.Tx) error {
+	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(OutboxBucket))
 		c := b.Cursor()
-		for k, _ := c.First(); k != nil && o.n-dropped >= o.max; k, _ = c.Next() {
+		for k, _ := c.First(); k != nil && o.n-dropped+len(es) > o.max; k, _ = c.Next() {
 			if err := c.Delete(); err != nil {
 				return err
 			}
 			dropped++
 		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
+		for _, d := range data {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), d); err != nil {
+				return err
+			}
 		}
-		return b.Put(binary.BigEndian.AppendUint64(nil, seq), data)
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("queue report %s: %w", e.ID, err)
+		return 0, fmt.Errorf("queue %d reports from %s: %w", len(es), es[0].ID, err)
 	}
-	o.n += 1 - dropped
-	return dropped, nil
+	o.n += len(es) - dropped
+	return dropped + skipped, nil
 }
 
 func (o *BoltOutbox) Peek(n int) ([]Queued, error) {
@@ -202,13 +217,15 @@ func NewMemOutbox(max int) *MemOutbox {
 	return &MemOutbox{max: max}
 }
 
-func (o *MemOutbox) Put(e Envelope) (int, error) {
+func (o *MemOutbox) Put(es ...Envelope) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	dropped := max(len(o.q)+1-o.max, 0)
-	o.q = o.q[dropped:]
-	o.next++
-	o.q = append(o.q, Queued{Seq: o.next, Envelope: e})
+	for _, e := range es {
+		o.next++
+		o.q = append(o.q, Queued{Seq: o.next, Envelope: e})
+	}
+	dropped := max(len(o.q)-o.max, 0)
+	o.q = slices.Clone(o.q[dropped:])
 	return dropped, nil
 }
 

@@ -43,6 +43,16 @@ func TestOutboxes(t *testing.T) {
 			if len(qs) != 1 || qs[0].ID != "4" || string(qs[0].Data) != "\x04" || o.Len() != 1 {
 				t.Errorf("after delete %+v len %d: want 4 alone", qs, o.Len())
 			}
+			// A batch goes in whole, in order, dropping the oldest; one
+			// larger than the outbox keeps its newest.
+			dropped, err := o.Put(Envelope{ID: "5"}, Envelope{ID: "6"}, Envelope{ID: "7"})
+			if qs, _ = o.Peek(10); err != nil || dropped != 1 || len(qs) != 3 || qs[0].ID != "5" || qs[2].ID != "7" {
+				t.Errorf("batch of 3 over 1: dropped %d (%v), %+v; want 4 dropped and 5, 6, 7", dropped, err, qs)
+			}
+			dropped, err = o.Put(Envelope{ID: "8"}, Envelope{ID: "9"}, Envelope{ID: "10"}, Envelope{ID: "11"})
+			if qs, _ = o.Peek(10); err != nil || dropped != 4 || len(qs) != 3 || qs[0].ID != "9" || qs[2].ID != "11" || o.Len() != 3 {
+				t.Errorf("batch of 4 over 3: dropped %d (%v), %+v len %d; want 4 dropped and 9, 10, 11", dropped, err, qs, o.Len())
+			}
 		})
 	}
 }

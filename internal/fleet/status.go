@@ -123,3 +123,11 @@ func pendingText(p []int) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Connected reports whether the NATS connection is up, without asking the
+// server anything: what a jail's status shows.
+func (f *Fleet) Connected() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.url != ""
+}

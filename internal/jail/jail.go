@@ -91,6 +91,10 @@ type Decision struct {
 	// EscalatedFrom is, for a ban that ipv6_escalation widened to the
 	// prefix Key, the length the key had before; 0 for any other.
 	EscalatedFrom int
+	// Source is "fleet" for a decision the fleet's quorum made (the
+	// daemon's, not the counter's); Reporters are then those that made it.
+	Source    string
+	Reporters []string
 }
 
 // Counter counts hits per host key in a sliding window and bans hosts that

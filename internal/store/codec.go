@@ -116,7 +116,13 @@ func encodeBanValue(dst []byte, b Ban) ([]byte, error) {
 	}
 	dst = binary.AppendUvarint(dst, uint64(b.Offences))
 	dst = appendTime(dst, b.At)
-	return appendTime(dst, b.Until), nil
+	dst = appendTime(dst, b.Until)
+	if b.Source == "" {
+		return dst, nil
+	}
+	// Only a fleet ban carries its origin, after the fields every ban has,
+	// so that local bans keep the record they always had.
+	return encodeAddrs(dst, append([]string{b.Source}, b.Reporters...)), nil
 }
 
 // decodeBanValue fills the value fields of b; the key fields are the caller's.
@@ -131,9 +137,14 @@ func decodeBanValue(v []byte, b *Ban) error {
 	if b.Until, v, err = readTime(v); err != nil {
 		return err
 	}
-	if len(v) != 0 {
+	if len(v) == 0 {
+		return nil
+	}
+	origin, err := decodeAddrs(v)
+	if err != nil || len(origin) == 0 || origin[0] == "" {
 		return errDecode
 	}
+	b.Source, b.Reporters = origin[0], origin[1:]
 	return nil
 }
 

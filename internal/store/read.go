@@ -20,6 +20,10 @@ type Ban struct {
 	// text) its address actions ban with it. A put merges them with those
 	// stored: a later decision adds addresses, never removes one.
 	Addrs []string
+	// Source is "fleet" for a ban the fleet's quorum decided, "" for a
+	// local one; Reporters are then the reporters that made the quorum.
+	Source    string
+	Reporters []string
 }
 
 // Offender is the ban history of a host key in a jail: the daemon grows the
