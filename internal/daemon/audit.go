@@ -218,11 +218,9 @@ func (t *trail) answered(label string, out action.Outcome) {
 	now := t.now().UTC()
 	recs := make([]audit.Record, 0, len(out.Applied)+len(out.Dropped))
 	rec := func(d jail.Decision, r audit.Result) audit.Record {
-		ev := audit.Record{Time: now, Event: audit.EventAction, By: audit.ByJail, Jail: d.Jail, Key: d.Key.String(), At: d.At.UTC(), Actions: []audit.Result{r}}
-		if d.Action != jail.ActionBan {
-			ev.By = audit.ByExpiry
-		}
-		return ev
+		// No "by": the answer belongs to the ban or unban recorded before,
+		// which says who made it (At names which one).
+		return audit.Record{Time: now, Event: audit.EventAction, Jail: d.Jail, Key: d.Key.String(), At: d.At.UTC(), Actions: []audit.Result{r}}
 	}
 	for _, d := range out.Applied {
 		recs = append(recs, rec(d, audit.Result{Action: label, OK: true}))

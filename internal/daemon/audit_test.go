@@ -2,11 +2,17 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/action"
+	"github.com/peerjail/peerjail/internal/jail"
 
 	"github.com/peerjail/peerjail/internal/audit"
 	"github.com/peerjail/peerjail/internal/firewall"
@@ -155,5 +161,51 @@ func TestAuditRotatesAsConfigured(t *testing.T) {
 	}
 	if recs := readTrail(t, dir); len(recs) == 0 || recs[len(recs)-1].Key != "198.51.100.40" {
 		t.Errorf("the newest record is not the last ban: %+v", recs[len(recs)-1:])
+	}
+}
+
+// A queued action's answer is recorded after the decision it answers: the
+// ban's record says the webhook was handed it (queued), a later "action"
+// record that it applied it, or, once it gives up, why not.
+func TestAuditRecordsQueuedAnswers(t *testing.T) {
+	dir := t.TempDir()
+	fa := action.NewFake("webhook 127.0.0.1", nil)
+	fa.FailWith(func(d jail.Decision) error {
+		if d.Key.String() == "198.51.100.9" {
+			return errors.New("hook refused")
+		}
+		return nil
+	})
+	td := withFake(t, dir, strings.Replace(hookConfig, "url: 'http://127.0.0.1:1/hook'}", "url: 'http://127.0.0.1:1/hook', retries: 1}", 1), firewall.NewFake(), fa, nil)
+	td.appendLines(t, failed("198.51.100.7", 3)...)
+	td.appendLines(t, failed("198.51.100.9", 3)...)
+	answer := func(key string) (audit.Record, bool) {
+		for _, r := range readTrail(t, dir) {
+			if r.Event == audit.EventAction && r.Key == key {
+				return r, true
+			}
+		}
+		return audit.Record{}, false
+	}
+	waitFor(t, "the webhook's answers in the trail", func() bool {
+		_, ok7 := answer("198.51.100.7")
+		_, ok9 := answer("198.51.100.9")
+		return ok7 && ok9
+	})
+	var ban audit.Record
+	for _, r := range readTrail(t, dir) {
+		if r.Event == audit.EventBan && r.Key == "198.51.100.7" {
+			ban = r
+		}
+	}
+	want := []audit.Result{{Action: "nftables", OK: true}, {Action: "webhook 127.0.0.1", Queued: true}}
+	if !slices.Equal(ban.Actions, want) {
+		t.Errorf("ban record's actions %+v, want %+v", ban.Actions, want)
+	}
+	if r, _ := answer("198.51.100.7"); r.By != "" || !r.At.Equal(ban.At) || len(r.Actions) != 1 || !r.Actions[0].OK || r.Actions[0].Action != "webhook 127.0.0.1" {
+		t.Errorf("answer to the ban: %+v", r)
+	}
+	if r, _ := answer("198.51.100.9"); len(r.Actions) != 1 || r.Actions[0].OK || !strings.Contains(r.Actions[0].Error, "hook refused") {
+		t.Errorf("answer of a webhook that gave up: %+v", r)
 	}
 }

@@ -44,7 +44,7 @@ func fixture(t *testing.T) string {
 		audit.Record{Time: t0.Add(3 * time.Hour), Event: "ban", By: "jail", Jail: "ssh", Key: "198.51.100.7", At: t0.Add(3 * time.Hour), Until: t0.Add(5 * time.Hour), Hits: 4, Offences: 2,
 			Filter: "sshd", Policy: pol, Sources: src, Evidence: ev[2:], Actions: append(slices.Clone(nft), audit.Result{Action: "webhook https://hooks.example.org", Queued: true})},
 		// The queued webhook's answer: not a ban of its own.
-		audit.Record{Time: t0.Add(3*time.Hour + time.Second), Event: "action", By: "jail", Jail: "ssh", Key: "198.51.100.7", At: t0.Add(3 * time.Hour),
+		audit.Record{Time: t0.Add(3*time.Hour + time.Second), Event: "action", Jail: "ssh", Key: "198.51.100.7", At: t0.Add(3 * time.Hour),
 			Actions: []audit.Result{{Action: "webhook https://hooks.example.org", OK: true}}},
 		audit.Record{Time: t0.Add(4 * time.Hour), Event: "ban", By: "manual", UID: &uid, Jail: "libp2p", Key: "198.51.100.0/24", At: t0.Add(4 * time.Hour), Until: t0.Add(28 * time.Hour), Offences: 1,
 			Filter: "libp2p-peer-status", Policy: &audit.Policy{FindTime: "1h0m0s", MaxRetry: 10, BanTime: "1d0h0m0s"}, Sources: []string{"journal:_SYSTEMD_UNIT=ipfs.service"},
