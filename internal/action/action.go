@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/config"
@@ -84,3 +85,33 @@ func (f *Failed) Error() string {
 
 // Unwrap exposes every decision's error to errors.Is and errors.As.
 func (f *Failed) Unwrap() []error { return f.Errs }
+
+// Result is what Apply returns for decisions whose own errors are errs (nil
+// where one took effect): nil when all did, a *Failed naming those that did
+// not when some did, and when none did their error, each distinct error
+// once (a failed write shared by every decision is said once).
+func Result(errs []error) error {
+	f := &Failed{}
+	for i, err := range errs {
+		if err != nil {
+			f.Index = append(f.Index, i)
+			f.Errs = append(f.Errs, err)
+		}
+	}
+	switch {
+	case len(f.Errs) == 0:
+		return nil
+	case len(f.Errs) < len(errs):
+		return f
+	}
+	var distinct []error
+	for _, e := range f.Errs {
+		if !slices.Contains(distinct, e) {
+			distinct = append(distinct, e)
+		}
+	}
+	if len(distinct) == 1 {
+		return distinct[0]
+	}
+	return errors.Join(distinct...)
+}

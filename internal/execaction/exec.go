@@ -163,7 +163,7 @@ func (e *Exec) Apply(ctx context.Context, ds []jail.Decision) error {
 		})
 	}
 	wg.Wait()
-	return result(errs)
+	return action.Result(errs)
 }
 
 func (e *Exec) apply(ctx context.Context, d jail.Decision) error {
@@ -182,23 +182,4 @@ func (e *Exec) apply(ctx context.Context, d jail.Decision) error {
 	e.runs.Add(1)
 	defer e.runs.Done()
 	return e.run(ctx, p, values(d))
-}
-
-// result is Apply's error: nil, the errors when none took effect, or a
-// *action.Failed naming those that did not.
-func result(errs []error) error {
-	f := &action.Failed{}
-	for i, err := range errs {
-		if err != nil {
-			f.Index = append(f.Index, i)
-			f.Errs = append(f.Errs, err)
-		}
-	}
-	switch {
-	case len(f.Errs) == 0:
-		return nil
-	case len(f.Errs) < len(errs):
-		return f
-	}
-	return errors.Join(f.Errs...)
 }

@@ -2,7 +2,6 @@ package flowadmin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -34,7 +33,7 @@ func (a *Action) Apply(ctx context.Context, ds []jail.Decision) error {
 			}
 		}
 	}
-	return result(errs)
+	return action.Result(errs)
 }
 
 // NodeID maps a decision's key to the node ID to block: a node ID as
@@ -139,44 +138,4 @@ func sameSet(a, b []string) bool {
 		other[x] = true
 	}
 	return len(other) == len(set)
-}
-
-// result is Apply's error: nil, the error of every decision when none took
-// effect, or a *action.Failed naming those that did not.
-func result(errs []error) error {
-	f := &action.Failed{}
-	for i, err := range errs {
-		if err != nil {
-			f.Index = append(f.Index, i)
-			f.Errs = append(f.Errs, err)
-		}
-	}
-	switch {
-	case len(f.Errs) == 0:
-		return nil
-	case len(f.Errs) < len(errs):
-		return f
-	case len(f.Errs) == 1:
-		return f.Errs[0]
-	}
-	return errors.Join(dedup(f.Errs)...)
-}
-
-// dedup keeps one copy of an error shared by many decisions (a failed
-// write), so the message says it once.
-func dedup(errs []error) []error {
-	var out []error
-	for _, e := range errs {
-		seen := false
-		for _, o := range out {
-			if o == e {
-				seen = true
-				break
-			}
-		}
-		if !seen {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -166,7 +166,7 @@ func (w *Webhook) Apply(ctx context.Context, ds []jail.Decision) error {
 			errs[i] = fmt.Errorf("%s %s %s: %w", w.name, d.Action, d.Key, err)
 		}
 	}
-	return result(errs)
+	return action.Result(errs)
 }
 
 // Body is what Apply sends for d: the Document as JSON, or the template
@@ -211,23 +211,4 @@ func (w *Webhook) post(ctx context.Context, d jail.Decision) error {
 		return fmt.Errorf("POST: %s: %q", resp.Status, excerpt)
 	}
 	return nil
-}
-
-// result is Apply's error: nil, the errors when none took effect, or a
-// *action.Failed naming those that did not.
-func result(errs []error) error {
-	f := &action.Failed{}
-	for i, err := range errs {
-		if err != nil {
-			f.Index = append(f.Index, i)
-			f.Errs = append(f.Errs, err)
-		}
-	}
-	switch {
-	case len(f.Errs) == 0:
-		return nil
-	case len(f.Errs) < len(errs):
-		return f
-	}
-	return errors.Join(f.Errs...)
 }
