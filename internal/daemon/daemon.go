@@ -57,6 +57,9 @@ type Options struct {
 	// build itself (flow-admin, webhook, exec); a jail with an action of a
 	// type missing here fails to start with ErrNotBuiltIn.
 	Constructors map[config.ActionType]action.Constructor
+	// Version is peerjail's version, handed to every action (action.Env);
+	// "" when unknown.
+	Version string
 	// NetNS is an open network namespace (/proc/PID/ns/net) whose addresses
 	// ignoreself follows; 0 means the daemon's own. Tests pass their own.
 	NetNS int
