@@ -209,9 +209,9 @@ func TestReplayIdentityFlow(t *testing.T) {
 	out, _ := replayBoth(t, cfg, lines, "identity-flow")
 	evs := identityEvents(t, out)
 	want := map[string][]string{
-		flowA:    {"198.51.100.14", "198.51.100.12"},
-		flowB:    {"2001:db8:2::/64"},
-		flowC:    {"198.51.100.13"},
+		flowA: {"198.51.100.14", "198.51.100.12"},
+		flowB: {"2001:db8:2::/64"},
+		flowC: {"198.51.100.13"},
 		// The node ID of A, from the one gater line that names it
 		// (remote_node_id): the sync engine's lines blame it by origin_id.
 		flowNode: {"198.51.100.14"},
