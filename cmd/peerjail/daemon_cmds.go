@@ -64,7 +64,7 @@ func newRunCmd() *cobra.Command {
 			return daemon.Run(cmd.Context(), daemon.Options{
 				ConfigPath: o.config, StatePath: o.state, SocketPath: o.socket,
 				Logger: log, LogLevel: &level, Registry: reg, MetricsAddr: o.metrics, Reload: reload,
-				Constructors: actionConstructors(), Version: func() string { v, _ := buildVersion(); return v }(),
+				Constructors: actionConstructors(), Version: actionVersion(),
 			})
 		},
 	}

@@ -48,6 +48,16 @@ func buildVersion() (v, c string) {
 	return v, c
 }
 
+// actionVersion is the version the daemon hands its actions (a webhook's
+// Document and User-Agent): none for a development build, whose "(devel)"
+// tells a receiver nothing.
+func actionVersion() string {
+	if v, _ := buildVersion(); v != "(devel)" {
+		return v
+	}
+	return ""
+}
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

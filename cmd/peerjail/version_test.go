@@ -20,8 +20,14 @@ func TestVersion(t *testing.T) {
 			t.Errorf("peerjail %s: exit %d, stdout %q, stderr %q; want %s", a[0], code, out, errOut, want)
 		}
 	}
+	if v := actionVersion(); v != "" {
+		t.Errorf("a development build hands its actions version %q, want none", v)
+	}
 	version, commit = "1.2.3-4-gabcdef0", "abcdef0123456789"
 	t.Cleanup(func() { version, commit = "", "" })
+	if v := actionVersion(); v != version {
+		t.Errorf("actions get version %q, want %q", v, version)
+	}
 	code, out, _ := runCLI(t, "version")
 	if wantOut := "peerjail 1.2.3-4-gabcdef0 (commit abcdef0123456789, " + runtime.Version(); code != 0 || !strings.HasPrefix(out, wantOut) {
 		t.Errorf("with ldflags: exit %d, %q; want %q...", code, out, wantOut)

@@ -49,6 +49,9 @@ type Action interface {
 type Env struct {
 	Jail   string
 	Logger *slog.Logger
+	// Version is the running peerjail's version, for backends that report
+	// it (the webhook's Document, a User-Agent); "" when unknown.
+	Version string
 }
 
 // Constructor builds a backend from its configuration; the daemon keeps one

@@ -34,6 +34,8 @@ func (s scope) jsonBody(n *yaml.Node, path string, loc *filterNodes) *filter.JSO
 		// Lines that are no failure but name an identity with its address.
 		{"learn", func(k string, v *yaml.Node) { j.Learn, loc.learn = s.conditions(v, k) }},
 		{"self_id", func(k string, v *yaml.Node) { j.SelfID = s.fieldPath(v, k) }},
+		// Another identity of the peer a learn line names (remote_node_id).
+		{"also_id", func(k string, v *yaml.Node) { j.AlsoID = s.fieldPath(v, k) }},
 	})
 	switch {
 	case !ok:

@@ -104,3 +104,29 @@ func TestStockHostileIdentity(t *testing.T) {
 		}
 	}
 }
+
+// flow-go's gater names a known peer's node ID (remote_node_id) beside its
+// peer ID on the line that teaches its address: the hit carries both. The
+// rejection of an unknown peer writes remote_node_id "unknown", which a
+// failure line never passes on; a node ID inside a text is no field.
+func TestStockFlowNodeIDLearned(t *testing.T) {
+	const node = "f9237c896507b8d654165c36b61c9a3080e6dd042dea562a4a494fbd73133634"
+	tests := []struct {
+		line       string
+		out        filter.Outcome
+		id, alsoID string
+	}{
+		{`{"level":"info","node_role":"access","node_id":"4a6f7264616e20536368616c6d00a875801849f2b5bea9e9d2c9603f00e5d533","component":"connection_gater","peer_id":"16Uiu2HAmQ8WCeAJ1uvX6LkK4AfXdaXnWxAFSm1dh7xWwBRSzH9wZ","remote_address":"/ip4/198.51.100.12/tcp/3569","remote_node_id":"` + node + `","role":"execution","time":"2026-12-01T12:03:05.154Z","message":"inbound connection established"}`,
+			filter.Learned, "16Uiu2HAmQ8WCeAJ1uvX6LkK4AfXdaXnWxAFSm1dh7xWwBRSzH9wZ", node},
+		{`{"level":"error","node_role":"access","node_id":"4a6f7264616e20536368616c6d00a875801849f2b5bea9e9d2c9603f00e5d533","component":"connection_gater","peer_id":"QmY2kby3xt3ugu2QqJP5w24rP4HSakYgDFpAJy1ifSRkF7","remote_address":"/ip4/198.51.100.13/tcp/40112","remote_node_id":"unknown","role":"unknown","error":"failed to get identity of unknown peer with peer id QmY2kby3xt3ugu2QqJP5w24rP4HSakYgDFpAJy1ifSRkF7","local_address":"/ip4/127.0.0.1/tcp/3569","suspicious":true,"time":"2026-12-01T12:03:05.114Z","message":"rejected inbound connection"}`,
+			filter.Match, "QmY2kby3xt3ugu2QqJP5w24rP4HSakYgDFpAJy1ifSRkF7", ""},
+		{`{"level":"info","node_id":"aa","component":"connection_gater","peer_id":"16Uiu2HAmQ8","remote_address":"/ip4/198.51.100.12/tcp/3569","error":"remote_node_id=` + node + `","message":"inbound connection established"}`,
+			filter.Learned, "16Uiu2HAmQ8", ""},
+	}
+	for _, tt := range tests {
+		hit, out := stockFilter(t, "flow-suspicious").Match(&logline.Line{Text: []byte(tt.line)})
+		if out != tt.out || hit.ID != tt.id || hit.AlsoID != tt.alsoID {
+			t.Errorf("%q\n got %v id=%q also=%q, want %v id=%q also=%q", tt.line, out, hit.ID, hit.AlsoID, tt.out, tt.id, tt.alsoID)
+		}
+	}
+}

@@ -139,7 +139,7 @@ func (d *Daemon) buildActions(cfg *config.Config) (map[string]*jailActions, []*a
 // newAction builds one action: the kernel and dry-run here, the others
 // through Options.Constructors.
 func (d *Daemon) newAction(spec config.ActionSpec, jailName string) (action.Action, error) {
-	env := action.Env{Jail: jailName, Logger: d.log.With("jail", jailName, "action", spec.Label())}
+	env := action.Env{Jail: jailName, Logger: d.log.With("jail", jailName, "action", spec.Label()), Version: d.o.Version}
 	build := d.builtin(jailName)[spec.Type]
 	if build == nil {
 		build = d.o.Constructors[spec.Type]

@@ -374,3 +374,23 @@ func TestIdentityNoActionTakesIt(t *testing.T) {
 		t.Errorf("stored %d bans, want 2", len(bans))
 	}
 }
+
+// Every action is built with the daemon's version (Options.Version), which
+// a webhook reports.
+func TestDaemonActionsGetVersion(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf(hookConfig, filepath.Join(dir, "auth.log"))), 0o600)
+	var got []string
+	newTestDaemonWith(t, dir, firewall.NewFake(), func(o *Options) {
+		o.Version = "1.2.3-4-gabcdef0"
+		o.Constructors = map[config.ActionType]action.Constructor{
+			config.ActionWebhook: func(spec config.ActionSpec, env action.Env) (action.Action, error) {
+				got = append(got, env.Version)
+				return action.NewFake("webhook 127.0.0.1", nil), nil
+			},
+		}
+	})
+	if len(got) != 1 || got[0] != "1.2.3-4-gabcdef0" {
+		t.Errorf("the webhook was built with versions %q, want [1.2.3-4-gabcdef0]", got)
+	}
+}

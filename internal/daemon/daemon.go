@@ -57,11 +57,12 @@ type Options struct {
 	// build itself (flow-admin, webhook, exec); a jail with an action of a
 	// type missing here fails to start with ErrNotBuiltIn.
 	Constructors map[config.ActionType]action.Constructor
+	// Version is peerjail's version, handed to every action (action.Env)
+	// and carried in the fleet's reports; "" when unknown.
+	Version string
 	// NetNS is an open network namespace (/proc/PID/ns/net) whose addresses
 	// ignoreself follows; 0 means the daemon's own. Tests pass their own.
 	NetNS int
-	// Version is peerjail's, carried in the fleet's reports.
-	Version string
 
 	// watchSelf replaces the netlink address watch (tests).
 	watchSelf func(ctx context.Context, update func([]netip.Prefix)) error

@@ -203,7 +203,7 @@ func addToBatch(b *store.Batch, d jail.Decision, ja *jailActions) {
 		b.DeleteBans = append(b.DeleteBans, store.BanKey{Jail: d.Jail, Key: key})
 		return
 	}
-	ban := store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences, Source: d.Source, Reporters: d.Reporters}
+	ban := store.Ban{Jail: d.Jail, Key: key, At: d.At, Until: d.Until, Offences: d.Offences, Source: d.Source, Reporters: d.Reporters, EscalatedFrom: d.EscalatedFrom}
 	for _, p := range d.Addrs {
 		ban.Addrs = append(ban.Addrs, jail.Key{Prefix: p}.String())
 	}

@@ -70,7 +70,7 @@ func TestDaemonRecidiveSeededFromHistory(t *testing.T) {
 }
 
 // An escalated ban reaches the firewall as the wider prefix, and status
-// says what it was widened from.
+// says what it was widened from, also after a restart.
 func TestDaemonEscalationInStatus(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "auth.log")
@@ -99,6 +99,22 @@ func TestDaemonEscalationInStatus(t *testing.T) {
 	want := map[string]int{"2001:db8:1:1::1": 0, "2001:db8:1:1::2": 0, "2001:db8:1:1::/64": 128}
 	if fmt.Sprint(from) != fmt.Sprint(want) {
 		t.Fatalf("banned (host: escalated from) %v, want %v", from, want)
+	}
+
+	td.stop()
+	td = newTestDaemon(t, dir, firewall.NewFake())
+	if !inFirewall(td.fw, "ssh", "2001:db8:1:1::/64") {
+		t.Fatal("the restored /64 is not in the firewall")
+	}
+	if sts, err = td.client().Status(context.Background(), "ssh"); err != nil {
+		t.Fatal(err)
+	}
+	clear(from)
+	for _, b := range sts[0].Banned {
+		from[b.Host] = b.EscalatedFrom
+	}
+	if fmt.Sprint(from) != fmt.Sprint(want) {
+		t.Fatalf("after a restart banned (host: escalated from) %v, want %v", from, want)
 	}
 }
 

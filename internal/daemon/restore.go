@@ -137,7 +137,7 @@ func (d *Daemon) planRestore(g *generation, fresh []int, bans []store.Ban, now t
 				rp.batch.DeleteBans = append(rp.batch.DeleteBans, store.BanKey{Jail: b.Jail, Key: b.Key})
 				continue
 			}
-			r := restored{counter: lj.lane.Counter, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences},
+			r := restored{counter: lj.lane.Counter, ban: jail.Ban{Key: k, At: b.At, Until: b.Until, Offences: b.Offences, EscalatedFrom: b.EscalatedFrom},
 				acts: g.acts[name], addrs: parsePrefixes(b.Addrs)}
 			if inKernel {
 				ps := action.Prefixes(jail.Decision{Key: k, Addrs: r.addrs})

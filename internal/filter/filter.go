@@ -83,6 +83,10 @@ type Hit struct {
 	// SelfID is an identity the line says is the node's own (flow-go's
 	// node_id, a self pattern's <ID>): never to be banned.
 	SelfID string
+	// AlsoID is, on a Learned line, another identity of the peer that ID
+	// names (JSONSpec.AlsoID), at the same address; it shares the line's
+	// memory like ID.
+	AlsoID string
 	// Rule is the index of the pattern (regex) or 0 (json) that matched.
 	Rule int
 	// Time is the time the filter found in the record itself (a JSON time field);

@@ -50,19 +50,27 @@ func FuzzJSONIdentity(f *testing.F) {
 	f.Add(`{"node_id":"n","peer_id":"p","remote_address":"/ip4/198.51.100.1/tcp/1/p2p/R/p2p-circuit"}`)
 	f.Add(`{"node_id":"n","suspicious":true,"peer_id":"p"}`)
 	f.Add(`{"peer_id":"p","remote_address":"\u002fip4/198.51.100.1/tcp/1"}`)
+	f.Add(`{"peer_id":"p","remote_node_id":"n2","remote_address":"/ip4/198.51.100.1/tcp/3569"}`)
+	f.Add(`{"suspicious":true,"peer_id":"p","remote_node_id":"unknown","remote_address":"/ip4/198.51.100.1/tcp/3569"}`)
 	fl, err := NewJSON("fuzz", &JSONSpec{
 		Match: []Condition{{Path: "suspicious", Op: OpEqual, Values: []any{true}}},
 		Host:  "remote_address", ID: "peer_id", FallbackIDs: []string{"remote_peer", "origin_id"},
 		Learn:  []Condition{{Path: "remote_address", Op: OpExists, Exists: true}},
 		SelfID: "node_id",
+		AlsoID: "remote_node_id",
 	})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		hit, out := fl.Match(&logline.Line{Text: []byte(line)})
-		if len(hit.ID) > maxID || len(hit.SelfID) > maxID {
+		if len(hit.ID) > maxID || len(hit.SelfID) > maxID || len(hit.AlsoID) > maxID {
 			t.Fatalf("identity over the limit: %+v", hit)
+		}
+		// The other identity comes only with a learned identity and its
+		// address, never from a failure line.
+		if hit.AlsoID != "" && (out != Learned || hit.ID == "" || hit.AlsoID == hit.ID || !hit.Host.Addr.IsValid()) {
+			t.Fatalf("also_id %q on %v %+v from %q", hit.AlsoID, out, hit, line)
 		}
 		if out == Learned && !(hit.Host.Addr.IsValid() && hit.ID != "") && !(hit.SelfID != "" && !hit.Host.IsValid()) {
 			t.Fatalf("learned %+v from %q", hit, line)

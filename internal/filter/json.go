@@ -45,6 +45,8 @@ type JSONFilter struct {
 	learnNeedles []needle
 	self         jsonField
 	hasSelf      bool
+	also         jsonField
+	hasAlso      bool
 }
 
 var _ Filter = (*JSONFilter)(nil)
@@ -155,6 +157,12 @@ func (f *JSONFilter) compileFields(s *JSONSpec) error {
 		}
 		f.hasSelf = true
 	}
+	if s.AlsoID != "" {
+		if f.also, err = parsePath(f.root, s.AlsoID); err != nil {
+			return fmt.Errorf("also_id: %w", err)
+		}
+		f.hasAlso = true
+	}
 	times := defaultTimeKeys
 	if s.Time != "" {
 		times = []string{s.Time}
@@ -230,6 +238,9 @@ func (f *JSONFilter) teach(l *logline.Line, body []byte, vals *[maxSlots]valueSp
 			if h.ID = f.idOf(l, body, vals); h.ID != "" {
 				h.Host = host
 				h.Time = f.timeOf(l, body, vals)
+				if h.AlsoID = f.alsoOf(l, body, vals); h.AlsoID == h.ID {
+					h.AlsoID = ""
+				}
 			}
 		}
 	}
@@ -330,6 +341,18 @@ func (f *JSONFilter) idOf(l *logline.Line, body []byte, vals *[maxSlots]valueSpa
 		return alias(text)
 	}
 	return ""
+}
+
+// alsoOf reads the peer's other identity field; "" when there is none.
+func (f *JSONFilter) alsoOf(l *logline.Line, body []byte, vals *[maxSlots]valueSpan) string {
+	if !f.hasAlso {
+		return ""
+	}
+	text, k := f.value(l, body, vals, f.also)
+	if k != kString || len(text) == 0 || len(text) > maxID {
+		return ""
+	}
+	return alias(text)
 }
 
 // selfOf reads the node's own identity field; "" when there is none.

@@ -62,6 +62,13 @@ type JSONSpec struct {
 	// SelfID is the path of a field that holds the node's own identity
 	// (flow-go's node_id), which is never banned.
 	SelfID string
+	// AlsoID is the path of a field that names the same peer as ID by
+	// another identity (flow-go's remote_node_id beside peer_id). A Learn
+	// line teaches its address for both, so that a ban of either identity
+	// bans it. Failure lines are not read for it: flow-go writes
+	// remote_node_id "unknown" on the rejection of a peer it cannot
+	// identify.
+	AlsoID string
 }
 
 // Condition is one test on the field at Path ("a.b" descends into objects).

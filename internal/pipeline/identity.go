@@ -51,6 +51,10 @@ func (e *Engine) teach(h *filter.Hit, at time.Time) {
 	}
 	e.ids.table.Learn(h.ID, h.Host.Addr, at)
 	e.extend(h.ID, h.Host.Addr, at)
+	if h.AlsoID != "" {
+		e.ids.table.Learn(h.AlsoID, h.Host.Addr, at)
+		e.extend(h.AlsoID, h.Host.Addr, at)
+	}
 }
 
 // extend bans a with identity id in every jail where id is banned.

@@ -175,7 +175,7 @@ const (
 
 // flow-go v0.31+ as zerolog writes flow-go's call sites: the connection
 // gater's "inbound connection established" lines teach which address each
-// peer ID used (A from two), so the slashing consumer's and rate limiter's
+// peer ID used (A from two) and, where they name it, the node ID's, so the slashing consumer's and rate limiter's
 // lines, which carry no address, ban A with both; an address inside a
 // field the peer controls (message_type, topic) is never learned; the
 // node's own node_id, learned from its lines, is never banned even when a
@@ -209,10 +209,12 @@ func TestReplayIdentityFlow(t *testing.T) {
 	out, _ := replayBoth(t, cfg, lines, "identity-flow")
 	evs := identityEvents(t, out)
 	want := map[string][]string{
-		flowA:    {"198.51.100.14", "198.51.100.12"},
-		flowB:    {"2001:db8:2::/64"},
-		flowC:    {"198.51.100.13"},
-		flowNode: nil,
+		flowA: {"198.51.100.14", "198.51.100.12"},
+		flowB: {"2001:db8:2::/64"},
+		flowC: {"198.51.100.13"},
+		// The node ID of A, from the one gater line that names it
+		// (remote_node_id): the sync engine's lines blame it by origin_id.
+		flowNode: {"198.51.100.14"},
 	}
 	for id, addrs := range want {
 		ev, ok := findEvent(evs, "ban", "flow-byzantine", id, false)

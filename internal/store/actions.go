@@ -27,17 +27,21 @@ type ActionRecord struct {
 // ActionKey names an ActionRecord.
 type ActionKey struct{ Action, Jail, Key string }
 
-// Two buckets added without a format version bump, like pending: older
+// Buckets added without a format version bump, like pending: older
 // builds neither read nor check them, and Open creates them.
 //
-//	actions  action | 0x00 | jail | 0x00 | host key → byte flags (1: acked) | time Until
-//	addrs    recordKey (as bans) → uvarint n | n × (uvarint length | prefix text)
+//	actions    action | 0x00 | jail | 0x00 | host key → byte flags (1: acked) | time Until
+//	addrs      recordKey (as bans) → uvarint n | n × (uvarint length | prefix text)
+//	escalated  recordKey (as bans) → uvarint prefix length widened from
 //
-// addrs holds the addresses of an identity's ban (Ban.Addrs) apart from
-// the ban's value, whose layout version 1 fixes.
+// addrs holds the addresses of an identity's ban (Ban.Addrs) and escalated
+// an escalated ban's EscalatedFrom apart from the ban's value, whose
+// layout version 1 fixes (an older build would count a longer value as
+// undecodable and drop the ban).
 var (
-	bucketActions = []byte("actions")
-	bucketAddrs   = []byte("addrs")
+	bucketActions   = []byte("actions")
+	bucketAddrs     = []byte("addrs")
+	bucketEscalated = []byte("escalated")
 )
 
 const ackedFlag = 1
@@ -243,6 +247,91 @@ func (s *Store) fillAddrs(tx *bolt.Tx, bans []Ban) {
 		if len(stored) > 0 {
 			bans[i].Addrs = mergeAddrs(stored, bans[i].Addrs)
 		}
+	}
+	s.report(sk)
+}
+
+// putEscalated records the EscalatedFrom of the bans in puts, clears it for
+// a put without one, and deletes that of deleted bans.
+func (a *arena) putEscalated(b *bolt.Bucket, dels []BanKey, puts []Ban) error {
+	// An empty bucket (no escalation ever, the common case) has nothing to
+	// delete: no lookup per ban.
+	empty := true
+	if k, _ := b.Cursor().First(); k != nil {
+		empty = false
+	}
+	for _, d := range dels {
+		if empty {
+			break
+		}
+		k, err := a.key(d.Jail, d.Key)
+		if err == nil {
+			err = b.Delete(k)
+		}
+		if err != nil {
+			return fmt.Errorf("delete escalation: %w", err)
+		}
+	}
+	for _, ban := range puts {
+		if ban.EscalatedFrom == 0 && empty {
+			continue
+		}
+		k, err := a.key(ban.Jail, ban.Key)
+		if err != nil {
+			return fmt.Errorf("put escalation: %w", err)
+		}
+		if ban.EscalatedFrom == 0 {
+			if err := b.Delete(k); err != nil {
+				return fmt.Errorf("clear escalation of %s %s: %w", ban.Jail, ban.Key, err)
+			}
+			continue
+		}
+		v, _ := a.add(func(dst []byte) ([]byte, error) { return binary.AppendUvarint(dst, uint64(ban.EscalatedFrom)), nil })
+		if err := b.Put(k, v); err != nil {
+			return fmt.Errorf("put escalation of %s %s: %w", ban.Jail, ban.Key, err)
+		}
+	}
+	return nil
+}
+
+// decodeEscalated reads an escalated record: a prefix length, 1..128.
+func decodeEscalated(v []byte) (int, error) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || w != len(v) || n == 0 || n > 128 {
+		return 0, errDecode
+	}
+	return int(n), nil
+}
+
+// fillEscalated gives the bans read their stored EscalatedFrom; one the
+// kept writes already say (a put not yet on disk) wins.
+func (s *Store) fillEscalated(tx *bolt.Tx, bans []Ban) {
+	b := tx.Bucket(bucketEscalated)
+	if b == nil {
+		return
+	}
+	if k, _ := b.Cursor().First(); k == nil {
+		return
+	}
+	sk := skips{bucket: bucketEscalated}
+	for i := range bans {
+		if s.q.hasBan(BanKey{bans[i].Jail, bans[i].Key}) {
+			continue
+		}
+		k, err := encodeRecordKey(nil, bans[i].Jail, bans[i].Key)
+		if err != nil {
+			continue
+		}
+		v := b.Get(k)
+		if v == nil {
+			continue
+		}
+		n, err := decodeEscalated(v)
+		if err != nil {
+			sk.add(k, err)
+			continue
+		}
+		bans[i].EscalatedFrom = n
 	}
 	s.report(sk)
 }

@@ -118,6 +118,12 @@ func compareActionKey(a, b ActionKey) int {
 	return compareBanKey(BanKey{a.Jail, a.Key}, BanKey{b.Jail, b.Key})
 }
 
+// hasBan reports whether the queue holds a write (a put or a delete) of k.
+func (q *queue) hasBan(k BanKey) bool {
+	_, ok := q.bans[k]
+	return ok
+}
+
 // overlayBans applies the queued ban writes to bans read from the file.
 func (q *queue) overlayBans(bans []Ban) []Ban {
 	if len(q.bans) == 0 {

@@ -24,6 +24,10 @@ type Ban struct {
 	// local one; Reporters are then the reporters that made the quorum.
 	Source    string
 	Reporters []string
+	// EscalatedFrom is, for an IPv6 prefix that ipv6_escalation widened
+	// the ban to, the prefix length it was widened from; 0 otherwise.
+	// Every put states it: a put with 0 clears what was stored.
+	EscalatedFrom int
 }
 
 // Offender is the ban history of a host key in a jail: the daemon grows the
@@ -75,7 +79,7 @@ func (s *Store) Bans() ([]Ban, error) {
 	}
 	s.report(sc.skips)
 	bans := s.q.overlayBans(sc.sorted())
-	if err := s.view(func(tx *bolt.Tx) error { s.fillAddrs(tx, bans); return nil }); err != nil {
+	if err := s.view(func(tx *bolt.Tx) error { s.fillAddrs(tx, bans); s.fillEscalated(tx, bans); return nil }); err != nil {
 		return nil, fmt.Errorf("read ban addresses: %w", err)
 	}
 	return bans, nil

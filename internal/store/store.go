@@ -163,7 +163,7 @@ func (s *Store) prepare() error {
 		}
 		// Added after version 1 was released, compatibly: see pending.go
 		// and actions.go.
-		for _, name := range [][]byte{bucketPending, bucketActions, bucketAddrs} {
+		for _, name := range [][]byte{bucketPending, bucketActions, bucketAddrs, bucketEscalated} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -188,7 +188,7 @@ func (s *Store) create(tx *bolt.Tx) error {
 	if k, _ := tx.Cursor().First(); k != nil {
 		return fmt.Errorf("state file %s: %w: a bbolt file without peerjail's version key", s.path, ErrVersion)
 	}
-	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions, bucketPending, bucketActions, bucketAddrs} {
+	for _, name := range [][]byte{bucketMeta, bucketBans, bucketOffenders, bucketPositions, bucketPending, bucketActions, bucketAddrs, bucketEscalated} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -150,6 +150,9 @@ func applyBatch(tx *bolt.Tx, b *Batch) error {
 	if err := w.putAddrs(tx.Bucket(bucketAddrs), b.DeleteBans, b.PutBans); err != nil {
 		return err
 	}
+	if err := w.putEscalated(tx.Bucket(bucketEscalated), b.DeleteBans, b.PutBans); err != nil {
+		return err
+	}
 	if err := w.putOffenders(tx.Bucket(bucketOffenders), b.PutOffenders); err != nil {
 		return err
 	}

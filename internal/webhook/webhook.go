@@ -6,6 +6,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,8 +35,9 @@ const bodyExcerpt = 200
 type Options struct {
 	// Host is the reporter's name in the Document; os.Hostname by default.
 	Host string
-	// Version is peerjail's version in the Document; the module's build
-	// version by default, none for a development build.
+	// Version is peerjail's version in the Document; the daemon's
+	// (action.Env.Version) by default, else the module's build version,
+	// none for a development build.
 	Version string
 	// Client sends the requests; one with a cloned default transport by
 	// default.
@@ -74,7 +76,7 @@ func NewWithOptions(spec config.ActionSpec, env action.Env, o Options) (*Webhook
 		headers: http.Header{"Content-Type": {"application/json"}},
 		timeout: spec.Timeout,
 		host:    o.Host,
-		version: o.Version,
+		version: cmp.Or(o.Version, env.Version),
 		client:  o.Client,
 		log:     env.Logger,
 	}

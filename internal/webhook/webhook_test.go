@@ -233,6 +233,28 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
+// The daemon hands its version through action.Env: New puts it in the
+// Document and the User-Agent without the reporter's build info.
+func TestVersionFromEnv(t *testing.T) {
+	r := newReceiver(t, 200, "")
+	a, err := webhook.New(config.ActionSpec{Type: config.ActionWebhook, URL: r.srv.URL}, action.Env{Jail: "ssh", Version: "1.2.3-4-gabcdef0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if err := a.Apply(t.Context(), []jail.Decision{banDecision()}); err != nil {
+		t.Fatal(err)
+	}
+	req := r.requests()[0]
+	var doc webhook.Document
+	if err := json.Unmarshal(req.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.PeerjailVersion != "1.2.3-4-gabcdef0" || req.header.Get("User-Agent") != "peerjail/1.2.3-4-gabcdef0" {
+		t.Errorf("peerjail_version %q, User-Agent %q; want the Env's version in both", doc.PeerjailVersion, req.header.Get("User-Agent"))
+	}
+}
+
 func TestNon2xx(t *testing.T) {
 	r := newReceiver(t, 403, "invalid_token "+strings.Repeat("x", 500))
 	w := newWebhook(t, config.ActionSpec{URL: r.srv.URL + "/services/T0/B0/secret"})

@@ -61,12 +61,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if name == "set-config" {
+		set, onSet := s.setConfig(w, data), s.onSet
+		var list []string
+		if set && onSet != nil {
+			list = s.sortedBlocklist()
+		}
+		s.mu.Unlock()
+		if list != nil {
+			onSet(list)
+		}
+		return
+	}
 	defer s.mu.Unlock()
 	switch name {
 	case "get-config":
 		s.getConfig(w, data)
-	case "set-config":
-		s.setConfig(w, data)
 	case "get-latest-identity":
 		s.getIdentity(w, data)
 	case "list-commands":
@@ -99,45 +109,47 @@ func (s *Server) getConfig(w http.ResponseWriter, data any) {
 }
 
 // setConfig is flow-go's SetConfigCommand with the IdentifierList field's
-// setter (updatable_configs.Manager.RegisterIdentifierListConfig).
-func (s *Server) setConfig(w http.ResponseWriter, data any) {
+// setter (updatable_configs.Manager.RegisterIdentifierListConfig); it
+// reports whether it replaced the list.
+func (s *Server) setConfig(w http.ResponseWriter, data any) bool {
 	m, ok := data.(map[string]any)
 	if !ok {
 		fail(w, codeInvalidArgument, "invalid request data format: expected map[string]any")
-		return
+		return false
 	}
 	if len(m) != 1 {
 		fail(w, codeInvalidArgument, "data field must have 1 entry, got %d", len(m))
-		return
+		return false
 	}
 	value, ok := m[BlocklistField]
 	if !ok {
 		for k := range m {
 			fail(w, codeInvalidArgument, "unknown config field: %s", k)
 		}
-		return
+		return false
 	}
 	list, ok := value.([]any)
 	if !ok {
 		fail(w, codeUnknown, "config update failed due to invalid input: invalid type for IdentifierList config: %T", value)
-		return
+		return false
 	}
 	next := make(map[string]struct{}, len(list))
 	for _, e := range list {
 		id, ok := e.(string)
 		if !ok {
 			fail(w, codeUnknown, "config update failed due to invalid input: invalid element type %T for IdentifierList config - should be string", e)
-			return
+			return false
 		}
 		if !isNodeID(id) {
 			fail(w, codeUnknown, "config update failed due to invalid input: un-parseable id %s found in list: malformed input", id)
-			return
+			return false
 		}
 		next[strings.ToLower(id)] = struct{}{}
 	}
 	old := s.detypedBlocklist()
 	s.blocklist = next
 	writeJSON(w, http.StatusOK, map[string]any{"output": map[string]any{"oldValue": old, "newValue": value}})
+	return true
 }
 
 // getIdentity is flow-go's GetIdentityCommand over an identity provider

@@ -66,6 +66,7 @@ type Server struct {
 	canned    map[string]reply
 	calls     map[string]int
 	hook      func(command string)
+	onSet     func(blocklist []string)
 }
 
 type reply struct {
@@ -142,6 +143,15 @@ func (s *Server) OnCommand(f func(command string)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hook = f
+}
+
+// OnSet calls f with the blocklist, sorted, each time a set-config has
+// replaced it (the moment a node starts refusing the IDs on it), outside
+// the server's lock.
+func (s *Server) OnSet(f func(blocklist []string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onSet = f
 }
 
 func (s *Server) sortedBlocklist() []string {
