@@ -65,10 +65,10 @@ func TestHeartbeatFollowsHealth(t *testing.T) {
 	td.appendLines(t, failed("198.51.100.7", 1)...)
 	for p := next("a healthy ping after a line"); p.path != "/hb"; p = next("a healthy ping after a line") {
 	}
-	if v := gaugeValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 1 {
+	if v := mustMetricValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 1 {
 		t.Errorf("interval %v, want 1", v)
 	}
-	if v := gaugeValue(t, reg, "peerjail_heartbeat_last_success_timestamp_seconds"); v < float64(time.Now().Add(-time.Minute).Unix()) {
+	if v := mustMetricValue(t, reg, "peerjail_heartbeat_last_success_timestamp_seconds"); v < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("last success %v, want a recent time", v)
 	}
 
@@ -78,25 +78,9 @@ func TestHeartbeatFollowsHealth(t *testing.T) {
 	if err := td.d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if v := gaugeValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 0 {
+	if v := mustMetricValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 0 {
 		t.Errorf("interval %v after heartbeat: was removed, want 0", v)
 	}
-}
-
-// gaugeValue returns the value of the unlabelled gauge name in reg.
-func gaugeValue(tb testing.TB, reg *prometheus.Registry, name string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	tb.Fatalf("no %s", name)
-	return 0
 }
 
 // refusing is a fake kernel that refuses every apply while refuse is set.
