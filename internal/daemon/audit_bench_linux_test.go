@@ -3,7 +3,6 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -83,7 +82,7 @@ func banStorm(b *testing.B, n int, section string) (wall, cpu time.Duration) {
 		b.Fatal(err)
 	}
 	start, startCPU := time.Now(), cpuTime(b)
-	writeStorm(b, log, n)
+	writeFailures(b, log, n)
 	for stormBanned(b, d) < int64(n) {
 		time.Sleep(time.Millisecond)
 	}
@@ -92,23 +91,6 @@ func banStorm(b *testing.B, n int, section string) (wall, cpu time.Duration) {
 		b.Fatal(err)
 	}
 	return wall, cpu
-}
-
-// writeStorm appends one failed login of each of n hosts.
-func writeStorm(tb testing.TB, path string, n int) {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	now := time.Now().Format(time.Stamp)
-	for i := range n {
-		fmt.Fprintf(w, "%s bastion sshd[1]: Failed password for root from 198.18.%d.%d port 4000 ssh2\n", now, i/250, i%250+1)
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // stormBanned reads the bans applied so far from their counter: a status

@@ -116,26 +116,7 @@ func sshdLines(at time.Time, user, ip string, n int) []string {
 // replaced reads peerjail_line_time_replaced_total for a jail and reason.
 func (cd *clockDaemon) replaced(t *testing.T, jail, reason string) float64 {
 	t.Helper()
-	mfs, err := cd.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "peerjail_line_time_replaced_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["jail"] == jail && labels["reason"] == reason {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no peerjail_line_time_replaced_total{jail=%q,reason=%q}", jail, reason)
-	return 0
+	return mustMetricValue(t, cd.reg, "peerjail_line_time_replaced_total", "jail", jail, "reason", reason)
 }
 
 // attack writes, as the reproduction does, lines whose user name

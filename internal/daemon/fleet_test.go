@@ -60,25 +60,7 @@ func fleetDaemon(t *testing.T, dir, url string) *testDaemon {
 // gauge reads one series of the daemon's metrics; false if it is absent.
 func gauge(t *testing.T, td *testDaemon, name string, labels ...string) (float64, bool) {
 	t.Helper()
-	mfs, err := td.d.o.Registry.(prometheus.Gatherer).Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.Metric {
-			for i, l := range m.Label {
-				if i*2+1 >= len(labels) || l.GetName() != labels[i*2] || l.GetValue() != labels[i*2+1] {
-					continue series
-				}
-			}
-			return m.GetGauge().GetValue(), true
-		}
-	}
-	return 0, false
+	return seriesValue(t, td.d.o.Registry.(prometheus.Gatherer), name, labels...)
 }
 
 // reporters publish as the other hosts would, each on its own subject.
@@ -397,16 +379,8 @@ func TestFleetReload(t *testing.T) {
 		t.Errorf("quorum after reload %d; want 3", q)
 	}
 	waitFor(t, "peerjail_fleet_connected 1", func() bool {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "peerjail_fleet_connected" {
-				return len(mf.Metric) == 1 && mf.Metric[0].GetGauge().GetValue() == 1
-			}
-		}
-		return false
+		v, ok := seriesValue(t, reg, "peerjail_fleet_connected")
+		return ok && v == 1
 	})
 }
 

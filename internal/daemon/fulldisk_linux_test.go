@@ -5,24 +5,20 @@ package daemon
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerjail/peerjail/internal/firewall"
+	"github.com/peerjail/peerjail/internal/mounttest"
 )
-
-const fullDiskEnv = "PEERJAIL_DAEMON_FULLDISK"
 
 // fullDiskConfig bans at the first failure, so that every line is a ban.
 const fullDiskConfig = `jails:
@@ -42,42 +38,10 @@ const fullDiskConfig = `jails:
 // restores every ban. The test runs itself again under "unshare --mount",
 // so that the tmpfs lives in a mount namespace of its own.
 func TestDaemonFullDisk(t *testing.T) {
-	if os.Getenv(fullDiskEnv) == "" {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root: mounts a small tmpfs in a private mount namespace")
-		}
-		unshare, err := exec.LookPath("unshare")
-		if err != nil {
-			t.Skip("needs unshare (util-linux)")
-		}
-		bin, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(unshare, "--mount", "--propagation", "private", bin, "-test.run=^TestDaemonFullDisk$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), fullDiskEnv+"=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		out, err := cmd.CombinedOutput()
-		t.Logf("child:\n%s", out)
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestDaemonFullDisk") {
-			t.Fatalf("child: %v", err)
-		}
+	if !mounttest.Private(t, "mounts a small tmpfs in a private mount namespace") {
 		return
 	}
-	self, err1 := os.Readlink("/proc/self/ns/mnt")
-	parent, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid()))
-	if err1 != nil || err2 != nil || self == parent {
-		t.Fatalf("not in a mount namespace of its own (%s, parent %s): refusing to mount", self, parent)
-	}
-	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
-	if err := os.Mkdir(stateDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", stateDir, "tmpfs", 0, "size=8m"); err != nil {
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(stateDir, syscall.MNT_DETACH) })
+	dir, stateDir := t.TempDir(), mounttest.Tmpfs(t, "8m")
 
 	const n = 20000
 	logs := &syncBuffer{}
@@ -85,10 +49,10 @@ func TestDaemonFullDisk(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	d := startFullDisk(t, dir, stateDir, fw, reg, logs)
 	filler := filepath.Join(stateDir, "filler")
-	fillDisk(t, filler)
+	mounttest.Fill(t, filler)
 	writeFailures(t, filepath.Join(dir, "auth.log"), n)
 	waitLong(t, "20,000 bans in the kernel", func() bool { els, _ := fw.List(context.Background()); return len(els) == n })
-	behind, errs := storeMetrics(t, reg)
+	behind, errs := metricValue(t, reg, "peerjail_store_behind"), metricValue(t, reg, "peerjail_store_errors_total")
 	if behind == 0 || errs == 0 {
 		t.Fatalf("with the disk full: peerjail_store_behind %v, peerjail_store_errors_total %v; want both > 0", behind, errs)
 	}
@@ -97,7 +61,7 @@ func TestDaemonFullDisk(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitLong(t, "the store caught up", func() bool { b, _ := storeMetrics(t, reg); return b == 0 })
+	waitLong(t, "the store caught up", func() bool { return metricValue(t, reg, "peerjail_store_behind") == 0 })
 	d.stop()
 	if got := strings.Count(logs.String(), "state store is behind"); got != 1 {
 		t.Errorf("%d warnings that the store is behind, want 1:\n%.2000s", got, logs.String())
@@ -145,28 +109,12 @@ func startFullDisk(t *testing.T, dir, stateDir string, fw *firewall.Fake, reg *p
 	return td
 }
 
-func storeMetrics(t *testing.T, reg *prometheus.Registry) (behind, errs float64) {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		switch mf.GetName() {
-		case "peerjail_store_behind":
-			behind = mf.GetMetric()[0].GetGauge().GetValue()
-		case "peerjail_store_errors_total":
-			errs = mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	return behind, errs
-}
-
-func writeFailures(t *testing.T, path string, n int) {
-	t.Helper()
+// writeFailures appends one failed login of each of n hosts.
+func writeFailures(tb testing.TB, path string, n int) {
+	tb.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	w := bufio.NewWriter(f)
@@ -175,25 +123,7 @@ func writeFailures(t *testing.T, path string, n int) {
 		fmt.Fprintf(w, "%s bastion sshd[1]: Failed password for root from 198.18.%d.%d port 4000 ssh2\n", now, i/250, i%250+1)
 	}
 	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
+		tb.Fatal(err)
 	}
 }
 

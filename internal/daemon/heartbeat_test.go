@@ -20,55 +20,70 @@ import (
 
 type hbPing struct{ path, body string }
 
+// monitor is a heartbeat monitor at url that keeps the pings it gets, up
+// to 100 unread, for next; it stops when the test ends.
+type monitor struct {
+	url   string
+	pings chan hbPing
+}
+
+func newMonitor(t *testing.T) *monitor {
+	m := &monitor{pings: make(chan hbPing, 100)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case m.pings <- hbPing{r.URL.Path, string(b)}:
+		default:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	m.url = srv.URL
+	return m
+}
+
+// next is the next ping; it fails t when none comes within 10s.
+func (m *monitor) next(t *testing.T, what string) hbPing {
+	t.Helper()
+	select {
+	case p := <-m.pings:
+		return p
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no ping within 10s, waiting for %s", what)
+		return hbPing{}
+	}
+}
+
 // TestHeartbeatFollowsHealth: a daemon whose jail reads nothing for longer
 // than quiet sends the failure ping, not the healthy one, until a line
 // arrives; a reload that removes heartbeat: stops the pings.
 func TestHeartbeatFollowsHealth(t *testing.T) {
-	pings := make(chan hbPing, 100)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case pings <- hbPing{r.URL.Path, string(b)}:
-		default:
-		}
-	}))
-	defer srv.Close()
+	mon := newMonitor(t)
 	dir := t.TempDir()
 	log := dir + "/auth.log"
-	cfg := fmt.Sprintf(sshConfig, log) + fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s, method: POST, quiet: 2s}\n", srv.URL)
+	cfg := fmt.Sprintf(sshConfig, log) + fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s, method: POST, quiet: 2s}\n", mon.url)
 	if err := os.WriteFile(dir+"/peerjail.yaml", []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	td := newTestDaemonWith(t, dir, firewall.NewFake(), func(o *Options) { o.Registry = reg })
 
-	next := func(what string) hbPing {
-		t.Helper()
-		select {
-		case p := <-pings:
-			return p
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no ping within 10s, waiting for %s", what)
-			return hbPing{}
-		}
-	}
-	if p := next("the first"); p.path != "/hb" || p.body != "ok" {
+	if p := mon.next(t, "the first"); p.path != "/hb" || p.body != "ok" {
 		t.Fatalf("first ping %+v, want the healthy /hb", p)
 	}
 	var fail hbPing
 	for fail.path != "/hb/fail" {
-		fail = next("the failure ping of a quiet jail")
+		fail = mon.next(t, "the failure ping of a quiet jail")
 	}
 	if !strings.Contains(fail.body, `jail "ssh": no line read for`) {
 		t.Errorf("failure ping says %q, want why", fail.body)
 	}
 	td.appendLines(t, failed("198.51.100.7", 1)...)
-	for p := next("a healthy ping after a line"); p.path != "/hb"; p = next("a healthy ping after a line") {
+	for p := mon.next(t, "a healthy ping after a line"); p.path != "/hb"; p = mon.next(t, "a healthy ping after a line") {
 	}
-	if v := gaugeValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 1 {
+	if v := mustMetricValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 1 {
 		t.Errorf("interval %v, want 1", v)
 	}
-	if v := gaugeValue(t, reg, "peerjail_heartbeat_last_success_timestamp_seconds"); v < float64(time.Now().Add(-time.Minute).Unix()) {
+	if v := mustMetricValue(t, reg, "peerjail_heartbeat_last_success_timestamp_seconds"); v < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("last success %v, want a recent time", v)
 	}
 
@@ -78,25 +93,9 @@ func TestHeartbeatFollowsHealth(t *testing.T) {
 	if err := td.d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if v := gaugeValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 0 {
+	if v := mustMetricValue(t, reg, "peerjail_heartbeat_interval_seconds"); v != 0 {
 		t.Errorf("interval %v after heartbeat: was removed, want 0", v)
 	}
-}
-
-// gaugeValue returns the value of the unlabelled gauge name in reg.
-func gaugeValue(tb testing.TB, reg *prometheus.Registry, name string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	tb.Fatalf("no %s", name)
-	return 0
 }
 
 // refusing is a fake kernel that refuses every apply while refuse is set.
@@ -116,17 +115,9 @@ func (r *refusing) Apply(ctx context.Context, cs []firewall.Change) error {
 // makes the daemon unhealthy (the /fail ping says why) until it is in
 // force.
 func TestHeartbeatFailsWhileBansAreNotEnforced(t *testing.T) {
-	pings := make(chan hbPing, 100)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case pings <- hbPing{r.URL.Path, string(b)}:
-		default:
-		}
-	}))
-	defer srv.Close()
+	mon := newMonitor(t)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(sshConfig, dir+"/auth.log") + fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s, method: POST}\n", srv.URL)
+	cfg := fmt.Sprintf(sshConfig, dir+"/auth.log") + fmt.Sprintf("heartbeat: {url: %s/hb, interval: 1s, method: POST}\n", mon.url)
 	if err := os.WriteFile(dir+"/peerjail.yaml", []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -134,24 +125,14 @@ func TestHeartbeatFailsWhileBansAreNotEnforced(t *testing.T) {
 	td := newTestDaemonWith(t, dir, fw.Fake, func(o *Options) {
 		o.NewFirewall = func() (firewall.Firewall, error) { return fw, nil }
 	})
-	next := func(what string) hbPing {
-		t.Helper()
-		select {
-		case p := <-pings:
-			return p
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no ping within 10s, waiting for %s", what)
-			return hbPing{}
-		}
-	}
-	if p := next("the first"); p.path != "/hb" {
+	if p := mon.next(t, "the first"); p.path != "/hb" {
 		t.Fatalf("first ping %+v, want /hb", p)
 	}
 	fw.refuse.Store(true)
 	td.appendLines(t, failed("198.51.100.7", 3)...)
 	var fail hbPing
 	for fail.path != "/hb/fail" {
-		fail = next("the failure ping of a refused ban")
+		fail = mon.next(t, "the failure ping of a refused ban")
 	}
 	for _, want := range []string{`jail "ssh": 1 ban not enforced`, "nftables apply is failing"} {
 		if !strings.Contains(fail.body, want) {
@@ -159,7 +140,7 @@ func TestHeartbeatFailsWhileBansAreNotEnforced(t *testing.T) {
 		}
 	}
 	fw.refuse.Store(false)
-	for p := next("a healthy ping once the ban is in force"); p.path != "/hb"; p = next("a healthy ping once the ban is in force") {
+	for p := mon.next(t, "a healthy ping once the ban is in force"); p.path != "/hb"; p = mon.next(t, "a healthy ping once the ban is in force") {
 	}
 	if !inFirewall(fw.Fake, "ssh", "198.51.100.7/32") {
 		t.Error("healthy again, but the ban is not in the firewall")

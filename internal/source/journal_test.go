@@ -19,12 +19,12 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
+	"github.com/peerjail/peerjail/internal/mounttest"
 )
 
 const (
 	journaldBin = "/lib/systemd/systemd-journald"
 	runtimeDir  = "/run/log/journal"
-	nsEnv       = "PEERJAIL_JOURNAL_NS"
 )
 
 // journaldConf keeps the test's journald to itself: memory only, nothing
@@ -43,20 +43,12 @@ RateLimitIntervalSec=0
 // itself again under "unshare --mount", where tmpfs hides /run and
 // /var/log/journal, so that this journald touches nothing of the host's.
 func TestJournal(t *testing.T) {
-	if os.Getenv(nsEnv) == "" {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root: starts its own systemd-journald in a private mount namespace")
+	for _, p := range []string{journaldBin, "/usr/bin/systemd-cat", "/usr/bin/journalctl"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("needs %s", p)
 		}
-		unshare, err := exec.LookPath("unshare")
-		if err != nil {
-			t.Skip("needs unshare (util-linux)")
-		}
-		for _, p := range []string{journaldBin, "/usr/bin/systemd-cat", "/usr/bin/journalctl"} {
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("needs %s", p)
-			}
-		}
-		reexec(t, "TestJournal", []string{nsEnv + "=1"}, nil, unshare, "--mount", "--propagation", "private")
+	}
+	if !mounttest.Private(t, "starts its own systemd-journald in a private mount namespace") {
 		return
 	}
 	startJournald(t)
@@ -74,14 +66,9 @@ func TestJournal(t *testing.T) {
 // startJournald mounts the private directories and starts journald; both
 // are undone when the test ends.
 func startJournald(t *testing.T) {
-	self, err1 := os.Readlink("/proc/self/ns/mnt")
-	parent, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid()))
-	if err1 != nil || err2 != nil || self == parent {
-		t.Fatalf("not in a mount namespace of its own (%s, parent %s): refusing to start journald", self, parent)
-	}
-	mount(t, "tmpfs", "/run", "tmpfs", 0)
-	mount(t, "tmpfs", "/var/log/journal", "tmpfs", 0)
-	mount(t, "/dev/null", "/dev/kmsg", "", syscall.MS_BIND)
+	mounttest.Mount(t, "tmpfs", "/run", "tmpfs", 0, "")
+	mounttest.Mount(t, "tmpfs", "/var/log/journal", "tmpfs", 0, "")
+	mounttest.Bind(t, "/dev/null", "/dev/kmsg")
 	for _, d := range []string{"/run/systemd/journal", "/run/systemd/journald.conf.d", runtimeDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -135,18 +122,6 @@ func startJournald(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func mount(t *testing.T, src, target, fstype string, flags uintptr) {
-	t.Helper()
-	if err := syscall.Mount(src, target, fstype, flags, ""); err != nil {
-		t.Fatalf("mount %s on %s: %v", src, target, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(target, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", target, err)
-		}
-	})
 }
 
 // logLines writes lines to the journal with identifier id and waits until

@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
-)
 
-const fullDiskEnv = "PEERJAIL_STORE_FULLDISK"
+	"github.com/peerjail/peerjail/internal/mounttest"
+)
 
 // TestFullDisk puts the state file on an 8 MiB tmpfs, fills the tmpfs and
 // writes bans until long after it is full, then frees the space: the next
@@ -23,38 +20,10 @@ const fullDiskEnv = "PEERJAIL_STORE_FULLDISK"
 // itself again under "unshare --mount" so that the tmpfs is mounted in a
 // mount namespace of its own and the host sees nothing of it.
 func TestFullDisk(t *testing.T) {
-	if os.Getenv(fullDiskEnv) == "" {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root: mounts a small tmpfs in a private mount namespace")
-		}
-		unshare, err := exec.LookPath("unshare")
-		if err != nil {
-			t.Skip("needs unshare (util-linux)")
-		}
-		bin, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(unshare, "--mount", "--propagation", "private", bin, "-test.run=^TestFullDisk$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), fullDiskEnv+"=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		out, err := cmd.CombinedOutput()
-		t.Logf("child:\n%s", out)
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestFullDisk") {
-			t.Fatalf("child: %v", err)
-		}
+	if !mounttest.Private(t, "mounts a small tmpfs in a private mount namespace") {
 		return
 	}
-	self, err1 := os.Readlink("/proc/self/ns/mnt")
-	parent, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid()))
-	if err1 != nil || err2 != nil || self == parent {
-		t.Fatalf("not in a mount namespace of its own (%s, parent %s): refusing to mount", self, parent)
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=8m"); err != nil {
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := mounttest.Tmpfs(t, "8m")
 
 	path := filepath.Join(dir, "state.db")
 	s, err := Open(path, Options{})
@@ -62,7 +31,7 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(dir, "filler")
-	fill(t, filler)
+	mounttest.Fill(t, filler)
 
 	const n = 20000
 	var want []Ban
@@ -120,24 +89,5 @@ func TestFullDisk(t *testing.T) {
 	}
 	if pos, _, _ := s.Position("/log"); pos != fmt.Sprint(n/100-1) {
 		t.Errorf("reopened: position %q, want %d", pos, n/100-1)
-	}
-}
-
-// fill writes path until the file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
 	}
 }
