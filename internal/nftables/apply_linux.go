@@ -235,9 +235,9 @@ func (n *nft) list(c *nftables.Conn, jails map[string]firewall.Jail) ([]firewall
 				bits = 128
 			}
 		}
-		els, err := c.GetSetElements(s)
+		els, err := hostElements(c, s)
 		if err != nil {
-			return nil, fmt.Errorf("nftables: read set %s: %w", name, err)
+			return nil, err
 		}
 		for _, e := range els {
 			if a, ok := netip.AddrFromSlice(e.Key); ok && a.Is4() == v4 {

@@ -62,6 +62,8 @@ func deleteElements(spans []firewall.Span) []nftables.SetElement {
 }
 
 func readSpans(c *nftables.Conn, s *nftables.Set, v4 bool) ([]firewall.Span, error) {
+	// An interval set is a tree walked in key order, which no resize
+	// reorders: one listing is whole (unlike a host set's, hostElements).
 	els, err := c.GetSetElements(s)
 	if err != nil {
 		return nil, fmt.Errorf("nftables: read set %s: %w", s.Name, err)

@@ -21,12 +21,15 @@ import (
 // fixed state and records every batch it is sent, so tests can check the
 // messages without a kernel. It does not apply the batches.
 type fakeKernel struct {
-	mu      sync.Mutex
-	table   bool                  // whether inet peerjail exists
-	sets    map[string]uint32     // set name -> flags (interval, timeout)
-	keyLen  map[string]uint32     // set name -> key length, default from suffix
-	elems   map[string][]fakeElem // set name -> elements as listed
-	fail    []unix.Errno          // errno for the first message of successive batches
+	mu     sync.Mutex
+	table  bool                  // whether inet peerjail exists
+	sets   map[string]uint32     // set name -> flags (interval, timeout)
+	keyLen map[string]uint32     // set name -> key length, default from suffix
+	elems  map[string][]fakeElem // set name -> elements as listed
+	// torn are listings of a set answered, one per request, before elems:
+	// what a dump cut by a resize of the kernel's hash table looks like.
+	torn    map[string][][]fakeElem
+	fail    []unix.Errno // errno for the first message of successive batches
 	batches [][]netlink.Message
 	queries []string // the GET requests, by name
 }
@@ -137,7 +140,11 @@ func (k *fakeKernel) query(m netlink.Message) []netlink.Message {
 		return done(m, nil)
 	case unix.NFT_MSG_GETSETELEM:
 		name := attrString(m.Data[4:], unix.NFTA_SET_ELEM_LIST_SET)
-		return done(m, []netlink.Message{reply(m, unix.NFT_MSG_NEWSETELEM, elemAttrs(name, k.elems[name]))})
+		els := k.elems[name]
+		if q := k.torn[name]; len(q) > 0 {
+			els, k.torn[name] = q[0], q[1:]
+		}
+		return done(m, []netlink.Message{reply(m, unix.NFT_MSG_NEWSETELEM, elemAttrs(name, els))})
 	}
 	return []netlink.Message{ack(m, unix.EOPNOTSUPP)}
 }

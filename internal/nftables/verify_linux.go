@@ -185,9 +185,9 @@ func hostKeys(c *nftables.Conn, s *nftables.Set, cache map[string]map[netip.Addr
 	if held, ok := cache[s.Name]; ok {
 		return held, nil
 	}
-	els, err := c.GetSetElements(s)
+	els, err := hostElements(c, s)
 	if err != nil {
-		return nil, fmt.Errorf("nftables: read set %s: %w", s.Name, err)
+		return nil, err
 	}
 	held := make(map[netip.Addr]bool, len(els))
 	for _, e := range els {
