@@ -102,12 +102,17 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 		e.feedRecidive(jl, d)
 	}
 	c.Matched++
-	if jl.Hosts != nil {
+	switch {
+	case jl.Hosts != nil:
 		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
 			// A hit's identity may share its line's memory, and assigning
 			// to a map replaces an equal string key with the new one.
 			k.ID = strings.Clone(k.ID)
 			jl.Hosts[k]++
+		}
+	case jl.tally != nil:
+		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
+			jl.tallyHit(k)
 		}
 	}
 }

@@ -1,0 +1,75 @@
+package pipeline
+
+import (
+	"strings"
+
+	"github.com/peerjail/peerjail/internal/jail"
+)
+
+// hostTally counts hits per host for every jail of an engine
+// (Options.TrackHosts). A map per jail cost one map write per jail and hit,
+// the largest single cost of many jails on one source; here a host is looked
+// up once in a table the jails share, and each jail adds to a slice at the
+// host's index. The jails that count one line's hit mostly count it against
+// the same key (jails sharing a filter, or filters matching the same line),
+// so the last key looked up is remembered and costs no lookup at all.
+type hostTally struct {
+	index map[jail.Key]int32
+	keys  []jail.Key // by index; their IDs are the tally's own copies
+	last  int32      // index of the last key looked up, or -1
+}
+
+func newHostTally() *hostTally { return &hostTally{index: make(map[jail.Key]int32), last: -1} }
+
+// of returns k's index, adding k when it is new. k's ID may share a line's
+// memory: the tally keeps its own copy.
+func (t *hostTally) of(k jail.Key) int32 {
+	if t.last >= 0 && t.keys[t.last] == k {
+		return t.last
+	}
+	i, ok := t.index[k]
+	if !ok {
+		k.ID = strings.Clone(k.ID)
+		i = int32(len(t.keys))
+		t.keys = append(t.keys, k)
+		t.index[k] = i
+	}
+	t.last = i
+	return i
+}
+
+// tallyHit adds one hit on k to jl's tally.
+func (jl *Lane) tallyHit(k jail.Key) {
+	i := int(jl.tally.of(k))
+	if i >= len(jl.hits) {
+		jl.hits = append(jl.hits, make([]int, i+1-len(jl.hits))...)
+	}
+	if jl.hits[i] == 0 {
+		jl.hosts++
+	}
+	jl.hits[i]++
+}
+
+// HostHits returns the jail's hits per host: Hosts when the caller set it,
+// else what Options.TrackHosts counted (nil without it). Read it after Run
+// returns, or from inside Do.
+func (jl *Lane) HostHits() map[jail.Key]int {
+	if jl.Hosts != nil || jl.tally == nil {
+		return jl.Hosts
+	}
+	m := make(map[jail.Key]int, jl.hosts)
+	for i, n := range jl.hits {
+		if n > 0 {
+			m[jl.tally.keys[i]] = n
+		}
+	}
+	return m
+}
+
+// HostCount is how many hosts len(HostHits()) holds, without building it.
+func (jl *Lane) HostCount() int {
+	if jl.Hosts != nil || jl.tally == nil {
+		return len(jl.Hosts)
+	}
+	return jl.hosts
+}
