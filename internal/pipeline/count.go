@@ -28,6 +28,7 @@ func (e *Engine) count(b *Batch) {
 		}
 	}
 	for i := range b.Lines {
+		e.line++
 		row := b.idx[i*nj : i*nj+nj]
 		for _, j := range b.src.jails {
 			if k := row[j]; k > 0 {
@@ -187,6 +188,7 @@ func (e *Engine) advance(t time.Time) {
 }
 
 func (e *Engine) noteBan(d jail.Decision) {
+	e.bans++
 	if e.next.IsZero() || d.Until.Before(e.next) {
 		e.next = d.Until
 	}

@@ -119,6 +119,10 @@ type Engine struct {
 	logTime time.Time
 	next    time.Time // earliest ban expiry over all jails; zero if none
 	ids     identities
+	// line numbers the lines counted and bans the bans made, so that a
+	// line's filters teach an identity's address once (teach).
+	line, bans uint64
+	taught     taught
 }
 
 // New returns an engine over jails.
