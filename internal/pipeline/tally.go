@@ -13,13 +13,28 @@ import (
 // host's index. The jails that count one line's hit mostly count it against
 // the same key (jails sharing a filter, or filters matching the same line),
 // so the last key looked up is remembered and costs no lookup at all.
+//
+// Addresses and identities are looked up in maps of their own: a map keyed
+// by a Key, a string inside a struct, hashes and compares far slower.
 type hostTally struct {
-	index map[jail.Key]int32
+	addrs map[tallyAddr]int32
+	ids   map[string]int32
 	keys  []jail.Key // by index; their IDs are the tally's own copies
 	last  int32      // index of the last key looked up, or -1
 }
 
-func newHostTally() *hostTally { return &hostTally{index: make(map[jail.Key]int32), last: -1} }
+// tallyAddr is an address key as plain bytes: the address in its 16-byte
+// form, its prefix length and whether it is IPv4 (a netip.Prefix has no
+// zone).
+type tallyAddr struct {
+	addr [16]byte
+	bits uint8
+	v4   bool
+}
+
+func newHostTally() *hostTally {
+	return &hostTally{addrs: make(map[tallyAddr]int32), ids: make(map[string]int32), last: -1}
+}
 
 // of returns k's index, adding k when it is new. k's ID may share a line's
 // memory: the tally keeps its own copy.
@@ -27,15 +42,30 @@ func (t *hostTally) of(k jail.Key) int32 {
 	if t.last >= 0 && t.keys[t.last] == k {
 		return t.last
 	}
-	i, ok := t.index[k]
+	if k.ID != "" {
+		i, ok := t.ids[k.ID]
+		if !ok {
+			k.ID = strings.Clone(k.ID)
+			i = t.add(k)
+			t.ids[k.ID] = i
+		}
+		t.last = i
+		return i
+	}
+	a := k.Prefix.Addr()
+	ka := tallyAddr{addr: a.As16(), bits: uint8(k.Prefix.Bits()), v4: a.Is4()}
+	i, ok := t.addrs[ka]
 	if !ok {
-		k.ID = strings.Clone(k.ID)
-		i = int32(len(t.keys))
-		t.keys = append(t.keys, k)
-		t.index[k] = i
+		i = t.add(k)
+		t.addrs[ka] = i
 	}
 	t.last = i
 	return i
+}
+
+func (t *hostTally) add(k jail.Key) int32 {
+	t.keys = append(t.keys, k)
+	return int32(len(t.keys) - 1)
 }
 
 // tallyHit adds one hit on k to jl's tally.
