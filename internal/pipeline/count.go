@@ -113,7 +113,7 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 		}
 	case jl.tally != nil:
 		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
-			jl.tallyHit(k)
+			jl.tally.add(k)
 		}
 	}
 }

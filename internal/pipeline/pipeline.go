@@ -34,9 +34,7 @@ type Lane struct {
 	// Hosts, when the caller sets it, counts hits per host. Options.TrackHosts
 	// counts them in the engine's tally instead: read them with HostHits.
 	Hosts map[jail.Key]int
-	tally *hostTally // Options.TrackHosts: the engine's, shared by its lanes
-	hits  []int      // by tally index
-	hosts int        // nonzero entries of hits
+	tally *hostTally // Options.TrackHosts without Hosts
 	// filterKey identifies the filter's Spec (see NewLane): jails whose
 	// keys are equal run one Match per line. Empty: the Filter value
 	// itself identifies it.
@@ -130,13 +128,9 @@ func New(jails []*Lane, o Options) *Engine {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
-	var tally *hostTally
-	if o.TrackHosts {
-		tally = newHostTally()
-	}
 	for _, j := range jails {
-		if tally != nil && j.Hosts == nil {
-			j.tally, j.hits, j.hosts = tally, nil, 0
+		if o.TrackHosts && j.Hosts == nil {
+			j.tally = newHostTally()
 		}
 		if j.Counter != nil {
 			p := j.Counter.Policy()

@@ -54,7 +54,7 @@ func (e *Engine) feedRecidive(src *Lane, d jail.Decision) {
 		case r.Hosts != nil:
 			r.Hosts[d.Key]++
 		case r.tally != nil:
-			r.tallyHit(d.Key)
+			r.tally.add(d.Key)
 		}
 	}
 }

@@ -1,26 +1,21 @@
 package pipeline
 
 import (
+	"net/netip"
 	"strings"
 
 	"github.com/peerjail/peerjail/internal/jail"
 )
 
-// hostTally counts hits per host for every jail of an engine
-// (Options.TrackHosts). A map per jail cost one map write per jail and hit,
-// the largest single cost of many jails on one source; here a host is looked
-// up once in a table the jails share, and each jail adds to a slice at the
-// host's index. The jails that count one line's hit mostly count it against
-// the same key (jails sharing a filter, or filters matching the same line),
-// so the last key looked up is remembered and costs no lookup at all.
-//
-// Addresses and identities are looked up in maps of their own: a map keyed
-// by a Key, a string inside a struct, hashes and compares far slower.
+// hostTally counts one jail's hits per host (Options.TrackHosts). A map
+// keyed by jail.Key, a string inside a struct, hashes and compares several
+// times slower than one keyed by plain bytes, and with many jails on one
+// source that map write per jail and hit was the largest single cost of
+// counting: addresses and identities get maps of their own.
 type hostTally struct {
-	addrs map[tallyAddr]int32
-	ids   map[string]int32
-	keys  []jail.Key // by index; their IDs are the tally's own copies
-	last  int32      // index of the last key looked up, or -1
+	addrs  map[tallyAddr]int
+	ids    map[string]int32 // index in idHits
+	idHits []int
 }
 
 // tallyAddr is an address key as plain bytes: the address in its 16-byte
@@ -33,51 +28,44 @@ type tallyAddr struct {
 }
 
 func newHostTally() *hostTally {
-	return &hostTally{addrs: make(map[tallyAddr]int32), ids: make(map[string]int32), last: -1}
+	return &hostTally{addrs: make(map[tallyAddr]int), ids: make(map[string]int32)}
 }
 
-// of returns k's index, adding k when it is new. k's ID may share a line's
-// memory: the tally keeps its own copy.
-func (t *hostTally) of(k jail.Key) int32 {
-	if t.last >= 0 && t.keys[t.last] == k {
-		return t.last
-	}
+// add counts one hit on k. k's ID may share a line's memory: the tally
+// keeps its own copy.
+func (t *hostTally) add(k jail.Key) {
 	if k.ID != "" {
-		i, ok := t.ids[k.ID]
-		if !ok {
-			k.ID = strings.Clone(k.ID)
-			i = t.add(k)
-			t.ids[k.ID] = i
+		// Assigning to ids would replace its key with k.ID: a hit on a
+		// known identity only reads the map.
+		if i, ok := t.ids[k.ID]; ok {
+			t.idHits[i]++
+		} else {
+			t.ids[strings.Clone(k.ID)] = int32(len(t.idHits))
+			t.idHits = append(t.idHits, 1)
 		}
-		t.last = i
-		return i
+		return
 	}
 	a := k.Prefix.Addr()
-	ka := tallyAddr{addr: a.As16(), bits: uint8(k.Prefix.Bits()), v4: a.Is4()}
-	i, ok := t.addrs[ka]
-	if !ok {
-		i = t.add(k)
-		t.addrs[ka] = i
-	}
-	t.last = i
-	return i
+	t.addrs[tallyAddr{addr: a.As16(), bits: uint8(k.Prefix.Bits()), v4: a.Is4()}]++
 }
 
-func (t *hostTally) add(k jail.Key) int32 {
-	t.keys = append(t.keys, k)
-	return int32(len(t.keys) - 1)
-}
-
-// tallyHit adds one hit on k to jl's tally.
-func (jl *Lane) tallyHit(k jail.Key) {
-	i := int(jl.tally.of(k))
-	if i >= len(jl.hits) {
-		jl.hits = append(jl.hits, make([]int, i+1-len(jl.hits))...)
+func (t *hostTally) hits() map[jail.Key]int {
+	m := make(map[jail.Key]int, len(t.addrs)+len(t.ids))
+	for ka, n := range t.addrs {
+		a := netip.AddrFrom16(ka.addr)
+		if ka.v4 {
+			a = a.Unmap()
+		}
+		bits := int(ka.bits)
+		if ka.bits == 0xff { // an invalid prefix's -1
+			bits = -1
+		}
+		m[jail.Key{Prefix: netip.PrefixFrom(a, bits)}] = n
 	}
-	if jl.hits[i] == 0 {
-		jl.hosts++
+	for id, i := range t.ids {
+		m[jail.Key{ID: id}] = t.idHits[i]
 	}
-	jl.hits[i]++
+	return m
 }
 
 // HostHits returns the jail's hits per host: Hosts when the caller set it,
@@ -87,13 +75,7 @@ func (jl *Lane) HostHits() map[jail.Key]int {
 	if jl.Hosts != nil || jl.tally == nil {
 		return jl.Hosts
 	}
-	m := make(map[jail.Key]int, jl.hosts)
-	for i, n := range jl.hits {
-		if n > 0 {
-			m[jl.tally.keys[i]] = n
-		}
-	}
-	return m
+	return jl.tally.hits()
 }
 
 // HostCount is how many hosts len(HostHits()) holds, without building it.
@@ -101,5 +83,5 @@ func (jl *Lane) HostCount() int {
 	if jl.Hosts != nil || jl.tally == nil {
 		return len(jl.Hosts)
 	}
-	return jl.hosts
+	return len(jl.tally.addrs) + len(jl.tally.ids)
 }
