@@ -24,7 +24,7 @@ type hostTable struct {
 	shift  uint8        // log2 of the chunk length
 	addrs  map[hostKey]uint32
 	ids    map[string]uint32
-	names  map[uint32]string  // identities by slot, to drop their ids entry
+	names  []string           // identities by slot (to drop their ids entry), grown only by identities
 	more   map[uint32][]int64 // hit times of hosts with more than inlineHits
 	ticks  map[int64]tickSpan // the run of slots in each tick of newest hits
 	tick   int64              // tick length in nanoseconds
@@ -85,7 +85,7 @@ func newHostTable(findTime int64, maxHosts int) hostTable {
 	return hostTable{
 		shift: uint8(min(maxChunkShift, bits.Len(uint(maxHosts-1)))),
 		addrs: make(map[hostKey]uint32), ids: make(map[string]uint32),
-		names: make(map[uint32]string), more: make(map[uint32][]int64), ticks: make(map[int64]tickSpan),
+		more: make(map[uint32][]int64), ticks: make(map[int64]tickSpan),
 		// Fine enough that a late hit walks few hosts within its tick, coarse
 		// enough that finding its tick takes few steps.
 		tick: max(findTime/65536, 1),
@@ -151,6 +151,11 @@ func (h *hostTable) add(k Key) uint32 {
 		id := strings.Clone(k.ID)
 		s.key.bits = idBits
 		h.ids[id] = i
+		if int(i) >= len(h.names) {
+			// A slice, not a map: a jail keyed by identities writes one
+			// per new host, and a map write costs several times more.
+			h.names = append(h.names, make([]string, int(i)+1-len(h.names))...)
+		}
 		h.names[i] = id
 	} else {
 		s.key = compactKey(k)
@@ -168,7 +173,7 @@ func (h *hostTable) remove(i uint32) {
 	}
 	if s.key.bits == idBits {
 		delete(h.ids, h.names[i])
-		delete(h.names, i)
+		h.names[i] = ""
 	} else {
 		delete(h.addrs, s.key)
 	}

@@ -28,6 +28,7 @@ func (e *Engine) count(b *Batch) {
 		}
 	}
 	for i := range b.Lines {
+		e.line++
 		row := b.idx[i*nj : i*nj+nj]
 		for _, j := range b.src.jails {
 			if k := row[j]; k > 0 {
@@ -102,12 +103,17 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 		e.feedRecidive(jl, d)
 	}
 	c.Matched++
-	if jl.Hosts != nil {
+	switch {
+	case jl.Hosts != nil:
 		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
 			// A hit's identity may share its line's memory, and assigning
 			// to a map replaces an equal string key with the new one.
 			k.ID = strings.Clone(k.ID)
 			jl.Hosts[k]++
+		}
+	case jl.tally != nil:
+		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
+			jl.tally.add(k)
 		}
 	}
 }
@@ -182,6 +188,7 @@ func (e *Engine) advance(t time.Time) {
 }
 
 func (e *Engine) noteBan(d jail.Decision) {
+	e.bans++
 	if e.next.IsZero() || d.Until.Before(e.next) {
 		e.next = d.Until
 	}

@@ -152,7 +152,7 @@ func runScript(t *testing.T, script []engineBatch, workers, split int) engineRun
 	}
 	for _, j := range jails {
 		run.counts = append(run.counts, j.Counts)
-		run.hosts = append(run.hosts, j.Hosts)
+		run.hosts = append(run.hosts, j.HostHits())
 	}
 	return run
 }

@@ -49,12 +49,28 @@ func (e *Engine) teach(h *filter.Hit, at time.Time) {
 	if h.ID == "" || !h.Host.Addr.IsValid() || at.IsZero() {
 		return
 	}
+	// Filters matching the same line mostly read the same identity and
+	// address from it: learning them again at the same time, with no ban
+	// made since, changes nothing in the table and extends no ban.
+	if m := &e.taught; m.line == e.line && m.bans == e.bans && m.at.Equal(at) && m.addr == h.Host.Addr && m.id == h.ID && m.alsoID == h.AlsoID {
+		return
+	}
 	e.ids.table.Learn(h.ID, h.Host.Addr, at)
 	e.extend(h.ID, h.Host.Addr, at)
 	if h.AlsoID != "" {
 		e.ids.table.Learn(h.AlsoID, h.Host.Addr, at)
 		e.extend(h.AlsoID, h.Host.Addr, at)
 	}
+	e.taught = taught{line: e.line, bans: e.bans, id: h.ID, alsoID: h.AlsoID, addr: h.Host.Addr, at: at}
+}
+
+// taught is the last identity and address a line taught. id may share the
+// line's memory: it is compared only while line is the one counted.
+type taught struct {
+	line, bans uint64
+	id, alsoID string
+	addr       netip.Addr
+	at         time.Time
 }
 
 // extend bans a with identity id in every jail where id is banned.

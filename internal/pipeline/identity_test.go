@@ -181,13 +181,13 @@ func TestIdentitiesOutliveTheirBatches(t *testing.T) {
 			e.count(b) // releases b to the pool: its buffer holds the next line
 		}
 	}
-	if len(bans) != 50 || len(byID.Hosts) != 50 {
-		t.Fatalf("%d bans, %d hosts; want 50 each", len(bans), len(byID.Hosts))
+	if len(bans) != 50 || len(byID.HostHits()) != 50 {
+		t.Fatalf("%d bans, %d hosts; want 50 each", len(bans), len(byID.HostHits()))
 	}
 	for p := range 50 {
 		id := fmt.Sprintf("peer-%02d", p)
-		if bans[p] != id || byID.Hosts[jail.Key{ID: id}] != 2 {
-			t.Errorf("peer %d: ban %q, %d hits counted; want %s with 2", p, bans[p], byID.Hosts[jail.Key{ID: id}], id)
+		if bans[p] != id || byID.HostHits()[jail.Key{ID: id}] != 2 {
+			t.Errorf("peer %d: ban %q, %d hits counted; want %s with 2", p, bans[p], byID.HostHits()[jail.Key{ID: id}], id)
 		}
 	}
 }

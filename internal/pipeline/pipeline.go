@@ -31,8 +31,10 @@ type Lane struct {
 	// Counts are updated by Run's counting goroutine; read them after Run
 	// returns, or from OnDecision/Observe callbacks.
 	Counts Counts
-	// Hosts holds hits per host when Options.TrackHosts is set.
+	// Hosts, when the caller sets it, counts hits per host. Options.TrackHosts
+	// counts them in the engine's tally instead: read them with HostHits.
 	Hosts map[jail.Key]int
+	tally *hostTally // Options.TrackHosts without Hosts
 	// filterKey identifies the filter's Spec (see NewLane): jails whose
 	// keys are equal run one Match per line. Empty: the Filter value
 	// itself identifies it.
@@ -84,7 +86,8 @@ type Options struct {
 	// read time of lines run on it, and a line's own stamp only orders its
 	// hit among others. nil means replay, where time is the log's own.
 	Now func() time.Time
-	// TrackHosts keeps per-host hit counts in Lane.Hosts (for reports).
+	// TrackHosts keeps per-host hit counts for every lane without Hosts
+	// (for reports; see Lane.HostHits).
 	TrackHosts bool
 	// AfterBatch is called after a batch was counted (its decisions emitted),
 	// before the batch is recycled: the daemon applies the decisions and
@@ -114,6 +117,10 @@ type Engine struct {
 	logTime time.Time
 	next    time.Time // earliest ban expiry over all jails; zero if none
 	ids     identities
+	// line numbers the lines counted and bans the bans made, so that a
+	// line's filters teach an identity's address once (teach).
+	line, bans uint64
+	taught     taught
 }
 
 // New returns an engine over jails.
@@ -123,7 +130,7 @@ func New(jails []*Lane, o Options) *Engine {
 	}
 	for _, j := range jails {
 		if o.TrackHosts && j.Hosts == nil {
-			j.Hosts = make(map[jail.Key]int)
+			j.tally = newHostTally()
 		}
 		if j.Counter != nil {
 			p := j.Counter.Policy()

@@ -50,8 +50,11 @@ func (e *Engine) feedRecidive(src *Lane, d jail.Decision) {
 			e.noteBan(rd)
 		}
 		c.Matched++
-		if r.Hosts != nil {
+		switch {
+		case r.Hosts != nil:
 			r.Hosts[d.Key]++
+		case r.tally != nil:
+			r.tally.add(d.Key)
 		}
 	}
 }

@@ -156,7 +156,7 @@ func (r *reporter) finish(took time.Duration, lines int64) error {
 	for _, j := range r.jails {
 		c := j.lane.Counts
 		if r.json {
-			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, len(j.lane.Hosts), c.Bans, c.OutOfOrder})
+			r.enc.Encode(summaryEvent{"summary", j.cfg.Name, c.Lines, c.Matched, c.Ignored, j.lane.HostCount(), c.Bans, c.OutOfOrder})
 			continue
 		}
 		r.table(j)
@@ -177,13 +177,13 @@ func (r *reporter) table(j *replayJail) {
 		v int64
 	}{
 		{"lines", c.Lines}, {"matched", c.Matched}, {"ignored", c.Ignored}, {"no host", c.NoHost},
-		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"out of order", c.OutOfOrder}, {"hosts", int64(len(j.lane.Hosts))},
+		{"unparsed", c.Unparsed}, {"undated", c.Undated}, {"out of order", c.OutOfOrder}, {"hosts", int64(j.lane.HostCount())},
 		{"bans", c.Bans}, {"still banned", int64(len(j.lane.Counter.Bans()))},
 	}
 	for _, row := range rows {
 		fmt.Fprintf(r.w, "  %-13s %10d\n", row.k, row.v)
 	}
-	top := topOffenders(j.lane.Hosts, 10)
+	top := topOffenders(j.lane.HostHits(), 10)
 	if len(top) == 0 {
 		return
 	}
