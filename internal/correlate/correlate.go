@@ -106,8 +106,9 @@ type seen struct {
 	at   int64
 }
 
-// New returns an empty table; zero fields of c take the defaults.
-func New(c Config) *Table {
+// WithDefaults is c as a table takes it: zero fields get the defaults,
+// MaxAddrs is at most 255.
+func (c Config) WithDefaults() Config {
 	if c.TTL <= 0 {
 		c.TTL = DefaultTTL
 	}
@@ -118,6 +119,12 @@ func New(c Config) *Table {
 		c.MaxAddrs = DefaultMaxAddrs
 	}
 	c.MaxAddrs = min(c.MaxAddrs, 255)
+	return c
+}
+
+// New returns an empty table; zero fields of c take the defaults.
+func New(c Config) *Table {
+	c = c.WithDefaults()
 	return &Table{
 		cfg: c, ttl: int64(c.TTL), seed: maphash.MakeSeed(),
 		ids: make(map[uint64]int32), long: make(map[int32]string),

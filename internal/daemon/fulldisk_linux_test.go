@@ -83,30 +83,14 @@ func TestDaemonFullDisk(t *testing.T) {
 
 func startFullDisk(t *testing.T, dir, stateDir string, fw *firewall.Fake, reg *prometheus.Registry, logs *syncBuffer) *testDaemon {
 	t.Helper()
-	td := &testDaemon{dir: dir, log: filepath.Join(dir, "auth.log"), cfg: filepath.Join(dir, "peerjail.yaml"), fw: fw, notes: &notes{}}
-	if _, err := os.Stat(td.log); err != nil {
-		os.WriteFile(td.log, nil, 0o600)
-	}
-	os.WriteFile(td.cfg, []byte(fmt.Sprintf(fullDiskConfig, td.log)), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	o := Options{
-		ConfigPath: td.cfg, StatePath: filepath.Join(stateDir, "state.db"), SocketPath: filepath.Join(dir, "run", "peerjail.sock"),
-		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		NewFirewall: func() (firewall.Firewall, error) { return fw, nil },
-		Notify:      td.notes.add,
-	}
-	if reg != nil {
-		o.Registry = reg
-	}
-	d, err := Start(ctx, o)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	td.d, td.cancel, td.served = d, cancel, make(chan error, 1)
-	go func() { td.served <- d.Serve(ctx) }()
-	t.Cleanup(td.stop)
-	return td
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf(fullDiskConfig, filepath.Join(dir, "auth.log"))), 0o600)
+	return newTestDaemonWith(t, dir, fw, func(o *Options) {
+		o.StatePath = filepath.Join(stateDir, "state.db")
+		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if reg != nil {
+			o.Registry = reg
+		}
+	})
 }
 
 // writeFailures appends one failed login of each of n hosts.

@@ -90,7 +90,7 @@ func (d *Daemon) build(ctx context.Context, cfg *config.Config, prev *generation
 	// control request's (reload) or the one SIGTERM ends, and a batch
 	// counted while stopping must still reach the kernel.
 	flushCtx := context.WithoutCancel(ctx)
-	if d.corr == nil || d.corr.Config() != correlate.New(cfg.Correlation).Config() {
+	if d.corr == nil || d.corr.Config() != cfg.Correlation.WithDefaults() {
 		d.corr = correlate.New(cfg.Correlation)
 	}
 	g.eng = pipeline.New(lanes(g.jails), pipeline.Options{
