@@ -112,7 +112,12 @@ func TestDaemonQueuedActionFailing(t *testing.T) {
 	if _, err := td.client().Ban(context.Background(), "ssh", "192.0.2.9", time.Hour, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the failure in status", func() bool { s := statusOf(t, td); return len(s.Actions) == 1 && s.Actions[0].Failing })
+	// The runner's line and the ban's line are two snapshots: the ban learns
+	// the answer once the outcome is saved, a moment after the runner.
+	waitFor(t, "the failure in status", func() bool {
+		s := statusOf(t, td)
+		return len(s.Actions) == 1 && s.Actions[0].Failing && len(s.Banned) == 1 && s.Banned[0].Error != "not applied yet"
+	})
 	s := statusOf(t, td)
 	if a := s.Actions[0]; a.Queued != 1 || a.Since.IsZero() || !strings.Contains(a.Error, "connection refused") ||
 		s.Banned[0].Enforcement != control.Pending || !strings.Contains(s.Banned[0].Error, "connection refused") {
