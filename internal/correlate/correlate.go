@@ -59,8 +59,11 @@ type Table struct {
 	ttl  int64
 	seed maphash.Seed
 	// ids finds an entry by the hash of its name; the name itself is
-	// compared in the entry (a collision replaces the older entry).
-	ids map[uint64]int32
+	// compared in the entry, so names whose hashes collide are both kept.
+	ids index
+	// hashMask is ANDed into every hash: all ones, narrowed by tests to
+	// make names collide.
+	hashMask uint64
 	// chunks hold the entries, chunkLen at a time: growing never copies
 	// them. used is how many were handed out; free are removed ones.
 	chunks  [][]entry
@@ -126,8 +129,8 @@ func (c Config) WithDefaults() Config {
 func New(c Config) *Table {
 	c = c.WithDefaults()
 	return &Table{
-		cfg: c, ttl: int64(c.TTL), seed: maphash.MakeSeed(),
-		ids: make(map[uint64]int32), long: make(map[int32]string),
+		cfg: c, ttl: int64(c.TTL), seed: maphash.MakeSeed(), hashMask: ^uint64(0),
+		long: make(map[int32]string),
 	}
 }
 
@@ -143,18 +146,29 @@ func (t *Table) Learn(id string, a netip.Addr, at time.Time) bool {
 	}
 	now := at.UnixNano()
 	key := a.WithZone("").As16()
-	h := maphash.String(t.seed, id)
-	i, ok := t.ids[h]
-	switch {
-	case !ok:
+	h := t.hash(id)
+	i := t.find(h, id)
+	if i == nilIdx {
 		i = t.insert(h, id, now)
-	case !t.named(i, id):
-		t.remove(i) // a hash collision: the older name gives way
-		i = t.insert(h, id, now)
-	default:
+	} else {
 		t.at(i).ref = true
 	}
 	return t.put(i, key, now)
+}
+
+func (t *Table) hash(id string) uint64 { return maphash.String(t.seed, id) & t.hashMask }
+
+// find returns the entry named id, whose hash is h, or nilIdx.
+func (t *Table) find(h uint64, id string) int32 {
+	pos := t.ids.home(h)
+	for {
+		var i int32
+		pos, i = t.ids.next(h, pos)
+		if i == nilIdx || t.at(i).hash == h && t.named(i, id) {
+			return i
+		}
+		pos++
+	}
 }
 
 // put records key at now in entry i; true when it was not there within TTL.
@@ -219,8 +233,8 @@ func (t *Table) named(i int32, id string) bool {
 // not for every hit.
 func (t *Table) Addrs(dst []netip.Addr, id string, at time.Time) []netip.Addr {
 	now := at.UnixNano()
-	i, ok := t.ids[maphash.String(t.seed, id)]
-	if !ok || !t.named(i, id) {
+	i := t.find(t.hash(id), id)
+	if i == nilIdx {
 		return dst
 	}
 	e := t.at(i)
@@ -239,7 +253,7 @@ func (t *Table) Addrs(dst []netip.Addr, id string, at time.Time) []netip.Addr {
 
 // Len is the number of identities held (expired ones included until they
 // are pruned).
-func (t *Table) Len() int { return len(t.ids) }
+func (t *Table) Len() int { return t.ids.n }
 
 // Evicted is how many identities were dropped at the cap.
 func (t *Table) Evicted() int64 { return t.evicted }
@@ -286,7 +300,7 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 	} else {
 		copy(e.id[:], id)
 	}
-	t.ids[h] = i
+	t.ids.insert(h, i)
 	return i
 }
 
@@ -323,7 +337,7 @@ func (t *Table) victim(now int64) int32 {
 // remove frees entry i.
 func (t *Table) remove(i int32) {
 	e := t.at(i)
-	delete(t.ids, e.hash)
+	t.ids.remove(e.hash, i)
 	if e.idLen > inlineID {
 		delete(t.long, i)
 	}
