@@ -10,6 +10,7 @@ package correlate
 import (
 	"cmp"
 	"hash/maphash"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -135,7 +136,7 @@ func New(c Config) *Table {
 	c = c.WithDefaults()
 	return &Table{
 		cfg: c, ttl: int64(c.TTL), seed: maphash.MakeSeed(), hashMask: ^uint64(0),
-		long: make(map[int32]string),
+		ids: newIndex(min(c.Max, math.MaxInt32)), long: make(map[int32]string),
 	}
 }
 
@@ -305,6 +306,9 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 	} else {
 		copy(e.id[:], id)
 	}
+	if t.ids.full() {
+		t.ids.rebuild(t.ids.rebuildLen(), t.each)
+	}
 	t.ids.insert(h, i)
 	return i
 }
@@ -351,6 +355,15 @@ func (t *Table) remove(i int32) {
 	}
 	*e = entry{block: nilIdx}
 	t.free = append(t.free, i)
+}
+
+// each yields the hash of every entry held, in entry order.
+func (t *Table) each(yield func(h uint64, i int32)) {
+	for i := range t.used {
+		if e := t.at(i); e.n > 0 {
+			yield(e.hash, i)
+		}
+	}
 }
 
 func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkShift][i&(chunkLen-1)] }

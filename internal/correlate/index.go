@@ -6,30 +6,40 @@ import "math/bits"
 // map[uint64]int32 because learning is mostly lookups that miss, inserts and
 // evictions in a table larger than the caches, and there the Go map pays a
 // cache miss per level (directory, table, group control word, slot) and
-// another walk to delete the evicted entry's key. Here a lookup reads one
-// slot, most often one cache line: BenchmarkIndex puts it at about a third
-// of the map's time per operation on 100k random hashes (figures in
-// bench_test.go).
+// another walk to delete the evicted entry's key. Here a lookup most often
+// reads one 4-byte slot; the whole index of a 100k-entry table is 1 MiB
+// against the map's 2.4. BenchmarkIndex has the figures (bench_test.go).
 //
-// It is open addressing with linear probing over a power-of-two array kept
-// at most half full, grown by doubling as entries are added, so that a
-// table with a large Max but few identities stays small. A slot packs the
-// top 32 bits of the hash (its tag) over the entry's index + 1; 0 is empty.
-// A hash's home slot is its top bits, so a slot's home is known from its tag
-// alone: growing and deleting (backward shift, no tombstones) read no
-// entries. The tag only narrows a lookup: the caller compares the entry's
-// full hash and name, and several entries may share a hash.
+// It is open addressing with linear probing over a power-of-two array,
+// grown by doubling while entries are added (at most half the slots hold
+// one), so that a table with a large Max but few identities stays small. A
+// slot packs a tag (low bits of the hash) over the entry's index + 1; 0 is
+// empty. A hash's home slot is its top bits. Removing leaves a tombstone,
+// unless the next slot is empty: then it and the tombstones before it are
+// emptied. When entries and tombstones fill three quarters of the slots,
+// the index is rebuilt from the entries' hashes, which the caller hands
+// over in entry order (a sequential read). The tag only narrows a lookup:
+// the caller compares the entry's full hash and name, and several entries
+// may share a hash.
 type index struct {
-	slots []uint64
-	shift uint // 64 - log2(len(slots)): h>>shift is h's home slot
-	n     int  // slots in use
+	slots   []uint32
+	shift   uint   // 64 - log2(len(slots)): h>>shift is h's home slot
+	idxBits uint   // low bits of a slot: entry + 1
+	idxMask uint32 // also the tombstone: its entry part cannot be an entry's
+	n       int    // entries
+	tombs   int
 }
 
-const (
-	// minIndexLen slots are allocated by the first insert.
-	minIndexLen = 64
-	tagMask     = uint64(0xffff_ffff) << 32
-)
+// minIndexLen slots are allocated by the first insert.
+const minIndexLen = 64
+
+// newIndex returns an empty index for entries below maxEntries.
+func newIndex(maxEntries int) index {
+	b := uint(bits.Len(uint(maxEntries) + 1)) // entry+1 < idxMask
+	return index{idxBits: b, idxMask: 1<<b - 1}
+}
+
+func (x *index) tag(h uint64) uint32 { return uint32(h) << x.idxBits }
 
 // home is the first slot a lookup of h reads.
 func (x *index) home(h uint64) int {
@@ -47,70 +57,80 @@ func (x *index) next(h uint64, pos int) (int, int32) {
 		return 0, nilIdx
 	}
 	mask := len(x.slots) - 1
-	tag := h & tagMask
+	tag := x.tag(h)
 	for {
 		pos &= mask
 		s := x.slots[pos]
 		if s == 0 {
 			return pos, nilIdx
 		}
-		if s&tagMask == tag {
-			return pos, int32(uint32(s)) - 1
+		if s&^x.idxMask == tag && s != x.idxMask {
+			return pos, int32(s&x.idxMask) - 1
 		}
 		pos++
 	}
 }
 
-// insert adds entry i under h; i must not be in the index already.
-func (x *index) insert(h uint64, i int32) {
-	if 2*(x.n+1) > len(x.slots) {
-		x.grow()
+// full reports whether an insert must first rebuild, at rebuildLen.
+func (x *index) full() bool { return 4*(x.n+x.tombs+1) > 3*len(x.slots) }
+
+// rebuildLen is the size for the entries held and one more: at least twice
+// as many slots.
+func (x *index) rebuildLen() int {
+	size := minIndexLen
+	for size < 2*(x.n+1) {
+		size *= 2
 	}
-	x.place(h&tagMask | uint64(uint32(i)+1))
-	x.n++
+	return size
 }
 
-// place puts s in the first empty slot from its home.
-func (x *index) place(s uint64) {
+// rebuild empties the index into size slots and adds what each yields:
+// every entry but the one about to be inserted.
+func (x *index) rebuild(size int, each func(yield func(h uint64, i int32))) {
+	if size == len(x.slots) {
+		clear(x.slots)
+	} else {
+		x.slots = make([]uint32, size)
+		x.shift = 64 - uint(bits.TrailingZeros(uint(size)))
+	}
+	x.n, x.tombs = 0, 0
+	each(x.insert)
+}
+
+// insert adds entry i under h; i must not be in the index already, and the
+// index must not be full.
+func (x *index) insert(h uint64, i int32) {
 	mask := len(x.slots) - 1
-	pos := int(s >> x.shift)
-	for x.slots[pos] != 0 {
+	pos := int(h >> x.shift)
+	for s := x.slots[pos]; s != 0 && s != x.idxMask; s = x.slots[pos] {
 		pos = (pos + 1) & mask
 	}
-	x.slots[pos] = s
+	if x.slots[pos] == x.idxMask {
+		x.tombs--
+	}
+	x.slots[pos] = x.tag(h) | uint32(i+1)
+	x.n++
 }
 
 // remove drops entry i, found under h.
 func (x *index) remove(h uint64, i int32) {
 	mask := len(x.slots) - 1
-	want := uint32(i) + 1
+	want := uint32(i + 1)
 	pos := int(h >> x.shift)
-	for uint32(x.slots[pos]) != want {
+	for x.slots[pos]&x.idxMask != want {
 		pos = (pos + 1) & mask
 	}
-	// Backward shift: pull later slots of the run into the hole when their
-	// home allows it, so that no lookup stops at the hole before them.
-	hole := pos
-	for k := (hole + 1) & mask; x.slots[k] != 0; k = (k + 1) & mask {
-		home := int(x.slots[k] >> x.shift)
-		if (k-home)&mask >= (k-hole)&mask {
-			x.slots[hole] = x.slots[k]
-			hole = k
-		}
-	}
-	x.slots[hole] = 0
 	x.n--
-}
-
-// grow doubles the slots; the homes come from the tags.
-func (x *index) grow() {
-	old := x.slots
-	size := max(2*len(old), minIndexLen)
-	x.slots = make([]uint64, size)
-	x.shift = 64 - uint(bits.TrailingZeros(uint(size)))
-	for _, s := range old {
-		if s != 0 {
-			x.place(s)
-		}
+	if x.slots[(pos+1)&mask] != 0 {
+		x.slots[pos] = x.idxMask
+		x.tombs++
+		return
+	}
+	// No probe goes on past an empty slot: this one and the tombstones
+	// before it are needed by none.
+	x.slots[pos] = 0
+	for pos = (pos - 1) & mask; x.slots[pos] == x.idxMask; pos = (pos - 1) & mask {
+		x.slots[pos] = 0
+		x.tombs--
 	}
 }
