@@ -67,7 +67,7 @@ type Table struct {
 	hashMask uint64
 	// chunks hold the entries, chunkLen at a time: growing never copies
 	// them. used is how many were handed out; free are removed ones.
-	chunks  [][]entry
+	chunks  []*chunk
 	used    int32
 	free    []int32
 	hand    int32            // the CLOCK hand: the next entry to consider
@@ -97,6 +97,20 @@ const (
 // have one or two), the second the name, read only by a lookup whose tag
 // matched. Before the name moved to the second line, the sweep's reading of
 // the addresses past it was a third of the sweep's time in the libp2p replay.
+// chunk holds entries and, apart, when each was last seen at any address,
+// so that the sweep, which looks at two entries per insert and mostly finds
+// them alive, reads 8 bytes of a sequential array rather than an entry's
+// line: in the libp2p replay that cut the sweep from about 1.7% of all CPU
+// to 0.7%. A free entry's newest is freeMark.
+type chunk struct {
+	entries [chunkLen]entry
+	newest  [chunkLen]int64
+}
+
+// freeMark is no line's time: the Unix nanoseconds of times before 1678
+// are undefined.
+const freeMark = math.MinInt64
+
 type entry struct {
 	hash   uint64
 	block  int32 // slab block for addresses past inline; nilIdx: none
@@ -179,13 +193,14 @@ func (t *Table) find(h uint64, id string) int32 {
 
 // put records key at now in entry i; true when it was not there within TTL.
 func (t *Table) put(i int32, key [16]byte, now int64) bool {
-	e := t.at(i)
+	e, newest := t.at(i), t.newest(i)
 	oldest := 0
 	for k := range int(e.n) {
 		s := t.slot(e, k)
 		if s.addr == key {
 			fresh := now-s.at < t.ttl
 			s.at = max(s.at, now)
+			*newest = max(*newest, now)
 			return !fresh
 		}
 		if s.at < t.slot(e, oldest).at {
@@ -193,9 +208,15 @@ func (t *Table) put(i int32, key [16]byte, now int64) bool {
 		}
 	}
 	if int(e.n) >= t.cfg.MaxAddrs {
+		// The oldest goes: it may have been the newest too.
 		*t.slot(e, oldest) = seen{addr: key, at: now}
+		*newest = now
+		for k := range int(e.n) {
+			*newest = max(*newest, t.slot(e, k).at)
+		}
 		return true
 	}
+	*newest = max(*newest, now)
 	if e.n == inlineAddrs && e.block == nilIdx {
 		e.block = t.newBlock()
 	}
@@ -264,15 +285,9 @@ func (t *Table) Len() int { return t.ids.n }
 // Evicted is how many identities were dropped at the cap.
 func (t *Table) Evicted() int64 { return t.evicted }
 
-// expired reports whether every address of e is older than TTL at now.
-func (t *Table) expired(e *entry, now int64) bool {
-	for k := range int(e.n) {
-		if now-t.slot(e, k).at < t.ttl {
-			return false
-		}
-	}
-	return true
-}
+// expired reports whether every address of entry i, which is held, is
+// older than TTL at now.
+func (t *Table) expired(i int32, now int64) bool { return now-*t.newest(i) >= t.ttl }
 
 // sweepSteps entries are looked at per insert for having expired: more
 // than one, so that expired entries leave faster than new ones arrive.
@@ -289,7 +304,7 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 		t.free = t.free[:len(t.free)-1]
 	case int(t.used) < t.cfg.Max:
 		if t.used&(chunkLen-1) == 0 {
-			t.chunks = append(t.chunks, make([]entry, chunkLen))
+			t.chunks = append(t.chunks, new(chunk))
 		}
 		i = t.used
 		t.used++
@@ -301,6 +316,7 @@ func (t *Table) insert(h uint64, id string, now int64) int32 {
 	}
 	e := t.at(i)
 	*e = entry{hash: h, block: nilIdx, idLen: uint16(len(id))}
+	*t.newest(i) = freeMark // until put
 	if len(id) > inlineID {
 		t.long[i] = strings.Clone(id) // the caller's may share a line's memory
 	} else {
@@ -319,7 +335,7 @@ func (t *Table) sweep(now int64) {
 		if t.sweeper >= t.used {
 			t.sweeper = 0
 		}
-		if e := t.at(t.sweeper); e.n > 0 && t.expired(e, now) {
+		if newest := *t.newest(t.sweeper); newest != freeMark && now-newest >= t.ttl {
 			t.remove(t.sweeper)
 		}
 		t.sweeper++
@@ -336,7 +352,7 @@ func (t *Table) victim(now int64) int32 {
 			t.hand = 0
 		}
 		e := t.at(i)
-		if !e.ref || t.expired(e, now) {
+		if !e.ref || t.expired(i, now) {
 			return i
 		}
 		e.ref = false
@@ -354,6 +370,7 @@ func (t *Table) remove(i int32) {
 		t.freeBlocks = append(t.freeBlocks, e.block)
 	}
 	*e = entry{block: nilIdx}
+	*t.newest(i) = freeMark
 	t.free = append(t.free, i)
 }
 
@@ -366,4 +383,6 @@ func (t *Table) each(yield func(h uint64, i int32)) {
 	}
 }
 
-func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkShift][i&(chunkLen-1)] }
+func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkShift].entries[i&(chunkLen-1)] }
+
+func (t *Table) newest(i int32) *int64 { return &t.chunks[i>>chunkShift].newest[i&(chunkLen-1)] }
