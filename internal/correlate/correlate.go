@@ -87,16 +87,11 @@ const (
 	// flow node IDs (64 hex digits), peer numbers.
 	inlineID = 64
 	nilIdx   = -1
-	// chunkLen entries are allocated at a time (about 600 KiB).
+	// chunkLen entries are allocated at a time (544 KiB).
 	chunkShift = 12
 	chunkLen   = 1 << chunkShift
 )
 
-// entry is two cache lines (chunks are page-aligned): the first holds all
-// the CLOCK hand, the sweep and learning an address read (most identities
-// have one or two), the second the name, read only by a lookup whose tag
-// matched. Before the name moved to the second line, the sweep's reading of
-// the addresses past it was a third of the sweep's time in the libp2p replay.
 // chunk holds entries and, apart, when each was last seen at any address,
 // so that the sweep, which looks at two entries per insert and mostly finds
 // them alive, reads 8 bytes of a sequential array rather than an entry's
@@ -111,6 +106,10 @@ type chunk struct {
 // are undefined.
 const freeMark = math.MinInt64
 
+// entry is two cache lines (chunks are page-aligned): the first holds what
+// the CLOCK hand and learning an address read (most identities have one or
+// two addresses), the second the name, read only by a lookup whose tag
+// matched.
 type entry struct {
 	hash   uint64
 	block  int32 // slab block for addresses past inline; nilIdx: none
