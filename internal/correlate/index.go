@@ -10,17 +10,18 @@ import "math/bits"
 // reads one 4-byte slot; the whole index of a 100k-entry table is 1 MiB
 // against the map's 2.4. BenchmarkIndex has the figures (bench_test.go).
 //
-// It is open addressing with linear probing over a power-of-two array,
-// grown by doubling while entries are added (at most half the slots hold
-// one), so that a table with a large Max but few identities stays small. A
+// It is open addressing with linear probing over a power-of-two array. A
 // slot packs a tag (low bits of the hash) over the entry's index + 1; 0 is
 // empty. A hash's home slot is its top bits. Removing leaves a tombstone,
 // unless the next slot is empty: then it and the tombstones before it are
-// emptied. When entries and tombstones fill three quarters of the slots,
-// the index is rebuilt from the entries' hashes, which the caller hands
-// over in entry order (a sequential read). The tag only narrows a lookup:
-// the caller compares the entry's full hash and name, and several entries
-// may share a hash.
+// emptied. When entries and tombstones would fill more than three quarters
+// of the slots, the index is rebuilt, into at least twice as many slots as
+// entries, from the entries' hashes, which the caller hands over in entry
+// order (a sequential read): it grows by doubling as entries are added, so
+// that a table with a large Max but few identities stays small, and
+// churn at a steady size rebuilds it in place. The tag only narrows a
+// lookup: the caller compares the entry's full hash and name, and several
+// entries may share a hash.
 type index struct {
 	slots   []uint32
 	shift   uint   // 64 - log2(len(slots)): h>>shift is h's home slot
