@@ -2,8 +2,10 @@ package correlate
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -85,5 +87,137 @@ func BenchmarkMemory(b *testing.B) {
 			b.ReportMetric(perID, "B/identity")
 			b.ReportMetric(total/(1<<20), "MiB-at-cap")
 		})
+	}
+}
+
+// BenchmarkIndex compares the index with the map[uint64]int32 it replaced,
+// on what Learn does with it at the default cap: 100k entries under random
+// 64-bit hashes, lookups that find one (hit) or none (miss), and churn (the
+// evicted entry's hash removed, a new one added in its entry). The index's
+// lookups also read the entry's full hash, as Table.find does.
+func BenchmarkIndex(b *testing.B) {
+	const n = DefaultMax
+	rng := rand.New(rand.NewPCG(5, 6))
+	hashes := make([]uint64, n) // by entry
+	for i := range hashes {
+		hashes[i] = rng.Uint64()
+	}
+	queries := make([]int32, 1<<20) // entries to look up, in random order
+	for k := range queries {
+		queries[k] = int32(rng.IntN(n))
+	}
+	absent := make([]uint64, 1<<20)
+	for k := range absent {
+		absent[k] = rng.Uint64()
+	}
+	b.Run("map/hit", func(b *testing.B) {
+		m := make(map[uint64]int32)
+		for i, h := range hashes {
+			m[h] = int32(i)
+		}
+		k := 0
+		for b.Loop() {
+			if _, ok := m[hashes[queries[k&(len(queries)-1)]]]; !ok {
+				b.Fatal("not found")
+			}
+			k++
+		}
+	})
+	b.Run("index/hit", func(b *testing.B) {
+		x := indexOf(hashes)
+		k := 0
+		for b.Loop() {
+			if h := hashes[queries[k&(len(queries)-1)]]; lookup(&x, hashes, h) == nilIdx {
+				b.Fatal("not found")
+			}
+			k++
+		}
+	})
+	b.Run("map/miss", func(b *testing.B) {
+		m := make(map[uint64]int32)
+		for i, h := range hashes {
+			m[h] = int32(i)
+		}
+		k := 0
+		for b.Loop() {
+			if _, ok := m[absent[k&(len(absent)-1)]]; ok {
+				b.Fatal("found")
+			}
+			k++
+		}
+	})
+	b.Run("index/miss", func(b *testing.B) {
+		x := indexOf(hashes)
+		k := 0
+		for b.Loop() {
+			if lookup(&x, hashes, absent[k&(len(absent)-1)]) != nilIdx {
+				b.Fatal("found")
+			}
+			k++
+		}
+	})
+	b.Run("map/churn", func(b *testing.B) {
+		hs := slices.Clone(hashes)
+		m := make(map[uint64]int32)
+		for i, h := range hs {
+			m[h] = int32(i)
+		}
+		k := 0
+		for b.Loop() {
+			i := queries[k&(len(queries)-1)]
+			delete(m, hs[i])
+			hs[i] = absent[k&(len(absent)-1)]
+			m[hs[i]] = i
+			k++
+		}
+	})
+	b.Run("index/churn", func(b *testing.B) {
+		hs := slices.Clone(hashes)
+		x := indexOf(hs)
+		k := 0
+		for b.Loop() {
+			i := queries[k&(len(queries)-1)]
+			x.remove(hs[i], i)
+			hs[i] = absent[k&(len(absent)-1)]
+			if x.full() {
+				x.rebuild(x.rebuildLen(), func(yield func(uint64, int32)) {
+					for j, h := range hs {
+						if int32(j) != i {
+							yield(h, int32(j))
+						}
+					}
+				})
+			}
+			x.insert(hs[i], i)
+			k++
+		}
+	})
+}
+
+func indexOf(hashes []uint64) index {
+	x := newIndex(len(hashes))
+	for i, h := range hashes {
+		if x.full() {
+			x.rebuild(x.rebuildLen(), func(yield func(uint64, int32)) {
+				for j, h := range hashes[:i] {
+					yield(h, int32(j))
+				}
+			})
+		}
+		x.insert(h, int32(i))
+	}
+	return x
+}
+
+// lookup is Table.find without names.
+func lookup(x *index, hashes []uint64, h uint64) int32 {
+	pos := x.home(h)
+	for {
+		var i int32
+		pos, i = x.next(h, pos)
+		if i == nilIdx || hashes[i] == h {
+			return i
+		}
+		pos++
 	}
 }

@@ -7,8 +7,12 @@ import "math/bits"
 // evictions in a table larger than the caches, and there the Go map pays a
 // cache miss per level (directory, table, group control word, slot) and
 // another walk to delete the evicted entry's key. Here a lookup most often
-// reads one 4-byte slot; the whole index of a 100k-entry table is 1 MiB
-// against the map's 2.4. BenchmarkIndex has the figures (bench_test.go).
+// reads one 4-byte slot, and the index of a 100k-entry table is 1 MiB.
+// BenchmarkIndex (100k random hashes): a lookup that finds its entry 10.8
+// ns against the map's 21.9, one that finds none 12.4 against 23.4, an
+// eviction's remove and insert 41.5 against 104. In the libp2p replay,
+// where other tables evict this one from the caches, Learn went from about
+// 18% of the CPU to 13% (with the entry layout below).
 //
 // It is open addressing with linear probing over a power-of-two array. A
 // slot packs a tag (low bits of the hash) over the entry's index + 1; 0 is
