@@ -94,7 +94,8 @@ func BenchmarkMemory(b *testing.B) {
 // on what Learn does with it at the default cap: 100k entries under random
 // 64-bit hashes, lookups that find one (hit) or none (miss), and churn (the
 // evicted entry's hash removed, a new one added in its entry). The index's
-// lookups also read the entry's full hash, as Table.find does.
+// lookups also read the entry's full hash, to confirm a tag's match as
+// Table.find reads the entry's name.
 func BenchmarkIndex(b *testing.B) {
 	const n = DefaultMax
 	rng := rand.New(rand.NewPCG(5, 6))

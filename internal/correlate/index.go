@@ -24,8 +24,8 @@ import "math/bits"
 // order (a sequential read): it grows by doubling as entries are added, so
 // that a table with a large Max but few identities stays small, and
 // churn at a steady size rebuilds it in place. The tag only narrows a
-// lookup: the caller compares the entry's full hash and name, and several
-// entries may share a hash.
+// lookup: the caller compares the entry's name, and several entries may
+// share a hash.
 type index struct {
 	slots   []uint32
 	shift   uint   // 64 - log2(len(slots)): h>>shift is h's home slot
