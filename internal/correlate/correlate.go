@@ -115,7 +115,7 @@ const freeMark = math.MinInt64
 // matched.
 type entry struct {
 	_      [8]byte // spare: the entry is two whole lines
-	block  int32 // slab block for addresses past inline; nilIdx: none
+	block  int32   // slab block for addresses past inline; nilIdx: none
 	idLen  uint16
 	n      uint8 // addresses in use; 0: a free entry
 	ref    bool  // seen again since the hand last passed

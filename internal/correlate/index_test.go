@@ -3,6 +3,7 @@ package correlate
 import (
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -220,5 +221,19 @@ func TestTableFullHashCollisions(t *testing.T) {
 	}
 	if got := addrs(t, tb, "12D3KooW-never-seen", at(1)); got != nil {
 		t.Errorf("an unknown name under the same hash: %v", got)
+	}
+}
+
+// The entry's layout (correlate.go) assumes two whole cache lines, the
+// first starting with what the hand and put read.
+func TestEntryIsTwoLines(t *testing.T) {
+	typ := reflect.TypeFor[entry]()
+	if typ.Size() != 128 {
+		t.Errorf("entry is %d bytes, want 128", typ.Size())
+	}
+	for _, name := range []string{"n", "ref", "inline"} {
+		if f, _ := typ.FieldByName(name); f.Offset+f.Type.Size() > 64 {
+			t.Errorf("entry.%s ends at byte %d: past the first line", name, f.Offset+f.Type.Size())
+		}
 	}
 }
