@@ -69,8 +69,8 @@ func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (D
 	// in it then too). Hosts with a few hits under a high maxretry then cost
 	// no line.
 	if line != nil && hits > j.cfg.MaxRetry-j.keep {
-		s := j.hosts.at(i)
-		s.line = j.lines.add(s.line, line, t)
+		ref := j.hosts.lineRef(i)
+		*ref = j.lines.add(*ref, line, t)
 	}
 	if hits < j.cfg.MaxRetry {
 		return Decision{}, Counted

@@ -26,6 +26,7 @@ import (
 // index's inserts and deletes were a third of Add's time.
 type hostTable struct {
 	chunks [][]hostSlot // slots in fixed chunks: growing never copies them
+	refs   [][]uint64   // by slot, in chunks like the slots: ring position of the newest evidence line, plus one; 0 for none
 	used   uint32       // slots handed out so far
 	shift  uint8        // log2 of the chunk length
 	addrs  map[hostKey]uint32
@@ -44,12 +45,20 @@ type hostTable struct {
 // at most 4 pending hits, so most jails never allocate per host.
 const inlineHits = 4
 
-// Slots are allocated 2^maxChunkShift at a time (288 KiB), or fewer for a
+// Slots are allocated 2^maxChunkShift at a time (256 KiB), or fewer for a
 // jail that may track fewer hosts.
 const maxChunkShift = 12
 
 func (h *hostTable) at(i uint32) *hostSlot {
 	return &h.chunks[i>>h.shift][i&(1<<h.shift-1)]
+}
+
+// lineRef is where slot i's newest evidence line is: only hosts close to a
+// ban have one, so it lives apart from the slot, which then fills one cache
+// line (64 bytes, not 72 across two): a hit reads its host's slot and its
+// neighbours' in the list.
+func (h *hostTable) lineRef(i uint32) *uint64 {
+	return &h.refs[i>>h.shift][i&(1<<h.shift-1)]
 }
 
 // none is the nil slot index.
@@ -61,7 +70,6 @@ const none = math.MaxUint32
 // entries: the hit that would make it do so bans the host and ends it.
 type hostSlot struct {
 	times      [inlineHits]int64
-	line       uint64 // ring position of the newest evidence line, plus one; 0 for none
 	prev, next uint32 // towards the tail (older) and the head (newer)
 	n          uint32
 	key        hostKey
@@ -143,9 +151,11 @@ func (h *hostTable) add(k Key) uint32 {
 	if i != none {
 		h.free = h.at(i).next
 		*h.at(i) = hostSlot{}
+		*h.lineRef(i) = 0
 	} else {
 		if h.used&(1<<h.shift-1) == 0 {
 			h.chunks = append(h.chunks, make([]hostSlot, 1<<h.shift))
+			h.refs = append(h.refs, make([]uint64, 1<<h.shift))
 		}
 		i = h.used
 		h.used++
