@@ -29,7 +29,7 @@ type hostTable struct {
 	refs   [][]uint64   // by slot, in chunks like the slots: ring position of the newest evidence line, plus one; 0 for none
 	used   uint32       // slots handed out so far
 	shift  uint8        // log2 of the chunk length
-	addrs  map[hostKey]uint32
+	addrs  addrIndex
 	ids    map[string]uint32
 	names  []string           // identities by slot (to drop their ids entry), grown only by identities
 	more   map[uint32][]int64 // hit times of hosts with more than inlineHits
@@ -98,7 +98,7 @@ type tickSpan struct {
 func newHostTable(findTime int64, maxHosts int) hostTable {
 	return hostTable{
 		shift: uint8(min(maxChunkShift, bits.Len(uint(maxHosts-1)))),
-		addrs: make(map[hostKey]uint32), ids: make(map[string]uint32),
+		addrs: newAddrIndex(), ids: make(map[string]uint32),
 		more: make(map[uint32][]int64), ticks: make(map[int64]tickSpan),
 		// Fine enough that a late hit walks few hosts within its tick, coarse
 		// enough that finding its tick takes few steps.
@@ -138,8 +138,9 @@ func (h *hostTable) get(k Key) uint32 {
 		}
 		return none
 	}
-	if i, ok := h.addrs[compactKey(k)]; ok {
-		return i
+	ck := compactKey(k)
+	if p := h.findAddr(&ck); p >= 0 {
+		return uint32(h.addrs.entries[p]) - 1
 	}
 	return none
 }
@@ -175,7 +176,7 @@ func (h *hostTable) add(k Key) uint32 {
 		h.names[i] = id
 	} else {
 		s.key = compactKey(k)
-		h.addrs[s.key] = i
+		h.addrs.insert(&s.key, i)
 	}
 	h.n++
 	return i
@@ -191,7 +192,7 @@ func (h *hostTable) remove(i uint32) {
 		delete(h.ids, h.names[i])
 		h.names[i] = ""
 	} else {
-		delete(h.addrs, s.key)
+		h.addrs.deleteAt(h.findAddr(&s.key))
 	}
 	if s.n > inlineHits {
 		delete(h.more, i)
