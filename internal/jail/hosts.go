@@ -9,8 +9,9 @@ import (
 
 // hostTable holds the pending windows. A spoofed flood fills it with millions
 // of hosts of one or two hits each, so a host is one pointer-free slot in a
-// slice (the garbage collector never scans it) found through a map of compact
-// keys, and list links are slot indexes, not pointers.
+// slice (the garbage collector never scans it) of one cache line, found
+// through an index of compact keys (addrIndex) or a map of identities, and
+// list links are slot indexes, not pointers.
 //
 // The slots form one list ordered by the tick of their newest hit (ties in
 // arrival order): the host whose last hit is oldest sits at the tail, to be
@@ -23,13 +24,13 @@ import (
 // (findtime/65536), so under sparse hits most hold one host, and a hit that
 // moves a host from one such tick to a new one at the head then costs no map
 // operation at all: in the libp2p replay (20,000 hosts, maxretry 90) the
-// index's inserts and deletes were a third of Add's time.
+// index's lookups, inserts and deletes were over a quarter of Add's time.
 type hostTable struct {
 	chunks [][]hostSlot // slots in fixed chunks: growing never copies them
 	refs   [][]uint64   // by slot, in chunks like the slots: ring position of the newest evidence line, plus one; 0 for none
 	used   uint32       // slots handed out so far
 	shift  uint8        // log2 of the chunk length
-	addrs  addrIndex
+	addrs  addrIndex    // address keys' slots
 	ids    map[string]uint32
 	names  []string           // identities by slot (to drop their ids entry), grown only by identities
 	more   map[uint32][]int64 // hit times of hosts with more than inlineHits
