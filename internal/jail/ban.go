@@ -48,7 +48,7 @@ func (j *Counter) ban(k Key, at time.Time, d time.Duration, i uint32, hits int) 
 		Hits: hits, Offences: b.Offences, Addrs: slices.Clone(b.Addrs),
 	}
 	if i != none {
-		dec.Evidence = j.lines.lines(j.hosts.at(i).line, j.keep)
+		dec.Evidence = j.lines.lines(*j.hosts.lineRef(i), j.keep)
 	}
 	return dec
 }

@@ -25,7 +25,9 @@ func (j *Counter) Add(h filter.Hit, at time.Time, line []byte) (Decision, Verdic
 	if at.IsZero() {
 		at = h.Time
 	}
-	return j.add(h, at, at, line)
+	var d Decision
+	v := j.add(&d, &h, at, at, line)
+	return d, v
 }
 
 // AddLive counts one hit like Add, but a ban it makes starts at now, the
@@ -37,27 +39,33 @@ func (j *Counter) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decisio
 	if at.After(now) {
 		banAt = at
 	}
-	return j.add(h, at, banAt, line)
+	var d Decision
+	v := j.add(&d, &h, at, banAt, line)
+	return d, v
 }
 
-func (j *Counter) add(h filter.Hit, at, banAt time.Time, line []byte) (Decision, Verdict) {
-	k, ok := j.KeyOf(&h)
+// add counts h and, when it bans, sets d. A Decision is some 240 bytes: one
+// returned through each call would be cleared and copied at every level on
+// every hit, though only a ban fills it.
+func (j *Counter) add(d *Decision, h *filter.Hit, at, banAt time.Time, line []byte) Verdict {
+	k, ok := j.KeyOf(h)
 	if !ok {
-		return Decision{}, InvalidHost
+		return InvalidHost
 	}
 	weight := min(max(h.Weight, 1), j.cfg.MaxRetry)
 	if k.ID == "" && j.ignore.contains(h.Host.Addr.Unmap().WithZone("")) || k.ID != "" && j.isSelfID(k.ID) {
 		j.ignored += int64(weight)
-		return Decision{}, IgnoredHost
+		return IgnoredHost
 	}
-	return j.addKey(k, weight, at, banAt, line)
+	return j.addKey(d, k, weight, at, banAt, line)
 }
 
-// addKey counts a hit of weight on k, which is not ignored.
-func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (Decision, Verdict) {
+// addKey counts a hit of weight on k, which is not ignored, and sets d when
+// it bans.
+func (j *Counter) addKey(d *Decision, k Key, weight int, at, banAt time.Time, line []byte) Verdict {
 	j.totalHits += int64(weight)
 	if j.bans.has(k) || (j.esc.levels != nil && j.coveredByWider(k)) {
-		return Decision{}, AlreadyBanned
+		return AlreadyBanned
 	}
 	i := j.track(k)
 	t := toNanos(at)
@@ -69,18 +77,18 @@ func (j *Counter) addKey(k Key, weight int, at, banAt time.Time, line []byte) (D
 	// in it then too). Hosts with a few hits under a high maxretry then cost
 	// no line.
 	if line != nil && hits > j.cfg.MaxRetry-j.keep {
-		s := j.hosts.at(i)
-		s.line = j.lines.add(s.line, line, t)
+		ref := j.hosts.lineRef(i)
+		*ref = j.lines.add(*ref, line, t)
 	}
 	if hits < j.cfg.MaxRetry {
-		return Decision{}, Counted
+		return Counted
 	}
 	// The window's own copy of the key: a hit's identity may share the
 	// line's memory, and the ban outlives the line.
 	k = j.hosts.keyOf(i)
-	d := j.banWidened(k, banAt, i, hits)
+	*d = j.banWidened(k, banAt, i, hits)
 	j.hosts.remove(i)
-	return d, Banned
+	return Banned
 }
 
 // track returns k's slot, evicting the host whose last hit is oldest at

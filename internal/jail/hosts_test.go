@@ -128,15 +128,15 @@ func TestWindowMemoryFollowsHits(t *testing.T) {
 	j.Add(hit("192.0.2.1", 1), t0, []byte("one"))
 	i := j.hosts.get(mustKey(t, "192.0.2.1", 0))
 	// Evidence is only kept within maxEvidence hits of a ban.
-	if _, spilled := j.hosts.more[i]; spilled || j.hosts.at(i).line != 0 {
-		t.Errorf("one hit spilled its times (%v) or kept its line (%d)", spilled, j.hosts.at(i).line)
+	if _, spilled := j.hosts.more[i]; spilled || *j.hosts.lineRef(i) != 0 {
+		t.Errorf("one hit spilled its times (%v) or kept its line (%d)", spilled, *j.hosts.lineRef(i))
 	}
 	for i := range 998 {
 		j.Add(hit("192.0.2.1", 1), ts(time.Duration(i)*time.Millisecond), fmt.Appendf(nil, "line %d", i+2))
 	}
 	m := j.hosts.more[i]
-	if len(m) != 999 || cap(m) > 999 || len(j.lines.lines(j.hosts.at(i).line, 1000)) != maxEvidence-1 {
-		t.Errorf("999 hits: %d times (room %d), %d lines", len(m), cap(m), len(j.lines.lines(j.hosts.at(i).line, 1000)))
+	if len(m) != 999 || cap(m) > 999 || len(j.lines.lines(*j.hosts.lineRef(i), 1000)) != maxEvidence-1 {
+		t.Errorf("999 hits: %d times (room %d), %d lines", len(m), cap(m), len(j.lines.lines(*j.hosts.lineRef(i), 1000)))
 	}
 	// The ban still carries the last maxEvidence lines, in order.
 	d, v := j.Add(hit("192.0.2.1", 1), ts(time.Second), []byte("line 1000"))

@@ -16,5 +16,7 @@ func (j *Counter) AddKey(k Key, at time.Time, line []byte) (Decision, Verdict) {
 		j.ignored++
 		return Decision{}, IgnoredHost
 	}
-	return j.addKey(k, 1, at, at, line)
+	var d Decision
+	v := j.addKey(&d, k, 1, at, at, line)
+	return d, v
 }

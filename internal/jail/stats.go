@@ -48,7 +48,7 @@ func (h *hostTable) stale(lo int64) int {
 	n, edge := 0, h.tickOf(lo)
 	for x := h.tail; x != none; {
 		b := h.tickOf(h.newest(x))
-		span := h.ticks[b]
+		span := h.span(x, b)
 		switch {
 		case b < edge || span.hi <= lo:
 			n += int(span.count)
@@ -76,7 +76,7 @@ func (h *hostTable) future(hi int64) int {
 	n, edge := 0, h.tickOf(hi)
 	for x := h.head; x != none; {
 		b := h.tickOf(h.newest(x))
-		span := h.ticks[b]
+		span := h.span(x, b)
 		if b < edge || span.hi <= hi {
 			return n
 		}
@@ -144,13 +144,13 @@ func (j *Counter) Prune(now time.Time) int {
 		if b > edge {
 			break
 		}
-		if b < edge || h.ticks[b].hi <= lo {
+		span := h.span(x, b)
+		if b < edge || span.hi <= lo {
 			h.remove(x)
 			n++
 			continue
 		}
 		// The tick holding lo: its hosts are not ordered within it.
-		span := h.ticks[b]
 		for y := span.first; ; {
 			next, last := h.at(y).next, y == span.last
 			if h.newest(y) <= lo {
