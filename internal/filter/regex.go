@@ -43,7 +43,10 @@ type pattern struct {
 	// also are the pattern's other required literals, looked for before
 	// the regexp runs: sshd's "Received disconnect from " lines are many,
 	// and only those with ": Auth fail" can match its pattern.
-	also   [][]byte
+	also [][]byte
+	// gated: literal is its filter's gate, which the line was found to
+	// hold before the fail patterns run (a second search would find it).
+	gated  bool
 	host   int // submatch index of <HOST>, or -1
 	id     int // submatch index of <ID>, or -1
 	prefix prefixRule
@@ -81,6 +84,9 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 		lits = append(lits, requiredLiterals(p.re.String()))
 	}
 	f.gate = commonLiteral(lits)
+	for i := range f.fail {
+		f.fail[i].gated = len(f.gate) > 0 && bytes.Equal(f.fail[i].literal, f.gate)
+	}
 	for i, src := range s.Learn {
 		p, err := compileFail(src)
 		if err == nil && (p.host < 0 || p.id < 0) {
@@ -171,23 +177,43 @@ func cleanRegexpError(err error, src string) error {
 
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
+	var h Hit
+	out := f.MatchInto(l, &h)
+	return h, out
+}
+
+// MatchInto implements IntoMatcher: a line without the filter's gate
+// costs one substring search and writes nothing.
+func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
 	text := l.Text
 	var pl prefixedLine
+	var hit Hit
+	var out Outcome
 	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
 		if f.learn == nil && f.self == nil {
-			return Hit{}, Miss
+			return Miss
 		}
-		return f.teach(text, &pl)
+		hit, out = f.teach(text, &pl)
+	} else {
+		hit, out = f.failure(text, &pl)
 	}
+	if out != Miss {
+		*h = hit
+	}
+	return out
+}
+
+// failure matches a line that holds the gate against the fail patterns.
+func (f *RegexFilter) failure(text []byte, pl *prefixedLine) (Hit, Outcome) {
 	var room [8]int
-	i, msg, m := find(f.fail, text, &pl, &room)
+	i, msg, m := find(f.fail, text, pl, &room)
 	if m == nil {
 		if f.learn == nil && f.self == nil {
 			return Hit{}, Miss
 		}
-		return f.teach(text, &pl)
+		return f.teach(text, pl)
 	}
-	if f.ignored(text, &pl) {
+	if f.ignored(text, pl) {
 		return Hit{}, Ignored
 	}
 	p := &f.fail[i]
@@ -208,7 +234,7 @@ func find(pats []pattern, text []byte, pl *prefixedLine, room *[8]int) (int, []b
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
 		// syslog file most lines are another program's.
-		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
+		if p.prefix.programs == nil && len(p.literal) > 0 && !p.gated && !bytes.Contains(text, p.literal) {
 			continue
 		}
 		msg, ok := pl.message(text, &p.prefix)

@@ -38,10 +38,21 @@ func BenchmarkStockFilters(b *testing.B) {
 				f.Match(&l)
 			}
 		})
+		// What the pipeline calls: the hit written into its memory.
+		b.Run(c.filter+"/into", func(b *testing.B) {
+			b.ReportAllocs()
+			var l logline.Line
+			var h filter.Hit
+			into := f.(filter.IntoMatcher)
+			for n := 0; b.Loop(); n++ {
+				l.Text = lines[n%len(lines)]
+				into.MatchInto(&l, &h)
+			}
+		})
 	}
 }
 
-func readLines(b *testing.B, path string) [][]byte {
+func readLines(b testing.TB, path string) [][]byte {
 	b.Helper()
 	fh, err := os.Open(path)
 	if err != nil {
