@@ -44,9 +44,10 @@ type pattern struct {
 	// the regexp runs: sshd's "Received disconnect from " lines are many,
 	// and only those with ": Auth fail" can match its pattern.
 	also [][]byte
-	// gated: literal is its filter's gate, which the line was found to
-	// hold before the fail patterns run (a second search would find it).
-	gated  bool
+	// gateAt is where the filter's gate lies in literal, -1 if it does
+	// not: the fail patterns run on lines where the gate was found, and
+	// the literal cannot start before the gate's first place less gateAt.
+	gateAt int
 	host   int // submatch index of <HOST>, or -1
 	id     int // submatch index of <ID>, or -1
 	prefix prefixRule
@@ -85,7 +86,10 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 	}
 	f.gate = commonLiteral(lits)
 	for i := range f.fail {
-		f.fail[i].gated = len(f.gate) > 0 && bytes.Equal(f.fail[i].literal, f.gate)
+		f.fail[i].gateAt = -1
+		if len(f.gate) > 0 {
+			f.fail[i].gateAt = bytes.Index(f.fail[i].literal, f.gate)
+		}
 	}
 	for i, src := range s.Learn {
 		p, err := compileFail(src)
@@ -189,13 +193,17 @@ func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
 	var pl prefixedLine
 	var hit Hit
 	var out Outcome
-	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
+	gate := -1
+	if len(f.gate) > 0 {
+		gate = bytes.Index(text, f.gate)
+	}
+	if len(f.gate) > 0 && gate < 0 {
 		if f.learn == nil && f.self == nil {
 			return Miss
 		}
 		hit, out = f.teach(text, &pl)
 	} else {
-		hit, out = f.failure(text, &pl)
+		hit, out = f.failure(text, &pl, gate)
 	}
 	if out != Miss {
 		*h = hit
@@ -203,10 +211,11 @@ func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
 	return out
 }
 
-// failure matches a line that holds the gate against the fail patterns.
-func (f *RegexFilter) failure(text []byte, pl *prefixedLine) (Hit, Outcome) {
+// failure matches a line against the fail patterns; gate is where the
+// filter's gate starts in it (-1: the filter has none).
+func (f *RegexFilter) failure(text []byte, pl *prefixedLine, gate int) (Hit, Outcome) {
 	var room [8]int
-	i, msg, m := find(f.fail, text, pl, &room)
+	i, msg, m := find(f.fail, text, gate, pl, &room)
 	if m == nil {
 		if f.learn == nil && f.self == nil {
 			return Hit{}, Miss
@@ -229,13 +238,19 @@ func (f *RegexFilter) failure(text []byte, pl *prefixedLine) (Hit, Outcome) {
 // and its submatches; nil submatches when none does.
 // The submatches are written into room (a host, an identity and the whole
 // match fit), so that a match allocates nothing.
-func find(pats []pattern, text []byte, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
+func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
 	for i := range pats {
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
 		// syslog file most lines are another program's.
-		if p.prefix.programs == nil && len(p.literal) > 0 && !p.gated && !bytes.Contains(text, p.literal) {
-			continue
+		if p.prefix.programs == nil && len(p.literal) > 0 {
+			from := 0
+			if gate >= 0 && p.gateAt >= 0 {
+				from = max(0, gate-p.gateAt)
+			}
+			if !bytes.Contains(text[from:], p.literal) {
+				continue
+			}
 		}
 		msg, ok := pl.message(text, &p.prefix)
 		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
@@ -259,7 +274,7 @@ func find(pats []pattern, text []byte, pl *prefixedLine, room *[8]int) (int, []b
 // own identity.
 func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
 	var room [8]int
-	if i, msg, m := find(f.learn, text, pl, &room); m != nil {
+	if i, msg, m := find(f.learn, text, -1, pl, &room); m != nil {
 		p := &f.learn[i]
 		h, ok := p.blamed(msg, m)
 		if id := p.idOf(msg, m); ok && h.Addr.IsValid() && id != "" {
@@ -267,7 +282,7 @@ func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
 		}
 		return Hit{}, Miss
 	}
-	if i, msg, m := find(f.self, text, pl, &room); m != nil {
+	if i, msg, m := find(f.self, text, -1, pl, &room); m != nil {
 		if id := f.self[i].idOf(msg, m); id != "" {
 			return Hit{SelfID: id}, Learned
 		}
