@@ -44,6 +44,7 @@ type pattern struct {
 	// the regexp runs: sshd's "Received disconnect from " lines are many,
 	// and only those with ": Auth fail" can match its pattern.
 	also [][]byte
+	lits [][]byte // all its required literals (requiredLiterals)
 	// gateAt is where the filter's gate lies in literal, -1 if it does
 	// not: the fail patterns run on lines where the gate was found, and
 	// the literal cannot start before the gate's first place less gateAt.
@@ -82,7 +83,7 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 			return nil, &PatternError{Field: "fail", Index: i, Err: err}
 		}
 		f.fail = append(f.fail, p)
-		lits = append(lits, requiredLiterals(p.re.String()))
+		lits = append(lits, p.lits)
 	}
 	f.gate = commonLiteral(lits)
 	for i := range f.fail {
@@ -131,8 +132,12 @@ func compileIgnore(src string) (pattern, error) {
 	if err != nil {
 		return pattern{}, cleanRegexpError(err, src)
 	}
-	lit := requiredLiteral(re.String())
-	return pattern{re: re, m: rematch.New(re), literal: lit, also: otherLiterals(re.String(), lit), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
+	p := pattern{re: re, m: rematch.New(re), host: -1, id: -1, prefix: rule}
+	if simp := simplified(re.String()); simp != nil {
+		p.literal, p.lits = longestIn(simp), literalsIn(simp, nil)
+		p.also, p.first = otherLiterals(p.lits, p.literal), anchoredFirstOf(simp)
+	}
+	return p, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.

@@ -66,3 +66,20 @@ func readLines(b testing.TB, path string) [][]byte {
 	}
 	return out
 }
+
+// BenchmarkNewStockFilters compiles every stock filter, as loading a
+// configuration does once: ns/op is a replay's fixed start-up cost.
+func BenchmarkNewStockFilters(b *testing.B) {
+	stock, err := config.StockFilters()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for name, s := range stock {
+			if _, err := filter.New(s); err != nil {
+				b.Fatalf("%s: %v", name, err)
+			}
+		}
+	}
+}
