@@ -194,49 +194,43 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 // MatchInto implements IntoMatcher: a line without the filter's gate
 // costs one substring search and writes nothing.
 func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
-	text := l.Text
-	var pl prefixedLine
-	var hit Hit
-	var out Outcome
 	gate := -1
 	if len(f.gate) > 0 {
-		gate = bytes.Index(text, f.gate)
+		if gate = bytes.Index(l.Text, f.gate); gate < 0 && f.learn == nil && f.self == nil {
+			return Miss
+		}
 	}
-	if len(f.gate) > 0 && gate < 0 {
+	return f.matchAt(l.Text, gate, h)
+}
+
+// matchAt reads a line that holds the gate at gate (-1: the filter has
+// none), or lacks it (-1, a gate) and may still teach.
+func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit) Outcome {
+	var pl prefixedLine
+	if gate < 0 && len(f.gate) > 0 {
+		return f.teach(text, &pl, h)
+	}
+	var room [8]int
+	i, msg, m := find(f.fail, text, gate, &pl, &room)
+	if m == nil {
 		if f.learn == nil && f.self == nil {
 			return Miss
 		}
-		hit, out = f.teach(text, &pl)
-	} else {
-		hit, out = f.failure(text, &pl, gate)
+		return f.teach(text, &pl, h)
 	}
-	if out != Miss {
-		*h = hit
-	}
-	return out
-}
-
-// failure matches a line against the fail patterns; gate is where the
-// filter's gate starts in it (-1: the filter has none).
-func (f *RegexFilter) failure(text []byte, pl *prefixedLine, gate int) (Hit, Outcome) {
-	var room [8]int
-	i, msg, m := find(f.fail, text, gate, pl, &room)
-	if m == nil {
-		if f.learn == nil && f.self == nil {
-			return Hit{}, Miss
-		}
-		return f.teach(text, pl)
-	}
-	if f.ignored(text, pl) {
-		return Hit{}, Ignored
+	if f.ignored(text, &pl) {
+		*h = Hit{}
+		return Ignored
 	}
 	p := &f.fail[i]
-	h, ok := p.blamed(msg, m)
+	host, ok := p.blamed(msg, m)
 	id := p.idOf(msg, m)
 	if !ok {
-		return Hit{Rule: i, ID: id}, NoHost
+		*h = Hit{Rule: i, ID: id}
+		return NoHost
 	}
-	return Hit{Host: h, ID: id, Rule: i, Weight: 1, Prefix: pl.found()}, Match
+	*h = Hit{Host: host, ID: id, Rule: i, Weight: 1, Prefix: pl.found()}
+	return Match
 }
 
 // find returns the first of pats that matches text, the message it matched
@@ -276,23 +270,25 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int)
 
 // teach reads a line that is no failure for what it says about identities:
 // a peer's identity with its own address (never a relay's), or the node's
-// own identity.
-func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
+// own identity. It writes *h only when it returns Learned.
+func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit) Outcome {
 	var room [8]int
 	if i, msg, m := find(f.learn, text, -1, pl, &room); m != nil {
 		p := &f.learn[i]
-		h, ok := p.blamed(msg, m)
-		if id := p.idOf(msg, m); ok && h.Addr.IsValid() && id != "" {
-			return Hit{Host: h, ID: id}, Learned
+		host, ok := p.blamed(msg, m)
+		if id := p.idOf(msg, m); ok && host.Addr.IsValid() && id != "" {
+			*h = Hit{Host: host, ID: id}
+			return Learned
 		}
-		return Hit{}, Miss
+		return Miss
 	}
 	if i, msg, m := find(f.self, text, -1, pl, &room); m != nil {
 		if id := f.self[i].idOf(msg, m); id != "" {
-			return Hit{SelfID: id}, Learned
+			*h = Hit{SelfID: id}
+			return Learned
 		}
 	}
-	return Hit{}, Miss
+	return Miss
 }
 
 func (f *RegexFilter) ignored(text []byte, pl *prefixedLine) bool {
