@@ -111,7 +111,8 @@ type Filter interface {
 // memory: MatchInto(l, h) returns what Match(l) returns, the Hit in *h,
 // which it leaves alone on a Miss. A Hit is 136 bytes, and returning one
 // by value for every line (most lines of a log are misses) zeroed and
-// copied it three times: 4% of a libp2p replay's CPU.
+// copied it three times: most of the pipeline's matching loop's own 3.6%
+// of a libp2p replay's CPU samples, 1.4% with MatchInto.
 type IntoMatcher interface {
 	Filter
 	MatchInto(l *logline.Line, h *Hit) Outcome
