@@ -39,10 +39,11 @@ func (t *hostTally) add(k jail.Key) {
 		}
 		return
 	}
-	t.addrs.add(k.Prefix)
+	t.addrs.addLater(k.Prefix)
 }
 
 func (t *hostTally) hits() map[jail.Key]int {
+	t.addrs.flush()
 	m := make(map[jail.Key]int, t.addrs.used+len(t.ids))
 	t.addrs.each(func(p netip.Prefix, n int) { m[jail.Key{Prefix: p}] = n })
 	for id, i := range t.ids {
@@ -64,7 +65,18 @@ type addrTable struct {
 	// seed makes where a key lands unknowable to whoever writes the log,
 	// so that no set of addresses can be made to collide.
 	seed [2]uint64
+	// pending are the hits addLater queued for flush to count.
+	pending []pendingHit
 }
+
+// pendingHit is a queued hit: its key (see slotKey) and hash.
+type pendingHit struct {
+	hi, lo, hash uint64
+	meta         uint32
+}
+
+// maxPending bounds the queue between flushes.
+const maxPending = 1024
 
 // addrSlot is one prefix: its address's 16-byte form in two words, and
 // in meta its length and whether it is IPv4 (a netip.Prefix has no zone);
@@ -103,14 +115,51 @@ func (t *addrTable) hash(hi, lo uint64, meta uint32) uint64 {
 	return h2 ^ l2
 }
 
+// seedOnce draws the seed before the first key is hashed.
+func (t *addrTable) seedOnce() {
+	if t.seed == [2]uint64{} {
+		t.seed = [2]uint64{rand.Uint64() | 1, rand.Uint64() | 1}
+	}
+}
+
 // add counts one hit on p.
 func (t *addrTable) add(p netip.Prefix) {
+	t.seedOnce()
+	hi, lo, meta := slotKey(p)
+	t.addKey(hi, lo, meta, t.hash(hi, lo, meta))
+}
+
+// addLater queues a hit on p for flush, which the engine calls after each
+// batch (and the tally before it is read). A replay's hits land on
+// thousands of hosts and most slots they touch are a cache miss: counted
+// as they come, each miss waited for the one before; counted in a run of
+// a batch's hits, whose slots are independent, the misses overlap
+// (BenchmarkAddrTally's "queued" against "hits").
+func (t *addrTable) addLater(p netip.Prefix) {
+	t.seedOnce()
+	hi, lo, meta := slotKey(p)
+	t.pending = append(t.pending, pendingHit{hi: hi, lo: lo, meta: meta, hash: t.hash(hi, lo, meta)})
+	if len(t.pending) >= maxPending {
+		t.flush()
+	}
+}
+
+// flush counts the queued hits.
+func (t *addrTable) flush() {
+	for i := range t.pending {
+		h := &t.pending[i]
+		t.addKey(h.hi, h.lo, h.meta, h.hash)
+	}
+	t.pending = t.pending[:0]
+}
+
+// addKey counts one hit on the key whose hash is h.
+func (t *addrTable) addKey(hi, lo uint64, meta uint32, h uint64) {
 	if 4*(t.used+1) > 3*len(t.slots) {
 		t.grow()
 	}
-	hi, lo, meta := slotKey(p)
 	mask := uint64(len(t.slots) - 1)
-	for i := t.hash(hi, lo, meta) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		switch {
 		case s.meta == meta && s.hi == hi && s.lo == lo:
@@ -128,9 +177,6 @@ func (t *addrTable) add(p netip.Prefix) {
 // linear probing stays a few slots long) and re-places every key.
 func (t *addrTable) grow() {
 	old := t.slots
-	if t.seed == [2]uint64{} {
-		t.seed = [2]uint64{rand.Uint64() | 1, rand.Uint64() | 1}
-	}
 	t.slots = make([]addrSlot, max(minSlots, 2*len(old)))
 	mask := uint64(len(t.slots) - 1)
 	for _, s := range old {
@@ -181,5 +227,6 @@ func (jl *Lane) HostCount() int {
 	if jl.Hosts != nil || jl.tally == nil {
 		return len(jl.Hosts)
 	}
+	jl.tally.addrs.flush()
 	return jl.tally.addrs.used + len(jl.tally.ids)
 }

@@ -128,6 +128,37 @@ func TestAddrTableCollisions(t *testing.T) {
 	}
 }
 
+// Queued hits count as soon as the tally is read, whether or not the
+// queue filled up or was flushed in between, and count what added hits
+// count.
+func TestAddrTableQueue(t *testing.T) {
+	keys := tallyKeys(3000)
+	var queued, direct addrTable
+	for i := range 3 * maxPending {
+		k := keys[(i*7919)%len(keys)%(1+i/3)]
+		queued.addLater(k)
+		direct.add(k)
+		if i == maxPending/2 {
+			queued.flush()
+		}
+	}
+	if len(queued.pending) == 0 {
+		t.Fatal("nothing left queued: the test reads no pending hits")
+	}
+	lane := &Lane{tally: &hostTally{addrs: queued, ids: map[string]int32{}}}
+	want := tableCounts(&direct)
+	if n := lane.HostCount(); n != len(want) {
+		t.Errorf("HostCount %d, want %d", n, len(want))
+	}
+	got := map[netip.Prefix]int{}
+	for k, n := range lane.HostHits() {
+		got[k.Prefix] = n
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("queued hits count %d hosts, added ones %d", len(got), len(want))
+	}
+}
+
 func tableCounts(tab *addrTable) map[netip.Prefix]int {
 	got := map[netip.Prefix]int{}
 	tab.each(func(p netip.Prefix, n int) { got[p] += n })
@@ -189,6 +220,22 @@ func BenchmarkAddrTally(b *testing.B) {
 			for _, p := range hits {
 				mapAdd(m, p)
 			}
+		}
+		perHit(b)
+	})
+	b.Run("hits/queued", func(b *testing.B) {
+		var t addrTable
+		for _, p := range keys {
+			t.add(p)
+		}
+		for b.Loop() {
+			for n, p := range hits {
+				t.addLater(p)
+				if n%512 == 511 { // a batch's hits, as the engine flushes them
+					t.flush()
+				}
+			}
+			t.flush()
 		}
 		perHit(b)
 	})
