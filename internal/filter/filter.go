@@ -107,6 +107,29 @@ type Filter interface {
 	Match(l *logline.Line) (Hit, Outcome)
 }
 
+// IntoMatcher is a Filter that can also write its Hit into the caller's
+// memory: MatchInto(l, h) returns what Match(l) returns, the Hit in *h,
+// which it leaves alone on a Miss. A Hit is 136 bytes, and returning one
+// by value for every line (most lines of a log are misses) zeroed and
+// copied it three times: most of the pipeline's matching loop's own 3.6%
+// of a libp2p replay's CPU samples, 1.4% with MatchInto.
+type IntoMatcher interface {
+	Filter
+	MatchInto(l *logline.Line, h *Hit) Outcome
+}
+
+// MatchInto runs f on l like Match, through MatchInto when f has it.
+func MatchInto(f Filter, l *logline.Line, h *Hit) Outcome {
+	if im, ok := f.(IntoMatcher); ok {
+		return im.MatchInto(l, h)
+	}
+	hit, out := f.Match(l)
+	if out != Miss {
+		*h = hit
+	}
+	return out
+}
+
 // PatternError reports which part of a Spec failed to compile, so the config
 // package can point at the YAML node that holds it.
 type PatternError struct {

@@ -18,7 +18,11 @@ func anchoredFirst(expr string) *byteSet {
 	if err != nil {
 		return nil
 	}
-	re = re.Simplify()
+	return anchoredFirstOf(re.Simplify())
+}
+
+// anchoredFirstOf is anchoredFirst of a simplified regexp.
+func anchoredFirstOf(re *syntax.Regexp) *byteSet {
 	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
 		return nil
 	}

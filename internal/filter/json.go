@@ -182,23 +182,41 @@ func (f *JSONFilter) compileFields(s *JSONSpec) error {
 
 // Match implements Filter.
 func (f *JSONFilter) Match(l *logline.Line) (Hit, Outcome) {
+	var h Hit
+	out := f.MatchInto(l, &h)
+	return h, out
+}
+
+// MatchInto implements IntoMatcher: a line the pre-checks reject writes
+// nothing.
+func (f *JSONFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
 	if l == nil {
-		return Hit{}, Miss
+		return Miss
 	}
 	// Journald conditions come first: they cost a map lookup, and a filter
 	// on one unit's messages must see other units' (not JSON) as Misses.
 	for i := range f.journal {
 		if !f.journal[i].holdsJournal(l.Fields) {
-			return Hit{}, Miss
+			return Miss
 		}
 	}
 	text := l.Text
 	if len(text) > maxJSONLine {
-		return Hit{}, Unparsed
+		*h = Hit{}
+		return Unparsed
 	}
 	if !f.mayMatch(text) {
-		return Hit{}, Miss
+		return Miss
 	}
+	hit, out := f.match(l, text)
+	if out != Miss {
+		*h = hit
+	}
+	return out
+}
+
+// match reads a line the pre-checks let through.
+func (f *JSONFilter) match(l *logline.Line, text []byte) (Hit, Outcome) {
 	body, out := f.strip(text)
 	if out != Match {
 		return Hit{}, out

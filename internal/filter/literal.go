@@ -19,6 +19,17 @@ func requiredLiteral(expr string) []byte {
 	return longestIn(re.Simplify())
 }
 
+// simplified parses expr as requiredLiteral and its kin read it, nil when
+// it does not parse: a filter's pattern is parsed once for all of them
+// (each parse was as long as regexp.Compile's own).
+func simplified(expr string) *syntax.Regexp {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return re.Simplify()
+}
+
 func longestIn(re *syntax.Regexp) []byte {
 	switch re.Op {
 	case syntax.OpLiteral:
@@ -114,9 +125,9 @@ func literalsIn(re *syntax.Regexp, out [][]byte) [][]byte {
 // otherLiterals returns the required literals of expr (requiredLiterals)
 // that lit does not hold, each once, of at least minGate bytes: shorter
 // ones are in most lines anyway.
-func otherLiterals(expr string, lit []byte) [][]byte {
+func otherLiterals(lits [][]byte, lit []byte) [][]byte {
 	var out [][]byte
-	for _, l := range requiredLiterals(expr) {
+	for _, l := range lits {
 		if len(l) >= minGate && !bytes.Contains(lit, l) && !slices.ContainsFunc(out, func(o []byte) bool { return bytes.Equal(o, l) }) {
 			out = append(out, l)
 		}

@@ -43,7 +43,12 @@ type pattern struct {
 	// also are the pattern's other required literals, looked for before
 	// the regexp runs: sshd's "Received disconnect from " lines are many,
 	// and only those with ": Auth fail" can match its pattern.
-	also   [][]byte
+	also [][]byte
+	lits [][]byte // all its required literals (requiredLiterals)
+	// gateAt is where the filter's gate lies in literal, -1 if it does
+	// not: the fail patterns run on lines where the gate was found, and
+	// the literal cannot start before the gate's first place less gateAt.
+	gateAt int
 	host   int // submatch index of <HOST>, or -1
 	id     int // submatch index of <ID>, or -1
 	prefix prefixRule
@@ -78,9 +83,15 @@ func NewRegex(name string, s *RegexSpec) (*RegexFilter, error) {
 			return nil, &PatternError{Field: "fail", Index: i, Err: err}
 		}
 		f.fail = append(f.fail, p)
-		lits = append(lits, requiredLiterals(p.re.String()))
+		lits = append(lits, p.lits)
 	}
 	f.gate = commonLiteral(lits)
+	for i := range f.fail {
+		f.fail[i].gateAt = -1
+		if len(f.gate) > 0 {
+			f.fail[i].gateAt = bytes.Index(f.fail[i].literal, f.gate)
+		}
+	}
 	for i, src := range s.Learn {
 		p, err := compileFail(src)
 		if err == nil && (p.host < 0 || p.id < 0) {
@@ -121,8 +132,12 @@ func compileIgnore(src string) (pattern, error) {
 	if err != nil {
 		return pattern{}, cleanRegexpError(err, src)
 	}
-	lit := requiredLiteral(re.String())
-	return pattern{re: re, m: rematch.New(re), literal: lit, also: otherLiterals(re.String(), lit), host: -1, id: -1, prefix: rule, first: anchoredFirst(re.String())}, nil
+	p := pattern{re: re, m: rematch.New(re), host: -1, id: -1, prefix: rule}
+	if simp := simplified(re.String()); simp != nil {
+		p.literal, p.lits = longestIn(simp), literalsIn(simp, nil)
+		p.also, p.first = otherLiterals(p.lits, p.literal), anchoredFirstOf(simp)
+	}
+	return p, nil
 }
 
 // expand replaces the placeholders; both spellings fail2ban users know work.
@@ -171,45 +186,70 @@ func cleanRegexpError(err error, src string) error {
 
 // Match implements Filter.
 func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
-	text := l.Text
-	var pl prefixedLine
-	if len(f.gate) > 0 && !bytes.Contains(text, f.gate) {
-		if f.learn == nil && f.self == nil {
-			return Hit{}, Miss
+	var h Hit
+	out := f.MatchInto(l, &h)
+	return h, out
+}
+
+// MatchInto implements IntoMatcher: a line without the filter's gate
+// costs one substring search and writes nothing.
+func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
+	gate := -1
+	if len(f.gate) > 0 {
+		if gate = bytes.Index(l.Text, f.gate); gate < 0 && f.learn == nil && f.self == nil {
+			return Miss
 		}
-		return f.teach(text, &pl)
+	}
+	return f.matchAt(l.Text, gate, h)
+}
+
+// matchAt reads a line that holds the gate at gate (-1: the filter has
+// none), or lacks it (-1, a gate) and may still teach.
+func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit) Outcome {
+	var pl prefixedLine
+	if gate < 0 && len(f.gate) > 0 {
+		return f.teach(text, &pl, h)
 	}
 	var room [8]int
-	i, msg, m := find(f.fail, text, &pl, &room)
+	i, msg, m := find(f.fail, text, gate, &pl, &room)
 	if m == nil {
 		if f.learn == nil && f.self == nil {
-			return Hit{}, Miss
+			return Miss
 		}
-		return f.teach(text, &pl)
+		return f.teach(text, &pl, h)
 	}
 	if f.ignored(text, &pl) {
-		return Hit{}, Ignored
+		*h = Hit{}
+		return Ignored
 	}
 	p := &f.fail[i]
-	h, ok := p.blamed(msg, m)
+	host, ok := p.blamed(msg, m)
 	id := p.idOf(msg, m)
 	if !ok {
-		return Hit{Rule: i, ID: id}, NoHost
+		*h = Hit{Rule: i, ID: id}
+		return NoHost
 	}
-	return Hit{Host: h, ID: id, Rule: i, Weight: 1, Prefix: pl.found()}, Match
+	*h = Hit{Host: host, ID: id, Rule: i, Weight: 1, Prefix: pl.found()}
+	return Match
 }
 
 // find returns the first of pats that matches text, the message it matched
 // and its submatches; nil submatches when none does.
 // The submatches are written into room (a host, an identity and the whole
 // match fit), so that a match allocates nothing.
-func find(pats []pattern, text []byte, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
+func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
 	for i := range pats {
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
 		// syslog file most lines are another program's.
-		if p.prefix.programs == nil && len(p.literal) > 0 && !bytes.Contains(text, p.literal) {
-			continue
+		if p.prefix.programs == nil && len(p.literal) > 0 {
+			from := 0
+			if gate >= 0 && p.gateAt >= 0 {
+				from = max(0, gate-p.gateAt)
+			}
+			if !bytes.Contains(text[from:], p.literal) {
+				continue
+			}
 		}
 		msg, ok := pl.message(text, &p.prefix)
 		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
@@ -230,23 +270,25 @@ func find(pats []pattern, text []byte, pl *prefixedLine, room *[8]int) (int, []b
 
 // teach reads a line that is no failure for what it says about identities:
 // a peer's identity with its own address (never a relay's), or the node's
-// own identity.
-func (f *RegexFilter) teach(text []byte, pl *prefixedLine) (Hit, Outcome) {
+// own identity. It writes *h only when it returns Learned.
+func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit) Outcome {
 	var room [8]int
-	if i, msg, m := find(f.learn, text, pl, &room); m != nil {
+	if i, msg, m := find(f.learn, text, -1, pl, &room); m != nil {
 		p := &f.learn[i]
-		h, ok := p.blamed(msg, m)
-		if id := p.idOf(msg, m); ok && h.Addr.IsValid() && id != "" {
-			return Hit{Host: h, ID: id}, Learned
+		host, ok := p.blamed(msg, m)
+		if id := p.idOf(msg, m); ok && host.Addr.IsValid() && id != "" {
+			*h = Hit{Host: host, ID: id}
+			return Learned
 		}
-		return Hit{}, Miss
+		return Miss
 	}
-	if i, msg, m := find(f.self, text, pl, &room); m != nil {
+	if i, msg, m := find(f.self, text, -1, pl, &room); m != nil {
 		if id := f.self[i].idOf(msg, m); id != "" {
-			return Hit{SelfID: id}, Learned
+			*h = Hit{SelfID: id}
+			return Learned
 		}
 	}
-	return Hit{}, Miss
+	return Miss
 }
 
 func (f *RegexFilter) ignored(text []byte, pl *prefixedLine) bool {

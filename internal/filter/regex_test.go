@@ -279,3 +279,38 @@ func TestAnchoredFirst(t *testing.T) {
 		}
 	}
 }
+
+// A fail pattern's literal that holds the filter's gate is looked for from
+// the gate's first place less the gate's place in the literal: wherever
+// the gate first occurs (before the literal, inside it, at the line's
+// start), the outcome is what the regexp alone says.
+func TestLiteralSearchFromGate(t *testing.T) {
+	f, err := NewRegex("t", &RegexSpec{Fail: []string{
+		`msg=CANONICAL_PEER_STATUS peer=<ID> addr=<HOST>`,
+		`"msg":"CANONICAL_PEER_STATUS","addr":"<HOST>"`,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(f.gate) != "CANONICAL_PEER_STATUS" || f.fail[0].gateAt != 4 || f.fail[1].gateAt != 7 {
+		t.Fatalf("gate %q at %d and %d: the test needs the gate inside both literals", f.gate, f.fail[0].gateAt, f.fail[1].gateAt)
+	}
+	for _, l := range []string{
+		"msg=CANONICAL_PEER_STATUS peer=a addr=192.0.2.1",
+		"xxxxmsg=CANONICAL_PEER_STATUS peer=a addr=192.0.2.1",
+		"xxxxxxxx CANONICAL_PEER_STATUS msg=CANONICAL_PEER_STATUS peer=a addr=192.0.2.1",
+		"CANONICAL_PEER_STATUS msg=CANONICAL_PEER_STATUS peer=a addr=192.0.2.1",
+		`xxxxxxxxxxxx CANONICAL_PEER_STATUS "msg":"CANONICAL_PEER_STATUS","addr":"192.0.2.1"`,
+		"xxxxxxxx CANONICAL_PEER_STATUS peer=a addr=192.0.2.1",
+		"msg=CANONICAL_PEER_STATU peer=a addr=192.0.2.1",
+	} {
+		_, got := matchOne(t, f, l)
+		want := Miss
+		if f.fail[0].re.MatchString(l) || f.fail[1].re.MatchString(l) {
+			want = Match
+		}
+		if got != want {
+			t.Errorf("%q: %v, regexp alone says %v", l, got, want)
+		}
+	}
+}

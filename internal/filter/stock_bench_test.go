@@ -38,10 +38,21 @@ func BenchmarkStockFilters(b *testing.B) {
 				f.Match(&l)
 			}
 		})
+		// What the pipeline calls: the hit written into its memory.
+		b.Run(c.filter+"/into", func(b *testing.B) {
+			b.ReportAllocs()
+			var l logline.Line
+			var h filter.Hit
+			into := f.(filter.IntoMatcher)
+			for n := 0; b.Loop(); n++ {
+				l.Text = lines[n%len(lines)]
+				into.MatchInto(&l, &h)
+			}
+		})
 	}
 }
 
-func readLines(b *testing.B, path string) [][]byte {
+func readLines(b testing.TB, path string) [][]byte {
 	b.Helper()
 	fh, err := os.Open(path)
 	if err != nil {
@@ -54,4 +65,21 @@ func readLines(b *testing.B, path string) [][]byte {
 		out = append(out, append([]byte(nil), sc.Bytes()...))
 	}
 	return out
+}
+
+// BenchmarkNewStockFilters compiles every stock filter, as loading a
+// configuration does once: ns/op is a replay's fixed start-up cost.
+func BenchmarkNewStockFilters(b *testing.B) {
+	stock, err := config.StockFilters()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for name, s := range stock {
+			if _, err := filter.New(s); err != nil {
+				b.Fatalf("%s: %v", name, err)
+			}
+		}
+	}
 }

@@ -35,6 +35,7 @@ type Batch struct {
 	sc    prefilter.Scratch
 	times []lineStamp
 	gen   uint32
+	hit   filter.Hit // the last line's hit, written by MatchInto
 }
 
 type result struct {

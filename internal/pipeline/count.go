@@ -38,6 +38,11 @@ func (e *Engine) count(b *Batch) {
 			}
 		}
 	}
+	for _, jl := range e.jails {
+		if jl.tally != nil {
+			jl.tally.addrs.flush()
+		}
+	}
 	e.mu.Unlock()
 	if e.opts.AfterBatch != nil {
 		e.opts.AfterBatch(b)

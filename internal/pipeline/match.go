@@ -14,7 +14,10 @@ import (
 // sourceGroup is one distinct filter of a source and the source's jails
 // that run it.
 type sourceGroup struct {
-	f     filter.Filter
+	f filter.Filter
+	// into is f when it can write its hit into the batch's memory (most
+	// lines are misses, which then copy nothing); nil: call f.Match.
+	into  filter.IntoMatcher
 	jails []int
 }
 
@@ -101,7 +104,9 @@ func (s *Source) plan(e *Engine) error {
 		if !ok {
 			g = len(s.groups)
 			at[e.group[j]] = g
-			s.groups = append(s.groups, sourceGroup{f: e.groups[e.group[j]]})
+			f := e.groups[e.group[j]]
+			into, _ := f.(filter.IntoMatcher)
+			s.groups = append(s.groups, sourceGroup{f: f, into: into})
 		}
 		s.groups[g].jails = append(s.groups[g].jails, j)
 	}
@@ -161,16 +166,22 @@ func (e *Engine) match(b *Batch) {
 				continue
 			}
 			sg := &src.groups[g]
-			hit, out := sg.f.Match(l)
+			var out filter.Outcome
+			if sg.into != nil {
+				out = sg.into.MatchInto(l, &b.hit)
+			} else {
+				out = filter.MatchInto(sg.f, l, &b.hit)
+			}
 			if out == filter.Miss {
 				continue
 			}
 			for n, j := range sg.jails {
-				r := result{hit: hit, outcome: out, first: n == 0}
-				if out == filter.Match || out == filter.Learned || hit.ID != "" {
-					r.at, r.dated, r.read = b.lineTime(l, hit, src, j)
+				b.res = append(b.res, result{})
+				r := &b.res[len(b.res)-1]
+				r.hit, r.outcome, r.first = b.hit, out, n == 0
+				if out == filter.Match || out == filter.Learned || r.hit.ID != "" {
+					r.at, r.dated, r.read = b.lineTime(l, &r.hit, src, j)
 				}
-				b.res = append(b.res, r)
 				row[j] = int32(len(b.res))
 			}
 		}
@@ -179,7 +190,7 @@ func (e *Engine) match(b *Batch) {
 
 // lineTime is the package's lineTime, with the stamp a detector finds in the
 // line's text found once per line and detector.
-func (b *Batch) lineTime(l *logline.Line, h filter.Hit, src *Source, j int) (t time.Time, dated, read bool) {
+func (b *Batch) lineTime(l *logline.Line, h *filter.Hit, src *Source, j int) (t time.Time, dated, read bool) {
 	switch {
 	case l.TimeIsExact:
 		return l.Time, true, false

@@ -2,6 +2,7 @@ package rematch
 
 import (
 	"bufio"
+	"encoding/binary"
 	"os"
 	"regexp"
 	"testing"
@@ -38,6 +39,36 @@ func BenchmarkStock(b *testing.B) {
 			b.ReportAllocs()
 			for n := 0; b.Loop(); n++ {
 				re.FindSubmatchIndex(lines[n%len(lines)])
+			}
+		})
+	}
+}
+
+// isASCIIBy8 is isASCII as it was, eight bytes at a time, for
+// BenchmarkIsASCII to compare with.
+func isASCIIBy8(b []byte) bool {
+	var or uint64
+	for len(b) >= 8 {
+		or |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	for _, c := range b {
+		or |= uint64(c)
+	}
+	return or&0x8080808080808080 == 0
+}
+
+// BenchmarkIsASCII times the check every line takes before the fast path,
+// on the sample's lines.
+func BenchmarkIsASCII(b *testing.B) {
+	lines := benchLines(b)
+	for _, c := range []struct {
+		name string
+		f    func([]byte) bool
+	}{{"by8", isASCIIBy8}, {"by32", isASCII}} {
+		b.Run(c.name, func(b *testing.B) {
+			for n := 0; b.Loop(); n++ {
+				c.f(lines[n%len(lines)])
 			}
 		})
 	}

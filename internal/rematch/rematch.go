@@ -461,9 +461,20 @@ func (m *Matcher) Match(b []byte) bool {
 	return m.FindSubmatchIndex(b) != nil
 }
 
-// isASCII looks at eight bytes at a time: it runs over every line.
+// isASCII looks at 32 bytes at a time, in four independent words: it runs
+// over every line a pattern is tried on, and eight at a time, one OR
+// waiting for the last, took 5% of the libp2p filter's matching lines
+// (BenchmarkIsASCII).
 func isASCII(b []byte) bool {
-	var or uint64
+	var or, or1, or2, or3 uint64
+	for len(b) >= 32 {
+		or |= binary.LittleEndian.Uint64(b)
+		or1 |= binary.LittleEndian.Uint64(b[8:])
+		or2 |= binary.LittleEndian.Uint64(b[16:])
+		or3 |= binary.LittleEndian.Uint64(b[24:])
+		b = b[32:]
+	}
+	or |= or1 | or2 | or3
 	for len(b) >= 8 {
 		or |= binary.LittleEndian.Uint64(b)
 		b = b[8:]

@@ -110,3 +110,23 @@ func TestHostileLines(t *testing.T) {
 		agree(t, re, New(re), tt.line)
 	}
 }
+
+// A byte of 128 or more anywhere, in any of the 32-byte blocks' words or
+// in the tail, makes a line non-ASCII.
+func TestIsASCII(t *testing.T) {
+	for n := range 80 {
+		line := []byte(strings.Repeat("a", n))
+		if !isASCII(line) {
+			t.Fatalf("%d ASCII bytes: not ASCII", n)
+		}
+		for i := range n {
+			for _, c := range []byte{0x80, 0xff} {
+				line[i] = c
+				if isASCII(line) {
+					t.Fatalf("byte %#x at %d of %d: ASCII", c, i, n)
+				}
+				line[i] = 'a'
+			}
+		}
+	}
+}
