@@ -90,7 +90,7 @@ func (pl *prefixedLine) message(text []byte, r *prefixRule) ([]byte, bool) {
 		return text, true
 	}
 	if !pl.done {
-		pl.p, pl.has = logprefix.Parse(text)
+		pl.has = logprefix.ParseInto(text, &pl.p)
 		pl.done = true
 	}
 	if !pl.has {

@@ -91,3 +91,70 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseInto checks that the in-place parser finds what the parser before
+// it found (refParse), on every input.
+func FuzzParseInto(f *testing.F) {
+	for _, tt := range parseSeeds {
+		f.Add([]byte(tt))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantOK := refParse(b)
+		var got Prefix
+		got.Message, got.Tag[0] = 7, 3 // ParseInto must not depend on what *p held
+		gotOK := ParseInto(b, &got)
+		if got != want || gotOK != wantOK {
+			t.Fatalf("ParseInto(%q) = %+v, %v; before the rewrite %+v, %v", b, got, gotOK, want, wantOK)
+		}
+		if p, ok := Parse(b); p != want || ok != wantOK {
+			t.Fatalf("Parse(%q) = %+v, %v; before the rewrite %+v, %v", b, p, ok, want, wantOK)
+		}
+	})
+}
+
+// parseSeeds are the prefix styles Parse knows and near misses of them.
+var parseSeeds = []string{
+	"Dec  1 08:56:14 node sshd[1]: m",
+	`<38>1 2026-12-01T08:56:14Z node sshd - ID47 [a b="x]"] m`,
+	"<38>1 2026-12-01T08:56:14Z - - - - -",
+	"<38>1 2026-12-01T08:56:14Z node sshd - ID47 [a",
+	"[ 1234.567890] node ipfs[46133]: m",
+	"Tue 2026-12-01 08:56:14 UTC node ipfs.service[46133]: m",
+	"Dec  1 08:56:14 <auth.info> node sshd[1]: [ID 800047 auth.info] m",
+	"Dec  1 08:56:14 node sshd[1]: [ID 800047 auth.info]",
+	"Mar  3 00:17:22 [sshd]: m", "Jun 25 23:53:34 node [sshd] m",
+	"Dec 01 08:56:14 ipfs[46133]: m", "Dec 01 08:56:14 node sshd[x]: m",
+	"Dec 01 08:56:14 node sshd[1]:", "Dec 01 08:56:14 node sshd[1]:m", "Dec 01 08:56:14 node",
+	"1764579374.717400 node ipfs[46133]:  m",
+	"Jul 27 00:00:00 ipfsNode ipfs[46133]: 2024-07-27T00:00:00.064Z\tINFO\tcanonical-log\tswarm/swarm_listen.go:128\tCANONICAL_PEER_STATUS: peer=12D3KooWqdXw addr=/ip4/222.244.49.102/tcp/30303",
+}
+
+func TestParseIntoSeeds(t *testing.T) {
+	for _, s := range parseSeeds {
+		want, wantOK := refParse([]byte(s))
+		var got Prefix
+		if ok := ParseInto([]byte(s), &got); got != want || ok != wantOK {
+			t.Errorf("ParseInto(%q) = %+v, %v; before the rewrite %+v, %v", s, got, ok, want, wantOK)
+		}
+	}
+}
+
+// BenchmarkParse is the filters' case: a libp2p node's zap line relayed by
+// syslog, the corpus's most common line.
+func BenchmarkParse(b *testing.B) {
+	for _, bb := range []struct{ name, line string }{
+		{"libp2p", parseSeeds[len(parseSeeds)-1]},
+		{"sshd", "Jul 27 00:00:07 bastion sshd[4711]: Failed password for root from 198.51.100.7 port 4444 ssh2"},
+		{"with-unit", "Tue 2026-12-01 08:56:14 UTC node ipfs.service[46133]: m"},
+	} {
+		line := []byte(bb.line)
+		b.Run(bb.name, func(b *testing.B) {
+			var p Prefix
+			for b.Loop() {
+				if !ParseInto(line, &p) {
+					b.Fatal("no prefix")
+				}
+			}
+		})
+	}
+}

@@ -16,32 +16,44 @@ import (
 // one at the start of the program's message.
 // prefix is what the caller knows of the relay prefix (see FindAfter).
 func (sp *spec) detect(line []byte, prefix int, best *stamp) bool {
-	var lead stamp
-	found := false
-	hasLead := leadStamp(line, &lead)
-	if hasLead && sp.accepts(&lead) {
-		*best, found = lead, true
+	var lead, prog stamp
+	w := sp.winner(line, prefix, &lead, &prog)
+	if w != nil {
+		*best = *w
+	}
+	return w != nil
+}
+
+// winner is detect without copying the winning stamp: it reads the line's
+// stamp into lead, the program's into prog, and returns the one that wins,
+// or nil. A stamp is written field by field, and copying one right after
+// stalls the CPU (a store-forwarding stall); FindAfter builds the time from
+// the winner in place.
+func (sp *spec) winner(line []byte, prefix int, lead, prog *stamp) *stamp {
+	var best *stamp
+	hasLead := leadStamp(line, lead)
+	if hasLead && sp.accepts(lead) {
+		best = lead
 	}
 	if hasLead && lead.kind != kindSyslog && lead.kind != kindISO && lead.kind != kindEpoch {
-		return found
+		return best
 	}
 	// Where the relay's prefix ends is logprefix's rule, the one the
 	// filters use; without a relay's stamp there is no prefix to skip.
 	m := prefix - 1
 	if prefix == 0 {
-		pfx, ok := logprefix.Parse(line)
-		if !ok {
-			return found
+		var pfx logprefix.Prefix
+		if !logprefix.ParseInto(line, &pfx) {
+			return best
 		}
 		m = pfx.Message
 	} else if prefix < 0 {
-		return found
+		return best
 	}
-	var prog stamp
-	if programStamp(line, m, &prog) && sp.accepts(&prog) && (!found || prog.res > best.res) {
-		*best, found = prog, true
+	if programStamp(line, m, prog) && sp.accepts(prog) && (best == nil || prog.res > best.res) {
+		best = prog
 	}
-	return found
+	return best
 }
 
 // leadStamp reads the stamp that starts the line, whatever its kind: after

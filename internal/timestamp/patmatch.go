@@ -66,7 +66,8 @@ func (p *pattern) find(line []byte, s *stamp) bool {
 	if p.at(line, header(line), s) {
 		return true
 	}
-	if pfx, ok := logprefix.Parse(line); ok && p.at(line, pfx.Message, s) {
+	var pfx logprefix.Prefix
+	if logprefix.ParseInto(line, &pfx) && p.at(line, pfx.Message, s) {
 		return true
 	}
 	c := clfStart(line)

@@ -80,23 +80,25 @@ func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
 // already: prefix is 1 + logprefix.Parse(line)'s Message, -1 when Parse
 // found none, 0 when unknown (Find).
 func (d *Detector) FindAfter(line []byte, prefix int) (t time.Time, ok bool) {
-	var s stamp
+	var lead, prog stamp
+	s := &lead
 	if d.pat != nil {
-		ok = d.pat.find(line, &s)
+		ok = d.pat.find(line, s)
 	} else {
-		ok = d.spec.detect(line, prefix, &s)
+		s = d.spec.winner(line, prefix, &lead, &prog)
+		ok = s != nil
 	}
 	if !ok {
 		return time.Time{}, false
 	}
 	year := s.year
 	if s.yearless {
-		if year, ok = d.inferYear(&s); !ok {
+		if year, ok = d.inferYear(s); !ok {
 			return time.Time{}, false
 		}
 	}
 	if s.epoch || s.zoned {
-		return build(&s, year, d.loc)
+		return build(s, year, d.loc)
 	}
-	return d.local(&s, year)
+	return d.local(s, year)
 }
