@@ -34,8 +34,11 @@ type Batch struct {
 	cand  []uint64
 	sc    prefilter.Scratch
 	times []lineStamp
-	gen   uint32
-	hit   filter.Hit // the last line's hit, written by MatchInto
+	// recent is what the batch's last lines began with, for the next
+	// line's timestamp (timestamp.Recent).
+	recent timestamp.Recent
+	gen    uint32
+	hit    filter.Hit // the last line's hit, written by MatchInto
 }
 
 type result struct {

@@ -189,7 +189,9 @@ func (e *Engine) match(b *Batch) {
 }
 
 // lineTime is the package's lineTime, with the stamp a detector finds in the
-// line's text found once per line and detector.
+// line's text found once per line and detector, from the relay prefix the
+// filter found (Hit.Prefix) and what the batch's last lines began with
+// (timestamp.Recent).
 func (b *Batch) lineTime(l *logline.Line, h *filter.Hit, src *Source, j int) (t time.Time, dated, read bool) {
 	switch {
 	case l.TimeIsExact:
@@ -200,7 +202,7 @@ func (b *Batch) lineTime(l *logline.Line, h *filter.Hit, src *Source, j int) (t 
 	d := src.detOf[j]
 	ts := &b.times[d]
 	if ts.gen != b.gen {
-		ts.at, ts.ok = src.dets[d].FindAfter(l.Text, h.Prefix)
+		ts.at, ts.ok = src.dets[d].FindRecent(l.Text, h.Prefix, &b.recent)
 		ts.gen = b.gen
 	}
 	if ts.ok {

@@ -17,7 +17,7 @@ import (
 // prefix is what the caller knows of the relay prefix (see FindAfter).
 func (sp *spec) detect(line []byte, prefix int, best *stamp) bool {
 	var lead, prog stamp
-	w := sp.winner(line, prefix, &lead, &prog)
+	w := sp.winner(line, prefix, nil, &lead, &prog)
 	if w != nil {
 		*best = *w
 	}
@@ -28,10 +28,10 @@ func (sp *spec) detect(line []byte, prefix int, best *stamp) bool {
 // stamp into lead, the program's into prog, and returns the one that wins,
 // or nil. A stamp is written field by field, and copying one right after
 // stalls the CPU (a store-forwarding stall); FindAfter builds the time from
-// the winner in place.
-func (sp *spec) winner(line []byte, prefix int, lead, prog *stamp) *stamp {
+// the winner in place. r, when not nil, remembers recent lines' stamps.
+func (sp *spec) winner(line []byte, prefix int, r *Recent, lead, prog *stamp) *stamp {
 	var best *stamp
-	hasLead := leadStamp(line, lead)
+	hasLead := r.leadFrom(line, lead)
 	if hasLead && sp.accepts(lead) {
 		best = lead
 	}

@@ -80,12 +80,17 @@ func (d *Detector) Find(line []byte) (t time.Time, ok bool) {
 // already: prefix is 1 + logprefix.Parse(line)'s Message, -1 when Parse
 // found none, 0 when unknown (Find).
 func (d *Detector) FindAfter(line []byte, prefix int) (t time.Time, ok bool) {
+	return d.find(line, prefix, nil)
+}
+
+// find is FindAfter, with the stamps of recent lines when r is not nil.
+func (d *Detector) find(line []byte, prefix int, r *Recent) (t time.Time, ok bool) {
 	var lead, prog stamp
 	s := &lead
 	if d.pat != nil {
 		ok = d.pat.find(line, s)
 	} else {
-		s = d.spec.winner(line, prefix, &lead, &prog)
+		s = d.spec.winner(line, prefix, r, &lead, &prog)
 		ok = s != nil
 	}
 	if !ok {
