@@ -25,6 +25,12 @@ func timeOfDay(b []byte, i int, s *stamp) int {
 // with '.' or ',' and optional zone. A '/' date ("2024/07/27 00:00:00") is Go's
 // log package.
 func parseISOAt(b []byte, p int, s *stamp) bool {
+	return isoDateTime(b, p, s) && isoRest(b, p, s)
+}
+
+// isoDateTime reads the date and time of day of parseISOAt's stamp into s:
+// what it finds is decided by b[p-1:p+19] alone (see Recent.isoAt).
+func isoDateTime(b []byte, p int, s *stamp) bool {
 	if p < 0 || p+19 > len(b) || (p > 0 && isAlnum(b[p-1])) {
 		return false
 	}
@@ -35,21 +41,33 @@ func parseISOAt(b []byte, p int, s *stamp) bool {
 	if between != 'T' && between != 't' && between != ' ' {
 		return false
 	}
-	*s = stamp{}
-	var ok1, ok2, ok3 bool
-	s.year, ok1 = num4(b, p)
-	s.mon, ok2 = num2(b, p+5)
-	s.day, ok3 = num2(b, p+8)
-	e := timeOfDay(b, p+11, s)
-	if !ok1 || !ok2 || !ok3 || e < 0 || !s.validClock() {
+	if b[p+13] != ':' || b[p+16] != ':' {
 		return false
 	}
-	e = zone(b, e, s, between == ' ')
+	*s = stamp{}
+	var ok [6]bool
+	s.year, ok[0] = num4(b, p)
+	s.mon, ok[1] = num2(b, p+5)
+	s.day, ok[2] = num2(b, p+8)
+	s.hour, ok[3] = num2(b, p+11)
+	s.min, ok[4] = num2(b, p+14)
+	s.sec, ok[5] = num2(b, p+17)
+	return ok == [6]bool{true, true, true, true, true, true} && s.validClock()
+}
+
+// isoRest reads what follows parseISOAt's date and time of day: a fraction
+// and a zone.
+func isoRest(b []byte, p int, s *stamp) bool {
+	e := p + 19
+	if e+1 < len(b) && (b[e] == '.' || b[e] == ',') && isDigit(b[e+1]) {
+		e = fraction(b, e+1, s)
+	}
+	e = zone(b, e, s, b[p+10] == ' ')
 	if e < len(b) && isDigit(b[e]) {
 		return false
 	}
 	s.pos, s.end, s.kind = p, e, kindISO
-	if sep == '/' {
+	if b[p+4] == '/' {
 		s.kind = kindGoLog
 	}
 	return true

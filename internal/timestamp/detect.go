@@ -50,7 +50,7 @@ func (sp *spec) winner(line []byte, prefix int, r *Recent, lead, prog *stamp) *s
 	} else if prefix < 0 {
 		return best
 	}
-	if programStamp(line, m, prog) && sp.accepts(prog) && (best == nil || prog.res > best.res) {
+	if programStamp(line, m, r, prog) && sp.accepts(prog) && (best == nil || prog.res > best.res) {
 		best = prog
 	}
 	return best
@@ -120,16 +120,17 @@ func header(line []byte) int {
 // programStamp reads the stamp that starts the program's message at m: a
 // date-time (go-log's zap console, Python, Go's log, Bitcoin Core, Nano), a
 // level and bracketed stamp (go-ethereum, CometBFT), a JSON object's time
-// key or a leading logfmt time key.
-func programStamp(line []byte, m int, s *stamp) bool {
+// key or a leading logfmt time key. r, when not nil, remembers recent lines'
+// stamps.
+func programStamp(line []byte, m int, r *Recent, s *stamp) bool {
 	if m >= len(line) {
 		return false
 	}
 	switch c := line[m]; {
 	case isDigit(c):
-		return parseISOAt(line, m, s)
+		return r.isoAt(line, m, s)
 	case c == '[':
-		return parseISOAt(line, m+1, s)
+		return r.isoAt(line, m+1, s)
 	case c == '{':
 		return jsonTime(line, m, s)
 	case c >= 'A' && c <= 'Z':

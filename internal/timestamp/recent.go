@@ -2,16 +2,18 @@ package timestamp
 
 import "time"
 
-// Recent remembers what the last lines one caller read began with: a
-// relay's syslog stamp changes once a second, and the lines of that second
-// repeat it byte for byte. The zero value is ready; a Recent is not safe for
-// concurrent use (the pipeline's batches hold one each).
+// Recent remembers the stamps of the last lines one caller read: a relay's
+// syslog stamp changes once a second, and the lines of that second repeat
+// it byte for byte, as they repeat the date and time of day of the
+// program's own ISO stamp. The zero value is ready; a Recent is not safe
+// for concurrent use (the pipeline's batches hold one each).
 //
 // What it remembers is a function of bytes alone, the same for every
-// Detector: the stamp parseSyslogAt reads from a line's first bytes. It is
-// used only where it gives what parsing would: see leadFrom. On lines of the
-// libp2p corpus BenchmarkFindRecent measures FindAfter at 48 ns a line, and
-// 36 ns with a Recent.
+// Detector: the stamp parseSyslogAt reads from a line's first bytes, and
+// what isoDateTime reads at the program's message. It is used only where it
+// gives what parsing would: see leadFrom and isoAt. On lines of the libp2p
+// corpus BenchmarkFindRecent measures FindAfter at 48 ns a line, and 30 ns
+// with a Recent.
 type Recent struct {
 	lead stamp
 	// text is the bytes that decided lead: the stamp and the two bytes
@@ -19,6 +21,12 @@ type Recent struct {
 	// count, 0 when nothing is remembered.
 	text [recentText]byte
 	n    int
+	// iso is the date and time of day the program's last ISO stamp began
+	// with, and date its fields as isoDateTime read them; isoOK says that
+	// they are set.
+	iso   [19]byte
+	date  stamp
+	isoOK bool
 }
 
 // recentText bounds the remembered text: "Jul 27 00:00:00.717400" and two.
@@ -56,4 +64,23 @@ func (r *Recent) leadFrom(line []byte, s *stamp) bool {
 		r.lead = *s
 	}
 	return true
+}
+
+// isoAt is parseISOAt(b, p, s), with the date and time of day from r when
+// b[p:p+19] is the text they were read from: what isoDateTime finds is
+// decided by those bytes and by b[p-1], which is checked again.
+func (r *Recent) isoAt(b []byte, p int, s *stamp) bool {
+	if r == nil {
+		return parseISOAt(b, p, s)
+	}
+	if r.isoOK && p >= 0 && p+19 <= len(b) && !(p > 0 && isAlnum(b[p-1])) && string(b[p:p+19]) == string(r.iso[:]) {
+		*s = r.date
+	} else {
+		if !isoDateTime(b, p, s) {
+			return false
+		}
+		copy(r.iso[:], b[p:p+19])
+		r.date, r.isoOK = *s, true
+	}
+	return isoRest(b, p, s)
 }

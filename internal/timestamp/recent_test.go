@@ -37,6 +37,17 @@ var recentPairs = [][2]string{
 	{"Jul 7 00:00:00 a", "Jul 7 00:00:00 a"},
 	{"<13>Jul 27 00:00:00 a", "<13>Jul 27 00:00:00.5 a"},
 	{"Jul 27 00:00:00.1234567890123456789012 a", "Jul 27 00:00:00.1234567890123456789012 a"},
+	// The program's ISO stamp repeats its date and time of day.
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.5+02:00 x"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:001 x"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:0"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]: [2024-07-27T00:00:00.9] x"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27 00:00:00,014 x", "Jul 27 00:00:00 n p[1]: 2024-07-27 00:00:00 UTC x"},
+	{"Jul 27 00:00:00 n p[1]: 2024/07/27 00:00:00.014 x", "Jul 27 00:00:00 n p[1]: 2024/07/27 00:00:00.014 x"},
+	{"Jul 27 00:00:00 n p[1]: 2024-02-30T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]: 2024-02-30T00:00:00.014Z x"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "Jul 27 00:00:00 n p[1]:2024-07-27T00:00:00.014Z x"},
+	{"Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:00.014Z x", "2024-07-27T00:00:00.014Z n p[1]: 2024-07-27T00:00:00.014Z x"},
 }
 
 // TestFindRecent checks that FindRecent finds what FindAfter finds in each
@@ -61,6 +72,14 @@ func TestFindRecent(t *testing.T) {
 		t.Errorf("after %q the memo holds %q", line, r.text[:r.n])
 	}
 	if got, ok := d.FindRecent(line, prefixOf(line), &r); !ok || got.Format(time.RFC3339Nano) != "2024-07-27T00:00:00.123456Z" {
+		t.Errorf("FindRecent(%q) from the memo = %v %v", line, got, ok)
+	}
+	line = []byte("Jul 27 00:00:00 n p[1]: 2024-07-27T00:00:01.5+02:00 x")
+	d.FindRecent(line, prefixOf(line), &r)
+	if !r.isoOK || string(r.iso[:]) != "2024-07-27T00:00:01" {
+		t.Errorf("after %q the memo holds %q", line, r.iso[:])
+	}
+	if got, ok := d.FindRecent(line, prefixOf(line), &r); !ok || got.Format(time.RFC3339Nano) != "2024-07-26T22:00:01.5Z" {
 		t.Errorf("FindRecent(%q) from the memo = %v %v", line, got, ok)
 	}
 }
