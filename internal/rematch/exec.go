@@ -86,12 +86,15 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			// The whole run first; where what follows cannot start, the
 			// longest shorter run whose end it can start at.
 			end := p + n
-			if in.next != nil && (end == len(b) || !in.next[b[end]]) {
+			if in.next != nil && !canGoOn(in, b, end) {
+				if in.disjoint {
+					return false
+				}
 				if end = giveBack(in, b, p+in.min, end-1); end < p+in.min {
 					return false
 				}
 			}
-			if end > p+in.min {
+			if end > p+in.min && !in.disjoint {
 				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: end})
 				s.points++
 			}
@@ -103,10 +106,35 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			}
 			p += len(in.lit)
 			pc = in.out
+		case opSeq:
+			if len(b)-p < len(in.seq) {
+				return false
+			}
+			w := b[p : p+len(in.seq)]
+			for i, t := range in.seq {
+				if !t[w[i]] {
+					return false
+				}
+			}
+			p += len(in.seq)
+			pc = in.out
 		case opAlt:
 			c := 128
 			if p < len(b) {
 				c = int(b[p])
+			}
+			if in.jump != nil {
+				switch t := int(in.jump[c]); {
+				case t < 0:
+					return false
+				case t != pc:
+					pc = t
+				default:
+					s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
+					s.points++
+					pc = in.out
+				}
+				continue
 			}
 			switch {
 			case !in.outOK[c] && !in.argOK[c]:
@@ -171,6 +199,15 @@ func spanOf(t *[256]bool, b []byte) int {
 		}
 	}
 	return len(b)
+}
+
+// canGoOn reports whether the continuation of the run in can start at
+// end, by in.next and in.nextEnd.
+func canGoOn(in *inst, b []byte, end int) bool {
+	if end == len(b) {
+		return in.nextEnd
+	}
+	return in.next[b[end]]
 }
 
 // giveBack returns the largest end in [low, end] at which the run in can

@@ -15,6 +15,7 @@ package rematch
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"sync"
@@ -30,12 +31,13 @@ const (
 	opFail opcode = iota
 	opMatch
 	opByte  // one byte from table
-	opRun   // greedy run of bytes from table, min..max (max < 0: unbounded)
+	opRun   // greedy run of bytes from table, at least min
 	opAlt   // try out, then arg
 	opSave  // capture slot arg
 	opEmpty // zero-width assertion (^, $, \b, ...)
 	opNop
 	opStr // the literal bytes lit
+	opSeq // one byte from each of seq, in turn
 )
 
 type inst struct {
@@ -43,20 +45,30 @@ type inst struct {
 	out   int
 	arg   int
 	min   int
-	max   int
 	table *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
 	empty syntax.EmptyOp
 	memo  int // row in the failure memo, -1 if none
 	lit   []byte
+	seq   []*[256]bool
 	one   int16 // opByte: the one byte it matches, or -1
 	// next (opRun) is the set of bytes the run's continuation can start
 	// with, when it starts by consuming one; nil: unknown. Giving back a
 	// byte of the run only helps at positions holding one of them.
 	next *[256]bool
+	// nextEnd (opRun) says whether the continuation can go on at the
+	// line's end, and disjoint that next and table share no byte: then
+	// no shorter run can end where the continuation starts, and the run
+	// leaves nothing to come back to.
+	nextEnd, disjoint bool
 	// outOK and argOK (opAlt) say at which byte (128: the line's end) each
 	// branch can go on: a branch whose every path must consume a byte
 	// other than the one at hand fails there, so it is not tried.
 	outOK, argOK *[129]bool
+	// jump (opAlt) is, for each byte (128: the line's end), where the path
+	// goes on: past the alternatives that have one branch able to go on
+	// there (findJumps); the alternative itself when both can, -1 when
+	// neither. nil: a program too long for int16, run by outOK and argOK.
+	jump *[129]int16
 }
 
 // Matcher matches one regexp.
@@ -165,8 +177,9 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.anchored = prog.StartCond()&syntax.EmptyBeginText != 0
 	m.fuseRuns()
 	m.fuseStrings()
-	m.findNext()
+	m.fuseSeqs()
 	m.findStarts()
+	m.findJumps()
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
 			m.prog[i].memo = m.nmemo
@@ -228,9 +241,9 @@ func (m *Matcher) fuseRuns() {
 		}
 		switch {
 		case preds[x] == 1: // x*: X is entered from L only; L becomes the run
-			m.prog[l] = inst{op: opRun, table: body.table, min: 0, max: -1, out: alt.arg}
+			m.prog[l] = inst{op: opRun, table: body.table, min: 0, out: alt.arg}
 		case preds[l] == 1: // x+: L is entered from X only; X becomes the run
-			m.prog[x] = inst{op: opRun, table: body.table, min: 1, max: -1, out: alt.arg}
+			m.prog[x] = inst{op: opRun, table: body.table, min: 1, out: alt.arg}
 		}
 	}
 }
@@ -289,32 +302,44 @@ func (m *Matcher) fuseStrings() {
 	}
 }
 
-// findNext sets each run's next: the first bytes of what follows it, looked
-// for past captures and no-ops (which consume nothing and cannot fail).
-func (m *Matcher) findNext() {
+// fuseSeqs turns the chains of one-byte instructions that fuseStrings
+// left (classes such as the \d{4}-\d\d-\d\dT of a timestamp) into one
+// opSeq: the eleven steps of that stamp, each a dispatch of run's loop,
+// were a fifth of the libp2p pattern's (BenchmarkPeerStatus). A chain
+// continues only into an instruction nothing else jumps to, as in
+// fuseStrings.
+func (m *Matcher) fuseSeqs() {
+	preds := m.reachablePreds()
 	for i := range m.prog {
-		if m.prog[i].op != opRun {
+		if preds[i] == 0 || m.prog[i].op != opByte {
 			continue
 		}
-		pc := m.prog[i].out
-		for steps := 0; steps < len(m.prog) && (m.prog[pc].op == opSave || m.prog[pc].op == opNop); steps++ {
-			pc = m.prog[pc].out
+		seq := []*[256]bool{m.prog[i].table}
+		out := m.prog[i].out
+		for out != i && m.prog[out].op == opByte && preds[out] == 1 {
+			seq = append(seq, m.prog[out].table)
+			out = m.prog[out].out
 		}
-		if op := m.prog[pc].op; op == opByte || op == opStr || op == opRun && m.prog[pc].min > 0 {
-			m.prog[i].next = m.prog[pc].table
+		if len(seq) > 1 {
+			m.prog[i] = inst{op: opSeq, seq: seq, table: seq[0], out: out, memo: -1}
 		}
 	}
 }
 
-// findStarts sets each alternative's outOK and argOK from the bytes each
-// instruction's paths can consume first, found by iterating to a fixed
-// point (the program has loops). A path that can reach a match or a
-// zero-width assertion without consuming can go on anywhere.
+// findStarts sets each alternative's outOK and argOK, and each run's next,
+// from the bytes each instruction's paths can consume first, found by
+// iterating to a fixed point (the program has loops). A path that can reach
+// a match or a zero-width assertion without consuming can go on anywhere,
+// except one whose assertion is $ (end of text), which can go on only at
+// the line's end: that the libp2p pattern's (?:\s|$) cannot start at a '/'
+// is what lets its multiaddr loop (?:/[^\s/]+)* run without a branch for
+// each component.
 func (m *Matcher) findStarts() {
 	type starts struct {
-		set     [2]uint64 // bytes a path can consume first
-		anyway  bool      // some path consumes nothing before a match or an assertion
-		visited bool
+		set      [2]uint64 // bytes a path can consume first
+		anywhere bool      // some path consumes nothing before a match or an assertion
+		atEnd    bool      // some path consumes nothing before $
+		visited  bool
 	}
 	st := make([]starts, len(m.prog))
 	addTable := func(x *starts, t *[256]bool) bool {
@@ -327,6 +352,13 @@ func (m *Matcher) findStarts() {
 		}
 		return changed
 	}
+	flag := func(f *bool) bool {
+		if *f {
+			return false
+		}
+		*f = true
+		return true
+	}
 	merge := func(x *starts, y starts) bool {
 		changed := false
 		for w := range x.set {
@@ -335,9 +367,11 @@ func (m *Matcher) findStarts() {
 				changed = true
 			}
 		}
-		if y.anyway && !x.anyway {
-			x.anyway = true
-			changed = true
+		if y.anywhere {
+			changed = flag(&x.anywhere) || changed
+		}
+		if y.atEnd {
+			changed = flag(&x.atEnd) || changed
 		}
 		return changed
 	}
@@ -347,7 +381,7 @@ func (m *Matcher) findStarts() {
 			in := &m.prog[pc]
 			x := &st[pc]
 			switch in.op {
-			case opByte, opStr:
+			case opByte, opStr, opSeq:
 				if !x.visited {
 					x.visited = true
 					changed = addTable(x, in.table) || changed
@@ -365,27 +399,91 @@ func (m *Matcher) findStarts() {
 				changed = merge(x, st[in.arg]) || changed
 			case opSave, opNop:
 				changed = merge(x, st[in.out]) || changed
-			case opMatch, opEmpty:
-				if !x.anyway {
-					x.anyway = true
-					changed = true
+			case opEmpty:
+				// $ holds at the end only, where nothing after it
+				// consumes; any other assertion, anywhere.
+				if in.empty == syntax.EmptyEndText {
+					changed = flag(&x.atEnd) || changed
+				} else {
+					changed = flag(&x.anywhere) || changed
 				}
+			case opMatch:
+				changed = flag(&x.anywhere) || changed
 			}
 		}
 	}
 	ok := func(x starts) *[129]bool {
 		var t [129]bool
 		for c := range 128 {
-			t[c] = x.anyway || x.set[c/64]&(1<<(c%64)) != 0
+			t[c] = x.anywhere || x.set[c/64]&(1<<(c%64)) != 0
 		}
-		t[128] = x.anyway
+		t[128] = x.anywhere || x.atEnd
 		return &t
 	}
 	for pc := range m.prog {
-		if in := &m.prog[pc]; in.op == opAlt {
+		in := &m.prog[pc]
+		switch in.op {
+		case opAlt:
 			in.outOK, in.argOK = ok(st[in.out]), ok(st[in.arg])
+		case opRun:
+			if x := st[in.out]; !x.anywhere {
+				var next [256]bool
+				disjoint := true
+				for c := range 128 {
+					next[c] = x.set[c/64]&(1<<(c%64)) != 0
+					disjoint = disjoint && !(next[c] && in.table[c])
+				}
+				in.next, in.nextEnd, in.disjoint = &next, x.atEnd, disjoint
+			}
 		}
 	}
+}
+
+// findJumps sets each alternative's jump. A chain of alternatives that one
+// byte decides (the host's three forms, then the multiaddr's protocols, each
+// told apart by its first byte) is then one step of run instead of one for
+// each alternative passed. The alternatives skipped would each have taken
+// the one branch able to go on; skipping their failure memo only gives up
+// a shortcut, and the path's next state is still checked against it.
+func (m *Matcher) findJumps() {
+	if len(m.prog) > math.MaxInt16 {
+		return
+	}
+	for pc := range m.prog {
+		if m.prog[pc].op != opAlt {
+			continue
+		}
+		var j [129]int16
+		for c := range j {
+			j[c] = int16(m.resolve(pc, c))
+		}
+		m.prog[pc].jump = &j
+	}
+}
+
+// resolve follows the alternatives from pc at byte c (findJumps). A loop of
+// alternatives that consume nothing is left to run: resolve returns pc.
+func (m *Matcher) resolve(pc, c int) int {
+	at := pc
+	for range len(m.prog) {
+		in := &m.prog[at]
+		switch {
+		case in.op == opNop:
+			at = in.out
+			continue
+		case in.op != opAlt:
+			return at
+		case in.outOK[c] && in.argOK[c]:
+			return at
+		case in.outOK[c]:
+			at = in.out
+		case in.argOK[c]:
+			at = in.arg
+		default:
+			return -1
+		}
+	}
+	return pc
 }
 
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
