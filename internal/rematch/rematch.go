@@ -461,11 +461,18 @@ func (m *Matcher) findJumps() {
 	}
 }
 
-// resolve follows the alternatives from pc at byte c (findJumps). A loop of
-// alternatives that consume nothing is left to run: resolve returns pc.
+// maxResolve bounds the alternatives resolve follows: a pattern such as
+// (?:a?){1000} chains a thousand, and following each to its end at every
+// byte would cost a configuration's load time quadratic in the pattern.
+const maxResolve = 64
+
+// resolve follows the alternatives from pc at byte c (findJumps). Past
+// maxResolve of them, or around a loop of alternatives that consume
+// nothing, it stops at the one reached, whose own jump goes on (run's
+// failure memo ends such a loop).
 func (m *Matcher) resolve(pc, c int) int {
 	at := pc
-	for range len(m.prog) {
+	for range maxResolve {
 		in := &m.prog[at]
 		switch {
 		case in.op == opNop:
@@ -483,7 +490,7 @@ func (m *Matcher) resolve(pc, c int) int {
 			return -1
 		}
 	}
-	return pc
+	return at
 }
 
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
