@@ -40,41 +40,46 @@ const (
 	opSeq // one byte from each of seq, in turn
 )
 
+// inst is one instruction, 64 bytes: a line's path through the libp2p
+// pattern takes some forty steps, and as 120-byte instructions they were
+// spread over twice the cache lines, which a replay's hash tables keep
+// evicting between one matched line and the next. Indexes are int32: a
+// program is at most math.MaxInt16 instructions (load).
 type inst struct {
-	op    opcode
-	out   int
-	arg   int
-	min   int
-	table *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
-	empty syntax.EmptyOp
-	memo  int // row in the failure memo, -1 if none
-	lit   []byte
-	seq   []*[256]bool
-	one   int16 // opByte: the one byte it matches, or -1
+	op                opcode
+	empty             syntax.EmptyOp
+	nextEnd, disjoint bool // opRun, see next
+	memo              int32 // row in the failure memo, -1 if none
+	out               int32
+	arg               int32 // opAlt: the other branch; opSave: the slot; opSeq: index in Matcher.seqs
+	min               int32 // opRun: the fewest bytes it takes
+	one               int16 // opByte: the one byte it matches, or -1
+	table             *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
 	// next (opRun) is the set of bytes the run's continuation can start
-	// with, when it starts by consuming one; nil: unknown. Giving back a
-	// byte of the run only helps at positions holding one of them.
+	// with, nil if any. Giving back a byte of the run only helps at
+	// positions holding one of them. nextEnd says whether the continuation
+	// can go on at the line's end, and disjoint that next and table share
+	// no byte: then no shorter run can end where the continuation starts,
+	// and the run leaves nothing to come back to.
 	next *[256]bool
-	// nextEnd (opRun) says whether the continuation can go on at the
-	// line's end, and disjoint that next and table share no byte: then
-	// no shorter run can end where the continuation starts, and the run
-	// leaves nothing to come back to.
-	nextEnd, disjoint bool
-	// outOK and argOK (opAlt) say at which byte (128: the line's end) each
-	// branch can go on: a branch whose every path must consume a byte
-	// other than the one at hand fails there, so it is not tried.
-	outOK, argOK *[129]bool
 	// jump (opAlt) is, for each byte (128: the line's end), where the path
 	// goes on: past the alternatives that have one branch able to go on
 	// there (findJumps); the alternative itself when both can, -1 when
-	// neither. nil: a program too long for int16, run by outOK and argOK.
+	// neither.
 	jump *[129]int16
+	lit  string // opStr
 }
+
+// altOK says, for an alternative, at which byte (128: the line's end) each
+// branch can go on: a branch whose every path must consume a byte other
+// than the one at hand fails there, so it is not tried.
+type altOK struct{ out, arg *[129]bool }
 
 // Matcher matches one regexp.
 type Matcher struct {
 	re       *regexp.Regexp
 	prog     []inst
+	seqs     [][]*[256]bool // opSeq's tables
 	start    int
 	anchored bool
 	prefix   []byte // literal every match starts with (unanchored search)
@@ -106,11 +111,12 @@ const (
 	frRun
 )
 
+// frame is 16 bytes: positions and capture values are below maxLen.
 type frame struct {
 	kind frameKind
-	pc   int
-	pos  int // branch: position; restore: saved value; run: start
-	cur  int // run: current end
+	pc   int32
+	pos  int32 // branch: position; restore: saved value; run: start
+	cur  int32 // run: current end
 }
 
 // New prepares re. It never fails: a pattern the fast path cannot run is
@@ -144,12 +150,15 @@ func (m *Matcher) prepare() bool {
 
 // load translates prog; false if it uses something the fast path lacks.
 func (m *Matcher) load(prog *syntax.Prog) bool {
+	if len(prog.Inst) > math.MaxInt16 {
+		return false // jump holds int16
+	}
 	m.prog = make([]inst, len(prog.Inst))
 	tables := make(map[string]*[256]bool)
 	for i := range prog.Inst {
 		in := &prog.Inst[i]
 		out := &m.prog[i]
-		out.out, out.arg, out.memo = int(in.Out), int(in.Arg), -1
+		out.out, out.arg, out.memo = int32(in.Out), int32(in.Arg), -1
 		switch in.Op {
 		case syntax.InstFail:
 			out.op = opFail
@@ -178,11 +187,10 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.fuseRuns()
 	m.fuseStrings()
 	m.fuseSeqs()
-	m.findStarts()
-	m.findJumps()
+	m.findJumps(m.findStarts())
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
-			m.prog[i].memo = m.nmemo
+			m.prog[i].memo = int32(m.nmemo)
 			m.nmemo++
 		}
 	}
@@ -234,9 +242,9 @@ func (m *Matcher) fuseRuns() {
 		if alt.op != opAlt {
 			continue
 		}
-		x := alt.out
+		x := int(alt.out)
 		body := m.prog[x]
-		if body.op != opByte || body.out != l {
+		if body.op != opByte || int(body.out) != l {
 			continue
 		}
 		switch {
@@ -265,9 +273,9 @@ func (m *Matcher) reachablePreds() []int {
 		switch in.op {
 		case opMatch, opFail:
 		case opAlt:
-			outs = []int{in.out, in.arg}
+			outs = []int{int(in.out), int(in.arg)}
 		default:
-			outs = []int{in.out}
+			outs = []int{int(in.out)}
 		}
 		for _, o := range outs {
 			preds[o]++
@@ -291,13 +299,13 @@ func (m *Matcher) fuseStrings() {
 			continue
 		}
 		lit := []byte{byte(m.prog[i].one)}
-		out := m.prog[i].out
+		out := int(m.prog[i].out)
 		for out != i && m.prog[out].op == opByte && m.prog[out].one >= 0 && preds[out] == 1 {
 			lit = append(lit, byte(m.prog[out].one))
-			out = m.prog[out].out
+			out = int(m.prog[out].out)
 		}
 		if len(lit) > 1 {
-			m.prog[i] = inst{op: opStr, lit: lit, table: m.prog[i].table, out: out, memo: -1}
+			m.prog[i] = inst{op: opStr, lit: string(lit), table: m.prog[i].table, out: int32(out), memo: -1}
 		}
 	}
 }
@@ -315,18 +323,19 @@ func (m *Matcher) fuseSeqs() {
 			continue
 		}
 		seq := []*[256]bool{m.prog[i].table}
-		out := m.prog[i].out
+		out := int(m.prog[i].out)
 		for out != i && m.prog[out].op == opByte && preds[out] == 1 {
 			seq = append(seq, m.prog[out].table)
-			out = m.prog[out].out
+			out = int(m.prog[out].out)
 		}
 		if len(seq) > 1 {
-			m.prog[i] = inst{op: opSeq, seq: seq, table: seq[0], out: out, memo: -1}
+			m.prog[i] = inst{op: opSeq, arg: int32(len(m.seqs)), table: seq[0], out: int32(out), memo: -1}
+			m.seqs = append(m.seqs, seq)
 		}
 	}
 }
 
-// findStarts sets each alternative's outOK and argOK, and each run's next,
+// findStarts returns each alternative's altOK and sets each run's next,
 // from the bytes each instruction's paths can consume first, found by
 // iterating to a fixed point (the program has loops). A path that can reach
 // a match or a zero-width assertion without consuming can go on anywhere,
@@ -334,7 +343,7 @@ func (m *Matcher) fuseSeqs() {
 // the line's end: that the libp2p pattern's (?:\s|$) cannot start at a '/'
 // is what lets its multiaddr loop (?:/[^\s/]+)* run without a branch for
 // each component.
-func (m *Matcher) findStarts() {
+func (m *Matcher) findStarts() []altOK {
 	type starts struct {
 		set      [2]uint64 // bytes a path can consume first
 		anywhere bool      // some path consumes nothing before a match or an assertion
@@ -420,23 +429,34 @@ func (m *Matcher) findStarts() {
 		t[128] = x.anywhere || x.atEnd
 		return &t
 	}
+	oks := make([]altOK, len(m.prog))
+	nexts := make(map[[2]uint64]*[256]bool) // one table for each set, as asciiTable's
 	for pc := range m.prog {
 		in := &m.prog[pc]
 		switch in.op {
 		case opAlt:
-			in.outOK, in.argOK = ok(st[in.out]), ok(st[in.arg])
+			oks[pc] = altOK{ok(st[in.out]), ok(st[in.arg])}
 		case opRun:
-			if x := st[in.out]; !x.anywhere {
-				var next [256]bool
-				disjoint := true
+			x := st[in.out]
+			if x.anywhere {
+				continue
+			}
+			next := nexts[x.set]
+			if next == nil {
+				next = new([256]bool)
 				for c := range 128 {
 					next[c] = x.set[c/64]&(1<<(c%64)) != 0
-					disjoint = disjoint && !(next[c] && in.table[c])
 				}
-				in.next, in.nextEnd, in.disjoint = &next, x.atEnd, disjoint
+				nexts[x.set] = next
 			}
+			disjoint := true
+			for c := range 128 {
+				disjoint = disjoint && !(next[c] && in.table[c])
+			}
+			in.next, in.nextEnd, in.disjoint = next, x.atEnd, disjoint
 		}
 	}
+	return oks
 }
 
 // findJumps sets each alternative's jump. A chain of alternatives that one
@@ -445,17 +465,14 @@ func (m *Matcher) findStarts() {
 // each alternative passed. The alternatives skipped would each have taken
 // the one branch able to go on; skipping their failure memo only gives up
 // a shortcut, and the path's next state is still checked against it.
-func (m *Matcher) findJumps() {
-	if len(m.prog) > math.MaxInt16 {
-		return
-	}
+func (m *Matcher) findJumps(oks []altOK) {
 	for pc := range m.prog {
 		if m.prog[pc].op != opAlt {
 			continue
 		}
 		var j [129]int16
 		for c := range j {
-			j[c] = int16(m.resolve(pc, c))
+			j[c] = int16(m.resolve(oks, pc, c))
 		}
 		m.prog[pc].jump = &j
 	}
@@ -470,22 +487,23 @@ const maxResolve = 64
 // maxResolve of them, or around a loop of alternatives that consume
 // nothing, it stops at the one reached, whose own jump goes on (run's
 // failure memo ends such a loop).
-func (m *Matcher) resolve(pc, c int) int {
+func (m *Matcher) resolve(oks []altOK, pc, c int) int {
 	at := pc
 	for range maxResolve {
 		in := &m.prog[at]
+		ok := oks[at]
 		switch {
 		case in.op == opNop:
-			at = in.out
+			at = int(in.out)
 			continue
 		case in.op != opAlt:
 			return at
-		case in.outOK[c] && in.argOK[c]:
+		case ok.out[c] && ok.arg[c]:
 			return at
-		case in.outOK[c]:
-			at = in.out
-		case in.argOK[c]:
-			at = in.arg
+		case ok.out[c]:
+			at = int(in.out)
+		case ok.arg[c]:
+			at = int(in.arg)
 		default:
 			return -1
 		}
