@@ -48,12 +48,12 @@ const (
 type inst struct {
 	op                opcode
 	empty             syntax.EmptyOp
-	nextEnd, disjoint bool // opRun, see next
+	nextEnd, disjoint bool  // opRun, see next
 	memo              int32 // row in the failure memo, -1 if none
 	out               int32
-	arg               int32 // opAlt: the other branch; opSave: the slot; opSeq: index in Matcher.seqs
-	min               int32 // opRun: the fewest bytes it takes
-	one               int16 // opByte: the one byte it matches, or -1
+	arg               int32      // opAlt: the other branch; opSave: the slot; opSeq: index in Matcher.seqs
+	min               int32      // opRun: the fewest bytes it takes
+	one               int16      // opByte: the one byte it matches, or -1
 	table             *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
 	// next (opRun) is the set of bytes the run's continuation can start
 	// with, nil if any. Giving back a byte of the run only helps at
