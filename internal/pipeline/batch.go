@@ -35,7 +35,6 @@ type Batch struct {
 	sc    prefilter.Scratch
 	times []lineStamp
 	gen   uint32
-	hit   filter.Hit // the last line's hit, written by MatchInto
 }
 
 type result struct {
