@@ -194,29 +194,34 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 // MatchInto implements IntoMatcher: a line without the filter's gate
 // costs one substring search and writes nothing.
 func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
+	return f.MatchScratch(l, h, nil)
+}
+
+// MatchScratch implements ScratchMatcher.
+func (f *RegexFilter) MatchScratch(l *logline.Line, h *Hit, sc *Scratch) Outcome {
 	gate := -1
 	if len(f.gate) > 0 {
 		if gate = bytes.Index(l.Text, f.gate); gate < 0 && f.learn == nil && f.self == nil {
 			return Miss
 		}
 	}
-	return f.matchAt(l.Text, gate, h)
+	return f.matchAt(l.Text, gate, h, sc)
 }
 
 // matchAt reads a line that holds the gate at gate (-1: the filter has
-// none), or lacks it (-1, a gate) and may still teach.
-func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit) Outcome {
+// none), or lacks it (-1, a gate) and may still teach. sc may be nil.
+func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit, sc *Scratch) Outcome {
 	var pl prefixedLine
 	if gate < 0 && len(f.gate) > 0 {
-		return f.teach(text, &pl, h)
+		return f.teach(text, &pl, h, sc)
 	}
 	var room [8]int
-	i, msg, m := find(f.fail, text, gate, &pl, &room)
+	i, msg, m := find(f.fail, text, gate, &pl, &room, sc)
 	if m == nil {
 		if f.learn == nil && f.self == nil {
 			return Miss
 		}
-		return f.teach(text, &pl, h)
+		return f.teach(text, &pl, h, sc)
 	}
 	if f.ignored(text, &pl) {
 		*h = Hit{}
@@ -237,7 +242,7 @@ func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit) Outcome {
 // and its submatches; nil submatches when none does.
 // The submatches are written into room (a host, an identity and the whole
 // match fit), so that a match allocates nothing.
-func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
+func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int, sc *Scratch) (int, []byte, []int) {
 	for i := range pats {
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
@@ -261,7 +266,7 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int)
 		if !containsAll(msg, p.also) {
 			continue
 		}
-		if m := p.m.AppendSubmatchIndex(room[:0], msg); m != nil {
+		if m := p.m.AppendSubmatchIndexWith(sc.matcher(), room[:0], msg); m != nil {
 			return i, msg, m
 		}
 	}
@@ -271,9 +276,9 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int)
 // teach reads a line that is no failure for what it says about identities:
 // a peer's identity with its own address (never a relay's), or the node's
 // own identity. It writes *h only when it returns Learned.
-func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit) Outcome {
+func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit, sc *Scratch) Outcome {
 	var room [8]int
-	if i, msg, m := find(f.learn, text, -1, pl, &room); m != nil {
+	if i, msg, m := find(f.learn, text, -1, pl, &room, sc); m != nil {
 		p := &f.learn[i]
 		host, ok := p.blamed(msg, m)
 		if id := p.idOf(msg, m); ok && host.Addr.IsValid() && id != "" {
@@ -282,7 +287,7 @@ func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit) Outcome {
 		}
 		return Miss
 	}
-	if i, msg, m := find(f.self, text, -1, pl, &room); m != nil {
+	if i, msg, m := find(f.self, text, -1, pl, &room, sc); m != nil {
 		if id := f.self[i].idOf(msg, m); id != "" {
 			*h = Hit{SelfID: id}
 			return Learned

@@ -33,6 +33,7 @@ type Batch struct {
 	// Working memory of match.
 	cand  []uint64
 	sc    prefilter.Scratch
+	msc   filter.Scratch
 	times []lineStamp
 	gen   uint32
 }

@@ -17,8 +17,10 @@ type sourceGroup struct {
 	f filter.Filter
 	// into is f when it can write its hit into the batch's memory (most
 	// lines are misses, which then copy nothing); nil: call f.Match.
-	into  filter.IntoMatcher
-	jails []int
+	into filter.IntoMatcher
+	// scratch is f when it can also work in the batch's Scratch.
+	scratch filter.ScratchMatcher
+	jails   []int
 }
 
 // lineStamp is the stamp one detector found in a line, memoised for the
@@ -106,7 +108,8 @@ func (s *Source) plan(e *Engine) error {
 			at[e.group[j]] = g
 			f := e.groups[e.group[j]]
 			into, _ := f.(filter.IntoMatcher)
-			s.groups = append(s.groups, sourceGroup{f: f, into: into})
+			scratch, _ := f.(filter.ScratchMatcher)
+			s.groups = append(s.groups, sourceGroup{f: f, into: into, scratch: scratch})
 		}
 		s.groups[g].jails = append(s.groups[g].jails, j)
 	}
@@ -177,9 +180,13 @@ func (e *Engine) match(b *Batch) {
 			}
 			h := &b.res[:first+1][first].hit
 			var out filter.Outcome
-			if sg.into != nil {
+			switch {
+			case sg.scratch != nil:
+				// A batch is matched on one goroutine at a time.
+				out = sg.scratch.MatchScratch(l, h, &b.msc)
+			case sg.into != nil:
 				out = sg.into.MatchInto(l, h)
-			} else {
+			default:
 				out = filter.MatchInto(sg.f, l, h)
 			}
 			if out == filter.Miss {

@@ -117,3 +117,22 @@ func BenchmarkPeerStatus(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkScratch compares BenchmarkPeerStatus's matches with the
+// Matcher's pool and with the caller's Scratch.
+func BenchmarkScratch(b *testing.B) {
+	msgs := gateMessages(b)
+	m := New(regexp.MustCompile(peerStatus))
+	var room [8]int
+	b.Run("pool", func(b *testing.B) {
+		for n := 0; b.Loop(); n++ {
+			m.AppendSubmatchIndexWith(nil, room[:0], msgs[n%len(msgs)])
+		}
+	})
+	b.Run("scratch", func(b *testing.B) {
+		var sc Scratch
+		for n := 0; b.Loop(); n++ {
+			m.AppendSubmatchIndexWith(&sc, room[:0], msgs[n%len(msgs)])
+		}
+	})
+}
