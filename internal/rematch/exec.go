@@ -58,10 +58,13 @@ func (m *Matcher) try(s *state, b []byte, pos int, dst []int) ([]int, bool) {
 // run follows one path until it matches (true) or fails (false), pushing
 // the alternatives it passes for try to come back to.
 func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
+	// Held here, not read through m and s at each step: the stores into
+	// s (its stack, its captures) made the compiler load them again.
+	prog, memo := m.prog, s.memo
 	for {
-		in := &m.prog[pc]
+		in := &prog[pc]
 		if in.memo >= 0 {
-			if s.memo {
+			if memo {
 				bit := uint(int(in.memo)*stride + p)
 				w, mask := bit/64, uint64(1)<<(bit%64)
 				if s.visited[w]&mask != 0 {
@@ -80,6 +83,12 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 			p++
 			pc = int(in.out)
 		case opRun:
+			if in.lit != "" {
+				if len(b)-p < len(in.lit) || string(b[p:p+len(in.lit)]) != in.lit {
+					return false
+				}
+				p += len(in.lit)
+			}
 			n := spanOf(in.table, b[p:])
 			low := p + int(in.min)
 			if n < int(in.min) {

@@ -67,7 +67,7 @@ type inst struct {
 	// there (findJumps); the alternative itself when both can, -1 when
 	// neither.
 	jump *[129]int16
-	lit  string // opStr
+	lit  string // opStr; opRun: the literal before the run (fuseLeads)
 }
 
 // altOK says, for an alternative, at which byte (128: the line's end) each
@@ -188,6 +188,7 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.fuseStrings()
 	m.fuseSeqs()
 	m.findJumps(m.findStarts())
+	m.fuseLeads()
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
 			m.prog[i].memo = int32(m.nmemo)
@@ -457,6 +458,37 @@ func (m *Matcher) findStarts() []altOK {
 		}
 	}
 	return oks
+}
+
+// fuseLeads gives a run the literal before it ("/" before each [^\s/]+ of
+// a multiaddr, "canonical-log" before [\t ]+), when nothing else jumps
+// to the run: one step of run instead of two. It comes after findStarts
+// and findJumps, which the fusion leaves true: the literal's instruction
+// becomes the run, entered where the literal was, and what follows the
+// run is what followed it.
+func (m *Matcher) fuseLeads() {
+	preds := m.reachablePreds()
+	for i := range m.prog {
+		in := &m.prog[i]
+		var lit string
+		switch {
+		case preds[i] == 0:
+			continue
+		case in.op == opStr:
+			lit = in.lit
+		case in.op == opByte && in.one >= 0:
+			lit = string(rune(in.one))
+		default:
+			continue
+		}
+		x := int(in.out)
+		if x == i || preds[x] != 1 || m.prog[x].op != opRun || m.prog[x].lit != "" {
+			continue
+		}
+		run := m.prog[x]
+		run.lit = lit
+		*in = run
+	}
 }
 
 // findJumps sets each alternative's jump. A chain of alternatives that one
