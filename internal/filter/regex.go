@@ -44,7 +44,10 @@ type pattern struct {
 	// the regexp runs: sshd's "Received disconnect from " lines are many,
 	// and only those with ": Auth fail" can match its pattern.
 	also [][]byte
-	lits [][]byte // all its required literals (requiredLiterals)
+	// alsoAfter is where also's literals that every match holds after
+	// literal begin: also[alsoAfter:] are looked for past the literal.
+	alsoAfter int
+	lits      [][]byte // all its required literals (requiredLiterals), in match order
 	// gateAt is where the filter's gate lies in literal, -1 if it does
 	// not: the fail patterns run on lines where the gate was found, and
 	// the literal cannot start before the gate's first place less gateAt.
@@ -136,6 +139,7 @@ func compileIgnore(src string) (pattern, error) {
 	if simp := simplified(re.String()); simp != nil {
 		p.literal, p.lits = longestIn(simp), literalsIn(simp, nil)
 		p.also, p.first = otherLiterals(p.lits, p.literal), anchoredFirstOf(simp)
+		p.alsoAfter = afterLiteral(p.lits, p.literal, p.also)
 	}
 	return p, nil
 }
@@ -247,12 +251,9 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int,
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
 		// syslog file most lines are another program's.
+		litEnd := -1 // where, in text, the literal's first occurrence ends
 		if p.prefix.programs == nil && len(p.literal) > 0 {
-			from := 0
-			if gate >= 0 && p.gateAt >= 0 {
-				from = max(0, gate-p.gateAt)
-			}
-			if !bytes.Contains(text[from:], p.literal) {
+			if litEnd = literalEnd(text, p, gate); litEnd < 0 {
 				continue
 			}
 		}
@@ -260,10 +261,25 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int,
 		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
 			continue
 		}
-		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
+		msgAt := len(text) - len(msg) // msg is text, or its end
+		if p.prefix.programs != nil && len(p.literal) > 0 {
+			at := bytes.Index(msg, p.literal)
+			if at < 0 {
+				continue
+			}
+			litEnd = msgAt + at + len(p.literal)
+		}
+		if !containsAll(msg, p.also[:p.alsoAfter]) {
 			continue
 		}
-		if !containsAll(msg, p.also) {
+		// Those every match holds after its literal are after the
+		// literal's first occurrence: " addr=" is not looked for among
+		// the spaces before CANONICAL_PEER_STATUS.
+		after := msg
+		if litEnd >= 0 {
+			after = msg[min(len(msg), max(0, litEnd-msgAt)):]
+		}
+		if !containsAll(after, p.also[p.alsoAfter:]) {
 			continue
 		}
 		if m := p.m.AppendSubmatchIndexWith(sc.matcher(), room[:0], msg); m != nil {
@@ -271,6 +287,24 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int,
 		}
 	}
 	return 0, nil, nil
+}
+
+// literalEnd returns where the first occurrence of p's literal in text
+// ends, -1 if there is none. With the filter's gate at gate, the literal
+// cannot start before gate less gateAt, and most often starts right there.
+func literalEnd(text []byte, p *pattern, gate int) int {
+	from := 0
+	if gate >= 0 && p.gateAt >= 0 {
+		if from = gate - p.gateAt; from >= 0 && bytes.HasPrefix(text[from:], p.literal) {
+			return from + len(p.literal)
+		}
+		from = max(0, from)
+	}
+	at := bytes.Index(text[from:], p.literal)
+	if at < 0 {
+		return -1
+	}
+	return from + at + len(p.literal)
 }
 
 // teach reads a line that is no failure for what it says about identities:
