@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerjail/peerjail/internal/logline"
+	"github.com/peerjail/peerjail/internal/rematch"
 )
 
 // Outcome says what a filter made of a line.
@@ -116,6 +117,28 @@ type Filter interface {
 type IntoMatcher interface {
 	Filter
 	MatchInto(l *logline.Line, h *Hit) Outcome
+}
+
+// ScratchMatcher is an IntoMatcher that can also work in the caller's
+// Scratch: MatchScratch(l, h, sc) is MatchInto(l, h). A caller matching
+// on several goroutines gives each its own Scratch.
+type ScratchMatcher interface {
+	IntoMatcher
+	MatchScratch(l *logline.Line, h *Hit, sc *Scratch) Outcome
+}
+
+// Scratch is the working memory of a filter's matches on one goroutine:
+// the regex engine's (rematch.Scratch), which it takes from a pool shared
+// by all goroutines otherwise. The zero value is ready; one Scratch serves
+// any filters, one line at a time.
+type Scratch struct{ re rematch.Scratch }
+
+// matcher returns the rematch memory of sc, nil (the pool) for a nil sc.
+func (sc *Scratch) matcher() *rematch.Scratch {
+	if sc == nil {
+		return nil
+	}
+	return &sc.re
 }
 
 // MatchInto runs f on l like Match, through MatchInto when f has it.

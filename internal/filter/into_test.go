@@ -83,3 +83,61 @@ func TestMatchIntoFallsBack(t *testing.T) {
 		}
 	}
 }
+
+// MatchScratch says what Match says, for every stock regex filter on every
+// stock test log, with one Scratch shared by all the filters in turn (as a
+// pipeline worker's batch shares it), and leaves the Hit alone on a Miss.
+func TestMatchScratchIsMatch(t *testing.T) {
+	stock, err := config.StockFilters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []string
+	err = filepath.WalkDir(filepath.Join("..", "config", "testdata", "stock"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".log") {
+			logs = append(logs, path)
+		}
+		return err
+	})
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no stock logs (%v)", err)
+	}
+	var fs []filter.Filter
+	var names []string
+	for name, spec := range stock {
+		f, err := filter.New(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.(filter.ScratchMatcher); ok {
+			fs, names = append(fs, f), append(names, name)
+		}
+	}
+	if len(fs) < 2 {
+		t.Fatalf("%d stock filters with MatchScratch", len(fs))
+	}
+	sentinel := filter.Hit{ID: "left alone", Rule: 7}
+	var sc filter.Scratch
+	others := 0
+	for _, log := range logs {
+		for _, text := range readLines(t, log) {
+			for i, f := range fs {
+				l := logline.Line{Text: text}
+				want, wantOut := f.Match(&l)
+				got := sentinel
+				out := f.(filter.ScratchMatcher).MatchScratch(&l, &got, &sc)
+				if wantOut == filter.Miss {
+					want = sentinel
+				} else {
+					others++
+				}
+				if out != wantOut || got != want {
+					t.Errorf("%s: %q: MatchScratch %v %+v, Match %v %+v", names[i], text, out, got, wantOut, want)
+				}
+			}
+		}
+	}
+	if others == 0 {
+		t.Error("no line matched: the logs test misses only")
+	}
+}

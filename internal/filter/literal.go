@@ -135,6 +135,32 @@ func otherLiterals(lits [][]byte, lit []byte) [][]byte {
 	return out
 }
 
+// afterLiteral orders also (otherLiterals of lits and lit) with those every
+// match holds after lit last, and returns where they begin. lits are in the
+// order a match holds them (literalsIn reads concatenations left to right,
+// and descends only where a part occurs once or more, in its place): one
+// of also that lits hold after lit's first place is, in any match, after an
+// occurrence of lit, so after lit's first occurrence in the line.
+func afterLiteral(lits [][]byte, lit []byte, also [][]byte) int {
+	first := slices.IndexFunc(lits, func(l []byte) bool { return bytes.Equal(l, lit) })
+	if first < 0 || len(lit) == 0 {
+		return len(also)
+	}
+	isAfter := func(a []byte) bool {
+		return slices.ContainsFunc(lits[first+1:], func(l []byte) bool { return bytes.Equal(l, a) })
+	}
+	slices.SortStableFunc(also, func(a, b []byte) int {
+		switch x, y := isAfter(a), isAfter(b); {
+		case x == y:
+			return 0
+		case y:
+			return -1
+		}
+		return 1
+	})
+	return len(also) - len(slices.DeleteFunc(slices.Clone(also), func(a []byte) bool { return !isAfter(a) }))
+}
+
 func containsAll(text []byte, lits [][]byte) bool {
 	for _, l := range lits {
 		if !bytes.Contains(text, l) {

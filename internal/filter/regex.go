@@ -44,7 +44,10 @@ type pattern struct {
 	// the regexp runs: sshd's "Received disconnect from " lines are many,
 	// and only those with ": Auth fail" can match its pattern.
 	also [][]byte
-	lits [][]byte // all its required literals (requiredLiterals)
+	// alsoAfter is where also's literals that every match holds after
+	// literal begin: also[alsoAfter:] are looked for past the literal.
+	alsoAfter int
+	lits      [][]byte // all its required literals (requiredLiterals), in match order
 	// gateAt is where the filter's gate lies in literal, -1 if it does
 	// not: the fail patterns run on lines where the gate was found, and
 	// the literal cannot start before the gate's first place less gateAt.
@@ -136,6 +139,7 @@ func compileIgnore(src string) (pattern, error) {
 	if simp := simplified(re.String()); simp != nil {
 		p.literal, p.lits = longestIn(simp), literalsIn(simp, nil)
 		p.also, p.first = otherLiterals(p.lits, p.literal), anchoredFirstOf(simp)
+		p.alsoAfter = afterLiteral(p.lits, p.literal, p.also)
 	}
 	return p, nil
 }
@@ -194,29 +198,34 @@ func (f *RegexFilter) Match(l *logline.Line) (Hit, Outcome) {
 // MatchInto implements IntoMatcher: a line without the filter's gate
 // costs one substring search and writes nothing.
 func (f *RegexFilter) MatchInto(l *logline.Line, h *Hit) Outcome {
+	return f.MatchScratch(l, h, nil)
+}
+
+// MatchScratch implements ScratchMatcher.
+func (f *RegexFilter) MatchScratch(l *logline.Line, h *Hit, sc *Scratch) Outcome {
 	gate := -1
 	if len(f.gate) > 0 {
 		if gate = bytes.Index(l.Text, f.gate); gate < 0 && f.learn == nil && f.self == nil {
 			return Miss
 		}
 	}
-	return f.matchAt(l.Text, gate, h)
+	return f.matchAt(l.Text, gate, h, sc)
 }
 
 // matchAt reads a line that holds the gate at gate (-1: the filter has
-// none), or lacks it (-1, a gate) and may still teach.
-func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit) Outcome {
+// none), or lacks it (-1, a gate) and may still teach. sc may be nil.
+func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit, sc *Scratch) Outcome {
 	var pl prefixedLine
 	if gate < 0 && len(f.gate) > 0 {
-		return f.teach(text, &pl, h)
+		return f.teach(text, &pl, h, sc)
 	}
 	var room [8]int
-	i, msg, m := find(f.fail, text, gate, &pl, &room)
+	i, msg, m := find(f.fail, text, gate, &pl, &room, sc)
 	if m == nil {
 		if f.learn == nil && f.self == nil {
 			return Miss
 		}
-		return f.teach(text, &pl, h)
+		return f.teach(text, &pl, h, sc)
 	}
 	if f.ignored(text, &pl) {
 		*h = Hit{}
@@ -237,17 +246,14 @@ func (f *RegexFilter) matchAt(text []byte, gate int, h *Hit) Outcome {
 // and its submatches; nil submatches when none does.
 // The submatches are written into room (a host, an identity and the whole
 // match fit), so that a match allocates nothing.
-func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int) (int, []byte, []int) {
+func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int, sc *Scratch) (int, []byte, []int) {
 	for i := range pats {
 		p := &pats[i]
 		// A program's name is checked before the literal: in a shared
 		// syslog file most lines are another program's.
+		litEnd := -1 // where, in text, the literal's first occurrence ends
 		if p.prefix.programs == nil && len(p.literal) > 0 {
-			from := 0
-			if gate >= 0 && p.gateAt >= 0 {
-				from = max(0, gate-p.gateAt)
-			}
-			if !bytes.Contains(text[from:], p.literal) {
+			if litEnd = literalEnd(text, p, gate); litEnd < 0 {
 				continue
 			}
 		}
@@ -255,25 +261,58 @@ func find(pats []pattern, text []byte, gate int, pl *prefixedLine, room *[8]int)
 		if !ok || (p.first != nil && (len(msg) == 0 || !p.first[msg[0]])) {
 			continue
 		}
-		if p.prefix.programs != nil && len(p.literal) > 0 && !bytes.Contains(msg, p.literal) {
+		msgAt := len(text) - len(msg) // msg is text, or its end
+		if p.prefix.programs != nil && len(p.literal) > 0 {
+			at := bytes.Index(msg, p.literal)
+			if at < 0 {
+				continue
+			}
+			litEnd = msgAt + at + len(p.literal)
+		}
+		if !containsAll(msg, p.also[:p.alsoAfter]) {
 			continue
 		}
-		if !containsAll(msg, p.also) {
+		// Those every match holds after its literal are after the
+		// literal's first occurrence: " addr=" is not looked for among
+		// the spaces before CANONICAL_PEER_STATUS.
+		after := msg
+		if litEnd >= 0 {
+			after = msg[min(len(msg), max(0, litEnd-msgAt)):]
+		}
+		if !containsAll(after, p.also[p.alsoAfter:]) {
 			continue
 		}
-		if m := p.m.AppendSubmatchIndex(room[:0], msg); m != nil {
+		if m := p.m.AppendSubmatchIndexWith(sc.matcher(), room[:0], msg); m != nil {
 			return i, msg, m
 		}
 	}
 	return 0, nil, nil
 }
 
+// literalEnd returns where the first occurrence of p's literal in text
+// ends, -1 if there is none. With the filter's gate at gate, the literal
+// cannot start before gate less gateAt, and most often starts right there.
+func literalEnd(text []byte, p *pattern, gate int) int {
+	from := 0
+	if gate >= 0 && p.gateAt >= 0 {
+		if from = gate - p.gateAt; from >= 0 && bytes.HasPrefix(text[from:], p.literal) {
+			return from + len(p.literal)
+		}
+		from = max(0, from)
+	}
+	at := bytes.Index(text[from:], p.literal)
+	if at < 0 {
+		return -1
+	}
+	return from + at + len(p.literal)
+}
+
 // teach reads a line that is no failure for what it says about identities:
 // a peer's identity with its own address (never a relay's), or the node's
 // own identity. It writes *h only when it returns Learned.
-func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit) Outcome {
+func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit, sc *Scratch) Outcome {
 	var room [8]int
-	if i, msg, m := find(f.learn, text, -1, pl, &room); m != nil {
+	if i, msg, m := find(f.learn, text, -1, pl, &room, sc); m != nil {
 		p := &f.learn[i]
 		host, ok := p.blamed(msg, m)
 		if id := p.idOf(msg, m); ok && host.Addr.IsValid() && id != "" {
@@ -282,7 +321,7 @@ func (f *RegexFilter) teach(text []byte, pl *prefixedLine, h *Hit) Outcome {
 		}
 		return Miss
 	}
-	if i, msg, m := find(f.self, text, -1, pl, &room); m != nil {
+	if i, msg, m := find(f.self, text, -1, pl, &room, sc); m != nil {
 		if id := f.self[i].idOf(msg, m); id != "" {
 			*h = Hit{SelfID: id}
 			return Learned

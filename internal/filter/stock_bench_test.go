@@ -52,6 +52,29 @@ func BenchmarkStockFilters(b *testing.B) {
 	}
 }
 
+// BenchmarkPeerStatusCorpus runs libp2p-peer-status over the lines of the
+// libp2p corpus sample that rematch's tests use, as the pipeline calls it:
+// a quarter of them are matches, as in the corpus.
+func BenchmarkPeerStatusCorpus(b *testing.B) {
+	stock, err := config.StockFilters()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := filter.New(stock["libp2p-peer-status"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := readLines(b, filepath.Join("..", "rematch", "testdata", "lines.log"))
+	into := f.(filter.IntoMatcher)
+	b.ReportAllocs()
+	var l logline.Line
+	var h filter.Hit
+	for n := 0; b.Loop(); n++ {
+		l.Text = lines[n%len(lines)]
+		into.MatchInto(&l, &h)
+	}
+}
+
 func readLines(b testing.TB, path string) [][]byte {
 	b.Helper()
 	fh, err := os.Open(path)

@@ -34,6 +34,26 @@ func BenchmarkAddHot(b *testing.B) {
 	}
 }
 
+// BenchmarkAddHitHot is BenchmarkAddHot through AddHit, as the pipeline
+// counts: the hit by pointer, the key returned.
+func BenchmarkAddHitHot(b *testing.B) {
+	j := mustNew(b, Policy{Name: "bench", FindTime: 3 * time.Second, MaxRetry: 5, BanTime: time.Hour})
+	hits := make([]filter.Hit, 1000)
+	for i := range hits {
+		hits[i] = filter.Hit{Host: filter.Host{Addr: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})}, Weight: 1}
+	}
+	now := t0
+	var d Decision
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		now = now.Add(time.Millisecond)
+		if _, v := j.AddHit(&d, &hits[i%len(hits)], now, benchLine); v != Counted {
+			b.Fatalf("verdict %v", v)
+		}
+	}
+}
+
 // BenchmarkAddFlood feeds a new host on every hit, as spoofed sources would,
 // with the table full: every hit evicts the least recently seen host.
 func BenchmarkAddFlood(b *testing.B) {

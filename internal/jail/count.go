@@ -44,20 +44,48 @@ func (j *Counter) AddLive(h filter.Hit, at, now time.Time, line []byte) (Decisio
 	return d, v
 }
 
+// AddHit is Add for a caller that keeps its hits in its own memory, as the
+// pipeline does: the hit is read through h (a Hit is 136 bytes, and Add's
+// copy of it was a share of the counting), *d is set only when the Verdict
+// is Banned, and the key the hit counted towards is returned (valid unless
+// the Verdict is InvalidHost), which the caller's tally of matches by key
+// would otherwise compute again (KeyOf).
+func (j *Counter) AddHit(d *Decision, h *filter.Hit, at time.Time, line []byte) (Key, Verdict) {
+	if at.IsZero() {
+		at = h.Time
+	}
+	return j.addKeyed(d, h, at, at, line)
+}
+
+// AddLiveHit is AddLive as AddHit is Add.
+func (j *Counter) AddLiveHit(d *Decision, h *filter.Hit, at, now time.Time, line []byte) (Key, Verdict) {
+	banAt := now
+	if at.After(now) {
+		banAt = at
+	}
+	return j.addKeyed(d, h, at, banAt, line)
+}
+
 // add counts h and, when it bans, sets d. A Decision is some 240 bytes: one
 // returned through each call would be cleared and copied at every level on
 // every hit, though only a ban fills it.
 func (j *Counter) add(d *Decision, h *filter.Hit, at, banAt time.Time, line []byte) Verdict {
+	_, v := j.addKeyed(d, h, at, banAt, line)
+	return v
+}
+
+// addKeyed is add, also returning the key it counted h towards.
+func (j *Counter) addKeyed(d *Decision, h *filter.Hit, at, banAt time.Time, line []byte) (Key, Verdict) {
 	k, ok := j.KeyOf(h)
 	if !ok {
-		return InvalidHost
+		return Key{}, InvalidHost
 	}
 	weight := min(max(h.Weight, 1), j.cfg.MaxRetry)
 	if k.ID == "" && j.ignore.contains(h.Host.Addr.Unmap().WithZone("")) || k.ID != "" && j.isSelfID(k.ID) {
 		j.ignored += int64(weight)
-		return IgnoredHost
+		return k, IgnoredHost
 	}
-	return j.addKey(d, k, weight, at, banAt, line)
+	return k, j.addKey(d, k, weight, at, banAt, line)
 }
 
 // addKey counts a hit of weight on k, which is not ignored, and sets d when

@@ -33,12 +33,12 @@ type Batch struct {
 	// Working memory of match.
 	cand  []uint64
 	sc    prefilter.Scratch
+	msc   filter.Scratch
 	times []lineStamp
 	// recent is what the batch's last lines began with, for the next
 	// line's timestamp (timestamp.Recent).
 	recent timestamp.Recent
 	gen    uint32
-	hit    filter.Hit // the last line's hit, written by MatchInto
 }
 
 type result struct {

@@ -90,11 +90,12 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 		e.teach(&r.hit, at)
 	}
 	var d jail.Decision
+	var k jail.Key
 	var v jail.Verdict
 	if e.opts.Now != nil {
-		d, v = jl.Counter.AddLive(r.hit, at, now, text)
+		k, v = jl.Counter.AddLiveHit(&d, &r.hit, at, now, text)
 	} else {
-		d, v = jl.Counter.Add(r.hit, at, text)
+		k, v = jl.Counter.AddHit(&d, &r.hit, at, text)
 	}
 	switch v {
 	case jail.IgnoredHost:
@@ -108,18 +109,17 @@ func (e *Engine) countOne(jl *Lane, src *Source, r *result, text []byte, now tim
 		e.feedRecidive(jl, d)
 	}
 	c.Matched++
+	if v == jail.InvalidHost {
+		return
+	}
 	switch {
 	case jl.Hosts != nil:
-		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
-			// A hit's identity may share its line's memory, and assigning
-			// to a map replaces an equal string key with the new one.
-			k.ID = strings.Clone(k.ID)
-			jl.Hosts[k]++
-		}
+		// A hit's identity may share its line's memory, and assigning
+		// to a map replaces an equal string key with the new one.
+		k.ID = strings.Clone(k.ID)
+		jl.Hosts[k]++
 	case jl.tally != nil:
-		if k, ok := jl.Counter.KeyOf(&r.hit); ok {
-			jl.tally.add(k)
-		}
+		jl.tally.add(k)
 	}
 }
 

@@ -13,12 +13,12 @@ func (m *Matcher) try(s *state, b []byte, pos int, dst []int) ([]int, bool) {
 	// them itself, at the start and at opMatch.
 	s.caps[0] = pos
 	stride := len(b) + 1
-	s.stack = append(s.stack[:0], frame{kind: frBranch, pc: m.start, pos: pos})
+	s.stack = append(s.stack[:0], frame{kind: frBranch, pc: int32(m.start), pos: int32(pos)})
 	s.points = 1
 	for len(s.stack) > 0 {
 		f := s.stack[len(s.stack)-1]
 		s.stack = s.stack[:len(s.stack)-1]
-		pc, p := f.pc, f.pos
+		pc, p := int(f.pc), int(f.pos)
 		if f.kind != frRestore {
 			s.points--
 		}
@@ -29,20 +29,21 @@ func (m *Matcher) try(s *state, b []byte, pos int, dst []int) ([]int, bool) {
 		}
 		switch f.kind {
 		case frRestore:
-			s.caps[f.pc] = f.pos
+			s.caps[f.pc] = int(f.pos)
 			continue
 		case frRun:
 			// Give back one byte of a greedy run and go on after it.
 			in := &m.prog[f.pc]
-			end := giveBack(in, b, f.pos+in.min, f.cur-1)
-			if end < f.pos+in.min {
+			low := p + int(in.min)
+			end := giveBack(in, b, low, int(f.cur)-1)
+			if end < low {
 				continue
 			}
-			if end > f.pos+in.min {
-				s.stack = append(s.stack, frame{kind: frRun, pc: f.pc, pos: f.pos, cur: end})
+			if end > low {
+				s.stack = append(s.stack, frame{kind: frRun, pc: f.pc, pos: f.pos, cur: int32(end)})
 				s.points++
 			}
-			pc, p = in.out, end
+			pc, p = int(in.out), end
 		}
 		if m.run(s, b, pc, p, stride) {
 			return append(dst[:0], s.caps...), true
@@ -57,11 +58,14 @@ func (m *Matcher) try(s *state, b []byte, pos int, dst []int) ([]int, bool) {
 // run follows one path until it matches (true) or fails (false), pushing
 // the alternatives it passes for try to come back to.
 func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
+	// Held here, not read through m and s at each step: the stores into
+	// s (its stack, its captures) made the compiler load them again.
+	prog, memo := m.prog, s.memo
 	for {
-		in := &m.prog[pc]
+		in := &prog[pc]
 		if in.memo >= 0 {
-			if s.memo {
-				bit := uint(in.memo*stride + p)
+			if memo {
+				bit := uint(int(in.memo)*stride + p)
 				w, mask := bit/64, uint64(1)<<(bit%64)
 				if s.visited[w]&mask != 0 {
 					return false
@@ -77,64 +81,85 @@ func (m *Matcher) run(s *state, b []byte, pc, p, stride int) bool {
 				return false
 			}
 			p++
-			pc = in.out
+			pc = int(in.out)
 		case opRun:
+			if in.lit != "" {
+				if len(b)-p < len(in.lit) || string(b[p:p+len(in.lit)]) != in.lit {
+					return false
+				}
+				p += len(in.lit)
+			}
 			n := spanOf(in.table, b[p:])
-			if n < in.min {
+			low := p + int(in.min)
+			if n < int(in.min) {
 				return false
 			}
 			// The whole run first; where what follows cannot start, the
 			// longest shorter run whose end it can start at.
 			end := p + n
-			if in.next != nil && (end == len(b) || !in.next[b[end]]) {
-				if end = giveBack(in, b, p+in.min, end-1); end < p+in.min {
+			if in.next != nil && !canGoOn(in, b, end) {
+				if in.disjoint {
+					return false
+				}
+				if end = giveBack(in, b, low, end-1); end < low {
 					return false
 				}
 			}
-			if end > p+in.min {
-				s.stack = append(s.stack, frame{kind: frRun, pc: pc, pos: p, cur: end})
+			if end > low && !in.disjoint {
+				s.stack = append(s.stack, frame{kind: frRun, pc: int32(pc), pos: int32(p), cur: int32(end)})
 				s.points++
 			}
 			p = end
-			pc = in.out
+			pc = int(in.out)
 		case opStr:
-			if len(b)-p < len(in.lit) || string(b[p:p+len(in.lit)]) != string(in.lit) {
+			if len(b)-p < len(in.lit) || string(b[p:p+len(in.lit)]) != in.lit {
 				return false
 			}
 			p += len(in.lit)
-			pc = in.out
+			pc = int(in.out)
+		case opSeq:
+			seq := m.seqs[in.arg]
+			if len(b)-p < len(seq) {
+				return false
+			}
+			w := b[p : p+len(seq)]
+			for i, t := range seq {
+				if !t[w[i]] {
+					return false
+				}
+			}
+			p += len(seq)
+			pc = int(in.out)
 		case opAlt:
 			c := 128
 			if p < len(b) {
 				c = int(b[p])
 			}
-			switch {
-			case !in.outOK[c] && !in.argOK[c]:
+			switch t := int(in.jump[c]); {
+			case t < 0:
 				return false
-			case !in.outOK[c]:
-				pc = in.arg
-			case !in.argOK[c]:
-				pc = in.out
+			case t != pc:
+				pc = t
 			default:
-				s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: p})
+				s.stack = append(s.stack, frame{kind: frBranch, pc: in.arg, pos: int32(p)})
 				s.points++
-				pc = in.out
+				pc = int(in.out)
 			}
 		case opSave:
-			if in.arg < len(s.caps) {
+			if int(in.arg) < len(s.caps) {
 				if s.points > 0 {
-					s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: s.caps[in.arg]})
+					s.stack = append(s.stack, frame{kind: frRestore, pc: in.arg, pos: int32(s.caps[in.arg])})
 				}
 				s.caps[in.arg] = p
 			}
-			pc = in.out
+			pc = int(in.out)
 		case opEmpty:
 			if in.empty&^emptyAt(b, p) != 0 {
 				return false
 			}
-			pc = in.out
+			pc = int(in.out)
 		case opNop:
-			pc = in.out
+			pc = int(in.out)
 		case opMatch:
 			s.caps[1] = p
 			return true
@@ -171,6 +196,15 @@ func spanOf(t *[256]bool, b []byte) int {
 		}
 	}
 	return len(b)
+}
+
+// canGoOn reports whether the continuation of the run in can start at
+// end, by in.next and in.nextEnd.
+func canGoOn(in *inst, b []byte, end int) bool {
+	if end == len(b) {
+		return in.nextEnd
+	}
+	return in.next[b[end]]
 }
 
 // giveBack returns the largest end in [low, end] at which the run in can

@@ -15,6 +15,7 @@ package rematch
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"sync"
@@ -30,39 +31,55 @@ const (
 	opFail opcode = iota
 	opMatch
 	opByte  // one byte from table
-	opRun   // greedy run of bytes from table, min..max (max < 0: unbounded)
+	opRun   // greedy run of bytes from table, at least min
 	opAlt   // try out, then arg
 	opSave  // capture slot arg
 	opEmpty // zero-width assertion (^, $, \b, ...)
 	opNop
 	opStr // the literal bytes lit
+	opSeq // one byte from each of seq, in turn
 )
 
+// inst is one instruction, 64 bytes: a line's path through the libp2p
+// pattern takes some forty steps, and as 120-byte instructions they were
+// spread over twice the cache lines, which a replay's hash tables keep
+// evicting between one matched line and the next. Indexes are int32: a
+// program is at most math.MaxInt16 instructions (load).
 type inst struct {
-	op    opcode
-	out   int
-	arg   int
-	min   int
-	max   int
-	table *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
-	empty syntax.EmptyOp
-	memo  int // row in the failure memo, -1 if none
-	lit   []byte
-	one   int16 // opByte: the one byte it matches, or -1
+	op                opcode
+	empty             syntax.EmptyOp
+	nextEnd, disjoint bool  // opRun, see next
+	memo              int32 // row in the failure memo, -1 if none
+	out               int32
+	arg               int32      // opAlt: the other branch; opSave: the slot; opSeq: index in Matcher.seqs
+	min               int32      // opRun: the fewest bytes it takes
+	one               int16      // opByte: the one byte it matches, or -1
+	table             *[256]bool // bytes it takes; 256 entries, so that a byte indexes it unchecked
 	// next (opRun) is the set of bytes the run's continuation can start
-	// with, when it starts by consuming one; nil: unknown. Giving back a
-	// byte of the run only helps at positions holding one of them.
+	// with, nil if any. Giving back a byte of the run only helps at
+	// positions holding one of them. nextEnd says whether the continuation
+	// can go on at the line's end, and disjoint that next and table share
+	// no byte: then no shorter run can end where the continuation starts,
+	// and the run leaves nothing to come back to.
 	next *[256]bool
-	// outOK and argOK (opAlt) say at which byte (128: the line's end) each
-	// branch can go on: a branch whose every path must consume a byte
-	// other than the one at hand fails there, so it is not tried.
-	outOK, argOK *[129]bool
+	// jump (opAlt) is, for each byte (128: the line's end), where the path
+	// goes on: past the alternatives that have one branch able to go on
+	// there (findJumps); the alternative itself when both can, -1 when
+	// neither.
+	jump *[129]int16
+	lit  string // opStr; opRun: the literal before the run (fuseLeads)
 }
+
+// altOK says, for an alternative, at which byte (128: the line's end) each
+// branch can go on: a branch whose every path must consume a byte other
+// than the one at hand fails there, so it is not tried.
+type altOK struct{ out, arg *[129]bool }
 
 // Matcher matches one regexp.
 type Matcher struct {
 	re       *regexp.Regexp
 	prog     []inst
+	seqs     [][]*[256]bool // opSeq's tables
 	start    int
 	anchored bool
 	prefix   []byte // literal every match starts with (unanchored search)
@@ -94,11 +111,12 @@ const (
 	frRun
 )
 
+// frame is 16 bytes: positions and capture values are below maxLen.
 type frame struct {
 	kind frameKind
-	pc   int
-	pos  int // branch: position; restore: saved value; run: start
-	cur  int // run: current end
+	pc   int32
+	pos  int32 // branch: position; restore: saved value; run: start
+	cur  int32 // run: current end
 }
 
 // New prepares re. It never fails: a pattern the fast path cannot run is
@@ -132,12 +150,15 @@ func (m *Matcher) prepare() bool {
 
 // load translates prog; false if it uses something the fast path lacks.
 func (m *Matcher) load(prog *syntax.Prog) bool {
+	if len(prog.Inst) > math.MaxInt16 {
+		return false // jump holds int16
+	}
 	m.prog = make([]inst, len(prog.Inst))
 	tables := make(map[string]*[256]bool)
 	for i := range prog.Inst {
 		in := &prog.Inst[i]
 		out := &m.prog[i]
-		out.out, out.arg, out.memo = int(in.Out), int(in.Arg), -1
+		out.out, out.arg, out.memo = int32(in.Out), int32(in.Arg), -1
 		switch in.Op {
 		case syntax.InstFail:
 			out.op = opFail
@@ -165,11 +186,12 @@ func (m *Matcher) load(prog *syntax.Prog) bool {
 	m.anchored = prog.StartCond()&syntax.EmptyBeginText != 0
 	m.fuseRuns()
 	m.fuseStrings()
-	m.findNext()
-	m.findStarts()
+	m.fuseSeqs()
+	m.findJumps(m.findStarts())
+	m.fuseLeads()
 	for i := range m.prog {
 		if op := m.prog[i].op; op == opAlt || op == opRun {
-			m.prog[i].memo = m.nmemo
+			m.prog[i].memo = int32(m.nmemo)
 			m.nmemo++
 		}
 	}
@@ -221,16 +243,16 @@ func (m *Matcher) fuseRuns() {
 		if alt.op != opAlt {
 			continue
 		}
-		x := alt.out
+		x := int(alt.out)
 		body := m.prog[x]
-		if body.op != opByte || body.out != l {
+		if body.op != opByte || int(body.out) != l {
 			continue
 		}
 		switch {
 		case preds[x] == 1: // x*: X is entered from L only; L becomes the run
-			m.prog[l] = inst{op: opRun, table: body.table, min: 0, max: -1, out: alt.arg}
+			m.prog[l] = inst{op: opRun, table: body.table, min: 0, out: alt.arg}
 		case preds[l] == 1: // x+: L is entered from X only; X becomes the run
-			m.prog[x] = inst{op: opRun, table: body.table, min: 1, max: -1, out: alt.arg}
+			m.prog[x] = inst{op: opRun, table: body.table, min: 1, out: alt.arg}
 		}
 	}
 }
@@ -252,9 +274,9 @@ func (m *Matcher) reachablePreds() []int {
 		switch in.op {
 		case opMatch, opFail:
 		case opAlt:
-			outs = []int{in.out, in.arg}
+			outs = []int{int(in.out), int(in.arg)}
 		default:
-			outs = []int{in.out}
+			outs = []int{int(in.out)}
 		}
 		for _, o := range outs {
 			preds[o]++
@@ -278,43 +300,56 @@ func (m *Matcher) fuseStrings() {
 			continue
 		}
 		lit := []byte{byte(m.prog[i].one)}
-		out := m.prog[i].out
+		out := int(m.prog[i].out)
 		for out != i && m.prog[out].op == opByte && m.prog[out].one >= 0 && preds[out] == 1 {
 			lit = append(lit, byte(m.prog[out].one))
-			out = m.prog[out].out
+			out = int(m.prog[out].out)
 		}
 		if len(lit) > 1 {
-			m.prog[i] = inst{op: opStr, lit: lit, table: m.prog[i].table, out: out, memo: -1}
+			m.prog[i] = inst{op: opStr, lit: string(lit), table: m.prog[i].table, out: int32(out), memo: -1}
 		}
 	}
 }
 
-// findNext sets each run's next: the first bytes of what follows it, looked
-// for past captures and no-ops (which consume nothing and cannot fail).
-func (m *Matcher) findNext() {
+// fuseSeqs turns the chains of one-byte instructions that fuseStrings
+// left (classes such as the \d{4}-\d\d-\d\dT of a timestamp) into one
+// opSeq: the eleven steps of that stamp, each a dispatch of run's loop,
+// were a fifth of the libp2p pattern's (BenchmarkPeerStatus). A chain
+// continues only into an instruction nothing else jumps to, as in
+// fuseStrings.
+func (m *Matcher) fuseSeqs() {
+	preds := m.reachablePreds()
 	for i := range m.prog {
-		if m.prog[i].op != opRun {
+		if preds[i] == 0 || m.prog[i].op != opByte {
 			continue
 		}
-		pc := m.prog[i].out
-		for steps := 0; steps < len(m.prog) && (m.prog[pc].op == opSave || m.prog[pc].op == opNop); steps++ {
-			pc = m.prog[pc].out
+		seq := []*[256]bool{m.prog[i].table}
+		out := int(m.prog[i].out)
+		for out != i && m.prog[out].op == opByte && preds[out] == 1 {
+			seq = append(seq, m.prog[out].table)
+			out = int(m.prog[out].out)
 		}
-		if op := m.prog[pc].op; op == opByte || op == opStr || op == opRun && m.prog[pc].min > 0 {
-			m.prog[i].next = m.prog[pc].table
+		if len(seq) > 1 {
+			m.prog[i] = inst{op: opSeq, arg: int32(len(m.seqs)), table: seq[0], out: int32(out), memo: -1}
+			m.seqs = append(m.seqs, seq)
 		}
 	}
 }
 
-// findStarts sets each alternative's outOK and argOK from the bytes each
-// instruction's paths can consume first, found by iterating to a fixed
-// point (the program has loops). A path that can reach a match or a
-// zero-width assertion without consuming can go on anywhere.
-func (m *Matcher) findStarts() {
+// findStarts returns each alternative's altOK and sets each run's next,
+// from the bytes each instruction's paths can consume first, found by
+// iterating to a fixed point (the program has loops). A path that can reach
+// a match or a zero-width assertion without consuming can go on anywhere,
+// except one whose assertion is $ (end of text), which can go on only at
+// the line's end: that the libp2p pattern's (?:\s|$) cannot start at a '/'
+// is what lets its multiaddr loop (?:/[^\s/]+)* run without a branch for
+// each component.
+func (m *Matcher) findStarts() []altOK {
 	type starts struct {
-		set     [2]uint64 // bytes a path can consume first
-		anyway  bool      // some path consumes nothing before a match or an assertion
-		visited bool
+		set      [2]uint64 // bytes a path can consume first
+		anywhere bool      // some path consumes nothing before a match or an assertion
+		atEnd    bool      // some path consumes nothing before $
+		visited  bool
 	}
 	st := make([]starts, len(m.prog))
 	addTable := func(x *starts, t *[256]bool) bool {
@@ -327,6 +362,13 @@ func (m *Matcher) findStarts() {
 		}
 		return changed
 	}
+	flag := func(f *bool) bool {
+		if *f {
+			return false
+		}
+		*f = true
+		return true
+	}
 	merge := func(x *starts, y starts) bool {
 		changed := false
 		for w := range x.set {
@@ -335,9 +377,11 @@ func (m *Matcher) findStarts() {
 				changed = true
 			}
 		}
-		if y.anyway && !x.anyway {
-			x.anyway = true
-			changed = true
+		if y.anywhere {
+			changed = flag(&x.anywhere) || changed
+		}
+		if y.atEnd {
+			changed = flag(&x.atEnd) || changed
 		}
 		return changed
 	}
@@ -347,7 +391,7 @@ func (m *Matcher) findStarts() {
 			in := &m.prog[pc]
 			x := &st[pc]
 			switch in.op {
-			case opByte, opStr:
+			case opByte, opStr, opSeq:
 				if !x.visited {
 					x.visited = true
 					changed = addTable(x, in.table) || changed
@@ -365,27 +409,138 @@ func (m *Matcher) findStarts() {
 				changed = merge(x, st[in.arg]) || changed
 			case opSave, opNop:
 				changed = merge(x, st[in.out]) || changed
-			case opMatch, opEmpty:
-				if !x.anyway {
-					x.anyway = true
-					changed = true
+			case opEmpty:
+				// $ holds at the end only, where nothing after it
+				// consumes; any other assertion, anywhere.
+				if in.empty == syntax.EmptyEndText {
+					changed = flag(&x.atEnd) || changed
+				} else {
+					changed = flag(&x.anywhere) || changed
 				}
+			case opMatch:
+				changed = flag(&x.anywhere) || changed
 			}
 		}
 	}
 	ok := func(x starts) *[129]bool {
 		var t [129]bool
 		for c := range 128 {
-			t[c] = x.anyway || x.set[c/64]&(1<<(c%64)) != 0
+			t[c] = x.anywhere || x.set[c/64]&(1<<(c%64)) != 0
 		}
-		t[128] = x.anyway
+		t[128] = x.anywhere || x.atEnd
 		return &t
 	}
+	oks := make([]altOK, len(m.prog))
+	nexts := make(map[[2]uint64]*[256]bool) // one table for each set, as asciiTable's
 	for pc := range m.prog {
-		if in := &m.prog[pc]; in.op == opAlt {
-			in.outOK, in.argOK = ok(st[in.out]), ok(st[in.arg])
+		in := &m.prog[pc]
+		switch in.op {
+		case opAlt:
+			oks[pc] = altOK{ok(st[in.out]), ok(st[in.arg])}
+		case opRun:
+			x := st[in.out]
+			if x.anywhere {
+				continue
+			}
+			next := nexts[x.set]
+			if next == nil {
+				next = new([256]bool)
+				for c := range 128 {
+					next[c] = x.set[c/64]&(1<<(c%64)) != 0
+				}
+				nexts[x.set] = next
+			}
+			disjoint := true
+			for c := range 128 {
+				disjoint = disjoint && !(next[c] && in.table[c])
+			}
+			in.next, in.nextEnd, in.disjoint = next, x.atEnd, disjoint
 		}
 	}
+	return oks
+}
+
+// fuseLeads gives a run the literal before it ("/" before each [^\s/]+ of
+// a multiaddr, "canonical-log" before [\t ]+), when nothing else jumps
+// to the run: one step of run instead of two. It comes after findStarts
+// and findJumps, which the fusion leaves true: the literal's instruction
+// becomes the run, entered where the literal was, and what follows the
+// run is what followed it.
+func (m *Matcher) fuseLeads() {
+	preds := m.reachablePreds()
+	for i := range m.prog {
+		in := &m.prog[i]
+		var lit string
+		switch {
+		case preds[i] == 0:
+			continue
+		case in.op == opStr:
+			lit = in.lit
+		case in.op == opByte && in.one >= 0:
+			lit = string(rune(in.one))
+		default:
+			continue
+		}
+		x := int(in.out)
+		if x == i || preds[x] != 1 || m.prog[x].op != opRun || m.prog[x].lit != "" {
+			continue
+		}
+		run := m.prog[x]
+		run.lit = lit
+		*in = run
+	}
+}
+
+// findJumps sets each alternative's jump. A chain of alternatives that one
+// byte decides (the host's three forms, then the multiaddr's protocols, each
+// told apart by its first byte) is then one step of run instead of one for
+// each alternative passed. The alternatives skipped would each have taken
+// the one branch able to go on; skipping their failure memo only gives up
+// a shortcut, and the path's next state is still checked against it.
+func (m *Matcher) findJumps(oks []altOK) {
+	for pc := range m.prog {
+		if m.prog[pc].op != opAlt {
+			continue
+		}
+		var j [129]int16
+		for c := range j {
+			j[c] = int16(m.resolve(oks, pc, c))
+		}
+		m.prog[pc].jump = &j
+	}
+}
+
+// maxResolve bounds the alternatives resolve follows: a pattern such as
+// (?:a?){1000} chains a thousand, and following each to its end at every
+// byte would cost a configuration's load time quadratic in the pattern.
+const maxResolve = 64
+
+// resolve follows the alternatives from pc at byte c (findJumps). Past
+// maxResolve of them, or around a loop of alternatives that consume
+// nothing, it stops at the one reached, whose own jump goes on (run's
+// failure memo ends such a loop).
+func (m *Matcher) resolve(oks []altOK, pc, c int) int {
+	at := pc
+	for range maxResolve {
+		in := &m.prog[at]
+		ok := oks[at]
+		switch {
+		case in.op == opNop:
+			at = int(in.out)
+			continue
+		case in.op != opAlt:
+			return at
+		case ok.out[c] && ok.arg[c]:
+			return at
+		case ok.out[c]:
+			at = int(in.out)
+		case ok.arg[c]:
+			at = int(in.arg)
+		default:
+			return -1
+		}
+	}
+	return at
 }
 
 // FindSubmatchIndex is regexp.Regexp.FindSubmatchIndex.
@@ -403,14 +558,42 @@ func (m *Matcher) FindSubmatchIndex(b []byte) []int {
 // dst[:0] (nil when there is no match): a caller with room for them, such
 // as an array on its stack, makes a match allocate nothing.
 func (m *Matcher) AppendSubmatchIndex(dst []int, b []byte) []int {
+	return m.AppendSubmatchIndexWith(nil, dst, b)
+}
+
+// Scratch is the working memory of a match, for a caller that matches on
+// one goroutine at a time: with its own, it spares a Matcher's pool, whose
+// get and put (pinning the goroutine to its P each time) were some 10 ns
+// of a libp2p line's 200 (BenchmarkScratch). The zero value is ready; one
+// Scratch serves any Matchers, one call at a time.
+type Scratch struct{ s state }
+
+// AppendSubmatchIndexWith is AppendSubmatchIndex with sc's memory; nil
+// takes it from the Matcher's pool.
+func (m *Matcher) AppendSubmatchIndexWith(sc *Scratch, dst []int, b []byte) []int {
 	if len(b) > maxLen || !isASCII(b) || !m.prepare() {
 		if r := m.re.FindSubmatchIndex(b); r != nil {
 			return append(dst[:0], r...)
 		}
 		return nil
 	}
+	if sc != nil {
+		return m.appendWith(&sc.s, dst, b)
+	}
 	s := m.pool.Get().(*state)
-	defer m.pool.Put(s)
+	r := m.appendWith(s, dst, b)
+	m.pool.Put(s)
+	return r
+}
+
+// appendWith is AppendSubmatchIndexWith on the fast path, with s.
+func (m *Matcher) appendWith(s *state, dst []int, b []byte) []int {
+	if len(s.caps) != m.ncap {
+		if cap(s.caps) < m.ncap {
+			s.caps = make([]int, m.ncap)
+		}
+		s.caps = s.caps[:m.ncap]
+	}
 	s.memo, s.steps, s.budget = false, 0, budgetPerByte*len(b)+budgetBase
 	if r, ok := m.search(s, b, dst); ok {
 		return r

@@ -130,3 +130,36 @@ func TestIsASCII(t *testing.T) {
 		}
 	}
 }
+
+// One Scratch, passed to matchers of different patterns in turn (fewer and
+// more submatches, lines that need the failure memo), gives regexp's
+// results as the pool does.
+func TestScratchAgrees(t *testing.T) {
+	f, err := os.Open("testdata/lines.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	pats := append([]string{`^(?:a|ab|b)*c`, `(\S+)`}, stockLike...)
+	lines = append(lines, strings.Repeat("ab", 2000), "abc", "")
+	var res []*regexp.Regexp
+	var ms []*Matcher
+	for _, p := range pats {
+		re := regexp.MustCompile(p)
+		res, ms = append(res, re), append(ms, New(re))
+	}
+	var s Scratch
+	for _, l := range lines {
+		for i, m := range ms {
+			want := res[i].FindSubmatchIndex([]byte(l))
+			if got := m.AppendSubmatchIndexWith(&s, nil, []byte(l)); !slices.Equal(got, want) {
+				t.Fatalf("pattern %q on %q with a Scratch:\n got %v\nwant %v", pats[i], l, got, want)
+			}
+		}
+	}
+}
