@@ -125,11 +125,17 @@ bench: build
 # bench-compare: each hand-written part against the library it replaces, at
 # the level the product uses it: the JSON filter against encoding/json (and
 # encoding/json/v2, an experiment in Go 1.26), the regex filters on rematch
-# against regexp, the file follower against nxadm/tail under rotation.
+# against regexp, the file follower against nxadm/tail under rotation, the
+# open-addressing indexes (identities, hosts, replay's tally) against the Go
+# maps they replace, the address parsers against net/netip.
 bench-compare:
 	$(GO) test -run '^$$' -bench 'Compare' -benchmem ./internal/filter/
 	GOEXPERIMENT=jsonv2 $(GO) test -run '^$$' -bench 'CompareJSON' -benchmem ./internal/filter/
 	$(GO) test -tags tailcompare -run '^$$' -bench 'TailCompare' -benchtime 3x ./internal/source/
+	$(GO) test -run '^$$' -bench 'Index' ./internal/correlate/
+	$(GO) test -run '^$$' -bench 'AddrIndex' ./internal/jail/
+	$(GO) test -run '^$$' -bench 'AddrTally' ./internal/pipeline/
+	$(GO) test -run '^$$' -bench 'ParseIPv[46]' -benchmem ./internal/addr/
 
 # fuzz: every fuzz target for FUZZTIME each (long runs are for humans, not CI).
 FUZZTIME ?= 60s
