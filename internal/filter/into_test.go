@@ -16,20 +16,7 @@ import (
 // leaves the caller's Hit alone on a Miss: the pipeline keeps one Hit per
 // batch and reads it only after another outcome.
 func TestMatchIntoIsMatch(t *testing.T) {
-	stock, err := config.StockFilters()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs []string
-	err = filepath.WalkDir(filepath.Join("..", "config", "testdata", "stock"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".log") {
-			logs = append(logs, path)
-		}
-		return err
-	})
-	if err != nil || len(logs) == 0 {
-		t.Fatalf("no stock logs (%v)", err)
-	}
+	stock, logs := stockFiltersAndLogs(t)
 	sentinel := filter.Hit{ID: "left alone", Rule: 7}
 	for name, spec := range stock {
 		f, err := filter.New(spec)
@@ -88,20 +75,7 @@ func TestMatchIntoFallsBack(t *testing.T) {
 // stock test log, with one Scratch shared by all the filters in turn (as a
 // pipeline worker's batch shares it), and leaves the Hit alone on a Miss.
 func TestMatchScratchIsMatch(t *testing.T) {
-	stock, err := config.StockFilters()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs []string
-	err = filepath.WalkDir(filepath.Join("..", "config", "testdata", "stock"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".log") {
-			logs = append(logs, path)
-		}
-		return err
-	})
-	if err != nil || len(logs) == 0 {
-		t.Fatalf("no stock logs (%v)", err)
-	}
+	stock, logs := stockFiltersAndLogs(t)
 	var fs []filter.Filter
 	var names []string
 	for name, spec := range stock {
@@ -140,4 +114,25 @@ func TestMatchScratchIsMatch(t *testing.T) {
 	if others == 0 {
 		t.Error("no line matched: the logs test misses only")
 	}
+}
+
+// stockFiltersAndLogs returns the stock filters and the paths of the stock
+// test logs they are tested on.
+func stockFiltersAndLogs(t *testing.T) (map[string]filter.Spec, []string) {
+	t.Helper()
+	stock, err := config.StockFilters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []string
+	err = filepath.WalkDir(filepath.Join("..", "config", "testdata", "stock"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".log") {
+			logs = append(logs, path)
+		}
+		return err
+	})
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no stock logs (%v)", err)
+	}
+	return stock, logs
 }
