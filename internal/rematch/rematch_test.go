@@ -70,16 +70,7 @@ func TestFallbacks(t *testing.T) {
 
 // The patterns that matter most: the stock filters' shapes on corpus lines.
 func TestCorpusLines(t *testing.T) {
-	f, err := os.Open("testdata/lines.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
+	lines := corpusLines(t)
 	for _, p := range stockLike {
 		re := regexp.MustCompile(p)
 		m := New(re)
@@ -135,16 +126,7 @@ func TestIsASCII(t *testing.T) {
 // more submatches, lines that need the failure memo), gives regexp's
 // results as the pool does.
 func TestScratchAgrees(t *testing.T) {
-	f, err := os.Open("testdata/lines.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
+	lines := corpusLines(t)
 	pats := append([]string{`^(?:a|ab|b)*c`, `(\S+)`}, stockLike...)
 	lines = append(lines, strings.Repeat("ab", 2000), "abc", "")
 	var res []*regexp.Regexp
@@ -162,4 +144,24 @@ func TestScratchAgrees(t *testing.T) {
 			}
 		}
 	}
+}
+
+// corpusLines returns testdata/lines.log: lines of the corpora the stock
+// filters run on.
+func corpusLines(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open("testdata/lines.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
