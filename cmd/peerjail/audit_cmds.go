@@ -91,19 +91,10 @@ func newHistoryCmd() *cobra.Command {
 			"alone, which the daemon appends to. It needs no daemon. --since takes " + replay.TimeForms + ".",
 		Args: args(atMostHost("HOST or ID")),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			o := report.Options{StatePath: state}
-			var err error
-			if o.Host, err = hostArg(a); err != nil {
-				return err
-			}
-			if o.Since, err = sinceFlag(since); err != nil {
-				return err
-			}
-			h, err := report.Gather(o)
+			_, h, err := gatherHistory(cmd, state, a, since)
 			if err != nil {
 				return err
 			}
-			warnHistory(cmd, h)
 			if asJSON {
 				return report.WriteJSON(cmd.OutOrStdout(), h.Entries)
 			}
@@ -115,6 +106,26 @@ func newHistoryCmd() *cobra.Command {
 	f.StringVar(&since, "since", "", "only what happened at or after this time")
 	f.BoolVar(&asJSON, "json", false, "print JSON: an array of {jail, key, offences, last_ban, until, events}")
 	return cmd
+}
+
+// gatherHistory reads what history and report show of the host in a (all
+// hosts when a is empty) since the --since flag's time, and says on
+// standard error what it could not include.
+func gatherHistory(cmd *cobra.Command, state string, a []string, since string) (report.Options, report.History, error) {
+	o := report.Options{StatePath: state}
+	var err error
+	if o.Host, err = hostArg(a); err != nil {
+		return o, report.History{}, err
+	}
+	if o.Since, err = sinceFlag(since); err != nil {
+		return o, report.History{}, err
+	}
+	h, err := report.Gather(o)
+	if err != nil {
+		return o, report.History{}, err
+	}
+	warnHistory(cmd, h)
+	return o, h, nil
 }
 
 // warnHistory says on standard error what the output could not include.
@@ -150,19 +161,10 @@ func newReportCmd() *cobra.Command {
 			if format != "md" && format != "json" {
 				return usageError{fmt.Errorf("--format %q: expected md or json", format)}
 			}
-			o := report.Options{StatePath: state}
-			var err error
-			if o.Host, err = hostArg(a); err != nil {
-				return err
-			}
-			if o.Since, err = sinceFlag(since); err != nil {
-				return err
-			}
-			h, err := report.Gather(o)
+			o, h, err := gatherHistory(cmd, state, a, since)
 			if err != nil {
 				return err
 			}
-			warnHistory(cmd, h)
 			bo := report.BundleOptions{Host: o.Host, Since: o.Since, Now: time.Now(), Version: versionLine()}
 			if !noRedact {
 				bo.Redact = selfRedactor()
