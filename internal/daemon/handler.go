@@ -117,6 +117,7 @@ func (d *Daemon) Ban(ctx context.Context, name, host string, dur time.Duration, 
 		dec = lj.lane.Counter.Ban(k, d.o.Now(), dur)
 		d.enf.audit.manual(ctx, dec)
 		d.enf.queue(dec)
+		g.eng.CountBan(lj.lane, dec)
 	})
 	if err := d.enf.flush(ctx, true); err != nil {
 		return control.BanResult{}, err

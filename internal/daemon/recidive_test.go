@@ -157,3 +157,37 @@ func TestDaemonRecidiveKeepsWindowOnReload(t *testing.T) {
 	td.appendLines(t, failed("198.51.100.7", 1)...)
 	waitFor(t, "the recidive ban", func() bool { return inFirewall(td.fw, "recidive", "198.51.100.7/32") })
 }
+
+// A manual ban is an offence like one found in the log: it counts in the
+// recidive jails of its jail, as fail2ban's recidive counts banip.
+func TestDaemonManualBansFeedRecidive(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "peerjail.yaml"), []byte(fmt.Sprintf(recidiveConfig, log)), 0o600)
+	td := newTestDaemon(t, dir, firewall.NewFake())
+	ctx := context.Background()
+	c := td.client()
+	for i, jl := range []string{"ssh", "ssh-again", "ssh"} {
+		if _, err := c.Ban(ctx, jl, "198.51.100.9", time.Hour, false); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 && inFirewall(td.fw, "recidive", "198.51.100.9/32") {
+			t.Fatalf("recidive banned after %d manual bans (maxretry 3)", i+1)
+		}
+	}
+	waitFor(t, "the recidive ban", func() bool { return inFirewall(td.fw, "recidive", "198.51.100.9/32") })
+	sts, err := c.Status(ctx, "recidive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != 1 || len(sts[0].Banned) != 1 || sts[0].Banned[0].Host != "198.51.100.9" {
+		t.Fatalf("recidive status: %+v", sts)
+	}
+	if _, err := c.Ban(ctx, "ssh", "198.51.100.10", time.Hour, false); err != nil {
+		t.Fatal(err)
+	}
+	if inFirewall(td.fw, "recidive", "198.51.100.10/32") {
+		t.Error("one manual ban made a recidive ban")
+	}
+}

@@ -30,6 +30,17 @@ func linkRecidive(jails []*Lane) {
 	}
 }
 
+// CountBan counts a ban that src's jail made outside its lines (a manual
+// ban) in the recidive lanes that count src, as a ban found in its lines
+// is: fail2ban's recidive counts `banip` too, since it reads the log of
+// every ban. A recidive ban that follows reaches OnDecision after d. Call
+// it from inside Do, once d is handed on.
+func (e *Engine) CountBan(src *Lane, d jail.Decision) {
+	if d.Action == jail.ActionBan {
+		e.feedRecidive(src, d)
+	}
+}
+
 // feedRecidive counts src's ban d as a hit on the banned key in each
 // recidive lane that counts src, at the ban's start.
 func (e *Engine) feedRecidive(src *Lane, d jail.Decision) {
