@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerjail/peerjail/internal/firewall"
@@ -47,6 +48,10 @@ type enforcer struct {
 
 	loopMu sync.Mutex
 	loop   *verifyLoop // the verification loop (verify.go)
+	// verified is when the kernel was last compared with the bans (or the
+	// loop started), period the loop's wait after it, in Unix and plain
+	// nanoseconds: health reads them without a lock (verifyLate).
+	verified, period atomic.Int64
 
 	opsMu sync.Mutex
 	ops   map[string]string // firewall operations failing now, by op: the last error

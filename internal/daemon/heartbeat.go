@@ -88,6 +88,9 @@ func (d *Daemon) health(limit, quiet time.Duration) error {
 	for _, op := range d.enf.failingOps() {
 		errs = append(errs, fmt.Errorf("nftables %s is failing", op))
 	}
+	if late := d.enf.verifyLate(time.Now()); late > 0 {
+		errs = append(errs, fmt.Errorf("nftables not verified for %s (a verification does not end)", late.Round(time.Second)))
+	}
 	g := d.current()
 	if g == nil {
 		return errors.New("no configuration is running")

@@ -19,6 +19,8 @@ type metrics struct {
 	firewallErrors *prometheus.CounterVec
 	repairs        *prometheus.CounterVec
 	verifySeconds  prometheus.Histogram
+	verifiedTime   prometheus.Gauge
+	verifyInterval prometheus.Gauge
 }
 
 // firewallOps are the operations peerjail_firewall_errors_total counts,
@@ -63,6 +65,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "peerjail", Name: "firewall_verify_seconds",
 			Help:    "Time to verify that nftables holds every ban (one listing of the sets).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		verifiedTime: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "peerjail", Name: "firewall_last_verified_timestamp_seconds",
+			Help: "Time nftables was last read and compared with every ban peerjail enforces (or the verification loop started); 0 without nftables.",
+		}),
+		verifyInterval: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "peerjail", Name: "firewall_verify_interval_seconds",
+			Help: "Longest wait until the next periodic verification of nftables, as the loop set it last; 0 without nftables.",
 		}),
 	}
 	for _, op := range firewallOps {

@@ -68,6 +68,7 @@ func (e *enforcer) startVerifying(o verifyOptions) {
 	if w, ok := e.memo.Firewall.(firewall.Watcher); ok && o.watch {
 		l.wg.Go(func() { e.watch(ctx, w, poke) })
 	}
+	e.markVerified(time.Now(), o.every)
 	l.wg.Go(func() { e.verifyLoop(ctx, o, kick) })
 	e.loopMu.Lock()
 	e.loop = l
@@ -82,8 +83,43 @@ func (e *enforcer) stopVerifying() error {
 	if l != nil {
 		l.cancel()
 		l.wg.Wait()
+		e.markVerified(time.Time{}, 0)
 	}
 	return nil
+}
+
+// markVerified records that the kernel was compared at t (zero: the loop
+// stopped) and that the next periodic verification comes within next.
+func (e *enforcer) markVerified(t time.Time, next time.Duration) {
+	if t.IsZero() {
+		e.verified.Store(0)
+		e.m.verifiedTime.Set(0)
+	} else {
+		e.verified.Store(t.UnixNano())
+		e.m.verifiedTime.Set(float64(t.UnixNano()) / 1e9)
+	}
+	e.period.Store(int64(next))
+	e.m.verifyInterval.Set(next.Seconds())
+}
+
+// verifyLateAfter periods without a verification make the loop late: it
+// waits one period, and a verification that cannot read the kernel is
+// already reported as failing, so this catches one that hangs.
+const verifyLateAfter = 3
+
+// verifyLate says how long ago the kernel was last verified, when that is
+// more than verifyLateAfter periods: a loop stuck in a listing that never
+// returns would otherwise leave the kernel unchecked while every figure
+// still looks right. 0 when on time or when no loop runs.
+func (e *enforcer) verifyLate(now time.Time) time.Duration {
+	at, period := e.verified.Load(), time.Duration(e.period.Load())
+	if at == 0 || period <= 0 {
+		return 0
+	}
+	if since := now.Sub(time.Unix(0, at)); since > verifyLateAfter*period {
+		return since
+	}
+	return 0
 }
 
 // watch keeps a watch of the kernel's events running. A failed watch may
@@ -135,16 +171,24 @@ func (e *enforcer) verifyLoop(ctx context.Context, o verifyOptions, kick <-chan 
 			}
 		}
 		start := time.Now()
-		e.verify(ctx)
-		t.Reset(max(o.every, time.Duration(o.share)*time.Since(start)))
+		ok := e.verify(ctx)
+		next := max(o.every, time.Duration(o.share)*time.Since(start))
+		if ok {
+			e.markVerified(start, next)
+		} else {
+			e.period.Store(int64(next))
+			e.m.verifyInterval.Set(next.Seconds())
+		}
+		t.Reset(next)
 	}
 }
 
-// verify checks the kernel and repairs what it lacks.
-func (e *enforcer) verify(ctx context.Context) {
+// verify checks the kernel and repairs what it lacks; false if it could
+// not read the kernel.
+func (e *enforcer) verify(ctx context.Context) bool {
 	drift, ok := e.check(ctx)
 	if !ok || drift.None() {
-		return
+		return ok
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -153,6 +197,7 @@ func (e *enforcer) verify(ctx context.Context) {
 		e.m.repairs.WithLabelValues(what).Inc()
 	}
 	e.repairLocked(ctx, drift)
+	return true
 }
 
 // check compares the kernel with the bans the enforcer believes it holds

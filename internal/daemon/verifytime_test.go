@@ -168,3 +168,52 @@ func TestFailingWatchRetriedAndLoggedOnce(t *testing.T) {
 		}
 	})
 }
+
+// A verification that does not end (a listing stuck in netlink) leaves the
+// kernel unchecked: after verifyLateAfter periods health says so, and the
+// gauges show when it last was; verifications that end are never late.
+func TestVerifyLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := &timedKernel{Fake: firewall.NewFake()}
+		e, reg, _ := newTimedEnforcer(t, k)
+		start := time.Now()
+		e.startVerifying(verifyOptions{every: 10 * time.Second, share: 100})
+		for range 30 {
+			time.Sleep(10 * time.Second)
+			synctest.Wait()
+			if late := e.verifyLate(time.Now()); late != 0 {
+				t.Fatalf("at %v: late %v with verifications that end", time.Since(start), late)
+			}
+		}
+		if got := mustMetricValue(t, reg, "peerjail_firewall_verify_interval_seconds"); got != 10 {
+			t.Errorf("interval gauge %v, want 10", got)
+		}
+		if err := e.stopVerifying(); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustMetricValue(t, reg, "peerjail_firewall_last_verified_timestamp_seconds"); got != 0 {
+			t.Errorf("last verified %v after the loop stopped, want 0", got)
+		}
+
+		k.took = 10 * time.Minute // the next listing hangs
+		start = time.Now()
+		e.startVerifying(verifyOptions{every: 10 * time.Second, share: 100})
+		defer e.stopVerifying()
+		time.Sleep(25 * time.Second)
+		if late := e.verifyLate(time.Now()); late != 0 {
+			t.Errorf("late %v 25 s after the start (period 10 s)", late)
+		}
+		time.Sleep(10 * time.Second)
+		if late := e.verifyLate(time.Now()); late != 35*time.Second {
+			t.Errorf("late %v, want 35s: no verification has ended since the start", late)
+		}
+		if got := mustMetricValue(t, reg, "peerjail_firewall_last_verified_timestamp_seconds"); got != float64(start.UnixNano())/1e9 {
+			t.Errorf("last verified %v, want the loop's start %v", got, float64(start.UnixNano())/1e9)
+		}
+		time.Sleep(10 * time.Minute) // it ends; the next waits 100 times as long
+		synctest.Wait()
+		if late := e.verifyLate(time.Now()); late != 0 {
+			t.Errorf("late %v after the listing ended", late)
+		}
+	})
+}
