@@ -89,7 +89,7 @@ func (d *Daemon) health(limit, quiet time.Duration) error {
 		errs = append(errs, fmt.Errorf("nftables %s is failing", op))
 	}
 	if late := d.enf.verifyLate(time.Now()); late > 0 {
-		errs = append(errs, fmt.Errorf("nftables not verified for %s (a verification does not end)", late.Round(time.Second)))
+		errs = append(errs, fmt.Errorf("nftables not verified for %s", late.Round(time.Second)))
 	}
 	g := d.current()
 	if g == nil {

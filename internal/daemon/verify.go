@@ -102,9 +102,10 @@ func (e *enforcer) markVerified(t time.Time, next time.Duration) {
 	e.m.verifyInterval.Set(next.Seconds())
 }
 
-// verifyLateAfter periods without a verification make the loop late: it
-// waits one period, and a verification that cannot read the kernel is
-// already reported as failing, so this catches one that hangs.
+// verifyLateAfter periods without a successful verification make the loop
+// late: it waits one period between them, so three leave room for a slow
+// listing. A failing one is also reported as failing; this alone catches
+// one that never returns.
 const verifyLateAfter = 3
 
 // verifyLate says how long ago the kernel was last verified, when that is
