@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -94,19 +95,7 @@ func (f *Fake) Held(context.Context) ([]Held, error) {
 		out = append(out, Held{Jail: k.jail, Key: k.key})
 	}
 	slices.SortFunc(out, func(a, b Held) int {
-		if a.Jail != b.Jail {
-			if a.Jail < b.Jail {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Jail, b.Jail), cmp.Compare(a.Key, b.Key))
 	})
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -96,19 +97,7 @@ func (q *queue) batch() Batch {
 }
 
 func compareBanKey(a, b BanKey) int {
-	if a.Jail != b.Jail {
-		if a.Jail < b.Jail {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.Key < b.Key:
-		return -1
-	case a.Key > b.Key:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.Jail, b.Jail), cmp.Compare(a.Key, b.Key))
 }
 
 func compareActionKey(a, b ActionKey) int {
