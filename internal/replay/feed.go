@@ -95,8 +95,8 @@ func openFile(ctx context.Context, path string, order int, g *group, keyed bool,
 			case errors.Is(err, io.EOF):
 				return io.EOF
 			case err != nil && !c.bad:
-				if ctx.Err() != nil {
-					return ctx.Err()
+				if interrupted(ctx, err) {
+					return context.Canceled
 				}
 				return fmt.Errorf("%s: line %d: %w", path, r.Line()+1, err)
 			}
@@ -120,6 +120,14 @@ func openFile(ctx context.Context, path string, order int, g *group, keyed bool,
 		}
 	}
 	return c, nil
+}
+
+// interrupted says whether a read error is the replay being stopped. The
+// file was opened with the replay's context and the feed runs under a
+// child of it: cancelling the parent ends the read before the child is
+// cancelled too, so the error itself is asked as well as ctx.
+func interrupted(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, context.Canceled)
 }
 
 // mergeHeap orders cursors by their current line's time.
@@ -160,6 +168,7 @@ func feed(ctx context.Context, cursors []*cursor, in chan<- *pipeline.Batch, bar
 		}
 	}()
 	var finished int64 // sizes of the inputs read to their end
+	stopped := false   // an input's read was cut short by the replay's end
 	advance := func(c *cursor) bool {
 		err := c.read()
 		if err == nil {
@@ -169,7 +178,9 @@ func feed(ctx context.Context, cursors []*cursor, in chan<- *pipeline.Batch, bar
 		switch {
 		case errors.Is(err, io.EOF):
 			finished += c.size
-		case ctx.Err() == nil:
+		case interrupted(ctx, err):
+			stopped = true
+		default:
 			fmt.Fprintf(warn, "peerjail: replay: %v (going on with the other inputs)\n", err)
 		}
 		return false
@@ -228,7 +239,10 @@ func feed(ctx context.Context, cursors []*cursor, in chan<- *pipeline.Batch, bar
 	if b != nil && b.Len() > 0 {
 		send()
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil || !stopped {
+		return err
+	}
+	return context.Canceled
 }
 
 // feedLone reads a lone file into batches: with nothing to merge it with,
@@ -259,8 +273,8 @@ func feedLone(ctx context.Context, c *cursor, in chan<- *pipeline.Batch, bar *pr
 			if b.Len() > 0 {
 				send()
 			}
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if interrupted(ctx, err) {
+				return context.Canceled
 			}
 			fmt.Fprintf(warn, "peerjail: replay: %s: line %d: %v\n", c.name, r.Line()+1, err)
 			return nil

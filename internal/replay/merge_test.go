@@ -1,7 +1,10 @@
 package replay
 
 import (
+	"bytes"
 	"container/heap"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerjail/peerjail/internal/pipeline"
 )
 
 // The merge of overlapping files is the replay of the one time-sorted file
@@ -115,5 +120,26 @@ func TestMergeKeys(t *testing.T) {
 	want := []string{"a1", "a1 continued", "a2 jumped", "b1", "b2", "a3", "b3"}
 	if !slices.Equal(got, want) {
 		t.Errorf("merge order %q, want %q", got, want)
+	}
+}
+
+// A read cut short by the replay's own context is an interruption, not a
+// broken input, even before the feed's child context hears of it: the
+// signal must not print an error.
+func TestFeedInterruptedBeforeChildContext(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		parent, cancel := context.WithCancel(t.Context())
+		g := newGroup("t", nil, nil)
+		c, err := openFile(parent, "/dev/zero", 0, g, keyed, window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		var warn bytes.Buffer
+		in := make(chan *pipeline.Batch, 1)
+		err = feed(t.Context(), []*cursor{c}, in, nil, &warn)
+		if !errors.Is(err, context.Canceled) || warn.Len() != 0 {
+			t.Errorf("keyed %v: feed = %v, warned %q; want context.Canceled and no warning", keyed, err, warn.String())
+		}
 	}
 }
