@@ -191,7 +191,12 @@ func (d *Daemon) savedPositions(live string) source.Positions {
 // When every reader of g has ended by itself and its lines are counted, the
 // engine ends too, and g is lost: the daemon then has nothing counting.
 func (d *Daemon) run(g *generation) {
-	in := make(chan *pipeline.Batch, 64)
+	// Eight batches in flight are enough to keep the engine busy; each more
+	// is up to BatchSize lines held in memory twice (the source's copy and
+	// the batch's). At 64 the libp2p ingest of scripts/daemon-bench.sh
+	// peaked at 126 MB RSS and read 1.9–2.1M lines/s; at 8, 88 MB and
+	// 2.4–2.5M lines/s (as replay, which uses 8 too).
+	in := make(chan *pipeline.Batch, 8)
 	var batchers sync.WaitGroup
 	for _, grp := range g.groups {
 		batchers.Go(func() { batch(g.quit, grp.src, grp.r, in) })
