@@ -25,24 +25,10 @@ func banDaemon(t *testing.T) (sock string, fw *firewall.Fake) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("jails:\n  ssh:\n    filter: sshd\n    source: {files: [%s]}\n    ignoreself: false\n", log)), 0o600)
 	fw = firewall.NewFake()
 	sock = filepath.Join(dir, "peerjail.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.Start(ctx, daemon.Options{
+	serveDaemon(t, daemon.Options{
 		ConfigPath: cfg, StatePath: filepath.Join(dir, "state.db"), SocketPath: sock,
 		Logger:      slog.New(slog.DiscardHandler),
 		NewFirewall: func() (firewall.Firewall, error) { return fw, nil },
-		Notify:      func(string) {},
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- d.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
 	})
 	return sock, fw
 }

@@ -75,12 +75,20 @@ func startDryRun(t *testing.T, cfg string, level *slog.LevelVar) (sock, log stri
 	path := filepath.Join(dir, "peerjail.yaml")
 	os.WriteFile(path, []byte(strings.ReplaceAll(cfg, "{{LOG}}", log)), 0o600)
 	sock = filepath.Join(dir, "peerjail.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.Start(ctx, daemon.Options{
+	serveDaemon(t, daemon.Options{
 		ConfigPath: path, StatePath: filepath.Join(dir, "state.db"), SocketPath: sock,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), LogLevel: level,
-		Notify: func(string) {},
 	})
+	return sock, log
+}
+
+// serveDaemon starts a daemon in this process and serves it until the test
+// ends, when it waits for Serve to return.
+func serveDaemon(t *testing.T, o daemon.Options) {
+	t.Helper()
+	o.Notify = func(string) {}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := daemon.Start(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -93,7 +101,6 @@ func startDryRun(t *testing.T, cfg string, level *slog.LevelVar) (sock, log stri
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return sock, log
 }
 
 const opsJails = `jails:
